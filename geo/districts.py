@@ -1,0 +1,92 @@
+"""District (区县) boundaries: loading, and which district each point falls in.
+
+A ``Districts`` object holds the adcodes, names and WGS84 polygons of a set of districts, read from a
+GeoJSON FeatureCollection whose features carry ``adcode`` and ``name`` properties (the sample's
+``data/hangzhou/districts.geojson`` is one).
+
+>>> from shapely.geometry import box
+>>> d = Districts(["330102"], ["上城区"], [box(120.1, 30.2, 120.2, 30.3)])
+>>> d.locate([120.15, 121.0], [30.25, 30.25]).tolist()
+[0, -1]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from shapely.geometry.base import BaseGeometry
+
+
+class DistrictFileError(ValueError):
+    """A district file that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class Districts:
+    """Adcodes, names and polygons (WGS84) of districts, in file order."""
+
+    adcodes: list[str]
+    names: list[str]
+    geometries: list[BaseGeometry]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    _tree: shapely.STRtree = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_tree", shapely.STRtree(self.geometries))
+
+    def __len__(self) -> int:
+        return len(self.adcodes)
+
+    @classmethod
+    def from_geojson(cls, path: str | Path) -> Districts:
+        """Read a GeoJSON FeatureCollection with ``adcode`` and ``name`` properties on every feature."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DistrictFileError(f"cannot read district file {path}: {exc}") from exc
+        adcodes, names, geometries = [], [], []
+        for number, feature in enumerate(data.get("features", []), start=1):
+            props = feature.get("properties") or {}
+            if "adcode" not in props or "name" not in props:
+                raise DistrictFileError(f"{path}: feature {number} lacks an 'adcode' or 'name' property")
+            geometry = shapely.geometry.shape(feature["geometry"])
+            if not geometry.is_valid:
+                geometry = shapely.make_valid(geometry)
+            adcodes.append(str(props["adcode"]))
+            names.append(str(props["name"]))
+            geometries.append(geometry)
+        if not adcodes:
+            raise DistrictFileError(f"{path}: no district features")
+        metadata = {key: value for key, value in data.items() if key not in ("type", "features")}
+        return cls(adcodes, names, geometries, metadata)
+
+    def locate(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.intp]:
+        """Position of the district containing each point (borders count as inside), -1 where none does."""
+        points = shapely.points(np.atleast_1d(lon), np.atleast_1d(lat))
+        none = len(self)
+        result = np.full(len(points), none, dtype=np.intp)
+        point_at, district_at = self._tree.query(points, predicate="intersects")
+        np.minimum.at(result, point_at, district_at)  # a point on a shared border: first district in file order
+        result[result == none] = -1
+        return result
+
+    def position(self, adcode: str) -> int:
+        """Position of ``adcode``; raises KeyError naming the valid adcodes when unknown."""
+        try:
+            return self.adcodes.index(adcode)
+        except ValueError:
+            raise KeyError(adcode) from None
+
+    def to_feature_collection(self, properties: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """GeoJSON FeatureCollection of the districts, with optional extra properties per district."""
+        features = []
+        for i, (adcode, name, geometry) in enumerate(zip(self.adcodes, self.names, self.geometries, strict=True)):
+            props = {"adcode": adcode, "name": name, **(properties[i] if properties else {})}
+            features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geometry)})
+        return {"type": "FeatureCollection", **self.metadata, "features": features}

@@ -1,0 +1,136 @@
+"""Exact great-circle nearest-neighbour search over points given in WGS84 degrees.
+
+Points become 3-D unit vectors (``geo.distance.unit_vectors``); chord order equals great-circle order, so a
+k-d tree on the vectors answers k-nearest and within-radius queries exactly, including near the poles and
+across the antimeridian. The tree is pykdtree's (chosen by ``bench/nearest.py``: it answers a single k=10
+query in a third of the time of scipy's cKDTree). Distances are reported in metres (haversine).
+
+A ``NearestIndex`` is immutable: build a new one after the points change and swap the reference.
+
+>>> index = NearestIndex([120.16, 120.17, 120.30], [30.25, 30.25, 30.30])
+>>> found = index.query(120.161, 30.25, k=2)
+>>> found.index.tolist(), found.distance_m.round(1).tolist()
+([0, 1], [96.1, 864.5])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pykdtree.kdtree import KDTree
+from rtree import index as rtree_index
+
+from geo.distance import chord_from_m, haversine_m, unit_vectors
+
+Accept = Callable[[NDArray[np.intp]], NDArray[np.bool_]]
+"""Filter for candidates: takes point positions, returns which of them may be answered."""
+
+_CHORD_SLACK = 1e-12  # widen the chord bound a hair; the exact haversine cut is applied afterwards
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    """Positions of the found points (into the indexed arrays) and their distances in metres, nearest first."""
+
+    index: NDArray[np.intp]
+    distance_m: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+_EMPTY = Neighbours(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64))
+
+
+class NearestIndex:
+    """Immutable exact nearest-neighbour index over WGS84 points."""
+
+    def __init__(self, lon: ArrayLike, lat: ArrayLike, leafsize: int = 16) -> None:
+        self.lon = np.array(lon, dtype=np.float64).reshape(-1)
+        self.lat = np.array(lat, dtype=np.float64).reshape(-1)
+        if self.lon.shape != self.lat.shape:
+            raise ValueError(f"lon and lat differ in length: {self.lon.size} != {self.lat.size}")
+        self.lon.flags.writeable = self.lat.flags.writeable = False
+        self._tree = KDTree(unit_vectors(self.lon, self.lat), leafsize=leafsize) if self.lon.size else None
+
+    def __len__(self) -> int:
+        return int(self.lon.size)
+
+    def query(
+        self,
+        lon: float,
+        lat: float,
+        *,
+        k: int | None = 10,
+        radius_m: float | None = None,
+        accept: Accept | None = None,
+    ) -> Neighbours:
+        """The ``k`` nearest accepted points to (lon, lat), optionally only those within ``radius_m``.
+
+        With ``k=None`` every accepted point within ``radius_m`` is returned. Results are sorted by
+        distance (ties by position). ``accept`` is called on candidate positions nearest-first, so filters
+        cost time in proportion to the candidates looked at, not to the size of the index.
+        """
+        if k is None and radius_m is None:
+            raise ValueError("give k, radius_m or both")
+        n = len(self)
+        if self._tree is None or k == 0:
+            return _EMPTY
+        want = n if k is None else min(k, n)
+        bound = np.inf if radius_m is None else float(chord_from_m(radius_m)) * (1 + _CHORD_SLACK) + 1e-15
+        point = unit_vectors(lon, lat)
+        fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
+        while True:
+            chord, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
+            found = found.reshape(-1).astype(np.intp)
+            inside = found < n  # pykdtree pads with n beyond the bound
+            found = found[inside]
+            exhausted = found.size < fetch or fetch == n
+            if accept is not None and found.size:
+                found = found[accept(found)]
+            if found.size >= want or exhausted:
+                break
+            fetch = min(n, fetch * 4)
+        distance = haversine_m(lon, lat, self.lon[found], self.lat[found])
+        if radius_m is not None:
+            keep = distance <= radius_m
+            found, distance = found[keep], distance[keep]
+        order = np.lexsort((found, distance))[:want]
+        return Neighbours(found[order], distance[order])
+
+    def query_many(self, lon: ArrayLike, lat: ArrayLike, k: int = 1) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Unfiltered k-nearest for many query points at once: ``(index, distance_m)``, each of shape (m, k).
+
+        Where fewer than ``k`` points exist the row is padded with index -1 and distance inf. Queries are
+        answered in a spatially sorted order (far fewer cache misses) and returned in the caller's order.
+        """
+        q_lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        q_lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+        m, n = q_lon.size, len(self)
+        index = np.full((m, k), -1, dtype=np.intp)
+        distance = np.full((m, k), np.inf)
+        if self._tree is None or m == 0:
+            return index, distance
+        kk = min(k, n)
+        order = np.lexsort((q_lat, np.floor(q_lon * 20.0), np.floor(q_lat * 20.0)))
+        _, found = self._tree.query(unit_vectors(q_lon[order], q_lat[order]), k=kk)
+        found = found.reshape(m, kk).astype(np.intp)
+        index[order, :kk] = found
+        distance[order, :kk] = haversine_m(q_lon[order, None], q_lat[order, None], self.lon[found], self.lat[found])
+        return index, distance
+
+    @cached_property
+    def _bbox_tree(self) -> rtree_index.Index:
+        """2-D R-tree on lon/lat for box listing; built on first use."""
+        stream = ((i, (x, y, x, y), None) for i, (x, y) in enumerate(zip(self.lon, self.lat, strict=True)))
+        return rtree_index.Index(stream) if len(self) else rtree_index.Index()
+
+    def in_bbox(self, west: float, south: float, east: float, north: float) -> NDArray[np.intp]:
+        """Sorted positions of points inside a lon/lat box; ``west > east`` means it crosses the antimeridian."""
+        boxes = [(west, south, east, north)] if west <= east else [(west, south, 180, north), (-180, south, east, north)]
+        hits = {i for box in boxes for i in self._bbox_tree.intersection(box)}
+        return np.array(sorted(hits), dtype=np.intp)
