@@ -1,0 +1,86 @@
+"""Every domain error Yizhan raises, in one place.
+
+Each error names the bad value and, where there is a fixed set, the valid ones; ``api/errors.py`` maps
+them to HTTP statuses and the CLI to exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+class YizhanError(Exception):
+    """Base of all domain errors; ``code`` is the machine-readable name used in API responses."""
+
+    code = "error"
+
+    def detail(self) -> Any:
+        return str(self)
+
+
+class InvalidValue(YizhanError):
+    """A field has a value that cannot be used."""
+
+    code = "invalid_value"
+
+    def __init__(self, field: str, value: object, reason: str, valid: Iterable[str] | None = None) -> None:
+        self.field, self.value, self.reason = field, value, reason
+        self.valid = list(valid) if valid is not None else None
+        hint = f"; valid: {', '.join(self.valid)}" if self.valid else ""
+        super().__init__(f"{field}={value!r}: {reason}{hint}")
+
+    def detail(self) -> dict[str, Any]:
+        detail = {"field": self.field, "value": _jsonable(self.value), "reason": self.reason}
+        if self.valid:
+            detail["valid"] = self.valid
+        return detail
+
+
+class NotFound(YizhanError):
+    """A thing looked up by key does not exist."""
+
+    code = "not_found"
+
+    def __init__(self, what: str, key: str) -> None:
+        self.what, self.key = what, key
+        super().__init__(f"no {what} with id {key!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One problem with one row of an import: 1-based data row (the header is row 0), field, value, reason."""
+
+    row: int
+    field: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.field}={self.value!r}: {self.reason}"
+
+
+class FileUnreadable(YizhanError):
+    """A whole file cannot be read: unknown format, undecodable bytes, no header, malformed JSON..."""
+
+    code = "unreadable_file"
+
+
+class ImportRejected(YizhanError):
+    """An import with invalid rows: nothing was written; ``problems`` lists every bad row."""
+
+    code = "import_rejected"
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} problem(s); nothing was imported:\n{shown}{more}")
+
+    def detail(self) -> dict[str, Any]:
+        return {"message": "nothing was imported", "problems": [asdict(p) for p in self.problems]}
+
+
+def _jsonable(value: object) -> object:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

@@ -1,0 +1,78 @@
+"""Write stations as canonical CSV or RFC 7946 GeoJSON, in WGS84 or a Chinese map's coordinate system.
+
+The CSV columns are the ones ``stations.importers`` reads, so an export imports back unchanged. Text cells
+that a spreadsheet would run as a formula (starting with ``= + - @``) are prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from geo.crs import CrsName, transform
+from stations.model import AMENITIES, Station
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "id", "name", "types", "host", "lon", "lat", "crs", "address", "adcode", "district", "opening_hours",
+    "operating_status", "phone", "capacity", "area_m2", "photo_url", "verified_at", "source", *AMENITIES,
+)  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def coordinates(stations: Sequence[Station], crs: CrsName = "wgs84") -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes of the stations in ``crs``, rounded to 7 decimals (~1 cm)."""
+    lon, lat = transform([s.lon for s in stations], [s.lat for s in stations], "wgs84", crs)
+    return lon.round(7), lat.round(7)
+
+
+def station_properties(station: Station) -> dict[str, Any]:
+    """A station's fields as JSON-ready properties (all but its coordinates); unknown amenities omitted."""
+    return station.model_dump(mode="json", exclude={"lon", "lat"})
+
+
+def station_feature(station: Station, lon: float, lat: float, extra: dict[str, Any] | None = None) -> dict:
+    """One GeoJSON Feature with the station's properties plus ``extra``; lon/lat in the caller's CRS."""
+    return {
+        "type": "Feature",
+        "id": station.id,
+        "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+        "properties": {**station_properties(station), **(extra or {})},
+    }
+
+
+def feature_collection(features: Iterable[dict], crs: CrsName = "wgs84", **members: Any) -> dict:
+    """A FeatureCollection; a non-WGS84 ``crs`` is stated in a ``coordinate_system`` foreign member."""
+    collection: dict[str, Any] = {"type": "FeatureCollection", "coordinate_system": crs, **members}
+    collection["features"] = list(features)
+    return collection
+
+
+def to_geojson(stations: Sequence[Station], crs: CrsName = "wgs84") -> dict:
+    """Stations as a FeatureCollection (RFC 7946 when ``crs`` is WGS84)."""
+    lon, lat = coordinates(stations, crs)
+    return feature_collection((station_feature(s, x, y) for s, x, y in zip(stations, lon, lat, strict=True)), crs)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
+    """Stations as canonical CSV text (UTF-8; prepend a BOM yourself if Excel must open it directly)."""
+    lon, lat = coordinates(stations, crs)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for station, x, y in zip(stations, lon, lat, strict=True):
+        row = station.model_dump(mode="json")
+        row.update(types=";".join(station.types), lon=repr(float(x)), lat=repr(float(y)), crs=crs)
+        row.update({a: station.amenities.get(a, "") for a in AMENITIES})
+        writer.writerow(_cell(row.get(column)) if column not in ("lon", "lat") else row[column] for column in CSV_COLUMNS)
+    return out.getvalue()

@@ -1,0 +1,398 @@
+"""Read station files (CSV, XLSX, GeoJSON) into validated Stations, with a report of every bad row.
+
+Accepts the canonical columns (``id,name,types,lon,lat,crs,address,...``; see ``stations.exporters``) and
+the Chinese headers unions use (名称, 类型, 经度, 纬度, 地址, 所属区县, 开放时间, 联系电话, ...); CSV files
+in UTF-8, UTF-8 with BOM or GBK/GB18030. Coordinates may be WGS84, GCJ-02 (Amap, Tencent) or BD-09 (Baidu),
+per row (``crs`` column) or for the whole file; they are stored as WGS84.
+
+Parsing never writes anything: ``parse_file`` returns the good stations and the problems, and the caller
+(``stations.registry``) writes all or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from pydantic import ValidationError
+
+from geo.crs import CRS_NAMES, CrsName, in_china, transform
+from stations.errors import FileUnreadable, InvalidValue, RowProblem
+from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+
+FORMATS = ("csv", "xlsx", "geojson")
+
+_FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("编号", "站点编号", "站点id", "stationid"),
+    "name": ("名称", "站点名称", "驿站名称", "服务站名称", "站名"),
+    "types": ("type", "类型", "站点类型", "服务站类型"),
+    "host": ("主办单位", "建设单位", "运营单位", "管理单位", "依托单位"),
+    "lon": ("lng", "long", "longitude", "x", "经度"),
+    "lat": ("latitude", "y", "纬度"),
+    "crs": ("坐标系", "坐标系统"),
+    "address": ("地址", "详细地址", "站点地址"),
+    "adcode": ("行政区划代码", "区划代码", "区县代码"),
+    "district": ("所属区县", "区县", "所在区县", "所属区域", "区域"),
+    "opening_hours": ("hours", "开放时间", "开放时段", "服务时间", "营业时间"),
+    "operating_status": ("status", "运营状态", "状态"),
+    "phone": ("联系电话", "电话", "联系方式"),
+    "capacity": ("容纳人数", "可容纳人数"),
+    "area_m2": ("面积", "面积m2", "面积㎡", "建筑面积"),
+    "photo_url": ("照片", "图片"),
+    "verified_at": ("核实日期", "更新日期"),
+    "source": ("来源", "数据来源"),
+}
+_AMENITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "drinking_water": ("饮用水", "饮水"),
+    "hot_water": ("热水",),
+    "microwave": ("微波炉",),
+    "fridge": ("冰箱",),
+    "seating": ("座椅", "桌椅", "休息座椅"),
+    "toilet": ("卫生间", "厕所", "洗手间"),
+    "phone_charging": ("手机充电", "充电"),
+    "ebike_charging": ("电动车充电", "电瓶车充电"),
+    "battery_swap": ("换电", "电池更换"),
+    "wifi": ("无线网络", "无线网"),
+    "first_aid": ("急救箱", "医药箱", "药箱"),
+    "aed": ("除颤仪",),
+    "umbrella": ("雨伞", "爱心雨伞"),
+    "books": ("图书", "书籍", "书报"),
+    "shower": ("淋浴", "洗浴"),
+    "laundry": ("洗衣", "洗衣机"),
+    "air_conditioning": ("空调",),
+    "wheelchair": ("无障碍",),
+    "parking": ("停车", "停车位"),
+    "truck_parking": ("货车停车", "货车停车位"),
+    "breastfeeding_room": ("哺乳间", "哺乳室"),
+    "changing_table": ("尿布台", "护理台"),
+    "lockable_door": ("门锁", "可上锁"),
+    "sink": ("洗手池", "水池"),
+}
+_TYPE_ALIASES: dict[str, str] = {
+    **{t: t for t in STATION_TYPES},
+    "outdoor": "outdoor_worker",
+    "户外劳动者服务站": "outdoor_worker",
+    "户外劳动者驿站": "outdoor_worker",
+    "爱心驿站": "outdoor_worker",
+    "工会驿站": "outdoor_worker",
+    "骑士之家": "outdoor_worker",
+    "驿站": "outdoor_worker",
+    "户外": "outdoor_worker",
+    "司机之家": "driver_home",
+    "driver": "driver_home",
+    "母婴室": "nursing_room",
+    "妈咪暖心小屋": "nursing_room",
+    "妈咪小屋": "nursing_room",
+    "nursing": "nursing_room",
+}
+_TRISTATE_ALIASES: dict[str, str | None] = {
+    **dict.fromkeys(("yes", "y", "true", "1", "是", "有", "√", "✓", "提供"), "yes"),
+    **dict.fromkeys(("no", "n", "false", "0", "否", "无", "没有", "×", "✗", "不提供"), "no"),
+    **dict.fromkeys(("", "unknown", "未知", "不详", "-"), None),
+}
+_CRS_ALIASES: dict[str, CrsName] = {
+    **{c: c for c in CRS_NAMES},
+    **dict.fromkeys(("wgs-84", "wgs 84", "gps", "epsg:4326", "4326"), "wgs84"),
+    **dict.fromkeys(("gcj-02", "gcj", "amap", "gaode", "tencent", "qq", "高德", "腾讯", "火星坐标"), "gcj02"),
+    **dict.fromkeys(("bd-09", "bd09ll", "baidu", "百度"), "bd09"),
+}
+_STATUS_ALIASES: dict[str, str] = {
+    **{s: s for s in OPERATING_STATUSES},
+    **dict.fromkeys(("正常", "运营", "运营中", "开放"), "normal"),
+    **dict.fromkeys(("公告", "注意"), "notice"),
+    **dict.fromkeys(("部分开放", "限制开放", "受限"), "limited"),
+    **dict.fromkeys(("暂停", "暂停开放", "暂时关闭", "临时关闭"), "temporarily_closed"),
+    **dict.fromkeys(("关闭", "已关闭", "停用", "撤销"), "closed"),
+}
+_HOURS_ALIASES = dict.fromkeys(("24小时", "全天", "全天开放", "全天候", "24h", "0-24"), "24/7")
+_LIST_SEPARATORS = re.compile(r"[;；,，、/|]+")
+
+
+def _normalise_header(header: str) -> str:
+    text = re.sub(r"\s+", "", str(header).replace("\ufeff", "")).lower()
+    return re.sub(r"[（(][^)）]*[)）]$", "", text)  # "经度(°)" -> "经度"
+
+
+_HEADER_TO_FIELD: dict[str, str] = {
+    _normalise_header(alias): name
+    for name, aliases in {**_FIELD_ALIASES, **_AMENITY_ALIASES}.items()
+    for alias in (name, *aliases)
+}
+
+
+@dataclass
+class ParsedFile:
+    """What a file holds: the stations that validated, and every problem with the rest."""
+
+    stations: list[Station] = field(default_factory=list)
+    station_rows: list[int] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    warnings: list[RowProblem] = field(default_factory=list)
+    rows: int = 0
+
+
+def file_format(filename: str) -> str:
+    """``csv``, ``xlsx`` or ``geojson`` from a file name; InvalidValue naming the supported ones otherwise."""
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    fmt = {"json": "geojson", "txt": "csv"}.get(suffix, suffix)
+    if fmt not in FORMATS:
+        raise InvalidValue("file", filename, "unsupported file type", [f".{f}" for f in FORMATS])
+    return fmt
+
+
+def parse_file(data: bytes, filename: str, crs: str | None = None) -> ParsedFile:
+    """Validate every row of a CSV/XLSX/GeoJSON file given as bytes; writes nothing.
+
+    ``crs`` is the coordinate system of rows without a ``crs`` column value (default WGS84).
+    """
+    default_crs = _crs_value(crs, "crs") if crs else "wgs84"
+    reader = {"csv": _csv_records, "xlsx": _xlsx_records, "geojson": _geojson_records}[file_format(filename)]
+    parsed = ParsedFile()
+    seen_ids: dict[str, int] = {}
+    for row, record, problem in reader(data, parsed):
+        parsed.rows += 1
+        if problem is not None:
+            parsed.problems.append(problem)
+            continue
+        station, problems = _station_from_record(row, record, default_crs)
+        if station is not None and station.id in seen_ids:
+            problems.append(RowProblem(row, "id", station.id, f"duplicate id: also on row {seen_ids[station.id]}"))
+        if problems:
+            parsed.problems.extend(problems)
+        elif station is not None:
+            seen_ids[station.id] = row
+            parsed.stations.append(station)
+            parsed.station_rows.append(row)
+    return parsed
+
+
+Record = dict[str, Any]
+RecordStream = Iterator[tuple[int, Record, RowProblem | None]]
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileUnreadable("file is neither UTF-8 nor GBK/GB18030 text")
+
+
+def _map_headers(headers: list[Any], parsed: ParsedFile) -> list[str | None]:
+    """Canonical field per column (None: ignored column, reported as a warning)."""
+    fields: list[str | None] = []
+    seen: dict[str, str] = {}
+    for header in headers:
+        name = _HEADER_TO_FIELD.get(_normalise_header(header or ""))
+        if name is None:
+            if str(header or "").strip():
+                parsed.warnings.append(RowProblem(1, str(header), "", "unknown column, ignored"))
+        elif name in seen:
+            raise FileUnreadable(f"columns {seen[name]!r} and {header!r} both mean {name!r}")
+        else:
+            seen[name] = str(header)
+        fields.append(name)
+    missing = [f for f in ("name", "types", "lon", "lat") if f not in seen]
+    if missing:
+        raise FileUnreadable(
+            f"missing column(s) {', '.join(missing)}; headers found: {', '.join(map(str, headers))}"
+        )
+    return fields
+
+
+def _records(table: Iterator[list[Any]], parsed: ParsedFile, strict_width: bool) -> RecordStream:
+    """Records from a header row and data rows; row numbers are the lines a spreadsheet shows (header = 1).
+
+    With ``strict_width`` (CSV) a row with fewer fields than the header is broken; spreadsheets may omit
+    trailing empty cells, so XLSX rows may be short.
+    """
+    header: list[Any] | None = None
+    for line, cells in enumerate(table, start=1):
+        if header is None:
+            if any(str(c or "").strip() for c in cells):
+                header, fields = cells, _map_headers(cells, parsed)
+            continue
+        if not any(str(c if c is not None else "").strip() for c in cells):
+            continue  # blank line
+        too_long = any(str(c if c is not None else "").strip() for c in cells[len(header) :])
+        if too_long or (strict_width and len(cells) < len(header)):
+            shown = ",".join(_text(c) for c in cells)[:200]
+            yield line, {}, RowProblem(line, "*", shown, f"expected {len(header)} fields, got {len(cells)}")
+            continue
+        yield line, {f: c for f, c in zip(fields, cells, strict=False) if f is not None}, None
+    if header is None:
+        raise FileUnreadable("file is empty: no header row")
+
+
+def _csv_records(data: bytes, parsed: ParsedFile) -> RecordStream:
+    text = _decode(data)
+    try:
+        yield from _records(csv.reader(io.StringIO(text, newline="")), parsed, strict_width=True)
+    except csv.Error as exc:
+        raise FileUnreadable(f"malformed CSV: {exc}") from exc
+
+
+def _xlsx_records(data: bytes, parsed: ParsedFile) -> RecordStream:
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a non-workbook (zip, xml, key errors)
+        raise FileUnreadable(f"not a readable XLSX workbook: {exc}") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        yield from _records((list(row) for row in sheet.iter_rows(values_only=True)), parsed, strict_width=False)
+    finally:
+        workbook.close()
+
+
+def _geojson_records(data: bytes, parsed: ParsedFile) -> RecordStream:
+    try:
+        document = json.loads(_decode(data))
+    except json.JSONDecodeError as exc:
+        raise FileUnreadable(f"malformed JSON: {exc}") from exc
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise FileUnreadable("GeoJSON must be a FeatureCollection of Point features")
+    for number, feature in enumerate(document.get("features") or [], start=1):
+        geometry = (feature or {}).get("geometry") or {}
+        coordinates = geometry.get("coordinates")
+        if geometry.get("type") != "Point" or not isinstance(coordinates, list) or len(coordinates) < 2:
+            yield number, {}, RowProblem(number, "geometry", str(geometry)[:200], "must be a Point [lon, lat]")
+            continue
+        record: Record = {}
+        for key, value in (feature.get("properties") or {}).items():
+            name = _HEADER_TO_FIELD.get(_normalise_header(key))
+            if name is not None:
+                record[name] = value
+            elif key == "amenities" and isinstance(value, dict):
+                record.update({a: v for a, v in value.items()})
+        record["lon"], record["lat"] = coordinates[0], coordinates[1]
+        yield number, record, None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _crs_value(value: Any, field_name: str) -> CrsName:
+    crs = _CRS_ALIASES.get(_text(value).lower())
+    if crs is None:
+        raise InvalidValue(field_name, value, "unknown coordinate system", CRS_NAMES)
+    return crs
+
+
+def _number(value: Any, field_name: str) -> float:
+    try:
+        number = float(_text(value).replace("°", ""))
+    except ValueError:
+        raise InvalidValue(field_name, value, "not a number") from None
+    if not math.isfinite(number):
+        raise InvalidValue(field_name, value, "must be a finite number")
+    return number
+
+
+def _coordinates(record: Record, default_crs: CrsName) -> tuple[float, float]:
+    lon, lat = _number(record.get("lon"), "lon"), _number(record.get("lat"), "lat")
+    if not -90 <= lat <= 90:
+        swapped = -90 <= lon <= 90 and bool(in_china(lat, lon))
+        hint = "; lon and lat look swapped" if swapped else ""
+        raise InvalidValue("lat", record.get("lat"), f"latitude must be within [-90, 90]{hint}")
+    if not -180 <= lon <= 180:
+        raise InvalidValue("lon", record.get("lon"), "longitude must be within [-180, 180]")
+    crs = _crs_value(record["crs"], "crs") if _text(record.get("crs")) else default_crs
+    wgs_lon, wgs_lat = transform(lon, lat, crs, "wgs84")
+    return round(float(wgs_lon[()]), 7), round(float(wgs_lat[()]), 7)
+
+
+def _types(value: Any) -> list[str]:
+    parts = [p.strip() for p in _LIST_SEPARATORS.split(_text(value)) if p.strip()]
+    if not parts:
+        raise InvalidValue("types", value, "at least one type is required", STATION_TYPES)
+    types = []
+    for part in parts:
+        kind = _TYPE_ALIASES.get(part.lower())
+        if kind is None:
+            raise InvalidValue("types", part, "unknown station type", STATION_TYPES)
+        types.append(kind)
+    return types
+
+
+def _optional_number(record: Record, field_name: str, integer: bool = False) -> float | int | None:
+    if not _text(record.get(field_name)):
+        return None
+    number = _number(record[field_name], field_name)
+    if integer and not number.is_integer():
+        raise InvalidValue(field_name, record[field_name], "must be a whole number")
+    return int(number) if integer else number
+
+
+def _generated_id(name: str, lon: float, lat: float) -> str:
+    """A stable id for rows without one: the same name and place give the same id on every import."""
+    digest = hashlib.sha1(f"{name}|{lon:.6f}|{lat:.6f}".encode()).hexdigest()[:12]
+    return f"ST-{digest}"
+
+
+def _fields(record: Record, default_crs: CrsName) -> dict[str, Any]:
+    """Plain field values from a record; raises InvalidValue for the first bad one."""
+    lon, lat = _coordinates(record, default_crs)
+    name = _text(record.get("name"))
+    fields: dict[str, Any] = {"name": name, "types": _types(record.get("types")), "lon": lon, "lat": lat}
+    for key in ("host", "address", "adcode", "district", "phone", "photo_url", "source", "verified_at"):
+        if _text(record.get(key)):
+            fields[key] = _text(record[key])
+    hours = _text(record.get("opening_hours"))
+    if hours:
+        fields["opening_hours"] = _HOURS_ALIASES.get(hours.lower(), hours)
+    status = _text(record.get("operating_status"))
+    if status:
+        if status.lower() not in _STATUS_ALIASES:
+            raise InvalidValue("operating_status", status, "unknown status", OPERATING_STATUSES)
+        fields["operating_status"] = _STATUS_ALIASES[status.lower()]
+    fields["capacity"] = _optional_number(record, "capacity", integer=True)
+    fields["area_m2"] = _optional_number(record, "area_m2")
+    amenities = {}
+    for amenity in AMENITIES:
+        raw = _text(record.get(amenity)).lower()
+        if raw not in _TRISTATE_ALIASES:
+            raise InvalidValue(amenity, record.get(amenity), "not a yes/no value", ["yes", "no", "(empty)"])
+        if _TRISTATE_ALIASES[raw] is not None:
+            amenities[amenity] = _TRISTATE_ALIASES[raw]
+    fields["amenities"] = amenities
+    fields["id"] = _text(record.get("id")) or _generated_id(name, lon, lat)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _station_from_record(row: int, record: Record, default_crs: CrsName) -> tuple[Station | None, list[RowProblem]]:
+    try:
+        fields = _fields(record, default_crs)
+    except InvalidValue as error:
+        return None, [RowProblem(row, error.field, _text(error.value), _reason(error))]
+    try:
+        return Station(**fields), []
+    except ValidationError as exc:
+        return None, [
+            RowProblem(row, ".".join(map(str, e["loc"])) or "*", _text(e.get("input"))[:200],
+                       e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        ]
+
+
+def _reason(error: InvalidValue) -> str:
+    return f"{error.reason} (valid: {', '.join(error.valid)})" if error.valid else error.reason

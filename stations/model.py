@@ -1,0 +1,111 @@
+"""The Station model: one truth used by the store, the API and the importers.
+
+Coordinates are WGS84 degrees (``lon``, ``lat``); inputs in GCJ-02 or BD-09 are converted before a
+Station is built (see ``stations.importers`` and ``api``). Amenities are tri-state: a key maps to
+``"yes"`` or ``"no"``; an amenity that is absent is unknown.
+
+>>> s = Station(id="HZ-1", name="武林街道工会驿站", types=["outdoor_worker"], lon=120.16, lat=30.27,
+...             amenities={"hot_water": "yes"})
+>>> s.amenity("hot_water"), s.amenity("microwave")
+('yes', 'unknown')
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from stations import hours
+
+StationType = Literal["outdoor_worker", "driver_home", "nursing_room"]
+STATION_TYPES: tuple[str, ...] = get_args(StationType)
+
+Amenity = Literal[
+    "drinking_water",
+    "hot_water",
+    "microwave",
+    "fridge",
+    "seating",
+    "toilet",
+    "phone_charging",
+    "ebike_charging",
+    "battery_swap",
+    "wifi",
+    "first_aid",
+    "aed",
+    "umbrella",
+    "books",
+    "shower",
+    "laundry",
+    "air_conditioning",
+    "wheelchair",
+    "parking",
+    "truck_parking",
+    "breastfeeding_room",
+    "changing_table",
+    "lockable_door",
+    "sink",
+]
+AMENITIES: tuple[str, ...] = get_args(Amenity)
+
+TriState = Literal["yes", "no", "unknown"]
+OperatingStatus = Literal["normal", "notice", "limited", "temporarily_closed", "closed"]
+OPERATING_STATUSES: tuple[str, ...] = get_args(OperatingStatus)
+CLOSED_STATUSES = frozenset({"temporarily_closed", "closed"})
+
+
+class Station(BaseModel):
+    """A service station, validated; coordinates in WGS84 degrees."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/?#%\\]+$", examples=["HZ-SYN-00001"])
+    name: str = Field(min_length=1, max_length=200, examples=["武林街道工会驿站"])
+    types: tuple[StationType, ...] = Field(min_length=1, examples=[["outdoor_worker"]])
+    host: str | None = Field(default=None, max_length=200, description="who runs it: union, company, shop...")
+    lon: float = Field(ge=-180, le=180, description="WGS84 longitude, degrees")
+    lat: float = Field(ge=-90, le=90, description="WGS84 latitude, degrees")
+    address: str | None = Field(default=None, max_length=500)
+    adcode: str | None = Field(default=None, pattern=r"^\d{6}$", description="district code (行政区划代码)")
+    district: str | None = Field(default=None, max_length=100)
+    opening_hours: str | None = Field(
+        default=None, max_length=500, description="OpenStreetMap opening_hours syntax; absent = unknown"
+    )
+    operating_status: OperatingStatus = "normal"
+    phone: str | None = Field(default=None, max_length=100)
+    amenities: dict[Amenity, Literal["yes", "no"]] = Field(default_factory=dict)
+    capacity: int | None = Field(default=None, ge=0)
+    area_m2: float | None = Field(default=None, gt=0)
+    photo_url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://")
+    verified_at: date | None = None
+    source: str | None = Field(default=None, max_length=200)
+    external_ids: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("lon", "lat")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _unique_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _parsable_hours(cls, value: str | None) -> str | None:
+        return hours.validate(value) if value else None
+
+    def amenity(self, name: str) -> TriState:
+        """``"yes"``, ``"no"`` or ``"unknown"`` for one amenity."""
+        return self.amenities.get(name, "unknown")  # type: ignore[return-value]
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed for good or for now, whatever its hours say."""
+        return self.operating_status in CLOSED_STATUSES

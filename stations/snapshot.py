@@ -1,0 +1,141 @@
+"""An immutable, query-ready view of the registry: stations plus their nearest index and filter columns.
+
+A ``Snapshot`` is built once per registry version and never changed; ``stations.registry`` swaps in a new
+one after a write, so a reader always sees one consistent registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geo.index import NearestIndex
+from stations import hours
+from stations.model import AMENITIES, STATION_TYPES, Station
+
+_OPEN, _CLOSED, _UNKNOWN = 0, 1, 2
+_STATUS_NAMES: tuple[hours.OpenStatus, ...] = ("open", "closed", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyQuery:
+    """A nearest-station question; coordinates in WGS84 degrees, distances in metres.
+
+    Types match if a station has any of them; amenities must all be "yes". With ``open_at`` only stations
+    open then are returned, plus those with unknown hours when ``include_unknown_hours`` is set.
+    """
+
+    lon: float
+    lat: float
+    k: int = 10
+    radius_m: float | None = None
+    types: tuple[str, ...] = ()
+    amenities: tuple[str, ...] = ()
+    open_at: datetime | None = None
+    include_unknown_hours: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Nearby:
+    """One answer: the station, its great-circle distance, and whether it is open at the asked time."""
+
+    station: Station
+    distance_m: float
+    open_status: hours.OpenStatus
+
+
+def _bits(names: Sequence[str], vocabulary: Sequence[str]) -> int:
+    return sum(1 << vocabulary.index(name) for name in names)
+
+
+class Snapshot:
+    """Stations of one registry version, with everything needed to answer queries fast."""
+
+    def __init__(self, stations: Sequence[Station], version: int = 0) -> None:
+        self.stations: tuple[Station, ...] = tuple(stations)
+        self.version = version
+        self.positions = {s.id: i for i, s in enumerate(self.stations)}
+        self.index = NearestIndex([s.lon for s in self.stations], [s.lat for s in self.stations])
+        self._type_bits = np.array([_bits(s.types, STATION_TYPES) for s in self.stations], dtype=np.uint32)
+        yes = [[a for a, v in s.amenities.items() if v == "yes"] for s in self.stations]
+        self._amenity_bits = np.array([_bits(a, AMENITIES) for a in yes], dtype=np.uint64)
+        self._closed_for_good = np.array([s.operating_status == "closed" for s in self.stations], dtype=bool)
+        # stations that are closed whatever their hours say share the code -2; unknown hours -1
+        texts = sorted({s.opening_hours for s in self.stations if s.opening_hours})
+        code_of = {text: i for i, text in enumerate(texts)}
+        self._hours_texts = texts
+        self._hours_code = np.array(
+            [-2 if s.is_closed else code_of.get(s.opening_hours or "", -1) for s in self.stations], dtype=np.int64
+        )
+
+    def __len__(self) -> int:
+        return len(self.stations)
+
+    def get(self, station_id: str) -> Station | None:
+        position = self.positions.get(station_id)
+        return None if position is None else self.stations[position]
+
+    def open_status(self, positions: NDArray[np.intp], at: datetime) -> NDArray[np.int8]:
+        """Status codes (0 open, 1 closed, 2 unknown) at ``at``, evaluating each distinct hours text once."""
+        codes = self._hours_code[positions]
+        result = np.full(codes.shape, _UNKNOWN, dtype=np.int8)
+        result[codes == -2] = _CLOSED
+        for code in np.unique(codes[codes >= 0]):
+            result[codes == code] = _STATUS_NAMES.index(hours.status(self._hours_texts[code], at))
+        return result
+
+    def nearby(self, query: NearbyQuery, now: datetime | None = None) -> list[Nearby]:
+        """The nearest stations matching ``query``, nearest first (stations closed for good never match).
+
+        ``open_status`` of each answer is taken at ``query.open_at``, else at ``now`` (default: the clock).
+        """
+        type_mask = _bits(query.types, STATION_TYPES)
+        amenity_mask = np.uint64(_bits(query.amenities, AMENITIES))
+        wanted = [_OPEN, _UNKNOWN] if query.include_unknown_hours else [_OPEN]
+
+        def accept(positions: NDArray[np.intp]) -> NDArray[np.bool_]:
+            ok = ~self._closed_for_good[positions]
+            if type_mask:
+                ok &= (self._type_bits[positions] & type_mask) != 0
+            if amenity_mask:
+                ok &= (self._amenity_bits[positions] & amenity_mask) == amenity_mask
+            if query.open_at is not None:
+                ok &= np.isin(self.open_status(positions, query.open_at), wanted)
+            return ok
+
+        found = self.index.query(query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=accept)
+        at = query.open_at or now or datetime.now(hours.TIMEZONE)
+        statuses = self.open_status(found.index, at)
+        return [
+            Nearby(self.stations[i], float(d), _STATUS_NAMES[s])
+            for i, d, s in zip(found.index, found.distance_m, statuses, strict=True)
+        ]
+
+    def select(
+        self,
+        bbox: tuple[float, float, float, float] | None = None,
+        adcode: str | None = None,
+        types: Sequence[str] = (),
+    ) -> list[Station]:
+        """Stations in a lon/lat box (west, south, east, north), a district and of any of ``types``, by id."""
+        positions = self.index.in_bbox(*bbox) if bbox is not None else np.arange(len(self), dtype=np.intp)
+        type_mask = _bits(types, STATION_TYPES)
+        if type_mask:
+            positions = positions[(self._type_bits[positions] & type_mask) != 0]
+        chosen = [self.stations[i] for i in positions]
+        if adcode is not None:
+            chosen = [s for s in chosen if s.adcode == adcode]
+        return sorted(chosen, key=lambda s: s.id)
+
+    def counts_by_adcode(self) -> dict[str | None, dict[str, int]]:
+        """Number of stations of each type per adcode (None: outside every district)."""
+        counts: dict[str | None, dict[str, int]] = {}
+        for station in self.stations:
+            per_type = counts.setdefault(station.adcode, dict.fromkeys(STATION_TYPES, 0))
+            for kind in station.types:
+                per_type[kind] += 1
+        return counts

@@ -1,0 +1,122 @@
+"""Persistent station registry on SQLAlchemy 2: an embedded SQLite file by default.
+
+The database URL comes from settings (``YIZHAN_DATABASE_URL``), e.g. ``sqlite:///yizhan.sqlite3``. Each
+station is kept whole as validated JSON beside the columns used to look it up; a ``registry_version``
+counter is bumped in the same transaction as every write, so any process can tell cheaply whether its
+in-memory snapshot is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, Float, Integer, String, create_engine, delete, event, func, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from stations.model import Station
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class StationRow(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lon: Mapped[float] = mapped_column(Float, nullable=False)
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    adcode: Mapped[str | None] = mapped_column(String(6), index=True)
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class RegistryMeta(Base):
+    __tablename__ = "registry_meta"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+_VERSION_KEY = "version"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI hook signature
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Store:
+    """Stations in a database; every write is one transaction that also bumps the registry version."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+
+    def version(self) -> int:
+        """Registry version: changes whenever any station is written."""
+        with Session(self.engine) as session:
+            meta = session.get(RegistryMeta, _VERSION_KEY)
+            return meta.value if meta else 0
+
+    def count(self) -> int:
+        with Session(self.engine) as session:
+            return session.scalar(select(func.count()).select_from(StationRow)) or 0
+
+    def all(self) -> list[Station]:
+        """Every station, ordered by id."""
+        with Session(self.engine) as session:
+            payloads = session.scalars(select(StationRow.payload).order_by(StationRow.id))
+            return [Station.model_validate(p) for p in payloads]
+
+    def get(self, station_id: str) -> Station | None:
+        with Session(self.engine) as session:
+            row = session.get(StationRow, station_id)
+            return Station.model_validate(row.payload) if row else None
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        found: set[str] = set()
+        with Session(self.engine) as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(session.scalars(select(StationRow.id).where(StationRow.id.in_(chunk))))
+        return found
+
+    def upsert_many(self, stations: Iterable[Station]) -> None:
+        """Insert or replace stations by id, all in one transaction: all are written or none."""
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "id": station.id,
+                "lon": station.lon,
+                "lat": station.lat,
+                "adcode": station.adcode,
+                "payload": station.model_dump(mode="json", exclude_none=True),
+                "updated_at": now,
+            }
+            for station in stations
+        ]
+        with Session(self.engine) as session, session.begin():
+            for start in range(0, len(rows), 500):
+                ids = [row["id"] for row in rows[start : start + 500]]
+                session.execute(delete(StationRow).where(StationRow.id.in_(ids)))
+            if rows:
+                session.execute(insert(StationRow), rows)
+            self._bump_version(session)
+
+    @staticmethod
+    def _bump_version(session: Session) -> None:
+        meta = session.get(RegistryMeta, _VERSION_KEY, with_for_update=True)
+        if meta is None:
+            session.add(RegistryMeta(key=_VERSION_KEY, value=1))
+        else:
+            meta.value += 1
