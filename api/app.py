@@ -1,0 +1,47 @@
+"""The FastAPI application factory; state (store, districts, registry) is built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import districts, health, stations
+from api.settings import Settings, get_settings
+from geo.districts import Districts
+from stations.registry import Registry
+from stations.store import Store
+
+DESCRIPTION = """
+Yizhan (驿站) finds union service stations: outdoor-worker stations (户外劳动者服务站, 爱心驿站, 骑士之家),
+driver homes (司机之家) and nursing rooms (母婴室). Coordinates are WGS84 unless a `crs` parameter says
+`gcj02` (Amap, Tencent) or `bd09` (Baidu); GeoJSON responses put longitude first (RFC 7946).
+"""
+
+
+def build_registry(settings: Settings) -> Registry:
+    """The registry for ``settings``: the store at its database URL and its district boundaries."""
+    path = settings.districts_path
+    districts = Districts.from_geojson(path) if path is not None and path.exists() else None
+    return Registry(Store(settings.database_url), districts, settings.check_interval_s)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A Yizhan API app; ``settings`` default to the environment's."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.registry = build_registry(settings)
+        app.state.registry.snapshot()  # build the index before the first request
+        yield
+        app.state.registry.store.engine.dispose()
+
+    app = FastAPI(title="Yizhan 驿站", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for module in (stations, districts, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,175 @@
+"""The ``yizhan`` command line: serve, import, export, nearby.
+
+Exit codes: 0 success, 1 rejected input (bad rows, bad values), 2 usage errors (typer's own).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from api.app import build_registry
+from api.settings import get_settings
+from geo.crs import CrsName, transform
+from stations import params
+from stations.errors import ImportRejected, InvalidValue, RowProblem, YizhanError
+from stations.exporters import nearby_geojson, to_csv, to_geojson
+from stations.model import AMENITIES, STATION_TYPES
+from stations.registry import ImportReport, Registry
+from stations.snapshot import NearbyQuery
+
+app = typer.Typer(help="Yizhan (驿站): find, map and plan union service stations.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+CrsOption = Annotated[str, typer.Option("--crs", help="wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)")]
+
+
+def _registry() -> Registry:
+    return build_registry(get_settings())
+
+
+def _crs(value: str) -> CrsName:
+    return params.names(value, ("wgs84", "gcj02", "bd09"), "crs")[0]  # type: ignore[return-value]
+
+
+def _fail(error: YizhanError) -> None:
+    err.print(Text("error: ", style="bold red") + Text(str(error)))
+    raise typer.Exit(1)
+
+
+def _row(table: Table, *cells: str) -> None:
+    """Add cells as plain text: names and values from files must never be read as rich markup."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
+def _problem_table(title: str, problems: list[RowProblem]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("row", "field", "value", "reason"):
+        table.add_column(column, overflow="fold")
+    for p in problems:
+        _row(table, str(p.row), p.field, p.value, p.reason)
+    return table
+
+
+def _print_report(report: ImportReport) -> None:
+    verb = "would add" if report.dry_run else "added"
+    out.print(
+        f"{report.file}: {report.rows} rows, {report.valid} valid; {verb} {report.added}, "
+        f"{'would update' if report.dry_run else 'updated'} {report.updated}; "
+        f"{len(report.problems)} problem(s), {len(report.warnings)} warning(s)",
+        highlight=False,
+    )
+    if report.warnings:
+        out.print(_problem_table("warnings", report.warnings))
+    if report.problems:
+        out.print(_problem_table("problems (nothing is imported while any remain)", report.problems))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the API (and, later, the pages) with uvicorn."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, XLSX or GeoJSON file")],
+    crs: CrsOption = "wgs84",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report; write nothing")] = False,
+) -> None:
+    """Import stations from a file: all rows or none, with a report of every bad row."""
+    try:
+        report = _registry().import_file(file.read_bytes(), file.name, _crs(crs), dry_run=dry_run)
+    except ImportRejected as rejected:
+        err.print(_problem_table(f"{file.name}: nothing was imported", rejected.problems))
+        raise typer.Exit(1) from None
+    except YizhanError as error:
+        _fail(error)
+    _print_report(report)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", "-f", help="csv or geojson")] = "csv",
+    crs: CrsOption = "wgs84",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")] = None,
+) -> None:
+    """Export every station as canonical CSV or GeoJSON."""
+    try:
+        kind = params.names(format, ("csv", "geojson"), "format")[0]
+        stations = list(_registry().snapshot().stations)
+        text = to_csv(stations, _crs(crs)) if kind == "csv" else json.dumps(to_geojson(stations, _crs(crs)), ensure_ascii=False)
+    except YizhanError as error:
+        _fail(error)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(stations)} stations to {output}")
+
+
+@app.command()
+def nearby(
+    lon: Annotated[float, typer.Argument(help="longitude, degrees")],
+    lat: Annotated[float, typer.Argument(help="latitude, degrees")],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=100, help="how many stations")] = 5,
+    types: Annotated[str | None, typer.Option(help=f"comma-separated: {', '.join(STATION_TYPES)}")] = None,
+    amenities: Annotated[str | None, typer.Option(help="comma-separated, all required, e.g. hot_water")] = None,
+    radius_m: Annotated[float | None, typer.Option("--radius", min=0.0, help="only within this many metres")] = None,
+    open_at: Annotated[str | None, typer.Option(help="ISO date-time or 'now': only stations open then")] = None,
+    include_unknown_hours: Annotated[bool, typer.Option(help="with --open-at, keep stations of unknown hours")] = False,
+    crs: CrsOption = "wgs84",
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's GeoJSON instead of a table")] = False,
+) -> None:
+    """The nearest stations to LON LAT, with distances and opening status."""
+    try:
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise InvalidValue("lon,lat", f"{lon},{lat}", "need -180 ≤ lon ≤ 180 and -90 ≤ lat ≤ 90")
+        crs_name = _crs(crs)
+        wgs_lon, wgs_lat = transform(lon, lat, crs_name, "wgs84")
+        query = NearbyQuery(
+            float(wgs_lon[()]),
+            float(wgs_lat[()]),
+            k=k,
+            radius_m=radius_m,
+            types=params.names(types, STATION_TYPES, "types"),
+            amenities=params.names(amenities, AMENITIES, "amenities"),
+            open_at=params.moment(open_at),
+            include_unknown_hours=include_unknown_hours,
+        )
+        results = _registry().snapshot().nearby(query)
+    except YizhanError as error:
+        _fail(error)
+    if as_json:
+        sys.stdout.write(json.dumps(nearby_geojson(results, crs_name), ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"nearest stations to {lon}, {lat} ({crs_name})", title_justify="left")
+    for column, justify in (("#", "right"), ("distance", "right"), ("name", "left"), ("types", "left"),
+                            ("status", "left"), ("hours", "left"), ("district", "left"), ("id", "left")):  # fmt: skip
+        table.add_column(column, justify=justify, overflow="fold")
+    for rank, r in enumerate(results, start=1):
+        s = r.station
+        distance = f"{r.distance_m:,.0f} m" if r.distance_m < 10_000 else f"{r.distance_m / 1000:,.1f} km"
+        _row(table, str(rank), distance, s.name, ",".join(s.types), r.open_status, s.opening_hours or "unknown",
+             s.district or "", s.id)  # fmt: skip
+    out.print(table if results else "no station matches")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,59 @@
+"""Domain errors to HTTP responses, in one place: ``{"error": code, "detail": ...}`` with a 4xx status."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from geo.districts import DistrictFileError
+from stations.errors import FileUnreadable, ImportRejected, InvalidValue, NotFound, YizhanError
+
+STATUS: dict[type[YizhanError], int] = {
+    InvalidValue: 422,
+    NotFound: 404,
+    FileUnreadable: 400,
+    ImportRejected: 422,
+}
+
+
+def error_response(status: int, code: str, detail: object) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(YizhanError)
+    async def domain_error(_request: Request, exc: YizhanError) -> JSONResponse:
+        return error_response(STATUS.get(type(exc), 400), exc.code, exc.detail())
+
+    @app.exception_handler(DistrictFileError)
+    async def district_error(_request: Request, exc: DistrictFileError) -> JSONResponse:
+        return error_response(422, "invalid_district_file", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p not in ("query", "path", "body")),
+                "value": _jsonable(e.get("input")),
+                "reason": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        return error_response(422, "invalid_value", detail)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, exc.detail)

@@ -1,0 +1,141 @@
+"""Station routes: nearest stations, listing, one station."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import RegistryDep, SettingsDep, SnapshotDep
+from geo.crs import CrsName, transform
+from stations import hours, params
+from stations.errors import InvalidValue, NotFound
+from stations.exporters import nearby_geojson, rider_feature, to_csv, to_geojson
+from stations.model import AMENITIES, STATION_TYPES
+from stations.snapshot import NearbyQuery
+
+router = APIRouter(prefix="/stations", tags=["stations"])
+
+GEOJSON = "application/geo+json"
+NEARBY_EXAMPLE = {
+    "type": "FeatureCollection",
+    "coordinate_system": "wgs84",
+    "features": [
+        {
+            "type": "Feature",
+            "id": "HZ-SYN-00042",
+            "geometry": {"type": "Point", "coordinates": [120.1612, 30.2519]},
+            "properties": {
+                "id": "HZ-SYN-00042",
+                "name": "湖滨街道工会驿站",
+                "types": ["outdoor_worker"],
+                "opening_hours": "Mo-Su 08:00-20:00",
+                "amenities": {"hot_water": "yes", "microwave": "yes"},
+                "distance_m": 212.4,
+                "open_status": "open",
+                "navigation": {
+                    "amap": "https://uri.amap.com/navigation?to=120.165886,30.249444,...",
+                    "baidu": "https://api.map.baidu.com/marker?location=30.255286,120.172396&...",
+                    "tencent": "https://apis.map.qq.com/uri/v1/routeplan?type=bike&...",
+                    "geo": "geo:30.2519,120.1612?q=30.2519,120.1612(...)",
+                },
+            },
+        }
+    ],
+}
+
+Crs = Annotated[CrsName, Query(description="coordinate system of lon/lat in and out: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)")]
+Types = Annotated[
+    str | None, Query(description=f"comma-separated, any of: {', '.join(STATION_TYPES)}", examples=["outdoor_worker"])
+]
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = GEOJSON
+
+
+@router.get(
+    "/nearby",
+    response_class=GeoJSONResponse,
+    summary="Nearest stations to a point",
+    responses={200: {"content": {GEOJSON: {"example": NEARBY_EXAMPLE}}}},
+)
+def nearby(
+    snapshot: SnapshotDep,
+    settings: SettingsDep,
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, examples=[120.16])],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, examples=[30.25])],
+    k: Annotated[int, Query(ge=1, description="how many stations, at most max_k (100)")] = 10,
+    radius_m: Annotated[float | None, Query(gt=0, allow_inf_nan=False, description="only stations within this distance, metres")] = None,
+    types: Types = None,
+    amenities: Annotated[
+        str | None, Query(description=f"comma-separated, all required: {', '.join(AMENITIES)}", examples=["hot_water"])
+    ] = None,
+    open_at: Annotated[
+        str | None, Query(description="only stations open then: ISO date-time (China time if no offset) or 'now'")
+    ] = None,
+    include_unknown_hours: Annotated[bool, Query(description="with open_at, also stations whose hours are unknown")] = False,
+    crs: Crs = "wgs84",
+) -> GeoJSONResponse:
+    """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
+    ``open_status`` (at ``open_at``, else now) and navigation links for Amap, Baidu, Tencent and ``geo:``."""
+    if k > settings.max_k:
+        raise InvalidValue("k", k, f"must be between 1 and {settings.max_k}")
+    if radius_m is not None and radius_m > settings.max_radius_m:
+        raise InvalidValue("radius_m", radius_m, f"must be at most {settings.max_radius_m:g} m")
+    wgs_lon, wgs_lat = transform(lon, lat, crs, "wgs84")
+    query = NearbyQuery(
+        lon=float(wgs_lon[()]),
+        lat=float(wgs_lat[()]),
+        k=k,
+        radius_m=radius_m,
+        types=params.names(types, STATION_TYPES, "types"),
+        amenities=params.names(amenities, AMENITIES, "amenities"),
+        open_at=params.moment(open_at),
+        include_unknown_hours=include_unknown_hours,
+    )
+    results = snapshot.nearby(query)
+    return GeoJSONResponse(nearby_geojson(results, crs))
+
+
+@router.get("", summary="List stations", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})
+def list_stations(
+    snapshot: SnapshotDep,
+    registry: RegistryDep,
+    bbox: Annotated[str | None, Query(description="west,south,east,north in the crs", examples=["120.1,30.2,120.2,30.3"])] = None,
+    adcode: Annotated[str | None, Query(description="district code, e.g. 330106", pattern=r"^\d{6}$")] = None,
+    types: Types = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    format: Annotated[Literal["geojson", "csv"], Query()] = "geojson",
+    crs: Crs = "wgs84",
+) -> Response:
+    """Stations by box, district and type, ordered by id, a page at a time (``limit``/``offset``).
+    The total count is in the ``X-Total-Count`` header and the ``total`` member."""
+    box = params.bbox(bbox)
+    if box is not None and crs != "wgs84":
+        (west, east), (south, north) = transform([box[0], box[2]], [box[1], box[3]], crs, "wgs84")
+        box = (float(west), float(south), float(east), float(north))
+    districts = registry.districts
+    if adcode is not None and districts is not None and adcode not in districts.adcodes:
+        raise InvalidValue("adcode", adcode, "unknown district", districts.adcodes)
+    chosen = snapshot.select(box, adcode, params.names(types, STATION_TYPES, "types"))
+    page = chosen[offset : offset + limit]
+    headers = {"X-Total-Count": str(len(chosen))}
+    if format == "csv":
+        return Response("\ufeff" + to_csv(page, crs), media_type="text/csv; charset=utf-8", headers=headers)
+    body = to_geojson(page, crs)
+    body.update(total=len(chosen), limit=limit, offset=offset)
+    return GeoJSONResponse(body, headers=headers)
+
+
+@router.get("/{station_id}", response_class=GeoJSONResponse, summary="One station")
+def get_station(snapshot: SnapshotDep, station_id: str, crs: Crs = "wgs84") -> GeoJSONResponse:
+    """One station as a GeoJSON Feature, with its ``open_status`` now and navigation links."""
+    station = snapshot.get(station_id)
+    if station is None:
+        raise NotFound("station", station_id)
+    status = snapshot.open_status_of(station, datetime.now(hours.TIMEZONE))
+    return GeoJSONResponse(rider_feature(station, crs, open_status=status))

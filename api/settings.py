@@ -1,0 +1,31 @@
+"""Settings, read once from the environment (prefix ``YIZHAN_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = REPO_ROOT / "data" / "hangzhou"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a Yizhan server; e.g. ``YIZHAN_DATABASE_URL=sqlite:///my.sqlite3``."""
+
+    model_config = SettingsConfigDict(env_prefix="YIZHAN_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///yizhan.sqlite3"
+    districts_path: Path | None = SAMPLE_DIR / "districts.geojson"
+    sample_path: Path = SAMPLE_DIR / "stations.csv"
+    check_interval_s: float = 1.0
+    """How often (seconds) a server looks for writes made by other processes."""
+    max_k: int = 100
+    max_radius_m: float = 100_000.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read on first use."""
+    return Settings()

@@ -1,0 +1,57 @@
+"""User-given query text (type and amenity lists, times, boxes) parsed into checked values.
+
+Shared by the API and the CLI so both accept the same spellings and fail with the same messages.
+
+>>> names("hot_water, microwave", AMENITIES, "amenities")
+('hot_water', 'microwave')
+>>> names("骑手", STATION_TYPES, "types")
+Traceback (most recent call last):
+...
+stations.errors.InvalidValue: types='骑手': unknown value; valid: outdoor_worker, driver_home, nursing_room
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from stations import hours
+from stations.errors import InvalidValue
+from stations.model import AMENITIES, STATION_TYPES  # noqa: F401 - re-exported for callers and doctests
+
+
+def names(text: str | None, vocabulary: Sequence[str], field: str) -> tuple[str, ...]:
+    """Comma-separated names, each checked against ``vocabulary``; empty text gives ()."""
+    parts = tuple(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
+    for part in parts:
+        if part not in vocabulary:
+            raise InvalidValue(field, part, "unknown value", vocabulary)
+    return parts
+
+
+def moment(text: str | None) -> datetime | None:
+    """ISO 8601 date-time ("2026-11-23T09:00", with or without offset; naive means China time) or "now"."""
+    if not text:
+        return None
+    if text.strip().lower() == "now":
+        return datetime.now(hours.TIMEZONE)
+    try:
+        return hours.local_time(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise InvalidValue("open_at", text, "not an ISO 8601 date-time such as 2026-11-23T09:00 or 'now'") from None
+
+
+def bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """"west,south,east,north" in degrees; west > east crosses the antimeridian."""
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidValue("bbox", text, "expected four numbers: west,south,east,north") from None
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise InvalidValue("bbox", text, "numbers must be finite")
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise InvalidValue("bbox", text, "need -180 ≤ west, east ≤ 180 and -90 ≤ south ≤ north ≤ 90")
+    return west, south, east, north
