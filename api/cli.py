@@ -80,7 +80,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API (and, later, the pages) with uvicorn."""
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
+    import uvicorn
 
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
@@ -114,7 +114,11 @@ def export(
     try:
         kind = params.names(format, ("csv", "geojson"), "format")[0]
         stations = list(_registry().snapshot().stations)
-        text = to_csv(stations, _crs(crs)) if kind == "csv" else json.dumps(to_geojson(stations, _crs(crs)), ensure_ascii=False)
+        text = (
+            to_csv(stations, _crs(crs))
+            if kind == "csv"
+            else json.dumps(to_geojson(stations, _crs(crs)), ensure_ascii=False)
+        )
     except YizhanError as error:
         _fail(error)
     if output is None:

@@ -85,7 +85,7 @@ class NearestIndex:
         point = unit_vectors(lon, lat)
         fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
         while True:
-            chord, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
+            _, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
             found = found.reshape(-1).astype(np.intp)
             inside = found < n  # pykdtree pads with n beyond the bound
             found = found[inside]
@@ -131,6 +131,8 @@ class NearestIndex:
 
     def in_bbox(self, west: float, south: float, east: float, north: float) -> NDArray[np.intp]:
         """Sorted positions of points inside a lon/lat box; ``west > east`` means it crosses the antimeridian."""
-        boxes = [(west, south, east, north)] if west <= east else [(west, south, 180, north), (-180, south, east, north)]
+        boxes = (
+            [(west, south, east, north)] if west <= east else [(west, south, 180, north), (-180, south, east, north)]
+        )
         hits = {i for box in boxes for i in self._bbox_tree.intersection(box)}
         return np.array(sorted(hits), dtype=np.intp)

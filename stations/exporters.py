@@ -76,7 +76,9 @@ def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
         row = station.model_dump(mode="json")
         row.update(types=";".join(station.types), lon=repr(float(x)), lat=repr(float(y)), crs=crs)
         row.update({a: station.amenities.get(a, "") for a in AMENITIES})
-        writer.writerow(_cell(row.get(column)) if column not in ("lon", "lat") else row[column] for column in CSV_COLUMNS)
+        writer.writerow(
+            _cell(row.get(column)) if column not in ("lon", "lat") else row[column] for column in CSV_COLUMNS
+        )
     return out.getvalue()
 
 

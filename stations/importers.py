@@ -205,9 +205,7 @@ def _map_headers(headers: list[Any], parsed: ParsedFile) -> list[str | None]:
         fields.append(name)
     missing = [f for f in ("name", "types", "lon", "lat") if f not in seen]
     if missing:
-        raise FileUnreadable(
-            f"missing column(s) {', '.join(missing)}; headers found: {', '.join(map(str, headers))}"
-        )
+        raise FileUnreadable(f"missing column(s) {', '.join(missing)}; headers found: {', '.join(map(str, headers))}")
     return fields
 
 
@@ -266,7 +264,11 @@ def _geojson_records(data: bytes, parsed: ParsedFile) -> RecordStream:
         geometry = (feature or {}).get("geometry") or {}
         coordinates = geometry.get("coordinates")
         if geometry.get("type") != "Point" or not isinstance(coordinates, list) or len(coordinates) < 2:
-            yield number, {}, RowProblem(number, "geometry", str(geometry)[:200], "must be a Point [lon, lat]")
+            yield (
+                number,
+                {},
+                RowProblem(number, "geometry", str(geometry)[:200], "must be a Point [lon, lat]"),
+            )
             continue
         record: Record = {}
         for key, value in (feature.get("properties") or {}).items():
@@ -322,7 +324,8 @@ def _coordinates(record: Record, default_crs: CrsName) -> tuple[float, float]:
 
 
 def _types(value: Any) -> list[str]:
-    parts = [p.strip() for p in _LIST_SEPARATORS.split(_text(value)) if p.strip()]
+    text = ";".join(map(_text, value)) if isinstance(value, (list, tuple)) else _text(value)
+    parts = [p.strip() for p in _LIST_SEPARATORS.split(text) if p.strip()]
     if not parts:
         raise InvalidValue("types", value, "at least one type is required", STATION_TYPES)
     types = []
@@ -388,8 +391,12 @@ def _station_from_record(row: int, record: Record, default_crs: CrsName) -> tupl
         return Station(**fields), []
     except ValidationError as exc:
         return None, [
-            RowProblem(row, ".".join(map(str, e["loc"])) or "*", _text(e.get("input"))[:200],
-                       e["msg"].removeprefix("Value error, "))
+            RowProblem(
+                row,
+                ".".join(map(str, e["loc"])) or "*",
+                _text(e.get("input"))[:200],
+                e["msg"].removeprefix("Value error, "),
+            )
             for e in exc.errors()
         ]
 

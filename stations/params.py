@@ -43,7 +43,7 @@ def moment(text: str | None) -> datetime | None:
 
 
 def bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """"west,south,east,north" in degrees; west > east crosses the antimeridian."""
+    """ "west,south,east,north" in degrees; west > east crosses the antimeridian."""
     if not text:
         return None
     try:

@@ -57,7 +57,12 @@ def assign_districts(
         adcode, name = districts.adcodes[position], districts.names[position]
         if station.adcode and station.adcode != adcode:
             warnings.append(
-                RowProblem(row, "adcode", station.adcode, f"the point lies in {adcode} {name}; check the coordinates' crs")
+                RowProblem(
+                    row,
+                    "adcode",
+                    station.adcode,
+                    f"the point lies in {adcode} {name}; check the coordinates' crs",
+                )
             )
             result.append(station)
             continue

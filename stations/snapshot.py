@@ -69,7 +69,8 @@ class Snapshot:
         code_of = {text: i for i, text in enumerate(texts)}
         self._hours_texts = texts
         self._hours_code = np.array(
-            [-2 if s.is_closed else code_of.get(s.opening_hours or "", -1) for s in self.stations], dtype=np.int64
+            [-2 if s.is_closed else code_of.get(s.opening_hours or "", -1) for s in self.stations],
+            dtype=np.int64,
         )
 
     def __len__(self) -> int:

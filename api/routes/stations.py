@@ -46,9 +46,13 @@ NEARBY_EXAMPLE = {
     ],
 }
 
-Crs = Annotated[CrsName, Query(description="coordinate system of lon/lat in and out: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)")]
+Crs = Annotated[
+    CrsName,
+    Query(description="coordinate system of lon/lat in and out: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)"),
+]
 Types = Annotated[
-    str | None, Query(description=f"comma-separated, any of: {', '.join(STATION_TYPES)}", examples=["outdoor_worker"])
+    str | None,
+    Query(description=f"comma-separated, any of: {', '.join(STATION_TYPES)}", examples=["outdoor_worker"]),
 ]
 
 
@@ -68,15 +72,22 @@ def nearby(
     lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, examples=[120.16])],
     lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, examples=[30.25])],
     k: Annotated[int, Query(ge=1, description="how many stations, at most max_k (100)")] = 10,
-    radius_m: Annotated[float | None, Query(gt=0, allow_inf_nan=False, description="only stations within this distance, metres")] = None,
+    radius_m: Annotated[
+        float | None,
+        Query(gt=0, allow_inf_nan=False, description="only stations within this distance, metres"),
+    ] = None,
     types: Types = None,
     amenities: Annotated[
-        str | None, Query(description=f"comma-separated, all required: {', '.join(AMENITIES)}", examples=["hot_water"])
+        str | None,
+        Query(description=f"comma-separated, all required: {', '.join(AMENITIES)}", examples=["hot_water"]),
     ] = None,
     open_at: Annotated[
-        str | None, Query(description="only stations open then: ISO date-time (China time if no offset) or 'now'")
+        str | None,
+        Query(description="only stations open then: ISO date-time (China time if no offset) or 'now'"),
     ] = None,
-    include_unknown_hours: Annotated[bool, Query(description="with open_at, also stations whose hours are unknown")] = False,
+    include_unknown_hours: Annotated[
+        bool, Query(description="with open_at, also stations whose hours are unknown")
+    ] = False,
     crs: Crs = "wgs84",
 ) -> GeoJSONResponse:
     """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
@@ -104,7 +115,9 @@ def nearby(
 def list_stations(
     snapshot: SnapshotDep,
     registry: RegistryDep,
-    bbox: Annotated[str | None, Query(description="west,south,east,north in the crs", examples=["120.1,30.2,120.2,30.3"])] = None,
+    bbox: Annotated[
+        str | None, Query(description="west,south,east,north in the crs", examples=["120.1,30.2,120.2,30.3"])
+    ] = None,
     adcode: Annotated[str | None, Query(description="district code, e.g. 330106", pattern=r"^\d{6}$")] = None,
     types: Types = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,

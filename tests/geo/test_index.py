@@ -78,7 +78,14 @@ def test_within_radius_equals_brute_force(points, qlon, qlat, radius_m):
     assert_same_answer(found, lon, lat, qlon, qlat, radius_m=radius_m)
 
 
-@given(point_sets(), lons, lats, st.integers(1, 20), st.none() | st.floats(1.0, 5_000_000.0), st.integers(0, 2**32 - 1))
+@given(
+    point_sets(),
+    lons,
+    lats,
+    st.integers(1, 20),
+    st.none() | st.floats(1.0, 5_000_000.0),
+    st.integers(0, 2**32 - 1),
+)
 def test_filtered_k_nearest_equals_brute_force(points, qlon, qlat, k, radius_m, seed):
     lon, lat = points
     mask = np.random.default_rng(seed).random(len(lon)) < 0.2  # a sparse filter forces the search to widen
@@ -87,7 +94,12 @@ def test_filtered_k_nearest_equals_brute_force(points, qlon, qlat, k, radius_m, 
     assert_same_answer(found, lon, lat, qlon, qlat, k=k, radius_m=radius_m, mask=mask)
 
 
-@given(point_sets(max_size=200), arrays(np.float64, 20, elements=lons), arrays(np.float64, 20, elements=lats), st.integers(1, 12))
+@given(
+    point_sets(max_size=200),
+    arrays(np.float64, 20, elements=lons),
+    arrays(np.float64, 20, elements=lats),
+    st.integers(1, 12),
+)
 def test_batch_equals_single_queries(points, qlon, qlat, k):
     lon, lat = points
     index = NearestIndex(lon, lat)
