@@ -3,7 +3,7 @@
 Points become 3-D unit vectors (``geo.distance.unit_vectors``); chord order equals great-circle order, so a
 k-d tree on the vectors answers k-nearest and within-radius queries exactly, including near the poles and
 across the antimeridian. The tree is pykdtree's (chosen by ``bench/nearest.py``: it answers a single k=10
-query in a third of the time of scipy's cKDTree). Distances are reported in metres (haversine).
+query in a third of the time of scipy's cKDTree). Distances are great-circle metres, 2R·asin(chord / 2).
 
 A ``NearestIndex`` is immutable: build a new one after the points change and swap the reference.
 
@@ -15,6 +15,7 @@ A ``NearestIndex`` is immutable: build a new one after the points change and swa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,13 +24,29 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pykdtree.kdtree import KDTree
 from rtree import index as rtree_index
+from threadpoolctl import threadpool_limits
 
-from geo.distance import chord_from_m, haversine_m, unit_vectors
+from geo.distance import chord_from_m, m_from_chord, unit_vectors
 
 Accept = Callable[[NDArray[np.intp]], NDArray[np.bool_]]
 """Filter for candidates: takes point positions, returns which of them may be answered."""
 
-_CHORD_SLACK = 1e-12  # widen the chord bound a hair; the exact haversine cut is applied afterwards
+_CHORD_SLACK = 1e-12  # widen the chord bound a hair; the exact cut in metres is applied afterwards
+
+# One OpenMP thread: a single query otherwise pays ~2 ms waking pykdtree's thread team on a busy machine,
+# and a server answers many queries at once anyway.
+threadpool_limits(1, user_api="openmp")
+
+
+def _unit_vector(lon: float, lat: float) -> NDArray[np.float64]:
+    """(1, 3) unit vector of one point; plain math is several times faster than numpy for one point."""
+    lon_r, lat_r = math.radians(lon), math.radians(lat)
+    cos_lat = math.cos(lat_r)
+    return np.array([[cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r)]])
+
+
+def _chord_bound(radius_m: float) -> float:
+    return float(chord_from_m(radius_m)) * (1 + _CHORD_SLACK) + 1e-15
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +89,8 @@ class NearestIndex:
         """The ``k`` nearest accepted points to (lon, lat), optionally only those within ``radius_m``.
 
         With ``k=None`` every accepted point within ``radius_m`` is returned. Results are sorted by
-        distance (ties by position). ``accept`` is called on candidate positions nearest-first, so filters
-        cost time in proportion to the candidates looked at, not to the size of the index.
+        distance (exact ties in pykdtree's order). ``accept`` is called on candidate positions nearest-first,
+        so filters cost time in proportion to the candidates looked at, not to the size of the index.
         """
         if k is None and radius_m is None:
             raise ValueError("give k, radius_m or both")
@@ -81,26 +98,28 @@ class NearestIndex:
         if self._tree is None or k == 0:
             return _EMPTY
         want = n if k is None else min(k, n)
-        bound = np.inf if radius_m is None else float(chord_from_m(radius_m)) * (1 + _CHORD_SLACK) + 1e-15
-        point = unit_vectors(lon, lat)
+        bounded = {} if radius_m is None else {"distance_upper_bound": _chord_bound(radius_m)}
+        point = _unit_vector(lon, lat)
         fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
         while True:
-            _, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
-            found = found.reshape(-1).astype(np.intp)
-            inside = found < n  # pykdtree pads with n beyond the bound
-            found = found[inside]
+            chord, found = self._tree.query(point, k=fetch, **bounded)
+            chord, found = chord.reshape(-1), found.reshape(-1)
+            if bounded:
+                inside = found < n  # pykdtree pads with n beyond the bound
+                chord, found = chord[inside], found[inside]
             exhausted = found.size < fetch or fetch == n
             if accept is not None and found.size:
-                found = found[accept(found)]
+                keep = accept(found.astype(np.intp))
+                chord, found = chord[keep], found[keep]
             if found.size >= want or exhausted:
                 break
             fetch = min(n, fetch * 4)
-        distance = haversine_m(lon, lat, self.lon[found], self.lat[found])
+        distance = m_from_chord(chord[:want])
+        found = found[:want].astype(np.intp)
         if radius_m is not None:
             keep = distance <= radius_m
             found, distance = found[keep], distance[keep]
-        order = np.lexsort((found, distance))[:want]
-        return Neighbours(found[order], distance[order])
+        return Neighbours(found, distance)
 
     def query_many(self, lon: ArrayLike, lat: ArrayLike, k: int = 1) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """Unfiltered k-nearest for many query points at once: ``(index, distance_m)``, each of shape (m, k).
@@ -117,10 +136,9 @@ class NearestIndex:
             return index, distance
         kk = min(k, n)
         order = np.lexsort((q_lat, np.floor(q_lon * 20.0), np.floor(q_lat * 20.0)))
-        _, found = self._tree.query(unit_vectors(q_lon[order], q_lat[order]), k=kk)
-        found = found.reshape(m, kk).astype(np.intp)
-        index[order, :kk] = found
-        distance[order, :kk] = haversine_m(q_lon[order, None], q_lat[order, None], self.lon[found], self.lat[found])
+        chord, found = self._tree.query(unit_vectors(q_lon[order], q_lat[order]), k=kk)
+        index[order, :kk] = found.reshape(m, kk)
+        distance[order, :kk] = m_from_chord(chord.reshape(m, kk))
         return index, distance
 
     @cached_property

@@ -15,7 +15,7 @@ import numpy as np
 
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
-from stations.navigation import navigation_links
+from stations.navigation import navigation_links_many
 from stations.snapshot import Nearby
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -82,17 +82,19 @@ def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
     return out.getvalue()
 
 
-def rider_feature(station: Station, crs: CrsName = "wgs84", **extra: Any) -> dict:
-    """A station Feature for riders: coordinates in ``crs``, ``navigation`` links, plus ``extra``."""
-    lon, lat = coordinates([station], crs)
-    navigation = navigation_links(station.name, station.lon, station.lat)
-    return station_feature(station, lon[0], lat[0], {**extra, "navigation": navigation})
+def rider_features(stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict] | None = None) -> list:
+    """Station Features for riders: coordinates in ``crs``, ``navigation`` links, plus per-station ``extras``."""
+    lon, lat = coordinates(stations, crs)
+    links = navigation_links_many([s.name for s in stations], [s.lon for s in stations], [s.lat for s in stations])
+    extras = extras or [{}] * len(stations)
+    return [
+        station_feature(station, x, y, {**extra, "navigation": link})
+        for station, x, y, extra, link in zip(stations, lon, lat, extras, links, strict=True)
+    ]
 
 
 def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> dict:
     """Nearest-station answers as a FeatureCollection, nearest first, each with ``distance_m`` (metres),
     ``open_status`` and ``navigation`` links for Amap, Baidu, Tencent and ``geo:``."""
-    features = (
-        rider_feature(r.station, crs, distance_m=round(r.distance_m, 1), open_status=r.open_status) for r in results
-    )
-    return feature_collection(features, crs, **members)
+    extras = [{"distance_m": round(r.distance_m, 1), "open_status": r.open_status} for r in results]
+    return feature_collection(rider_features([r.station for r in results], crs, extras), crs, **members)

@@ -10,27 +10,41 @@ WGS84. The apps route from the rider's current position.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote
 
-from geo.crs import transform
+from numpy.typing import ArrayLike
+
+from geo.crs import gcj02_to_bd09, wgs84_to_gcj02
 
 
 def _fmt(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+def navigation_links_many(names: Sequence[str], lon: ArrayLike, lat: ArrayLike) -> list[dict[str, str]]:
+    """``{"amap", "baidu", "tencent", "geo"}`` URLs for each place at WGS84 (lon, lat), converted together."""
+    g_lon, g_lat = wgs84_to_gcj02(lon, lat)
+    b_lon, b_lat = gcj02_to_bd09(g_lon, g_lat)
+    links = []
+    for i, name in enumerate(names):
+        label = quote(name, safe="")
+        gx, gy, bx, by = (_fmt(float(v.flat[i])) for v in (g_lon, g_lat, b_lon, b_lat))
+        wx, wy = (_fmt(float(v)) for v in (lon[i], lat[i]))  # type: ignore[index]
+        links.append(
+            {
+                "amap": f"https://uri.amap.com/navigation?to={gx},{gy},{label}&mode=ride&coordinate=gaode&callnative=1",
+                "baidu": (
+                    f"https://api.map.baidu.com/marker?location={by},{bx}&title={label}&content={label}"
+                    "&coord_type=bd09ll&output=html&src=yizhan"
+                ),
+                "tencent": f"https://apis.map.qq.com/uri/v1/routeplan?type=bike&to={label}&tocoord={gy},{gx}&referer=yizhan",
+                "geo": f"geo:{wy},{wx}?q={wy},{wx}({label})",
+            }
+        )
+    return links
+
+
 def navigation_links(name: str, lon: float, lat: float) -> dict[str, str]:
-    """``{"amap", "baidu", "tencent", "geo"}`` URLs for a place at WGS84 (lon, lat)."""
-    g_lon, g_lat = (_fmt(float(v[()])) for v in transform(lon, lat, "wgs84", "gcj02"))
-    b_lon, b_lat = (_fmt(float(v[()])) for v in transform(lon, lat, "wgs84", "bd09"))
-    label = quote(name, safe="")
-    w_lon, w_lat = _fmt(lon), _fmt(lat)
-    return {
-        "amap": f"https://uri.amap.com/navigation?to={g_lon},{g_lat},{label}&mode=ride&coordinate=gaode&callnative=1",
-        "baidu": (
-            f"https://api.map.baidu.com/marker?location={b_lat},{b_lon}&title={label}&content={label}"
-            "&coord_type=bd09ll&output=html&src=yizhan"
-        ),
-        "tencent": f"https://apis.map.qq.com/uri/v1/routeplan?type=bike&to={label}&tocoord={g_lat},{g_lon}&referer=yizhan",
-        "geo": f"geo:{w_lat},{w_lon}?q={w_lat},{w_lon}({label})",
-    }
+    """``{"amap", "baidu", "tencent", "geo"}`` URLs for one place at WGS84 (lon, lat)."""
+    return navigation_links_many([name], [lon], [lat])[0]

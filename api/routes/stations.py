@@ -12,7 +12,7 @@ from api.deps import RegistryDep, SettingsDep, SnapshotDep
 from geo.crs import CrsName, transform
 from stations import hours, params
 from stations.errors import InvalidValue, NotFound
-from stations.exporters import nearby_geojson, rider_feature, to_csv, to_geojson
+from stations.exporters import nearby_geojson, rider_features, to_csv, to_geojson
 from stations.model import AMENITIES, STATION_TYPES
 from stations.snapshot import NearbyQuery
 
@@ -151,4 +151,4 @@ def get_station(snapshot: SnapshotDep, station_id: str, crs: Crs = "wgs84") -> G
     if station is None:
         raise NotFound("station", station_id)
     status = snapshot.open_status_of(station, datetime.now(hours.TIMEZONE))
-    return GeoJSONResponse(rider_feature(station, crs, open_status=status))
+    return GeoJSONResponse(rider_features([station], crs, [{"open_status": status}])[0])
