@@ -55,7 +55,10 @@ def main() -> None:
                 url = "/stations/nearby?lon={:.6f}&lat={:.6f}&" + extra
                 assert client.get(url.format(lon[0], lat[0])).status_code == 200
                 rows.append(
-                    (f"GET /stations/nearby {label}", timed(lambda i: client.get(url.format(lon[i], lat[i])), args.queries))
+                    (
+                        f"GET /stations/nearby {label}",
+                        timed(lambda i: client.get(url.format(lon[i], lat[i])), args.queries),
+                    )
                 )
             query_open = datetime(2026, 11, 23, 12)
             rows.append(
@@ -63,8 +66,14 @@ def main() -> None:
                     "Snapshot.nearby k=5 filtered (no HTTP)",
                     timed(
                         lambda i: snapshot.nearby(
-                            NearbyQuery(lon[i], lat[i], k=5, types=("outdoor_worker",), amenities=("hot_water",),
-                                        open_at=query_open)  # fmt: skip
+                            NearbyQuery(
+                                lon[i],
+                                lat[i],
+                                k=5,
+                                types=("outdoor_worker",),
+                                amenities=("hot_water",),
+                                open_at=query_open,
+                            )  # fmt: skip
                         ),
                         args.queries,
                     ),

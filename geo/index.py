@@ -26,7 +26,7 @@ from pykdtree.kdtree import KDTree
 from rtree import index as rtree_index
 from threadpoolctl import threadpool_limits
 
-from geo.distance import chord_from_m, m_from_chord, unit_vectors
+from geo.distance import EARTH_RADIUS_M, chord_from_m, m_from_chord, unit_vectors
 
 Accept = Callable[[NDArray[np.intp]], NDArray[np.bool_]]
 """Filter for candidates: takes point positions, returns which of them may be answered."""
@@ -43,6 +43,15 @@ def _unit_vector(lon: float, lat: float) -> NDArray[np.float64]:
     lon_r, lat_r = math.radians(lon), math.radians(lat)
     cos_lat = math.cos(lat_r)
     return np.array([[cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r)]])
+
+
+def _metres(chord: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``m_from_chord`` in place on a fresh array: a third of the ufunc calls on the hot path."""
+    np.minimum(chord, 2.0, out=chord)  # rounding can push an antipodal chord a hair past 2
+    chord *= 0.5
+    np.arcsin(chord, out=chord)
+    chord *= 2.0 * EARTH_RADIUS_M
+    return chord
 
 
 def _chord_bound(radius_m: float) -> float:
@@ -114,7 +123,7 @@ class NearestIndex:
             if found.size >= want or exhausted:
                 break
             fetch = min(n, fetch * 4)
-        distance = m_from_chord(chord[:want])
+        distance = _metres(chord[:want])
         found = found[:want].astype(np.intp)
         if radius_m is not None:
             keep = distance <= radius_m
