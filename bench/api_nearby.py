@@ -57,7 +57,7 @@ def main() -> None:
                 rows.append(
                     (
                         f"GET /stations/nearby {label}",
-                        timed(lambda i: client.get(url.format(lon[i], lat[i])), args.queries),
+                        timed(lambda i, url=url: client.get(url.format(lon[i], lat[i])), args.queries),
                     )
                 )
             query_open = datetime(2026, 11, 23, 12)
@@ -73,7 +73,7 @@ def main() -> None:
                                 types=("outdoor_worker",),
                                 amenities=("hot_water",),
                                 open_at=query_open,
-                            )  # fmt: skip
+                            )
                         ),
                         args.queries,
                     ),
