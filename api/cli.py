@@ -19,7 +19,7 @@ from api.app import build_registry
 from api.settings import get_settings
 from geo.crs import CrsName, transform
 from stations import params
-from stations.errors import ImportRejected, InvalidValue, RowProblem, YizhanError
+from stations.errors import ImportRejected, RowProblem, YizhanError
 from stations.exporters import nearby_geojson, to_csv, to_geojson
 from stations.model import AMENITIES, STATION_TYPES
 from stations.registry import ImportReport, Registry
@@ -143,8 +143,6 @@ def nearby(
 ) -> None:
     """The nearest stations to LON LAT, with distances and opening status."""
     try:
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidValue("lon,lat", f"{lon},{lat}", "need -180 ≤ lon ≤ 180 and -90 ≤ lat ≤ 90")
         crs_name = _crs(crs)
         wgs_lon, wgs_lat = transform(lon, lat, crs_name, "wgs84")
         query = NearbyQuery(

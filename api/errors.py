@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from geo.districts import DistrictFileError
-from stations.errors import FileUnreadable, ImportRejected, InvalidValue, NotFound, YizhanError
+from stations.errors import FileUnreadable, ImportRejected, InvalidValue, NotFound, YizhanError, jsonable
 
 STATUS: dict[type[YizhanError], int] = {
     InvalidValue: 422,
@@ -22,12 +20,6 @@ STATUS: dict[type[YizhanError], int] = {
 
 def error_response(status: int, code: str, detail: object) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
 def install(app: FastAPI) -> None:
@@ -46,7 +38,7 @@ def install(app: FastAPI) -> None:
         detail = [
             {
                 "field": ".".join(str(p) for p in e["loc"] if p not in ("query", "path", "body")),
-                "value": _jsonable(e.get("input")),
+                "value": jsonable(e.get("input")),
                 "reason": e["msg"],
             }
             for e in exc.errors()

@@ -6,6 +6,7 @@ them to HTTP statuses and the CLI to exit codes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -31,11 +32,12 @@ class InvalidValue(YizhanError):
         hint = f"; valid: {', '.join(self.valid)}" if self.valid else ""
         super().__init__(f"{field}={value!r}: {reason}{hint}")
 
-    def detail(self) -> dict[str, Any]:
-        detail = {"field": self.field, "value": _jsonable(self.value), "reason": self.reason}
+    def detail(self) -> list[dict[str, Any]]:
+        """A list of one ``{field, value, reason[, valid]}``, the shape request validation errors have too."""
+        detail = {"field": self.field, "value": jsonable(self.value), "reason": self.reason}
         if self.valid:
             detail["valid"] = self.valid
-        return detail
+        return [detail]
 
 
 class NotFound(YizhanError):
@@ -82,5 +84,8 @@ class ImportRejected(YizhanError):
         return {"message": "nothing was imported", "problems": [asdict(p) for p in self.problems]}
 
 
-def _jsonable(value: object) -> object:
+def jsonable(value: object) -> object:
+    """The value if JSON can carry it as is (finite numbers, strings...), else its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

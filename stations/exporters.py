@@ -1,7 +1,8 @@
 """Write stations as canonical CSV or RFC 7946 GeoJSON, in WGS84 or a Chinese map's coordinate system.
 
 The CSV columns are the ones ``stations.importers`` reads, so an export imports back unchanged. Text cells
-that a spreadsheet would run as a formula (starting with ``= + - @``) are prefixed with ``'``.
+that a spreadsheet would run as a formula (starting with ``= + - @``) are prefixed with ``'``, which the
+importers remove again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "id", "name", "types", "host", "lon", "lat", "crs", "address", "adcode", "district", "opening_hours",
     "operating_status", "phone", "capacity", "area_m2", "photo_url", "verified_at", "source", *AMENITIES,
 )  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def coordinates(stations: Sequence[Station], crs: CrsName = "wgs84") -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +64,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:

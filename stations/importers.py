@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from geo.crs import CRS_NAMES, CrsName, in_china, transform
 from stations.errors import FileUnreadable, InvalidValue, RowProblem
+from stations.exporters import FORMULA_START
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 
 FORMATS = ("csv", "xlsx", "geojson")
@@ -290,7 +291,9 @@ def _text(value: Any) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    text = str(value).strip()
+    # undo the exporters' guard against spreadsheet formulas ("'=..." back to "=...")
+    return text[1:] if text.startswith("'") and text[1:2] in FORMULA_START else text
 
 
 def _crs_value(value: Any, field_name: str) -> CrsName:

@@ -55,6 +55,7 @@ TriState = Literal["yes", "no", "unknown"]
 OperatingStatus = Literal["normal", "notice", "limited", "temporarily_closed", "closed"]
 OPERATING_STATUSES: tuple[str, ...] = get_args(OperatingStatus)
 CLOSED_STATUSES = frozenset({"temporarily_closed", "closed"})
+RESERVED_IDS = ("nearby",)  # /stations/nearby is a route, so no station may be called that
 
 
 class Station(BaseModel):
@@ -83,6 +84,13 @@ class Station(BaseModel):
     verified_at: date | None = None
     source: str | None = Field(default=None, max_length=200)
     external_ids: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.lower() in RESERVED_IDS:
+            raise ValueError(f"{value!r} is reserved (it names an API path); reserved: {', '.join(RESERVED_IDS)}")
+        return value
 
     @field_validator("lon", "lat")
     @classmethod

@@ -20,6 +20,9 @@ from stations import hours
 from stations.errors import InvalidValue
 from stations.model import AMENITIES, STATION_TYPES  # noqa: F401 - re-exported for callers and doctests
 
+# opening hours are only meaningful near the present (the holiday calendar does not reach far either way)
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
 
 def names(text: str | None, vocabulary: Sequence[str], field: str) -> tuple[str, ...]:
     """Comma-separated names, each checked against ``vocabulary``; empty text gives ()."""
@@ -37,9 +40,12 @@ def moment(text: str | None) -> datetime | None:
     if text.strip().lower() == "now":
         return datetime.now(hours.TIMEZONE)
     try:
-        return hours.local_time(datetime.fromisoformat(text.strip()))
-    except ValueError:
+        at = hours.local_time(datetime.fromisoformat(text.strip()))
+    except (ValueError, OverflowError):
         raise InvalidValue("open_at", text, "not an ISO 8601 date-time such as 2026-11-23T09:00 or 'now'") from None
+    if not MIN_YEAR <= at.year <= MAX_YEAR:
+        raise InvalidValue("open_at", text, f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return at
 
 
 def bbox(text: str | None) -> tuple[float, float, float, float] | None:

@@ -6,6 +6,7 @@ one after a write, so a reader always sees one consistent registry.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from numpy.typing import NDArray
 
 from geo.index import NearestIndex
 from stations import hours
+from stations.errors import InvalidValue
 from stations.model import AMENITIES, STATION_TYPES, Station
 
 _OPEN, _CLOSED, _UNKNOWN = 0, 1, 2
@@ -37,6 +39,16 @@ class NearbyQuery:
     amenities: tuple[str, ...] = ()
     open_at: datetime | None = None
     include_unknown_hours: bool = False
+
+    def __post_init__(self) -> None:
+        if not (
+            math.isfinite(self.lon) and math.isfinite(self.lat) and -180 <= self.lon <= 180 and -90 <= self.lat <= 90
+        ):
+            raise InvalidValue("lon,lat", f"{self.lon},{self.lat}", "need -180 ≤ lon ≤ 180 and -90 ≤ lat ≤ 90")
+        if self.k < 1:
+            raise InvalidValue("k", self.k, "must be at least 1")
+        if self.radius_m is not None and not (math.isfinite(self.radius_m) and self.radius_m > 0):
+            raise InvalidValue("radius_m", self.radius_m, "must be a positive number of metres")
 
 
 @dataclass(frozen=True, slots=True)

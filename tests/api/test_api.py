@@ -546,11 +546,6 @@ def test_bad_nearby_input_names_field_and_value(town: TestClient, params: dict, 
     assert matching[0]["reason"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: stations/params.py moment() catches only ValueError, but hours.local_time's astimezone() raises "
-    "OverflowError for an ISO date-time whose offset pushes it past year 1/9999, so the API answers 500",
-    strict=True,
-)
 @pytest.mark.parametrize("open_at", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-12:00"])
 def test_open_at_out_of_range_after_conversion_is_a_422(app: FastAPI, open_at: str) -> None:
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -754,15 +749,13 @@ def test_one_station_in_gcj02(town: TestClient) -> None:
     assert feature["geometry"]["coordinates"] == pytest.approx([float(x), float(y)], abs=1e-7)
 
 
-@pytest.mark.xfail(
-    reason="BUG: GET /stations/nearby is matched before /stations/{station_id}, so a station whose id is "
-    "'nearby' (a valid id) can never be fetched; the request is answered 422 'lon/lat missing'",
-    strict=True,
-)
-def test_a_station_whose_id_is_nearby_can_be_fetched(client: TestClient, app: FastAPI) -> None:
-    app.state.registry.import_file(to_csv_bytes([Rec("nearby", "附近", ("outdoor_worker",), 120.15, 30.25)]), "n.csv")
-    response = client.get("/stations/nearby")
-    assert response.status_code == 200 and response.json()["id"] == "nearby"
+def test_a_station_may_not_be_called_nearby_which_is_a_route(client: TestClient, app: FastAPI) -> None:
+    data = to_csv_bytes([Rec("nearby", "附近", ("outdoor_worker",), 120.15, 30.25)])
+    with pytest.raises(ImportRejected) as rejected:
+        app.state.registry.import_file(data, "n.csv")
+    (problem,) = rejected.value.problems
+    assert (problem.field, problem.value) == ("id", "nearby") and "reserved" in problem.reason
+    assert client.get("/healthz").json()["stations"] == 0
 
 
 def test_hostile_names_round_trip_as_json_strings(town: TestClient) -> None:

@@ -283,11 +283,6 @@ def test_nearby_bad_values_exit_1_naming_them(
         assert needle in result.stderr, (needle, result.stderr)
 
 
-@pytest.mark.xfail(
-    reason="BUG: stations/params.py moment() lets OverflowError (from astimezone of an extreme offset date-time) "
-    "escape, so the CLI dies with a traceback instead of 'error: open_at=...'",
-    strict=True,
-)
 def test_nearby_open_at_out_of_range_after_conversion_exits_1_naming_it(runner: CliRunner, imported: str) -> None:
     result = runner.invoke(cli.app, ["nearby", "120.15", "30.25", "--open-at", "0001-01-01T00:00+14:00"])
     assert isinstance(result.exception, SystemExit) and result.exit_code == 1
