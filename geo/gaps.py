@@ -1,0 +1,148 @@
+"""Service gaps: connected uncovered cells of one district, ranked by the demand (or area) they leave out.
+
+Cells touching by an edge or a corner (8-connectivity) form one gap; a gap never crosses a district
+border, so each gap has one district to answer for it. Polygons are built only for the gaps asked for:
+each raster row's runs of uncovered cells become rectangles, merged with shapely.
+
+>>> from shapely.geometry import box
+>>> from geo.coverage import compute_coverage
+>>> from geo.districts import Districts
+>>> from geo.grid import Grid
+>>> grid = Grid.build(Districts(["1"], ["strip"], [box(120.0, 30.0, 120.05, 30.01)]), cell_m=100)
+>>> gaps = find_gaps(compute_coverage(grid, [120.025], [30.005], radius_m=1000), [120.025], [30.005])
+>>> [(g.rank, round(g.area_km2, 1)) for g in gaps]  # the circle splits the strip into a west and an east gap
+[(1, 1.6), (2, 1.6)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from scipy import ndimage
+
+from geo.coverage import Coverage, nearest_distance_m
+from geo.distance import haversine_m
+
+_EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One gap: where it is, how big, how much demand it leaves out, and the nearest existing station."""
+
+    rank: int
+    adcode: str
+    district: str
+    cells: int
+    area_km2: float
+    demand: float | None
+    centroid_lon: float
+    centroid_lat: float
+    nearest_station: int
+    """Position of the nearest station in the arrays given to ``find_gaps`` (-1 when there is none)."""
+    nearest_station_m: float
+    """Great-circle distance from the centroid to that station, metres."""
+    polygon: shapely.Geometry
+    """The gap's cells merged, WGS84."""
+
+
+def _label_gaps(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
+    """Gap label of each inside cell (0: covered or not asked for), the number of gaps, and each gap's
+    district position (index = label - 1)."""
+    grid = coverage.grid
+    uncovered = np.zeros(grid.shape, dtype=bool)
+    uncovered[grid.row, grid.col] = ~coverage.covered
+    labels = np.zeros(grid.shape, dtype=np.int32)
+    owners: list[int] = []
+    order, bounds = grid.by_district
+    wanted = range(len(grid.districts)) if adcode is None else [grid.districts.position(adcode)]
+    for position in wanted:
+        members = order[bounds[position] : bounds[position + 1]]
+        if members.size == 0:
+            continue
+        rows, cols = grid.row[members], grid.col[members]
+        window = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+        mask = uncovered[window] & (grid.raster[window] == position)
+        local, count = ndimage.label(mask, structure=_EIGHT_NEIGHBOURS)
+        labels[window][local > 0] = local[local > 0] + len(owners)
+        owners.extend([position] * count)
+    return labels[grid.row, grid.col], len(owners), np.array(owners, dtype=np.intp)
+
+
+def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> shapely.Geometry:
+    """Union of the cells, built from one rectangle per run of consecutive cells in a row, WGS84."""
+    grid = coverage.grid
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    breaks = np.flatnonzero((np.diff(rows) != 0) | (np.diff(cols) != 1)) + 1
+    starts = np.concatenate(([0], breaks))
+    ends = np.concatenate((breaks, [rows.size])) - 1
+    x_min = grid.x0 + cols[starts] * grid.cell_m
+    x_max = grid.x0 + (cols[ends] + 1) * grid.cell_m
+    y_min = grid.y0 + rows[starts] * grid.cell_m
+    # row runs tile the gap without overlapping: a polygonal coverage, which coverage_union merges fast
+    planar = shapely.coverage_union_all(shapely.box(x_min, y_min, x_max, y_min + grid.cell_m))
+    return shapely.transform(planar, lambda xy: np.column_stack(grid.unproject(xy[:, 0], xy[:, 1])))
+
+
+def find_gaps(
+    coverage: Coverage,
+    station_lon: ArrayLike,
+    station_lat: ArrayLike,
+    *,
+    adcode: str | None = None,
+    limit: int | None = 20,
+    min_cells: int = 1,
+) -> list[Gap]:
+    """Gaps of ``coverage`` (optionally of one district), largest uncovered demand first (area when there
+    is no demand, and to break ties), at most ``limit`` of them. Stations are the ones coverage used."""
+    grid = coverage.grid
+    labels, count, owners = _label_gaps(coverage, adcode)
+    if count == 0:
+        return []
+    cells = np.bincount(labels, minlength=count + 1)[1:]
+    demand = None
+    if coverage.demand_cell is not None and coverage.demand_weight is not None:
+        at = np.zeros(grid.shape, dtype=np.int32)
+        at[grid.row, grid.col] = labels
+        demand = np.bincount(at[coverage.demand_cell], weights=coverage.demand_weight, minlength=count + 1)[1:]
+    keys = (cells,) if demand is None else (cells, demand)
+    ranked = np.lexsort(tuple(-k for k in keys))  # last key is primary: demand first, then area
+    ranked = ranked[cells[ranked] >= min_cells][:limit]
+    if ranked.size == 0:
+        return []
+
+    mean_x = np.bincount(labels, weights=grid.x, minlength=count + 1)[1:] / cells
+    mean_y = np.bincount(labels, weights=grid.y, minlength=count + 1)[1:] / cells
+    s_lon, s_lat = np.atleast_1d(np.asarray(station_lon, float)), np.atleast_1d(np.asarray(station_lat, float))
+    sx, sy = grid.project(s_lon, s_lat)
+    c_lon, c_lat = grid.unproject(mean_x[ranked], mean_y[ranked])
+    _, nearest = nearest_distance_m(grid, sx, sy, mean_x[ranked], mean_y[ranked])
+
+    in_gap = np.flatnonzero(labels)
+    members = in_gap[np.argsort(labels[in_gap], kind="stable")]
+    bounds = np.concatenate(([0], np.cumsum(cells)))
+    gaps = []
+    for rank, (label, lon, lat, station) in enumerate(zip(ranked, c_lon, c_lat, nearest, strict=True), start=1):
+        positions = members[bounds[label] : bounds[label + 1]]
+        rows, cols = grid.row[positions], grid.col[positions]
+        distance = float(haversine_m(lon, lat, s_lon[station], s_lat[station])) if station >= 0 else float("inf")
+        gaps.append(
+            Gap(
+                rank=rank,
+                adcode=grid.districts.adcodes[owners[label]],
+                district=grid.districts.names[owners[label]],
+                cells=int(cells[label]),
+                area_km2=float(cells[label] * grid.cell_area_km2),
+                demand=None if demand is None else float(demand[label]),
+                centroid_lon=float(lon),
+                centroid_lat=float(lat),
+                nearest_station=int(station),
+                nearest_station_m=distance,
+                polygon=_polygon(coverage, rows, cols),
+            )
+        )
+    return gaps

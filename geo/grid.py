@@ -1,0 +1,191 @@
+"""A regular metric grid over a set of districts, in a local equal-area projection.
+
+Why a metric grid rather than H3: every cell has the same area (``cell_m²``, exactly, because the
+projection is equal-area), cells line up with a raster so connected gaps are a plain image labelling, the
+cell size is any number of metres a planner asks for (H3 only offers fixed resolutions, ~7× apart), and
+projecting to the plane is one pyproj call. The projection is Lambert azimuthal equal-area centred on the
+districts: over a city-sized area (±150 km) lengths are within 0.03% of the true ground distances.
+
+Cells belong to the district that contains their centre. Districts are rasterised exactly by scanlines
+(even-odd rule over every ring's edges), which is far faster than a point-in-polygon test per cell.
+
+>>> from shapely.geometry import box
+>>> from geo.districts import Districts
+>>> grid = Grid.build(Districts(["1"], ["square"], [box(120.0, 30.0, 120.01, 30.01)]), cell_m=100)
+>>> grid.n_cells, round(grid.cell_area_km2, 4)
+(110, 0.01)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from pyproj import Transformer
+
+from geo.districts import Districts
+
+DEFAULT_MAX_CELLS = 20_000_000
+
+
+class GridTooLarge(ValueError):
+    """More cells than allowed; the message suggests a cell size that fits."""
+
+
+def local_projection(lon: float, lat: float) -> str:
+    """PROJ string of a Lambert azimuthal equal-area projection centred on (lon, lat), metres."""
+    return f"+proj=laea +lat_0={lat:.6f} +lon_0={lon:.6f} +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """Cells (``cell_m`` square, in ``projection``) whose centres lie in one of ``districts``.
+
+    ``raster`` holds, per row (south to north) and column (west to east), the position of the district
+    owning the cell, or -1. The flat arrays ``row``, ``col``, ``x``, ``y``, ``district`` list only the
+    cells inside some district, in raster order.
+    """
+
+    districts: Districts
+    cell_m: float
+    projection: str
+    x0: float
+    y0: float
+    raster: NDArray[np.int16]
+    district_area_km2: NDArray[np.float64]
+    """Exact area of each district polygon (equal-area plane), km²."""
+
+    @classmethod
+    def build(cls, districts: Districts, cell_m: float, max_cells: int = DEFAULT_MAX_CELLS) -> Grid:
+        """Rasterise ``districts`` at ``cell_m`` metres; GridTooLarge if more than ``max_cells`` raster cells."""
+        if not np.isfinite(cell_m) or cell_m <= 0:
+            raise ValueError(f"cell_m={cell_m!r}: must be a positive number of metres")
+        union = shapely.union_all(districts.geometries)
+        centre = union.centroid
+        projection = local_projection(centre.x, centre.y)
+        to_plane = Transformer.from_crs("EPSG:4326", projection, always_xy=True)
+        planar = [shapely.transform(g, lambda xy: np.column_stack(to_plane.transform(xy[:, 0], xy[:, 1])))
+                  for g in districts.geometries]  # fmt: skip
+        west, south, east, north = shapely.total_bounds(planar)
+        nx, ny = int(np.ceil((east - west) / cell_m)), int(np.ceil((north - south) / cell_m))
+        if nx * ny > max_cells:
+            suggestion = cell_m * np.sqrt(nx * ny / max_cells)
+            raise GridTooLarge(
+                f"cell_m={cell_m:g} gives {nx * ny:,} cells, more than the limit of {max_cells:,}; "
+                f"use cell_m ≥ {np.ceil(suggestion):g}"
+            )
+        raster = np.full((ny, nx), -1, dtype=np.int16)
+        for position, geometry in enumerate(planar):
+            inside = _scanline_fill(geometry, west, south, cell_m, nx, ny)
+            raster[inside & (raster < 0)] = position
+        area_km2 = shapely.area(planar) / 1e6
+        return cls(districts, float(cell_m), projection, west, south, raster, area_km2)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.raster.shape  # type: ignore[return-value]
+
+    @property
+    def cell_area_km2(self) -> float:
+        return self.cell_m * self.cell_m / 1e6
+
+    @cached_property
+    def _flat(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        return np.nonzero(self.raster >= 0)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self._flat[0].size)
+
+    @property
+    def row(self) -> NDArray[np.intp]:
+        return self._flat[0]
+
+    @property
+    def col(self) -> NDArray[np.intp]:
+        return self._flat[1]
+
+    @cached_property
+    def x(self) -> NDArray[np.float64]:
+        """Projected x of each inside cell's centre, metres."""
+        return self.x0 + (self.col + 0.5) * self.cell_m
+
+    @cached_property
+    def y(self) -> NDArray[np.float64]:
+        """Projected y of each inside cell's centre, metres."""
+        return self.y0 + (self.row + 0.5) * self.cell_m
+
+    @cached_property
+    def district(self) -> NDArray[np.int16]:
+        """District position of each inside cell."""
+        return self.raster[self.row, self.col]
+
+    @cached_property
+    def by_district(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Inside cells grouped by district: ``(order, bounds)``; district i's cells are
+        ``order[bounds[i]:bounds[i + 1]]`` (positions into the flat arrays)."""
+        order = np.argsort(self.district, kind="stable")
+        counts = np.bincount(self.district, minlength=len(self.districts))
+        return order, np.concatenate(([0], np.cumsum(counts)))
+
+    @cached_property
+    def _to_plane(self) -> Transformer:
+        return Transformer.from_crs("EPSG:4326", self.projection, always_xy=True)
+
+    @cached_property
+    def _to_lonlat(self) -> Transformer:
+        return Transformer.from_crs(self.projection, "EPSG:4326", always_xy=True)
+
+    def project(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+        """WGS84 degrees → grid plane metres."""
+        return self._to_plane.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+
+    def unproject(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+        """Grid plane metres → WGS84 degrees."""
+        return self._to_lonlat.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+    def cell_of(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """(row, col) of the raster cell holding each planar point; -1 where outside the raster."""
+        col = np.floor((np.asarray(x) - self.x0) / self.cell_m).astype(np.intp)
+        row = np.floor((np.asarray(y) - self.y0) / self.cell_m).astype(np.intp)
+        outside = (row < 0) | (row >= self.shape[0]) | (col < 0) | (col >= self.shape[1])
+        row[outside], col[outside] = -1, -1
+        return row, col
+
+
+def _scanline_fill(
+    geometry: shapely.Geometry, x0: float, y0: float, cell_m: float, nx: int, ny: int
+) -> NDArray[np.bool_]:
+    """Raster cells whose centre lies inside ``geometry`` (even-odd over all rings), exactly."""
+    starts, ends = [], []
+    for polygon in getattr(geometry, "geoms", [geometry]):
+        for ring in (polygon.exterior, *polygon.interiors):
+            xy = np.asarray(ring.coords)
+            starts.append(xy[:-1])
+            ends.append(xy[1:])
+    a, b = np.concatenate(starts), np.concatenate(ends)
+    low = np.minimum(a[:, 1], b[:, 1])
+    high = np.maximum(a[:, 1], b[:, 1])
+    # rows whose centre y_c satisfies low <= y_c < high (half-open: a vertex is counted once)
+    first = np.ceil((low - y0) / cell_m - 0.5).astype(np.int64)
+    last = np.ceil((high - y0) / cell_m - 0.5).astype(np.int64) - 1
+    first, last = np.clip(first, 0, ny), np.clip(last, -1, ny - 1)
+    spans = np.maximum(last - first + 1, 0)
+    edge = np.repeat(np.arange(len(a)), spans)
+    row = np.repeat(first, spans) + (np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans))
+    y_c = y0 + (row + 0.5) * cell_m
+    ax, ay, bx, by = a[edge, 0], a[edge, 1], b[edge, 0], b[edge, 1]
+    x_cross = ax + (y_c - ay) * (bx - ax) / (by - ay)
+    order = np.lexsort((x_cross, row))
+    row, x_cross = row[order], x_cross[order]
+    # crossings pair up per row (even-odd): cells with centre in [x_in, x_out) are inside
+    enter, leave = slice(0, None, 2), slice(1, None, 2)
+    col_in = np.clip(np.ceil((x_cross[enter] - x0) / cell_m - 0.5).astype(np.int64), 0, nx)
+    col_out = np.clip(np.ceil((x_cross[leave] - x0) / cell_m - 0.5).astype(np.int64), 0, nx)
+    marks = np.zeros((ny, nx + 1), dtype=np.int32)
+    np.add.at(marks, (row[enter], col_in), 1)
+    np.add.at(marks, (row[leave], col_out), -1)
+    return np.cumsum(marks, axis=1)[:, :nx] > 0
