@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import districts, health, stations
+from api.routes import coverage, districts, health, stations
 from api.settings import Settings, get_settings
 from geo.districts import Districts
+from stations.planning import Planner, load_demand
 from stations.registry import Registry
 from stations.store import Store
 
@@ -28,6 +29,15 @@ def build_registry(settings: Settings) -> Registry:
     return Registry(Store(settings.database_url), districts, settings.check_interval_s)
 
 
+def build_planner(settings: Settings, registry: Registry) -> Planner | None:
+    """Coverage planning over ``registry``, with the demand layer when one is configured; None without districts."""
+    if registry.districts is None:
+        return None
+    path = settings.demand_path
+    demand = load_demand(path) if path is not None and path.exists() else None
+    return Planner(registry, demand, settings.max_cells)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A Yizhan API app; ``settings`` default to the environment's."""
     settings = settings or get_settings()
@@ -37,11 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.registry = build_registry(settings)
         app.state.registry.snapshot()  # build the index before the first request
+        app.state.planner = build_planner(settings, app.state.registry)
         yield
         app.state.registry.store.engine.dispose()
 
     app = FastAPI(title="Yizhan 驿站", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (stations, districts, health):
+    for module in (stations, districts, coverage, health):
         app.include_router(module.router)
     return app

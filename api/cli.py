@@ -15,17 +15,21 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from api.app import build_registry
+from api.app import build_planner, build_registry
+from api.routes.coverage import render_coverage_map
 from api.settings import get_settings
 from geo.crs import CrsName, transform
 from stations import params
-from stations.errors import ImportRejected, RowProblem, YizhanError
-from stations.exporters import nearby_geojson, to_csv, to_geojson
+from stations.errors import ImportRejected, InvalidValue, RowProblem, YizhanError
+from stations.exporters import nearby_geojson, table_csv, table_xlsx, to_csv, to_geojson
 from stations.model import AMENITIES, STATION_TYPES
+from stations.planning import CoverageRequest, Planner, gap_features
 from stations.registry import ImportReport, Registry
 from stations.snapshot import NearbyQuery
 
 app = typer.Typer(help="Yizhan (驿站): find, map and plan union service stations.", no_args_is_help=True)
+map_app = typer.Typer(help="Write maps as self-contained HTML files.", no_args_is_help=True)
+app.add_typer(map_app, name="map")
 out = Console()
 err = Console(stderr=True)
 
@@ -34,6 +38,33 @@ CrsOption = Annotated[str, typer.Option("--crs", help="wgs84, gcj02 (Amap, Tence
 
 def _registry() -> Registry:
     return build_registry(get_settings())
+
+
+def _planner() -> Planner:
+    planner = build_planner(get_settings(), _registry())
+    if planner is None:
+        raise InvalidValue("districts", None, "coverage needs district boundaries: set YIZHAN_DISTRICTS_PATH")
+    return planner
+
+
+RadiusOption = Annotated[float, typer.Option("--radius", help="service distance, metres")]
+TypesOption = Annotated[str | None, typer.Option("--types", help=f"comma-separated: {', '.join(STATION_TYPES)}")]
+CellOption = Annotated[float, typer.Option("--cell", help="grid cell size, metres")]
+AdcodeOption = Annotated[str | None, typer.Option("--adcode", help="only this district, e.g. 330106")]
+
+
+def _coverage_request(radius: float, types: str | None, cell: float) -> CoverageRequest:
+    return CoverageRequest(radius, params.names(types, STATION_TYPES, "types"), cell)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+def _metres(value: float | None) -> str:
+    if value is None:
+        return "no station"
+    return f"{value:,.0f} m" if value < 10_000 else f"{value / 1000:,.1f} km"
 
 
 def _crs(value: str) -> CrsName:
@@ -171,6 +202,108 @@ def nearby(
         _row(table, str(rank), distance, s.name, ",".join(s.types), r.open_status, s.opening_hours or "unknown",
              s.district or "", s.id)  # fmt: skip
     out.print(table if results else "no station matches")
+
+
+@app.command()
+def coverage(
+    radius: RadiusOption = 1000.0,
+    types: TypesOption = None,
+    cell: CellOption = 100.0,
+    adcode: AdcodeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON rows")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="write an XLSX workbook to this file")] = None,
+) -> None:
+    """Coverage per district: the share within RADIUS metres of a station, with distances and demand."""
+    try:
+        planner = _planner()
+        planner.check_adcode(adcode)
+        request = _coverage_request(radius, types, cell)
+        with err.status(f"computing coverage on a {cell:g} m grid…"):
+            report = planner.coverage(request)
+    except YizhanError as error:
+        _fail(error)
+    rows = report.rows(adcode)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if as_csv:
+        sys.stdout.write(table_csv(rows))
+        return
+    if xlsx is not None:
+        xlsx.write_bytes(table_xlsx(rows))
+        err.print(f"wrote {len(rows)} districts to {xlsx}")
+        return
+    kinds = ", ".join(request.types) if request.types else "all types"
+    title = f"coverage within {radius:,.0f} m of a station ({kinds}; {cell:g} m cells)"
+    table = Table(title=title, title_justify="left")
+    headers = ["adcode", "district", "km²", "outdoor", "driver", "nursing", "covered", "uncovered km²", "median", "p90"]
+    if planner.demand is not None:
+        headers.append("demand covered")
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("adcode", "district") else "right")
+    for row in rows:
+        counts = [str(row[f"stations_{kind}"]) for kind in STATION_TYPES]
+        distances = [_metres(row["median_distance_m"]), _metres(row["p90_distance_m"])]
+        share, uncovered = _percent(row["covered_share"]), f"{row['uncovered_km2']:,.1f}"
+        cells = [row["adcode"], row["name"], f"{row['area_km2']:,.1f}", *counts, share, uncovered, *distances]
+        if planner.demand is not None:
+            cells.append(_percent(row.get("demand_covered_share")))
+        _row(table, *cells)
+    out.print(table)
+
+
+@app.command()
+def gaps(
+    radius: RadiusOption = 1000.0,
+    types: TypesOption = None,
+    cell: CellOption = 100.0,
+    adcode: AdcodeOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="how many gaps")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="print GeoJSON")] = False,
+) -> None:
+    """The largest service gaps: connected areas farther than RADIUS metres from every station."""
+    try:
+        planner = _planner()
+        request = _coverage_request(radius, types, cell)
+        with err.status("finding gaps…"):
+            found = planner.gaps(request, adcode, limit)
+            serving = planner.coverage(request).stations
+    except YizhanError as error:
+        _fail(error)
+    if as_json:
+        sys.stdout.write(json.dumps(gap_features(found, serving), ensure_ascii=False) + "\n")
+        return
+    ranked_by = "uncovered demand" if planner.demand is not None else "area"
+    table = Table(title=f"service gaps beyond {radius:,.0f} m, by {ranked_by}", title_justify="left")
+    for header in ("#", "district", "km²", "demand", "centroid lon, lat", "nearest station", "distance"):
+        table.add_column(header, justify="right" if header in ("#", "km²", "demand", "distance") else "left")
+    for gap in found:
+        nearest = serving[gap.nearest_station].name if gap.nearest_station >= 0 else ""
+        demand = "" if gap.demand is None else f"{gap.demand:,.0f}"
+        _row(table, str(gap.rank), gap.district, f"{gap.area_km2:,.2f}", demand,
+             f"{gap.centroid_lon:.5f}, {gap.centroid_lat:.5f}", nearest, _metres(gap.nearest_station_m))  # fmt: skip
+    out.print(table if found else "no gaps: every cell is covered")
+
+
+@map_app.command("coverage")
+def map_coverage(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")] = Path("coverage.html"),
+    radius: RadiusOption = 1000.0,
+    types: TypesOption = None,
+    cell: CellOption = 100.0,
+    adcode: AdcodeOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="how many gaps to draw")] = 50,
+) -> None:
+    """Write the coverage map (choropleth, covered area, gaps, stations) as one self-contained HTML file."""
+    try:
+        planner = _planner()
+        with err.status("drawing the coverage map…"):
+            html = render_coverage_map(planner, _coverage_request(radius, types, cell), adcode, limit)
+    except YizhanError as error:
+        _fail(error)
+    output.write_text(html, encoding="utf-8")
+    err.print(f"wrote {output} ({len(html) / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

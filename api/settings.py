@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///yizhan.sqlite3"
     districts_path: Path | None = SAMPLE_DIR / "districts.geojson"
     sample_path: Path = SAMPLE_DIR / "stations.csv"
+    demand_path: Path | None = SAMPLE_DIR / "demand.csv"
+    """Demand layer (CSV lon,lat,weight) for demand-weighted coverage and gap ranking; optional."""
+    max_cells: int = 10_000_000
+    """Largest coverage grid allowed (cells); bigger requests are refused with a suggested cell size."""
     check_interval_s: float = 1.0
     """How often (seconds) a server looks for writes made by other processes."""
     max_k: int = 100

@@ -99,3 +99,29 @@ def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members:
     ``open_status`` and ``navigation`` links for Amap, Baidu, Tencent and ``geo:``."""
     extras = [{"distance_m": round(r.distance_m, 1), "open_status": r.open_status} for r in results]
     return feature_collection(rider_features([r.station for r in results], crs, extras), crs, **members)
+
+
+def table_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows of a table (dicts with the same keys) as CSV text; formula-like text cells are guarded."""
+    out = io.StringIO()
+    if rows:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(rows[0].keys())
+        writer.writerows([_cell(v) if isinstance(v, str) else v for v in row.values()] for row in rows)
+    return out.getvalue()
+
+
+def table_xlsx(rows: Sequence[dict[str, Any]], sheet: str = "coverage") -> bytes:
+    """Rows of a table as an XLSX workbook (numbers stay numbers; text cells are guarded against formulas)."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    worksheet = workbook.active
+    worksheet.title = sheet
+    if rows:
+        worksheet.append(list(rows[0].keys()))
+        for row in rows:
+            worksheet.append([_cell(v) if isinstance(v, str) else v for v in row.values()])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,128 @@
+"""Planning routes: coverage per district, service gaps, and the coverage map page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.deps import PlannerDep
+from api.routes.stations import GEOJSON, GeoJSONResponse
+from stations import params
+from stations.exporters import table_csv, table_xlsx
+from stations.model import STATION_TYPES
+from stations.planning import CoverageRequest, Planner, gap_features
+
+router = APIRouter(tags=["planning"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Radius = Annotated[float, Query(gt=0, allow_inf_nan=False, description="service distance, metres (≈15 min walk: 1000)")]
+Types = Annotated[str | None, Query(description=f"comma-separated, any of: {', '.join(STATION_TYPES)}; default all")]
+Cell = Annotated[float, Query(gt=0, allow_inf_nan=False, description="grid cell size, metres")]
+Adcode = Annotated[str | None, Query(description="only this district, e.g. 330106")]
+
+
+def _request(radius_m: float, types: str | None, cell_m: float) -> CoverageRequest:
+    return CoverageRequest(radius_m, params.names(types, STATION_TYPES, "types"), cell_m)
+
+
+def _coverage_features(planner: Planner, rows: list[dict], adcode: str | None) -> dict:
+    by_adcode = {row["adcode"]: row for row in rows}
+    collection = planner.districts.to_feature_collection([by_adcode.get(a, {}) for a in planner.districts.adcodes])
+    features = collection["features"]
+    collection["features"] = [f for f in features if adcode is None or f["properties"]["adcode"] == adcode]
+    return collection
+
+
+@router.get(
+    "/coverage",
+    summary="Coverage per district",
+    responses={200: {"content": {"application/json": {}, GEOJSON: {}, "text/csv": {}, XLSX: {}}}},
+)
+def coverage(
+    planner: PlannerDep,
+    radius_m: Radius = 1000.0,
+    types: Types = None,
+    cell_m: Cell = 100.0,
+    adcode: Adcode = None,
+    format: Annotated[Literal["json", "geojson", "csv", "xlsx"], Query()] = "json",
+) -> Response:
+    """Share of each district within ``radius_m`` of a station (of ``types``), on a ``cell_m`` grid: area,
+    stations per type, covered share, uncovered km², median and 90th-percentile distance to the nearest
+    station, and demand-weighted covered share when a demand layer is loaded. Cached per registry version."""
+    planner.check_adcode(adcode)
+    request = _request(radius_m, types, cell_m)
+    report = planner.coverage(request)
+    rows = report.rows(adcode)
+    if format == "csv":
+        return Response("\ufeff" + table_csv(rows), media_type="text/csv; charset=utf-8")
+    if format == "xlsx":
+        headers = {"Content-Disposition": 'attachment; filename="coverage.xlsx"'}
+        return Response(table_xlsx(rows), media_type=XLSX, headers=headers)
+    if format == "geojson":
+        return GeoJSONResponse(_coverage_features(planner, rows, adcode))
+    body = {
+        "radius_m": request.radius_m,
+        "cell_m": request.cell_m,
+        "types": list(request.types) or list(STATION_TYPES),
+        "registry_version": report.version,
+        "demand": planner.demand is not None,
+        "districts": rows,
+    }
+    return JSONResponse(body)
+
+
+@router.get(
+    "/gaps", response_class=GeoJSONResponse, summary="Service gaps", responses={200: {"content": {GEOJSON: {}}}}
+)
+def gaps(
+    planner: PlannerDep,
+    radius_m: Radius = 1000.0,
+    types: Types = None,
+    cell_m: Cell = 100.0,
+    adcode: Adcode = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> GeoJSONResponse:
+    """Connected areas farther than ``radius_m`` from every station, largest uncovered demand (or area)
+    first, with area, demand, centroid and the nearest existing station."""
+    request = _request(radius_m, types, cell_m)
+    found = planner.gaps(request, adcode, limit)
+    return GeoJSONResponse(gap_features(found, planner.coverage(request).stations))
+
+
+@router.get("/maps/coverage", response_class=HTMLResponse, summary="Coverage map page")
+def coverage_map_page(
+    planner: PlannerDep,
+    radius_m: Radius = 1000.0,
+    types: Types = None,
+    cell_m: Cell = 100.0,
+    adcode: Adcode = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> HTMLResponse:
+    """A self-contained HTML map: district choropleth of covered share, covered area, gaps and stations."""
+    return HTMLResponse(render_coverage_map(planner, _request(radius_m, types, cell_m), adcode, limit))
+
+
+def render_coverage_map(planner: Planner, request: CoverageRequest, adcode: str | None, limit: int) -> str:
+    """The coverage map page for ``request`` (shared by the API and ``yizhan map coverage``)."""
+    from maps.coverage import coverage_html
+
+    planner.check_adcode(adcode)
+    report = planner.coverage(request)
+    found = planner.gaps(request, adcode, limit)
+    stations = [
+        {"id": s.id, "name": s.name, "types": list(s.types), "lon": s.lon, "lat": s.lat} for s in report.stations
+    ]
+    nearest_names = [report.stations[g.nearest_station].name if g.nearest_station >= 0 else None for g in found]
+    kinds = ", ".join(request.types) if request.types else "all station types"
+    return coverage_html(
+        planner.districts,
+        report.rows(),
+        found,
+        stations,
+        radius_m=request.radius_m,
+        gap_station_names=nearest_names,
+        adcode=adcode,
+        title=f"Yizhan coverage within {request.radius_m:,.0f} m — {kinds}",
+    )
