@@ -1,4 +1,4 @@
-"""Build the Hangzhou sample data: real district boundaries and a SYNTHETIC station registry.
+"""Build the Hangzhou sample data: real district boundaries, a SYNTHETIC station registry and SYNTHETIC demand.
 
 Outputs (all deterministic: rerunning gives byte-identical files):
 
@@ -8,6 +8,11 @@ Outputs (all deterministic: rerunning gives byte-identical files):
 * ``data/hangzhou/stations.csv`` — a made-up registry of ~1,600 service stations (outdoor-worker stations,
   driver homes, nursing rooms). Every row has ``source=synthetic``: none of them is a real station. Points
   are drawn from seeded gaussian clusters around hand-picked town centres, clipped to their district.
+* ``data/hangzhou/demand.csv`` — a made-up demand layer for coverage planning: 20,000 points where outdoor
+  workers need a station (delivery pick-up/drop-off hot spots, residential and commercial density), each
+  weighted with a synthetic number of daily orders (``source=synthetic``). It has its own random stream,
+  so it does not change the two files above, and it deliberately includes dense demand in new residential
+  areas with few stations (edges of 余杭, 萧山, 临平, 钱塘) so that coverage planning finds real gaps.
 
 Rebuild with::
 
@@ -49,6 +54,7 @@ MAX_AREA_CHANGE = 0.005  # a district may not lose or gain more than 0.5 % of it
 OUT_DIR = Path(__file__).resolve().parent / "hangzhou"
 DISTRICTS_PATH = OUT_DIR / "districts.geojson"
 STATIONS_PATH = OUT_DIR / "stations.csv"
+DEMAND_PATH = OUT_DIR / "demand.csv"
 
 Floats = NDArray[np.float64]
 
@@ -780,9 +786,10 @@ def station_row(
     }
 
 
-def build_stations(rng: np.random.Generator, districts: list[District]) -> list[dict[str, str]]:
+def build_stations(
+    rng: np.random.Generator, districts: list[District], masks: dict[str, BaseGeometry]
+) -> list[dict[str, str]]:
     """All synthetic stations, shuffled (as a registry export would be) and numbered."""
-    masks = sampling_masks(districts)
     check_centres(masks)
     stations: list[Station] = []
     for district in districts:
@@ -833,15 +840,193 @@ def report(districts: list[District], changes: list[float], rows: list[dict[str,
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
 
 
+# --------------------------------------------------------------------------------------------------------
+# Synthetic demand
+# --------------------------------------------------------------------------------------------------------
+
+# The demand layer draws from its own generator, SeedSequence(SEED, spawn_key=(DEMAND_STREAM,)): independent
+# of the station stream (which is seeded with SEED itself), so changing the demand never moves a station.
+DEMAND_STREAM = 1
+DEMAND_COLUMNS: tuple[str, ...] = ("lon", "lat", "weight", "source")
+# Demand points per district (20,000 in all): urban core, then the suburban districts, few in the rural ones.
+DEMAND_COUNTS: dict[str, int] = {
+    "330102": 2700, "330105": 2400, "330106": 2300, "330108": 1600,
+    "330109": 2700, "330110": 2700, "330113": 1550, "330114": 1550,
+    "330111": 800, "330112": 600, "330122": 400, "330127": 350, "330182": 350,
+}  # fmt: skip
+# Median daily orders of one demand point, by district (urban > suburban > rural).
+DEMAND_LEVEL: dict[str, float] = {
+    "330102": 12.0, "330105": 12.0, "330106": 11.0, "330108": 12.0,
+    "330109": 9.0, "330110": 9.0, "330113": 8.0, "330114": 8.0,
+    "330111": 5.0, "330112": 5.0, "330122": 4.5, "330127": 4.0, "330182": 4.0,
+}  # fmt: skip
+DEMAND_SPREAD = 1.3  # demand around a station centre spreads wider than the stations (sd × this)
+POINTS_PER_HOTSPOT = 50  # a cluster's demand is split into hot spots of about this many points
+HOTSPOT_SD_KM = (0.2, 0.6)  # radius (sd) of one hot spot: a compound, a mall, a block of restaurants
+HOTSPOT_POPULARITY_SIGMA = 0.7  # lognormal spread of hot-spot popularity (share of points and orders)
+DIFFUSE_SHARE = 0.15  # share of a cluster's points scattered widely around it instead of in hot spots
+DIFFUSE_SPREAD = 2.5  # sd of the scatter, as a multiple of the cluster's sd
+DIFFUSE_LEVEL = 0.4  # scattered points get this fraction of the district's order level
+WEIGHT_SIGMA = 0.8  # lognormal sigma of the daily orders of one point around its hot spot's level
+MIN_WEIGHT = 0.1
+
+
+@dataclass(frozen=True)
+class DemandCentre:
+    """A demand cluster centre (GCJ-02), its spread (sd, km) and its share of the district's demand."""
+
+    place: str
+    lon: float
+    lat: float
+    sd_km: float
+    weight: float
+
+
+D = DemandCentre
+# Dense demand with few or no stations nearby: new residential areas, industrial parks and their worker
+# housing at the edges of the suburban districts (GCJ-02, as read off a web map). Each lies 2-7 km from
+# the nearest synthetic station, so a coverage analysis finds them as under-served.
+NEW_AREAS: dict[str, tuple[DemandCentre, ...]] = {
+    "330109": (D("南阳", 120.400, 30.268, 1.2, 1.5), D("益农", 120.560, 30.230, 1.3, 1.0),
+               D("所前", 120.300, 30.090, 1.2, 1.2)),
+    "330110": (D("中泰", 119.925, 30.250, 1.2, 1.5), D("良渚新城北", 120.080, 30.420, 1.3, 1.8),
+               D("径山", 119.880, 30.370, 1.2, 0.8)),
+    "330113": (D("运河新城", 120.240, 30.450, 1.3, 2.0), D("东湖北", 120.300, 30.480, 1.1, 1.2)),
+    "330114": (D("江东新城", 120.440, 30.305, 1.4, 2.0), D("前进", 120.655, 30.345, 1.3, 1.0)),
+}  # fmt: skip
+
+
+def demand_centres(adcode: str) -> tuple[DemandCentre, ...]:
+    """The demand clusters of a district: its station centres (spread wider) and its new areas."""
+    around_stations = tuple(D(c.place, c.lon, c.lat, c.sd_km * DEMAND_SPREAD, c.weight) for c in CENTRES[adcode])
+    return around_stations + NEW_AREAS.get(adcode, ())
+
+
+def check_new_areas(masks: dict[str, BaseGeometry]) -> None:
+    """Every new-area centre must lie inside its own district's sampling mask."""
+    for code, centres in NEW_AREAS.items():
+        for c in centres:
+            assert masks[code].contains(shapely.Point(gcj02_point(c.lon, c.lat))), (code, c.place)
+
+
+def lognormal_weights(rng: np.random.Generator, level: float, n: int) -> Floats:
+    """``n`` daily-order counts, lognormal around the median ``level``, rounded to 0.1 (at least 0.1)."""
+    return np.maximum(np.round(level * rng.lognormal(0.0, WEIGHT_SIGMA, n), 1), MIN_WEIGHT)
+
+
+def cluster_demand(
+    rng: np.random.Generator, mask: BaseGeometry, centre: DemandCentre, level: float, n: int
+) -> tuple[list[tuple[float, float]], Floats]:
+    """``n`` demand points of one cluster: hot spots around the centre plus a wide scatter, with weights."""
+    origin = gcj02_point(centre.lon, centre.lat)
+    n_diffuse = int(rng.binomial(n, DIFFUSE_SHARE))
+    n_hot = n - n_diffuse
+    k = max(1, round(n_hot / POINTS_PER_HOTSPOT))
+    spots = sample_cluster(rng, mask, origin, centre.sd_km, k)
+    popularity = rng.lognormal(0.0, HOTSPOT_POPULARITY_SIGMA, k)
+    sizes = rng.multinomial(n_hot, popularity / popularity.sum())
+    spot_sd = rng.uniform(*HOTSPOT_SD_KM, k)
+    points: list[tuple[float, float]] = []
+    weights: list[Floats] = []
+    for spot, size, sd, pop in zip(spots, sizes.tolist(), spot_sd.tolist(), popularity.tolist(), strict=True):
+        if size:
+            points += sample_cluster(rng, mask, spot, sd, size)
+            weights.append(lognormal_weights(rng, level * float(np.sqrt(pop)), size))
+    if n_diffuse:
+        points += sample_cluster(rng, mask, origin, centre.sd_km * DIFFUSE_SPREAD, n_diffuse)
+        weights.append(lognormal_weights(rng, level * DIFFUSE_LEVEL, n_diffuse))
+    return points, np.concatenate(weights)
+
+
+def build_demand(
+    rng: np.random.Generator, districts: list[District], masks: dict[str, BaseGeometry]
+) -> tuple[list[dict[str, str]], list[str]]:
+    """All demand points, shuffled, as CSV rows; also the adcode of the district each was drawn in."""
+    check_new_areas(masks)
+    points: list[tuple[float, float]] = []
+    weights: list[Floats] = []
+    adcodes: list[str] = []
+    for district in districts:
+        code = district.adcode
+        centres = demand_centres(code)
+        shares = np.array([c.weight for c in centres], dtype=float)
+        for centre, n in zip(
+            centres, rng.multinomial(DEMAND_COUNTS[code], shares / shares.sum()).tolist(), strict=True
+        ):
+            if n:
+                cluster_points, cluster_weights = cluster_demand(rng, masks[code], centre, DEMAND_LEVEL[code], n)
+                points += cluster_points
+                weights.append(cluster_weights)
+                adcodes += [code] * n
+    weight = np.concatenate(weights)
+    order = rng.permutation(len(points)).tolist()
+    rows = [
+        {
+            "lon": f"{points[i][0]:.6f}",
+            "lat": f"{points[i][1]:.6f}",
+            "weight": f"{weight[i]:.1f}",
+            "source": "synthetic",
+        }
+        for i in order
+    ]
+    return rows, [adcodes[i] for i in order]
+
+
+def check_demand(
+    rows: list[dict[str, str]], adcodes: list[str], masks: dict[str, BaseGeometry], districts_path: Path
+) -> None:
+    """Every point lies in the district it was drawn for (read back from the written file) and off the
+    masked water; every weight is positive."""
+    lon = np.array([float(r["lon"]) for r in rows])
+    lat = np.array([float(r["lat"]) for r in rows])
+    districts = Districts.from_geojson(districts_path)
+    located = [districts.adcodes[i] if i >= 0 else None for i in districts.locate(lon, lat).tolist()]
+    wrong = [n for n, (code, want) in enumerate(zip(located, adcodes, strict=True), start=2) if code != want]
+    assert not wrong, f"demand points outside their district (lines {wrong[:10]})"
+    codes = np.array(adcodes)
+    for code, mask in masks.items():
+        mine = codes == code
+        assert shapely.contains_xy(mask, lon[mine], lat[mine]).all(), f"demand points on water in {code}"
+    assert all(float(r["weight"]) > 0 for r in rows)
+
+
+def write_demand(rows: list[dict[str, str]], path: Path) -> None:
+    """UTF-8 CSV, LF line endings."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=DEMAND_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def report_demand(districts: list[District], rows: list[dict[str, str]], adcodes: list[str]) -> None:
+    """Print demand points and weight shares per district."""
+    weight = np.array([float(r["weight"]) for r in rows])
+    codes = np.array(adcodes)
+    total = weight.sum()
+    print(f"demand: {len(rows)} points, {total:,.1f} daily orders (synthetic)")
+    print(f"{'adcode':<8}{'district':<6}{'points':>9}{'orders':>12}{'share %':>9}")
+    for d in districts:
+        mine = codes == d.adcode
+        w = weight[mine].sum()
+        print(f"{d.adcode:<8}{d.name:<6}{int(mine.sum()):>9}{w:>12,.1f}{100 * w / total:>9.2f}")
+    print(f"{DEMAND_PATH.relative_to(ROOT)}: {DEMAND_PATH.stat().st_size:,} bytes")
+
+
 def main() -> None:
-    """Build and check both files."""
+    """Build and check the three files."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     districts, changes = build_districts()
     write_geojson(districts_feature_collection(districts), DISTRICTS_PATH)
-    rows = build_stations(np.random.default_rng(SEED), districts)
+    masks = sampling_masks(districts)
+    rows = build_stations(np.random.default_rng(SEED), districts, masks)
     check_rows(rows, DISTRICTS_PATH)
     write_csv(rows, STATIONS_PATH)
     report(districts, changes, rows)
+    demand_rng = np.random.default_rng(np.random.SeedSequence(SEED, spawn_key=(DEMAND_STREAM,)))
+    demand, demand_adcodes = build_demand(demand_rng, districts, masks)
+    check_demand(demand, demand_adcodes, masks, DISTRICTS_PATH)
+    write_demand(demand, DEMAND_PATH)
+    report_demand(districts, demand, demand_adcodes)
 
 
 if __name__ == "__main__":
