@@ -1,0 +1,352 @@
+"""folium elements that carry user text safely: many points or shapes per layer, boxes, panes, CSS.
+
+Why not ``folium.Popup`` / ``folium.Tooltip``: folium puts their HTML inside a JavaScript template literal
+(`` `...` ``), where ``${...}`` is evaluated and (for tooltips) a backtick ends the string, so even
+``html.escape``-d user text can run code; ``folium.Popup`` also needs jQuery. Here every piece of user text
+is HTML-escaped in Python (``escape``, ``html_table``, ``PointsLayer`` fields) and reaches the page only
+inside JSON string literals (``js_literal``) in which ``<``, ``>``, ``&`` and ``'`` are ``\\uXXXX``
+escapes, so a name like ``</script>`` cannot end the script, and Leaflet, setting it as ``innerHTML``,
+shows it as text. (``PointsLayer`` puts escaped fields into a trusted template in the browser; the
+substitution adds no markup.)
+
+- ``PointsLayer``: circles or circle markers, one loop over compact JSON rows (a folium ``CircleMarker``
+  per station would cost ~1 kB of JavaScript each);
+- ``ShapesLayer``: polygons as one GeoJSON layer, with a style, popup and tooltip per shape;
+- ``HtmlControl``: a box in a map corner (title, legend, credits);
+- ``Pane``: a map pane with its own opacity (overlapping shapes in it do not darken);
+- ``StyleSheet``: trusted CSS for the page header.
+
+>>> import folium
+>>> m = folium.Map(tiles=None)
+>>> group = folium.FeatureGroup(name="stations").add_to(m)
+>>> _ = PointsLayer([(30.25, 120.15)], {"radius": 5}, fields=[["<b>&"]], popup="{0}").add_to(group)
+>>> html = m.get_root().render()
+>>> "&lt;b&gt;" in html, "<b>&" in html  # the fragment is in the page only as an escaped JSON string
+(False, False)
+>>> js_literal(escape("<b>&")) in html
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape as _escape
+from typing import Any
+
+import numpy as np
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
+
+CSS = """
+.yizhan-box { background: rgba(255, 255, 255, 0.92); padding: 6px 9px; border-radius: 5px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.35); font: 12px/1.4 system-ui, -apple-system, "PingFang SC",
+  "Microsoft YaHei", sans-serif; color: #222; max-width: 340px; }
+.yizhan-box h1 { font-size: 14px; margin: 0; font-weight: 600; }
+.yizhan-box .yizhan-muted, .yizhan-popup .yizhan-muted { color: #666; }
+.yizhan-scale { height: 10px; width: 220px; border: 1px solid #999; margin: 3px 0 1px; }
+.yizhan-ticks { display: flex; justify-content: space-between; width: 222px; font-size: 11px; }
+.yizhan-swatch { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: -2px;
+  border: 1px solid rgba(0, 0, 0, 0.4); }
+.yizhan-dot { border-radius: 50%; }
+.yizhan-popup { font: 12px/1.4 system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif; }
+.yizhan-popup table { border-collapse: collapse; margin-top: 3px; }
+.yizhan-popup th { text-align: left; font-weight: normal; color: #555; padding: 1px 10px 1px 0; }
+.yizhan-popup td { text-align: right; padding: 1px 0; white-space: nowrap; }
+"""
+"""Styles of the boxes and popups built here (no user text)."""
+
+
+def escape(text: object) -> str:
+    """HTML-escape any value's ``str`` (quotes included), for text and attribute values alike.
+
+    >>> escape('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    """
+    return _escape(str(text), quote=True)
+
+
+def js_literal(value: Any) -> str:
+    """``value`` as a JavaScript literal (JSON) that is safe inside an HTML ``<script>``.
+
+    ``<``, ``>``, ``&`` and ``'`` become ``\\u003c``-style escapes (so ``</script>`` and ``<!--`` cannot
+    appear), as do U+2028/U+2029; other non-ASCII text is kept as UTF-8 (Chinese stays readable and
+    small). NaN and infinity are refused: JSON has no spelling for them.
+
+    >>> js_literal({"name": "</script>", "area": 1.5})
+    '{"name":"\\\\u003c/script\\\\u003e","area":1.5}'
+    >>> js_literal("杭州")
+    '"杭州"'
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, code)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def html_table(title: str, subtitle: str | None, rows: Iterable[tuple[str, str]]) -> str:
+    """A popup fragment: bold title, muted subtitle, then a two-column table; every text is escaped.
+
+    >>> html_table("<b>", "1", [("面积 area", "2.0 km²")]).replace("><", ">\\n<").splitlines()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['<div class="yizhan-popup">', '<b>&lt;b&gt;</b> <span class="yizhan-muted">1</span>', '<table>',
+     '<tr>', '<th>面积 area</th>', '<td>2.0 km²</td>', '</tr>', '</table>', '</div>']
+    """
+    head = f"<b>{escape(title)}</b>"
+    if subtitle:
+        head += f' <span class="yizhan-muted">{escape(subtitle)}</span>'
+    body = "".join(f"<tr><th>{escape(name)}</th><td>{escape(value)}</td></tr>" for name, value in rows)
+    return f'<div class="yizhan-popup">{head}<table>{body}</table></div>'
+
+
+class _StyledElement(MacroElement):
+    """Adds the shared ``CSS`` to the page header once, whatever number of elements use it."""
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError(f"{type(self).__name__} must be added to a folium.Map before rendering")
+        figure.header.add_child(Element(f"<style>{CSS}</style>"), name="yizhan_css")
+        super().render(**kwargs)
+
+
+class PointsLayer(_StyledElement):
+    """Circles (radius in metres) or circle markers (radius in pixels), all in one layer.
+
+    Add it to a ``folium.FeatureGroup``, a ``MarkerCluster`` (added in bulk) or the map itself. Popups and
+    tooltips are one trusted template per layer whose ``{0}``, ``{1}``... the browser replaces with that
+    point's fields, which this element HTML-escapes; so a station costs its coordinates and its texts only.
+
+    Parameters
+    ----------
+    points
+        ``(lat, lon)`` per point, WGS84 degrees.
+    style
+        Leaflet path options shared by all points, e.g. ``{"radius": 6, "fillColor": "#f16913"}``.
+    kind
+        ``"circleMarker"`` (default, a fixed size on screen) or ``"circle"`` (``radius`` in metres).
+    fields
+        Plain text per point (escaped here), one list per point, filling the templates' placeholders.
+    popup, tooltip
+        Trusted HTML with placeholders ``{0}``, ``{1}``... (build the markup with ``html_table``/``escape``).
+
+    >>> layer = PointsLayer([(30.25, 120.15)], {"radius": 5}, fields=[["<i>"]], tooltip="<b>{0}</b>")
+    >>> layer.rows
+    [[30.25, 120.15, ['&lt;i&gt;']]]
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            var style = {{ this.style_js }}, popup = {{ this.popup_js }}, tooltip = {{ this.tooltip_js }};
+            function fill(template, fields) {
+                return template.replace(/\\{(\\d+)\\}/g, function (_, i) { return fields[+i]; });
+            }
+            var layers = {{ this.rows_js }}.map(function (row) {
+                var layer = L.{{ this.kind }}([row[0], row[1]], style);
+                if (popup) { layer.bindPopup(fill(popup, row[2]), {maxWidth: 360}); }
+                if (tooltip) { layer.bindTooltip(fill(tooltip, row[2])); }
+                return layer;
+            });
+            if (group.addLayers) { group.addLayers(layers); }
+            else { layers.forEach(function (layer) { group.addLayer(layer); }); }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        points: Sequence[tuple[float, float]],
+        style: Mapping[str, Any],
+        *,
+        kind: str = "circleMarker",
+        fields: Sequence[Sequence[object]] | None = None,
+        popup: str | None = None,
+        tooltip: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "PointsLayer"
+        if kind not in ("circleMarker", "circle"):
+            raise ValueError(f"kind {kind!r} is not one of 'circleMarker', 'circle'")
+        if fields is not None and len(fields) != len(points):
+            raise ValueError(f"fields has {len(fields)} entries for {len(points)} points")
+        needed = max((int(i) + 1 for t in (popup, tooltip) if t for i in _PLACEHOLDER.findall(t)), default=0)
+        if needed and fields is None:
+            raise ValueError(f"the popup/tooltip templates use {{{needed - 1}}} but no fields were given")
+        self.kind = kind
+        self.rows: list[list[Any]] = []
+        for number, (lat, lon) in enumerate(points):
+            row: list[Any] = [round(float(lat), 6), round(float(lon), 6)]
+            if popup or tooltip:
+                texts = [escape(text) for text in fields[number]] if fields is not None else []
+                if len(texts) < needed:
+                    raise ValueError(f"point {number}: {len(texts)} fields, the templates use {needed}")
+                row.append(texts)
+            self.rows.append(row)
+        self.style = dict(style)
+        self.rows_js = js_literal(self.rows)
+        self.style_js = js_literal(self.style)
+        self.popup_js = js_literal(popup or "")
+        self.tooltip_js = js_literal(tooltip or "")
+
+
+_PLACEHOLDER = re.compile(r"\{(\d+)\}")
+
+
+class ShapesLayer(_StyledElement):
+    """Polygons (any shapely geometry, WGS84) with a style, popup and tooltip each, as one GeoJSON layer.
+
+    Parameters
+    ----------
+    shapes
+        ``(geometry, style, popup_html, tooltip_html)`` per shape; style is Leaflet path options
+        (``{"color": ..., "weight": ..., "fillColor": ..., "fillOpacity": ...}``); HTML fragments must be
+        escaped already and may be ``None``. Empty geometries are skipped.
+    precision
+        Decimals kept of each coordinate: 5 (≈1 m, default) is finer than any boundary or grid cell drawn.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            L.geoJSON({{ this.data_js }}, {
+                style: function (feature) { return feature.properties.style; },
+                onEachFeature: function (feature, layer) {
+                    if (feature.properties.popup) { layer.bindPopup(feature.properties.popup, {maxWidth: 360}); }
+                    if (feature.properties.tooltip) { layer.bindTooltip(feature.properties.tooltip, {sticky: true}); }
+                }
+            }).addTo(group);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        shapes: Sequence[tuple[shapely.Geometry, Mapping[str, Any], str | None, str | None]],
+        *,
+        precision: int = 5,
+    ) -> None:
+        super().__init__()
+        self._name = "ShapesLayer"
+        features = []
+        for geometry, style, popup, tooltip in shapes:
+            if geometry is None or geometry.is_empty:
+                continue
+            rounded = shapely.transform(geometry, lambda xy: np.round(xy, precision))
+            properties = {"style": dict(style), "popup": popup or "", "tooltip": tooltip or ""}
+            features.append(
+                {"type": "Feature", "geometry": shapely.geometry.mapping(rounded), "properties": properties}
+            )
+        self.data = {"type": "FeatureCollection", "features": features}
+        self.data_js = js_literal(self.data)
+
+
+class HtmlControl(_StyledElement):
+    """A box in a corner of the map (title, legend, credits) holding an already-escaped HTML fragment.
+
+    Leaflet stacks boxes of one corner with its own controls, so they never cover the zoom buttons.
+    Clicks and scrolls inside the box do not reach the map.
+
+    Parameters
+    ----------
+    html
+        Trusted markup: build it from ``escape``-d pieces.
+    position
+        ``"topleft"``, ``"topright"``, ``"bottomleft"`` or ``"bottomright"``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var control = L.control({position: {{ this.position_js }}});
+            control.onAdd = function () {
+                var box = L.DomUtil.create("div", "yizhan-box {{ this.css_class }}");
+                box.innerHTML = {{ this.html_js }};
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                return box;
+            };
+            control.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    POSITIONS = ("topleft", "topright", "bottomleft", "bottomright")
+
+    def __init__(self, html: str, position: str = "bottomright", *, css_class: str = "") -> None:
+        super().__init__()
+        self._name = "HtmlControl"
+        if position not in self.POSITIONS:
+            raise ValueError(f"position {position!r} is not one of {', '.join(self.POSITIONS)}")
+        if css_class and not all(part.replace("-", "").isalnum() for part in css_class.split()):
+            raise ValueError(f"css_class {css_class!r}: use letters, digits and '-' only")
+        self.html = html
+        self.css_class = css_class
+        self.html_js = js_literal(html)
+        self.position_js = js_literal(position)
+
+
+class Pane(MacroElement):
+    """A Leaflet map pane drawn as one image at ``opacity``: shapes inside it never darken where they overlap.
+
+    Add it to the map before the layers that use it (their style names it: ``{"pane": name}``; on a
+    ``prefer_canvas`` map they get their own canvas). Leaflet's overlays are at z-index 400, so a pane at
+    390 draws under them; a pane without ``pointer_events`` lets clicks through (use it for layers that are
+    not interactive: a canvas over another canvas would take all its clicks).
+
+    >>> Pane("covered", z_index=390, opacity=0.35).opacity
+    0.35
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var pane = map.getPane({{ this.name_js }}) || map.createPane({{ this.name_js }});
+            pane.style.zIndex = {{ this.z_index }};
+            pane.style.opacity = {{ this.opacity }};
+            {%- if not this.pointer_events %}
+            pane.style.pointerEvents = "none";
+            {%- endif %}
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str, *, z_index: int, opacity: float = 1.0, pointer_events: bool = False) -> None:
+        super().__init__()
+        self._name = "Pane"
+        if not (0.0 <= float(opacity) <= 1.0):
+            raise ValueError(f"opacity {opacity!r} is not between 0 and 1")
+        self.name = name
+        self.name_js = js_literal(name)
+        self.z_index = int(z_index)
+        self.opacity = float(opacity)
+        self.pointer_events = pointer_events
+
+
+class StyleSheet(MacroElement):
+    """Trusted CSS for the page header (no user text: build it from constants)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>{{ this.css }}</style>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, css: str) -> None:
+        super().__init__()
+        self._name = "StyleSheet"
+        if "</" in css:
+            raise ValueError("css must not contain '</'")
+        self.css = css

@@ -1,0 +1,189 @@
+"""Self-contained pages: a folium map rendered with its JavaScript and CSS inlined from ``maps/vendor``.
+
+folium's templates link Leaflet, jQuery, Bootstrap, Font Awesome and plugins from CDNs. Builders here start
+from ``base_map`` (Leaflet only) and ``marker_cluster`` (Leaflet.markercluster 1.5.3), and draw with
+``CircleMarker``-style vector layers, so no icon fonts are needed; ``self_contained`` then renders the page
+and replaces every ``<script src>`` / ``<link href>`` folium wrote with the vendored file's text. Images the
+Leaflet CSS refers to become ``data:`` URIs, and ``L.Icon.Default`` is pointed at inlined images, so a
+default ``L.Marker`` still shows. The only network requests left are the tiles.
+
+A library that is not vendored is refused with its name and URL rather than silently linked, and so is
+``folium.Popup`` (it needs jQuery and evaluates ``${...}`` in its text): use ``maps.elements`` instead.
+
+>>> import folium
+>>> m = base_map(location=[30.25, 120.15], zoom_start=11, tiles=None)
+>>> page = self_contained(m)
+>>> "<script src=" in page, "<link" in page, 'version="1.9.4"' in page
+(False, False, True)
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import folium
+from branca.element import CssLink, Element, Figure, JavascriptLink
+from folium.plugins import MarkerCluster
+
+LEAFLET_VERSION = "1.9.4"
+MARKERCLUSTER_VERSION = "1.5.3"
+
+_LEAFLET_DIR = f"leaflet-{LEAFLET_VERSION}"
+_MARKERCLUSTER_DIR = f"leaflet.markercluster-{MARKERCLUSTER_VERSION}"
+_JSDELIVR = "https://cdn.jsdelivr.net/npm"
+
+LEAFLET_JS = ("leaflet", f"{_JSDELIVR}/leaflet@{LEAFLET_VERSION}/dist/leaflet.js")
+LEAFLET_CSS = ("leaflet_css", f"{_JSDELIVR}/leaflet@{LEAFLET_VERSION}/dist/leaflet.css")
+MARKERCLUSTER_JS = (
+    "markerclusterjs",
+    f"{_JSDELIVR}/leaflet.markercluster@{MARKERCLUSTER_VERSION}/dist/leaflet.markercluster.js",
+)
+MARKERCLUSTER_CSS = (
+    ("markerclustercss", f"{_JSDELIVR}/leaflet.markercluster@{MARKERCLUSTER_VERSION}/dist/MarkerCluster.css"),
+    (
+        "markerclusterdefaultcss",
+        f"{_JSDELIVR}/leaflet.markercluster@{MARKERCLUSTER_VERSION}/dist/MarkerCluster.Default.css",
+    ),
+)
+"""The CDN links a map built here declares (used as is when the ``folium.Map`` is shown in a notebook)."""
+
+VENDORED: dict[str, str] = {
+    "leaflet": f"{_LEAFLET_DIR}/leaflet.js",
+    "leaflet_css": f"{_LEAFLET_DIR}/leaflet.css",
+    "markerclusterjs": f"{_MARKERCLUSTER_DIR}/leaflet.markercluster.js",
+    "markerclustercss": f"{_MARKERCLUSTER_DIR}/MarkerCluster.css",
+    "markerclusterdefaultcss": f"{_MARKERCLUSTER_DIR}/MarkerCluster.Default.css",
+}
+"""folium resource name → file under ``maps/vendor`` that replaces it."""
+
+_SOURCE_MAP = re.compile(r"^\s*(//[#@] sourceMappingURL=.*|/\*[#@] sourceMappingURL=.*\*/)\s*$", re.MULTILINE)
+_CSS_IMAGE = re.compile(r"url\((['\"]?)images/([\w.-]+\.png)\1\)")
+_EXTERNAL = re.compile(r"<script\b[^>]*\bsrc\s*=|<link\b[^>]*\bhref\s*=", re.IGNORECASE)
+
+
+def base_map(**kwargs: Any) -> folium.Map:
+    """A ``folium.Map`` that needs Leaflet only (not jQuery, Bootstrap or icon fonts).
+
+    Takes ``folium.Map``'s arguments. Draw on it with vector layers and ``maps.elements``; ``folium.Marker``
+    works too (default icon), ``folium.Icon`` and ``folium.Popup`` do not.
+
+    >>> [name for name, _ in base_map(tiles=None).default_js]
+    ['leaflet']
+    """
+    m = folium.Map(**kwargs)
+    m.default_js = [LEAFLET_JS]  # instance lists: folium's class-level lists stay untouched
+    m.default_css = [LEAFLET_CSS]
+    return m
+
+
+def marker_cluster(name: str, **options: Any) -> MarkerCluster:
+    """A ``MarkerCluster`` layer (Leaflet.markercluster 1.5.3); ``options`` are the plugin's options.
+
+    >>> marker_cluster("stations", disable_clustering_at_zoom=16).options
+    {'disable_clustering_at_zoom': 16}
+    """
+    cluster = MarkerCluster(name=name, **options)
+    cluster.default_js = [MARKERCLUSTER_JS]
+    cluster.default_css = list(MARKERCLUSTER_CSS)
+    return cluster
+
+
+def self_contained(m: folium.Map) -> str:
+    """The whole page of ``m`` as one HTML string with every script and style sheet inlined.
+
+    Raises ``ValueError`` naming a resource that is not in ``VENDORED`` (vendor it into ``maps/vendor``
+    or drop it from the element's ``default_js``/``default_css``) and when ``m`` holds a ``folium.Popup``.
+    Pure: reads the vendored files (cached), writes nothing, fetches nothing.
+
+    Examples
+    --------
+    >>> m = base_map(location=[30.25, 120.15], tiles=None)
+    >>> page = self_contained(m)
+    >>> page.startswith("<!DOCTYPE html>"), len(page) > 150_000
+    (True, True)
+    """
+    figure = m.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError("the map is not in a folium Figure; build it with base_map() or folium.Map()")
+    _refuse_jquery_users(m)
+    page = figure.render()
+    for name, link in list(figure.header._children.items()):
+        if not isinstance(link, JavascriptLink | CssLink):
+            continue
+        if name not in VENDORED:
+            raise ValueError(
+                f"{name} ({link.url}) is not vendored: add it to maps/vendor and maps.page.VENDORED, "
+                f"or drop it from the element's default_js/default_css (vendored: {', '.join(VENDORED)})"
+            )
+        tag = link.render()
+        inline = _inline_script(name) if isinstance(link, JavascriptLink) else _inline_style(name)
+        page = page.replace(tag, inline, 1)
+    leftover = _EXTERNAL.search(page)
+    if leftover:
+        start = leftover.start()
+        raise ValueError(f"the page still links an external resource: {page[start : start + 160]!r}")
+    return page
+
+
+def _refuse_jquery_users(element: Element) -> None:
+    if isinstance(element, folium.Popup):
+        raise ValueError(
+            "folium.Popup needs jQuery and evaluates ${...} in its text: use maps.elements.PointsLayer / "
+            "ShapesLayer popups (escaped HTML passed as JSON strings) instead"
+        )
+    if isinstance(element, folium.Icon):
+        raise ValueError("folium.Icon needs Leaflet.awesome-markers and icon fonts, which are not vendored")
+    if isinstance(element, folium.Map) and element.objects_to_stay_in_front:
+        raise ValueError("Map.keep_in_front needs jQuery; add the layers in drawing order instead")
+    for child in element._children.values():
+        _refuse_jquery_users(child)
+
+
+@cache
+def _asset(path: str) -> str:
+    return (resources.files("maps") / "vendor" / path).read_text(encoding="utf-8")
+
+
+@cache
+def _data_uri(path: str) -> str:
+    data = (resources.files("maps") / "vendor" / path).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _checked(name: str, text: str, closing: str) -> str:
+    text = _SOURCE_MAP.sub("", text)  # a source map would be fetched relative to wherever the page is served
+    if closing in text.lower():
+        raise ValueError(f"vendored {VENDORED[name]} contains {closing!r} and cannot be inlined")
+    return text
+
+
+@cache
+def _inline_script(name: str) -> str:
+    code = _checked(name, _asset(VENDORED[name]), "</script")
+    script = f"<script>/* {VENDORED[name]} (maps/vendor) */\n{code}</script>"
+    if name == "leaflet":
+        images = f"{_LEAFLET_DIR}/images"
+        icons = {
+            "iconUrl": _data_uri(f"{images}/marker-icon.png"),
+            "iconRetinaUrl": _data_uri(f"{images}/marker-icon-2x.png"),
+            "shadowUrl": _data_uri(f"{images}/marker-shadow.png"),
+        }
+        options = ",".join(f'{key}:"{value}"' for key, value in icons.items())
+        script += f'\n<script>L.Icon.Default.imagePath="";L.Icon.Default.mergeOptions({{{options}}});</script>'
+    return script
+
+
+@cache
+def _inline_style(name: str) -> str:
+    path = VENDORED[name]
+    folder = path.rsplit("/", 1)[0]
+
+    def image(match: re.Match[str]) -> str:
+        return f'url("{_data_uri(f"{folder}/images/{match.group(2)}")}")'
+
+    css = _CSS_IMAGE.sub(image, _checked(name, _asset(path), "</style"))
+    return f"<style>/* {path} (maps/vendor) */\n{css}</style>"

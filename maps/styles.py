@@ -1,0 +1,54 @@
+"""Colours and labels shared by the map builders: station types, the coverage scale, gaps.
+
+Labels are Chinese first (the words unions use), then English. Colours are chosen to stay apart from each
+other and from the coverage scale (ColorBrewer YlGnBu, light = poorly covered, dark blue = well covered).
+
+>>> coverage_colour(0.0), coverage_colour(1.0)
+('#ffffcc', '#253494')
+>>> coverage_colour(None) == NO_DATA_COLOUR
+True
+>>> type_label("driver_home"), type_label("kiosk")
+('司机之家 driver homes', '其他 other')
+"""
+
+from __future__ import annotations
+
+import math
+
+from branca.colormap import LinearColormap
+
+STATION_TYPES: dict[str, tuple[str, str]] = {
+    "outdoor_worker": ("户外劳动者服务站 outdoor workers", "#f16913"),
+    "driver_home": ("司机之家 driver homes", "#6a51a3"),
+    "nursing_room": ("母婴室 nursing rooms", "#dd3497"),
+}
+"""Station type → (layer label, marker colour)."""
+
+OTHER_TYPE = ("其他 other", "#636363")
+"""Label and colour for a type outside ``STATION_TYPES`` (maps take plain dicts and never reject them)."""
+
+COVERAGE_STOPS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+"""Colours at covered share 0, 25, 50, 75 and 100 %, interpolated linearly between."""
+
+NO_DATA_COLOUR = "#bdbdbd"
+GAP_COLOUR = "#e31a1c"
+COVERED_COLOUR = "#31a354"
+
+_SCALE = LinearColormap(list(COVERAGE_STOPS), vmin=0.0, vmax=1.0)
+
+
+def coverage_colour(share: float | None) -> str:
+    """Fill colour (``#rrggbb``) of a covered share in 0..1 on the fixed scale; grey when unknown."""
+    if share is None or not math.isfinite(share):
+        return NO_DATA_COLOUR
+    return _SCALE.rgb_hex_str(min(max(float(share), 0.0), 1.0))
+
+
+def type_label(kind: str) -> str:
+    """Layer label of a station type (``其他 other`` for an unknown type)."""
+    return STATION_TYPES.get(kind, OTHER_TYPE)[0]
+
+
+def type_colour(kind: str) -> str:
+    """Marker colour of a station type."""
+    return STATION_TYPES.get(kind, OTHER_TYPE)[1]

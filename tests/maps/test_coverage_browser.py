@@ -1,0 +1,137 @@
+"""The coverage page in a real browser (headless Chromium): it runs with the network cut off, and hostile
+names show up as text in every popup, tooltip and box without running anything.
+
+Skipped where Chromium or a Node.js with WebSocket (the DevTools client, ``browser_probe.mjs``) is missing;
+CI installs Debian's chromium for the browser tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shapely.geometry import box
+
+from geo.districts import Districts
+from geo.gaps import Gap
+from maps.coverage import coverage_html
+
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT = '"</script><script>alert(2)</script>'
+TEMPLATE = "${alert(3)}`+alert(4)+`"
+ADCODE = "'\"><svg onload=alert(5)>"
+TILES = "https://tiles.invalid/{z}/{x}/{y}.png"
+PROBE = Path(__file__).with_name("browser_probe.mjs")
+
+
+def _chromium() -> str | None:
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+def _node_command() -> list[str] | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    for flags in ([], ["--experimental-websocket"]):  # WebSocket is global from Node 22, behind a flag in 20-21
+        check = [node, *flags, "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"]
+        if subprocess.run(check, capture_output=True, check=False).returncode == 0:
+            return [node, *flags]
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """DevTools port of a headless Chromium that cannot resolve any host name."""
+    chromium, node = _chromium(), _node_command()
+    if chromium is None or node is None:
+        pytest.skip("needs chromium and a Node.js with WebSocket")
+    profile = tmp_path_factory.mktemp("chromium")
+    process = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
+         "--remote-debugging-port=0", "--host-resolver-rules=MAP * ~NOTFOUND", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        port_file = profile / "DevToolsActivePort"
+        for _ in range(200):
+            if port_file.exists() and port_file.read_text().strip():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("chromium did not open its DevTools port")
+        yield int(port_file.read_text().splitlines()[0])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def probe(port: int, page: Path) -> dict[str, Any]:
+    command = [*(_node_command() or []), str(PROBE), str(port), page.as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def report(browser: int, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    districts = Districts(
+        [ADCODE, "330102"], [IMG, "上城区"], [box(120.0, 30.0, 120.1, 30.1), box(120.1, 30.0, 120.2, 30.1)],
+        {"source": f"boundaries {IMG}"},
+    )  # fmt: skip
+    rows = [
+        {"adcode": adcode, "name": name, "area_km2": 100.0, "covered_share": share, "uncovered_km2": 50.0,
+         "median_distance_m": 900.0, "p90_distance_m": 2000.0, "stations_outdoor_worker": 2,
+         "stations_driver_home": 1, "stations_nursing_room": 1}
+        for adcode, name, share in ((ADCODE, IMG, 0.5), ("330102", "上城区", 0.8))
+    ]  # fmt: skip
+    gaps = [
+        Gap(1, "330102", "上城区", 9, 0.09, None, 120.16, 30.06, 0, 1500.0, box(120.15, 30.05, 120.17, 30.07)),
+        Gap(2, ADCODE, IMG, 4, 0.04, None, 120.05, 30.05, -1, math.inf, box(120.04, 30.04, 120.06, 30.06)),
+    ]
+    stations = [
+        {"id": "A", "name": IMG, "types": ["outdoor_worker"], "lon": 120.15, "lat": 30.05},
+        {"id": "B", "name": SCRIPT, "types": ["driver_home"], "lon": 120.12, "lat": 30.08},
+        {"id": "C", "name": TEMPLATE, "types": ["outdoor_worker", "nursing_room"], "lon": 120.05, "lat": 30.08},
+    ]
+    html = coverage_html(
+        districts, rows, gaps, stations, radius_m=1000, gap_station_names=[SCRIPT, None], title=f"T {TEMPLATE}",
+        tiles=TILES, attribution=f"tiles {IMG}",
+    )  # fmt: skip
+    page = tmp_path_factory.mktemp("page") / "coverage.html"
+    page.write_text(html, encoding="utf-8")
+    return probe(browser, page)
+
+
+def test_the_page_runs_offline_without_errors(report: dict[str, Any]) -> None:
+    assert report["leaflet"] == "1.9.4"
+    assert report["errors"] == [] and report["exceptions"] == []
+    external = [url for url in report["requests"] if not url.startswith(("file:", "data:", "https://tiles.invalid/"))]
+    assert external == []
+    assert report["layerNames"] == [
+        "区县覆盖率 district coverage",
+        "覆盖范围 covered (≤ 1,000 m)",
+        "服务空白 gaps",
+        "户外劳动者服务站 outdoor workers",
+        "司机之家 driver homes",
+        "母婴室 nursing rooms",
+    ]
+    assert report["canvases"] >= 1  # vector layers on one canvas (preferCanvas)
+
+
+def test_hostile_names_show_as_text_and_run_nothing(report: dict[str, Any]) -> None:
+    assert report["alerts"] == [] and report["injected"] == 0
+    popups, tooltips = report["popups"], report["tooltips"]
+    assert len(popups) == 2 + 2 + 4  # districts, gaps, station markers (C is in two type layers)
+    assert sum(IMG in text and ADCODE in text for text in popups) == 2  # the district and its gap
+    assert any(SCRIPT in text and "1,500 m" in text for text in popups)  # gap 1's nearest station
+    for name in (IMG, SCRIPT, TEMPLATE):
+        assert name in tooltips
+    assert f"T {TEMPLATE}" in report["boxes"]
+    assert any(f"boundaries {IMG}" in text for text in report["boxes"])
+    assert report["attribution"].endswith(f"tiles {IMG}")

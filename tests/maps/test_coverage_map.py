@@ -1,0 +1,437 @@
+"""maps.coverage: layers, figures, escaping of hostile text, self-contained page, zoom, purity."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+import re
+import shutil
+import socket
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shapely.geometry import box
+
+from geo.districts import Districts
+from geo.gaps import Gap
+from maps.coverage import (
+    CLUSTER_ABOVE,
+    DISTRICTS_LAYER,
+    GAPS_LAYER,
+    coverage_html,
+    coverage_map,
+    covered_layer_name,
+    legend_caption,
+)
+from maps.styles import GAP_COLOUR, STATION_TYPES, coverage_colour
+
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT = '"</script><script>alert(1)</script>'
+TEMPLATE = "${alert(1)}`+alert(2)+`"
+ADCODE = "'\"><svg onload=alert(1)>"
+HOSTILE = (IMG, SCRIPT, TEMPLATE, ADCODE)
+RADIUS = 1000.0
+
+WEST = box(120.0, 30.0, 120.1, 30.1)
+EAST = box(120.1, 30.0, 120.2, 30.1)
+NORTH = box(120.0, 30.1, 120.2, 30.2)
+
+
+@pytest.fixture
+def districts() -> Districts:
+    return Districts(
+        [ADCODE, "330102", "330105"],
+        [IMG, "上城区", "拱墅区"],
+        [WEST, EAST, NORTH],
+        {"source": "Test boxes <b>&</b>", "crs": "WGS84"},
+    )
+
+
+def row(adcode: str, name: str, share: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "adcode": adcode,
+        "name": name,
+        "area_km2": 103.9,
+        "covered_share": share,
+        "uncovered_km2": 12.34,
+        "median_distance_m": 850.0,
+        "p90_distance_m": 2300.0,
+        "stations_outdoor_worker": 7,
+        "stations_driver_home": 1,
+        "stations_nursing_room": 3,
+        **extra,
+    }
+
+
+@pytest.fixture
+def rows() -> list[dict[str, Any]]:
+    return [
+        row(ADCODE, IMG, 0.25),
+        row("330102", "上城区", 0.632, demand=12345.0, demand_covered_share=0.71),
+        # 拱墅区 has no row: it is drawn grey, "no figures"
+    ]
+
+
+@pytest.fixture
+def gaps() -> list[Gap]:
+    first = Gap(1, "330102", "上城区", 90, 0.9, 321.0, 120.165, 30.065, 0, 1234.5, box(120.15, 30.05, 120.18, 30.08))
+    second = Gap(2, ADCODE, IMG, 4, 0.04, None, 120.05, 30.05, -1, math.inf, box(120.04, 30.04, 120.06, 30.06))
+    return [first, second]
+
+
+@pytest.fixture
+def stations() -> list[dict[str, Any]]:
+    return [
+        {"id": "HZ-SYN-00001", "name": IMG, "types": ["outdoor_worker"], "lon": 120.15, "lat": 30.05},
+        {"id": "HZ-SYN-00002", "name": SCRIPT, "types": ["driver_home"], "lon": 120.12, "lat": 30.15},
+        {
+            "id": "HZ-SYN-00003",
+            "name": TEMPLATE,
+            "types": ["outdoor_worker", "nursing_room"],
+            "lon": 120.05,
+            "lat": 30.08,
+        },
+        {"id": "HZ-SYN-00004", "name": "武林广场母婴室", "types": ["nursing_room"], "lon": 120.16, "lat": 30.12},
+    ]
+
+
+@pytest.fixture
+def page(districts: Districts, rows: list, gaps: list[Gap], stations: list) -> str:
+    return coverage_html(
+        districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None], title=f"标题 {IMG}"
+    )
+
+
+# -- reading the page back -------------------------------------------------------------------------------------
+
+
+def map_script(page: str) -> str:
+    """The script folium writes after the body (the vendored libraries come before, in the head)."""
+    return page[page.index("</body>") :]
+
+
+def _json_after(page: str, marker: str) -> list[Any]:
+    """Every JSON value that follows ``marker`` in the map's script."""
+    script, decoder = map_script(page), json.JSONDecoder()
+    starts = [
+        m.end() + len(script[m.end() :]) - len(script[m.end() :].lstrip())
+        for m in re.finditer(re.escape(marker), script)
+    ]
+    return [decoder.raw_decode(script, start)[0] for start in starts]
+
+
+def point_layers(page: str) -> list[dict[str, Any]]:
+    """kind, style, popup and tooltip templates, and rows of every PointsLayer in the page."""
+    layers, page = [], map_script(page)
+    for match in re.finditer(r"var style = ", page):
+        decoder = json.JSONDecoder()
+        style, end = decoder.raw_decode(page, match.end())
+        popup, end = decoder.raw_decode(page, page.index("popup = ", end) + 8)
+        tooltip, end = decoder.raw_decode(page, page.index("tooltip = ", end) + 10)
+        rows, end = decoder.raw_decode(page, page.index("var layers = ", end) + 13)
+        kind = re.search(r"L\.(circle|circleMarker)\(\[row\[0\], row\[1\]\]", page[end:]).group(1)
+        layers.append({"kind": kind, "style": style, "popup": popup, "tooltip": tooltip, "rows": rows})
+    return layers
+
+
+def filled(template: str, fields: list[str]) -> str:
+    """What the page's ``fill`` does in the browser."""
+    return re.sub(r"\{(\d+)\}", lambda m: fields[int(m.group(1))], template)
+
+
+def shape_layers(page: str) -> list[list[dict[str, Any]]]:
+    return [collection["features"] for collection in _json_after(page, "L.geoJSON(")]
+
+
+class Fragment(HTMLParser):
+    """Elements and text of an HTML fragment, as a browser's innerHTML would build them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attributes: list[str] = []
+        self.texts: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes.extend(name for name, _ in attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+
+SAFE_TAGS = {"div", "b", "span", "table", "tr", "th", "td", "h1"}
+
+
+def assert_inert(fragment: str) -> Fragment:
+    parsed = Fragment(fragment)
+    assert set(parsed.tags) <= SAFE_TAGS, parsed.tags
+    assert set(parsed.attributes) <= {"class", "style"}, parsed.attributes
+    return parsed
+
+
+class PageScripts(HTMLParser):
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.scripts: list[str] = []
+        self.script_attrs: list[list[tuple[str, str | None]]] = []
+        self.links: list[list[tuple[str, str | None]]] = []
+        self.title = ""
+        self._in: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self.script_attrs.append(attrs)
+            self.scripts.append("")
+        if tag == "link":
+            self.links.append(attrs)
+        self._in = tag
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "script":
+            self.scripts[-1] += data
+        if self._in == "title":
+            self.title += data
+
+
+# -- layers and figures -----------------------------------------------------------------------------------------
+
+
+def test_layer_names_legend_caption_and_district_names(page: str) -> None:
+    for name in (DISTRICTS_LAYER, covered_layer_name(RADIUS), GAPS_LAYER, *(v[0] for v in STATION_TYPES.values())):
+        assert json.dumps(name) + " : " in page  # the layer control's entries (folium writes them as ASCII JSON)
+    assert covered_layer_name(RADIUS) == "覆盖范围 covered (≤ 1,000 m)"
+    assert legend_caption(RADIUS) == "覆盖率 covered share within 1,000 m"
+    assert "覆盖率 covered share within 1,000 m" in page
+    for name in ("上城区", "拱墅区"):
+        assert name in page
+    assert "L.control.layers(" in page
+
+
+def test_one_circle_of_radius_m_per_station(page: str, stations: list) -> None:
+    (circles,) = [layer for layer in point_layers(page) if layer["kind"] == "circle"]
+    assert circles["style"]["radius"] == RADIUS
+    assert circles["style"]["interactive"] is False  # clicks go through to districts and gaps
+    assert [row[:2] for row in circles["rows"]] == [[s["lat"], s["lon"]] for s in stations]
+
+
+def test_station_markers_one_layer_per_type_coloured_and_escaped(page: str, stations: list) -> None:
+    markers = [layer for layer in point_layers(page) if layer["kind"] == "circleMarker"]
+    by_colour = {layer["style"]["fillColor"]: layer for layer in markers}
+    assert set(by_colour) == {colour for _, colour in STATION_TYPES.values()}
+    for kind, (_, colour) in STATION_TYPES.items():
+        expected = [s for s in stations if kind in s["types"]]  # a station shows in each of its types' layers
+        layer = by_colour[colour]
+        assert [row[:2] for row in layer["rows"]] == [[s["lat"], s["lon"]] for s in expected]
+        for station, row in zip(expected, layer["rows"], strict=True):
+            popup = assert_inert(filled(layer["popup"], row[2]))
+            tooltip = assert_inert(filled(layer["tooltip"], row[2]))
+            assert station["name"] in popup.text and station["id"] in popup.text
+            assert tooltip.text == station["name"]
+    (both,) = [row for row in by_colour[STATION_TYPES["nursing_room"][1]]["rows"] if row[2][1] == "HZ-SYN-00003"]
+    assert both[2][2] == "户外劳动者服务站 outdoor workers, 母婴室 nursing rooms"
+    assert "markerClusterGroup" not in page  # few stations: plain groups, no cluster plugin
+
+
+def test_district_choropleth_popups_and_missing_rows(page: str) -> None:
+    districts_layer = shape_layers(page)[0]
+    by_name = {assert_inert(f["properties"]["popup"]).texts[0]: f["properties"] for f in districts_layer}
+    assert set(by_name) == {IMG, "上城区", "拱墅区"}
+    shangcheng = by_name["上城区"]
+    assert shangcheng["style"]["fillColor"] == coverage_colour(0.632)
+    text = assert_inert(shangcheng["popup"]).text
+    for figure in ("330102", "104 km²", "63.2%", "12.3 km²", "850 m", "2,300 m", "12,345", "71.0%"):
+        assert figure in text
+    for label, count in (("outdoor workers", "7"), ("driver homes", "1"), ("nursing rooms", "3")):
+        assert f"{label}{count}" in text  # th then td
+    assert assert_inert(shangcheng["tooltip"]).text == "上城区 · 覆盖 63.2%"
+    hostile = assert_inert(by_name[IMG]["popup"])
+    assert hostile.texts[:2] == [IMG, " "] and ADCODE in hostile.text and "需求" not in hostile.text
+    grey = by_name["拱墅区"]
+    assert grey["style"]["fillColor"] == coverage_colour(None)
+    assert "无数据 no figures" in assert_inert(grey["popup"]).text
+
+
+def test_one_red_polygon_per_gap_with_its_figures(page: str, gaps: list[Gap]) -> None:
+    gap_layer = shape_layers(page)[1]
+    assert len(gap_layer) == len(gaps)
+    for feature, gap in zip(gap_layer, gaps, strict=True):
+        assert feature["properties"]["style"]["fillColor"] == GAP_COLOUR
+        ring = feature["geometry"]["coordinates"][0]
+        west, south, east, north = gap.polygon.bounds
+        assert {(x, y) for x, y in ring} == {(west, south), (east, south), (east, north), (west, north)}
+    first = assert_inert(gap_layer[0]["properties"]["popup"]).text
+    for figure in ("gap #1", "上城区", "330102", "0.90 km²", "321", SCRIPT, "1,234 m"):
+        assert figure in first
+    second = assert_inert(gap_layer[1]["properties"]["popup"]).text
+    assert "gap #2" in second and IMG in second and "无站点 none" in second and "需求" not in second
+
+
+def test_hostile_text_never_appears_unescaped(page: str) -> None:
+    for text in (IMG, SCRIPT, "<img", "<svg onload", "</script><script>alert", "onload=alert(1)>"):
+        assert text not in page
+    # `${...}` is inert in a double-quoted JSON string (folium's Tooltip/Popup would evaluate it in a `...`)
+    assert page.count(TEMPLATE) == page.count(json.dumps(TEMPLATE, ensure_ascii=False)) > 0
+    assert "`" not in map_script(page).replace(json.dumps(TEMPLATE, ensure_ascii=False), "")
+    scripts = PageScripts(page)
+    assert page.count("<script") == page.count("</script>") == len(scripts.scripts)
+    assert all(attrs == [] for attrs in scripts.script_attrs)
+    # HTML contexts (outside scripts) hold the hostile text as entities only
+    assert "<title>标题 &lt;img src=x onerror=alert(1)&gt;</title>" in page
+    # the title, legend and credit boxes are escaped fragments too
+    boxes = _json_after(page, "box.innerHTML = ")
+    texts = [assert_inert(fragment).text for fragment in boxes]
+    assert f"标题 {IMG}" in texts
+    assert any("Test boxes <b>&</b>" in text for text in texts)
+
+
+def test_every_inline_script_parses(page: str, tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    scripts = PageScripts(page).scripts
+    assert len(scripts) >= 3  # leaflet, the icon paths, the map
+    for number, script in enumerate(scripts):
+        path = tmp_path / f"script{number}.js"
+        path.write_text(script, encoding="utf-8")
+        result = subprocess.run([node, "--check", str(path)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+
+
+def test_page_is_self_contained(page: str) -> None:
+    assert "https://cdn" not in page and "cdnjs" not in page and "code.jquery.com" not in page
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page)
+    assert not re.search(r"<link\b", page)
+    assert 'version="1.9.4"' in page  # Leaflet, inlined
+    assert "url(images/" not in page and 'url("data:image/png;base64,' in page  # CSS images inlined
+    assert "sourceMappingURL" not in page
+    assert "jquery" not in page.lower() and "bootstrap" not in page.lower()
+    tiles = _json_after(page, "L.tileLayer(")
+    assert tiles == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]  # the only network address used
+
+
+def test_many_stations_are_clustered_with_the_vendored_plugin(districts: Districts) -> None:
+    many = [
+        {"id": f"S{i}", "name": f"驿站 {i}", "types": ["outdoor_worker"], "lon": 120.0 + i * 1e-4, "lat": 30.05}
+        for i in range(CLUSTER_ABOVE + 1)
+    ]
+    page = coverage_html(districts, [], [], many, radius_m=500)
+    assert "L.markerClusterGroup(" in page and "MarkerClusterGroup" in page  # the plugin is inlined
+    assert "marker-cluster-small" in page  # and its default CSS
+    assert '"disableClusteringAtZoom": 15' in page
+    assert not re.search(r"<script[^>]*\bsrc\s*=|<link\b", page)
+    (markers,) = [layer for layer in point_layers(page) if layer["kind"] == "circleMarker"]
+    assert len(markers["rows"]) == CLUSTER_ABOVE + 1
+
+
+# -- zoom, credits, options -------------------------------------------------------------------------------------
+
+
+def test_adcode_zooms_to_that_district_and_draws_it_on_top(districts: Districts, rows: list) -> None:
+    page = coverage_html(districts, rows, [], [], radius_m=RADIUS, adcode="330102")
+    (bounds,) = _json_after(page, ".fitBounds(")
+    west, south, east, north = EAST.bounds
+    assert bounds == [[south, west], [north, east]]
+    features = shape_layers(page)[0]
+    assert assert_inert(features[-1]["properties"]["popup"]).texts[0] == "上城区"
+    assert features[-1]["properties"]["style"]["weight"] > max(
+        f["properties"]["style"]["weight"] for f in features[:-1]
+    )
+
+
+def test_without_adcode_the_map_fits_all_districts(districts: Districts) -> None:
+    (bounds,) = _json_after(coverage_html(districts, [], [], [], radius_m=RADIUS), ".fitBounds(")
+    assert bounds == [[30.0, 120.0], [30.2, 120.2]]
+
+
+def test_hostile_adcode_focus_and_attribution(districts: Districts, rows: list) -> None:
+    page = coverage_html(
+        districts,
+        rows,
+        [],
+        [],
+        radius_m=RADIUS,
+        adcode=ADCODE,
+        tiles="https://tiles.example.org/{z}/{x}/{y}.png",
+        attribution="<script>alert(1)</script> Example",
+    )
+    (bounds,) = _json_after(page, ".fitBounds(")
+    assert bounds == [[30.0, 120.0], [30.1, 120.1]]
+    assert "<script>alert(1)</script>" not in page and ADCODE not in page
+    (attribution,) = re.findall(r'"attribution": ("[^"]*")', page)
+    assert assert_inert(json.loads(attribution)).text == "<script>alert(1)</script> Example"
+
+
+def test_credits_name_the_boundary_source_and_synthetic_stations(
+    districts: Districts, page: str, stations: list
+) -> None:
+    assert "站点为合成示例数据 Stations are synthetic sample data" in page
+    real = [{**s, "id": s["id"].replace("HZ-SYN-", "HZ-")} for s in stations]
+    other = coverage_html(districts, [], [], real, radius_m=RADIUS)
+    assert "synthetic" not in other
+    assert "Test boxes" in other
+    marked = [{**s, "source": "synthetic"} for s in real]
+    assert "Stations are synthetic" in coverage_html(districts, [], [], marked, radius_m=RADIUS)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"radius_m": 0}, "radius_m 0 must be a positive number"),
+        ({"radius_m": math.nan}, "radius_m nan"),
+        ({"adcode": "999999"}, "adcode '999999' is not one of the districts"),
+        ({"gap_station_names": ["only one"]}, "1 names for 2 gaps"),
+        ({"tiles": "https://tiles.example.org/{z}/{x}/{y}.png"}, "pass attribution="),
+        ({"tiles": "No Such Provider"}, "is neither a tile provider name"),
+        ({"rows": [row("110101", "东城区", 0.5)]}, "row 1: adcode '110101' is not one of the districts"),
+        ({"stations": [{"id": "X", "name": "x", "types": [], "lon": 200, "lat": 30}]}, "station 'X'"),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason(
+    districts: Districts, rows: list, gaps: list, stations: list, changes: dict, message: str
+) -> None:
+    arguments: dict[str, Any] = {"rows": rows, "gaps": gaps, "stations": stations, "radius_m": RADIUS, **changes}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        coverage_map(districts, **arguments)
+
+
+def test_builder_is_pure(
+    districts: Districts, rows: list, gaps: list, stations: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[str] = []
+    real_open = builtins.open
+
+    def watching_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if any(flag in mode for flag in "wax+"):
+            writes.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    def no_network(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the map builder opened a socket")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(builtins, "open", watching_open)
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    m = coverage_map(districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None])
+    first = coverage_html(districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None])
+    second = coverage_html(districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None])
+    assert writes == [] and list(tmp_path.iterdir()) == []
+    assert isinstance(first, str) and first.startswith("<!DOCTYPE html>")
+    # the same inputs give the same page, up to folium's random element ids
+    assert re.sub(r"_[0-9a-f]{32}", "_ID", first) == re.sub(r"_[0-9a-f]{32}", "_ID", second)
+    assert m.get_name().startswith("map_")
