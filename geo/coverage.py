@@ -42,6 +42,9 @@ class Demand:
         weight_a = np.ones_like(lon_a) if weight is None else np.asarray(weight, dtype=float).ravel()
         if not lon_a.shape == lat_a.shape == weight_a.shape:
             raise ValueError("demand lon, lat and weight differ in length")
+        if not (np.isfinite(lon_a).all() and np.isfinite(lat_a).all()):
+            first = int(np.flatnonzero(~(np.isfinite(lon_a) & np.isfinite(lat_a)))[0])
+            raise ValueError(f"demand point {first} has a non-finite coordinate ({lon_a[first]}, {lat_a[first]})")
         bad = ~np.isfinite(weight_a) | (weight_a < 0)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
@@ -108,8 +111,8 @@ def _district_quantiles(grid: Grid, values: NDArray[np.float64], quantiles: tupl
     for i in range(len(grid.districts)):
         cells = grouped[bounds[i] : bounds[i + 1]]
         if cells.size:
-            with np.errstate(invalid="ignore"):  # inf - inf when there is no station at all
-                result[i] = np.quantile(cells, quantiles)
+            with np.errstate(invalid="ignore"):  # interpolating between two infinities gives nan: it is inf
+                result[i] = np.nan_to_num(np.quantile(cells, quantiles), nan=np.inf)
     return result
 
 

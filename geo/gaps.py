@@ -23,8 +23,8 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
-from geo.coverage import Coverage, nearest_distance_m
-from geo.distance import haversine_m
+from geo.coverage import Coverage
+from geo.index import NearestIndex
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 
@@ -80,11 +80,19 @@ def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp])
     breaks = np.flatnonzero((np.diff(rows) != 0) | (np.diff(cols) != 1)) + 1
     starts = np.concatenate(([0], breaks))
     ends = np.concatenate((breaks, [rows.size])) - 1
-    x_min = grid.x0 + cols[starts] * grid.cell_m
-    x_max = grid.x0 + (cols[ends] + 1) * grid.cell_m
-    y_min = grid.y0 + rows[starts] * grid.cell_m
-    # row runs tile the gap without overlapping: a polygonal coverage, which coverage_union merges fast
-    planar = shapely.coverage_union_all(shapely.box(x_min, y_min, x_max, y_min + grid.cell_m))
+    run_row, first, last = rows[starts], cols[starts], cols[ends]
+    # stack runs spanning the same columns in consecutive rows into one taller rectangle: fewer to union
+    order = np.lexsort((run_row, last, first))
+    run_row, first, last = run_row[order], first[order], last[order]
+    new_block = np.concatenate(([True], (first[1:] != first[:-1]) | (last[1:] != last[:-1]) | (np.diff(run_row) != 1)))
+    block = np.cumsum(new_block) - 1
+    top = np.zeros(block[-1] + 1, dtype=np.intp)
+    np.maximum.at(top, block, run_row)
+    x_min = grid.x0 + first[new_block] * grid.cell_m
+    x_max = grid.x0 + (last[new_block] + 1) * grid.cell_m
+    y_min = grid.y0 + run_row[new_block] * grid.cell_m
+    y_max = grid.y0 + (top + 1) * grid.cell_m
+    planar = shapely.union_all(shapely.box(x_min, y_min, x_max, y_max))
     return shapely.transform(planar, lambda xy: np.column_stack(grid.unproject(xy[:, 0], xy[:, 1])))
 
 
@@ -117,19 +125,18 @@ def find_gaps(
 
     mean_x = np.bincount(labels, weights=grid.x, minlength=count + 1)[1:] / cells
     mean_y = np.bincount(labels, weights=grid.y, minlength=count + 1)[1:] / cells
-    s_lon, s_lat = np.atleast_1d(np.asarray(station_lon, float)), np.atleast_1d(np.asarray(station_lat, float))
-    sx, sy = grid.project(s_lon, s_lat)
     c_lon, c_lat = grid.unproject(mean_x[ranked], mean_y[ranked])
-    _, nearest = nearest_distance_m(grid, sx, sy, mean_x[ranked], mean_y[ranked])
+    # the nearest station is reported like every other distance in Yizhan: great-circle metres
+    nearest, nearest_m = NearestIndex(station_lon, station_lat).query_many(c_lon, c_lat, k=1)
 
     in_gap = np.flatnonzero(labels)
     members = in_gap[np.argsort(labels[in_gap], kind="stable")]
     bounds = np.concatenate(([0], np.cumsum(cells)))
     gaps = []
-    for rank, (label, lon, lat, station) in enumerate(zip(ranked, c_lon, c_lat, nearest, strict=True), start=1):
+    rows_of = zip(ranked, c_lon, c_lat, nearest[:, 0], nearest_m[:, 0], strict=True)
+    for rank, (label, lon, lat, station, distance) in enumerate(rows_of, start=1):
         positions = members[bounds[label] : bounds[label + 1]]
         rows, cols = grid.row[positions], grid.col[positions]
-        distance = float(haversine_m(lon, lat, s_lon[station], s_lat[station])) if station >= 0 else float("inf")
         gaps.append(
             Gap(
                 rank=rank,
@@ -141,7 +148,7 @@ def find_gaps(
                 centroid_lon=float(lon),
                 centroid_lat=float(lat),
                 nearest_station=int(station),
-                nearest_station_m=distance,
+                nearest_station_m=float(distance),
                 polygon=_polygon(coverage, rows, cols),
             )
         )

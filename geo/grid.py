@@ -70,13 +70,19 @@ class Grid:
         planar = [shapely.transform(g, lambda xy: np.column_stack(to_plane.transform(xy[:, 0], xy[:, 1])))
                   for g in districts.geometries]  # fmt: skip
         west, south, east, north = shapely.total_bounds(planar)
-        nx, ny = int(np.ceil((east - west) / cell_m)), int(np.ceil((north - south) / cell_m))
-        if nx * ny > max_cells:
-            suggestion = cell_m * np.sqrt(nx * ny / max_cells)
+
+        def cells_at(size: float) -> int:
+            return int(np.ceil((east - west) / size)) * int(np.ceil((north - south) / size))
+
+        if cells_at(cell_m) > max_cells:
+            suggestion = float(np.ceil(cell_m * np.sqrt(cells_at(cell_m) / max_cells)))
+            while cells_at(suggestion) > max_cells:  # the rounding up of rows and columns can still overshoot
+                suggestion += 1.0
             raise GridTooLarge(
-                f"cell_m={cell_m:g} gives {nx * ny:,} cells, more than the limit of {max_cells:,}; "
-                f"use cell_m ≥ {np.ceil(suggestion):g}"
+                f"cell_m={cell_m:g} gives {cells_at(cell_m):,} cells, more than the limit of {max_cells:,}; "
+                f"use cell_m ≥ {suggestion:g}"
             )
+        nx, ny = int(np.ceil((east - west) / cell_m)), int(np.ceil((north - south) / cell_m))
         raster = np.full((ny, nx), -1, dtype=np.int16)
         for position, geometry in enumerate(planar):
             inside = _scanline_fill(geometry, west, south, cell_m, nx, ny)
@@ -149,10 +155,12 @@ class Grid:
 
     def cell_of(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """(row, col) of the raster cell holding each planar point; -1 where outside the raster."""
-        col = np.floor((np.asarray(x) - self.x0) / self.cell_m).astype(np.intp)
-        row = np.floor((np.asarray(y) - self.y0) / self.cell_m).astype(np.intp)
-        outside = (row < 0) | (row >= self.shape[0]) | (col < 0) | (col >= self.shape[1])
-        row[outside], col[outside] = -1, -1
+        col_f = np.floor((np.asarray(x, dtype=float) - self.x0) / self.cell_m)
+        row_f = np.floor((np.asarray(y, dtype=float) - self.y0) / self.cell_m)
+        outside = ~(np.isfinite(col_f) & np.isfinite(row_f))
+        outside |= (row_f < 0) | (row_f >= self.shape[0]) | (col_f < 0) | (col_f >= self.shape[1])
+        row = np.where(outside, -1, row_f).astype(np.intp)
+        col = np.where(outside, -1, col_f).astype(np.intp)
         return row, col
 
 

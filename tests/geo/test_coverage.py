@@ -197,11 +197,6 @@ def test_no_stations_nothing_is_covered(small_grids):
         assert row.uncovered_km2 == pytest.approx(row.area_km2)
 
 
-@pytest.mark.xfail(
-    reason="BUG: with no stations every cell distance is inf, but np.quantile interpolates inf - inf = nan, so "
-    "median_distance_m and p90_distance_m are nan instead of inf",
-    strict=True,
-)
 def test_no_stations_distances_are_infinite(small_grids):
     coverage = compute_coverage(small_grids[200], [], [], 1000)
     for row in coverage.districts:

@@ -288,11 +288,6 @@ def test_suggestion_fits_other_limits(districts, max_cells):
     assert grid.raster.size <= max_cells
 
 
-@pytest.mark.xfail(
-    reason="BUG: GridTooLarge suggests cell_m * sqrt(nx*ny/max_cells) rounded up to a whole metre, ignoring "
-    "that nx, ny are rounded up too: Hangzhou with max_cells=100,000 suggests 592 m, which gives 100,104 cells",
-    strict=True,
-)
 def test_suggestion_fits_a_small_limit(districts):
     with pytest.raises(GridTooLarge) as caught:
         Grid.build(districts, cell_m=10, max_cells=100_000)
@@ -300,10 +295,6 @@ def test_suggestion_fits_a_small_limit(districts):
     assert grid.raster.size <= 100_000
 
 
-@pytest.mark.xfail(
-    reason="BUG: the suggested cell size ignores the rounding up of nx and ny, so it can still be too large",
-    strict=True,
-)
 @pytest.mark.parametrize("max_cells", [10, 100, 1000, 12_345])
 def test_suggestion_fits_a_small_box(max_cells):
     """A 4.8 km × 1.1 km box at 10 m (54,096 cells): every suggestion here gives a few cells too many,
