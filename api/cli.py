@@ -18,14 +18,13 @@ from rich.text import Text
 from api.app import build_planner, build_registry
 from api.routes.coverage import render_coverage_map
 from api.settings import get_settings
-from geo.crs import CrsName, transform
+from geo.crs import CrsName
 from stations import params
 from stations.errors import ImportRejected, InvalidValue, RowProblem, YizhanError
 from stations.exporters import nearby_geojson, table_csv, table_xlsx, to_csv, to_geojson
-from stations.model import AMENITIES, STATION_TYPES
+from stations.model import STATION_TYPES
 from stations.planning import CoverageRequest, Planner, gap_features
 from stations.registry import ImportReport, Registry
-from stations.snapshot import NearbyQuery
 
 app = typer.Typer(help="Yizhan (驿站): find, map and plan union service stations.", no_args_is_help=True)
 map_app = typer.Typer(help="Write maps as self-contained HTML files.", no_args_is_help=True)
@@ -175,17 +174,10 @@ def nearby(
     """The nearest stations to LON LAT, with distances and opening status."""
     try:
         crs_name = _crs(crs)
-        wgs_lon, wgs_lat = transform(lon, lat, crs_name, "wgs84")
-        query = NearbyQuery(
-            float(wgs_lon[()]),
-            float(wgs_lat[()]),
-            k=k,
-            radius_m=radius_m,
-            types=params.names(types, STATION_TYPES, "types"),
-            amenities=params.names(amenities, AMENITIES, "amenities"),
-            open_at=params.moment(open_at),
+        query = params.nearby_query(
+            lon, lat, crs=crs_name, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
             include_unknown_hours=include_unknown_hours,
-        )
+        )  # fmt: skip
         results = _registry().snapshot().nearby(query)
     except YizhanError as error:
         _fail(error)

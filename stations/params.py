@@ -16,9 +16,11 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
+from geo.crs import CrsName, transform
 from stations import hours
 from stations.errors import InvalidValue
-from stations.model import AMENITIES, STATION_TYPES  # noqa: F401 - re-exported for callers and doctests
+from stations.model import AMENITIES, STATION_TYPES
+from stations.snapshot import NearbyQuery
 
 # opening hours are only meaningful near the present (the holiday calendar does not reach far either way)
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -61,3 +63,29 @@ def bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
         raise InvalidValue("bbox", text, "need -180 ≤ west, east ≤ 180 and -90 ≤ south ≤ north ≤ 90")
     return west, south, east, north
+
+
+def nearby_query(
+    lon: float,
+    lat: float,
+    *,
+    crs: CrsName = "wgs84",
+    k: int = 10,
+    radius_m: float | None = None,
+    types: str | None = None,
+    amenities: str | None = None,
+    open_at: str | None = None,
+    include_unknown_hours: bool = False,
+) -> NearbyQuery:
+    """A checked NearbyQuery from what a user typed: (lon, lat) in ``crs``, comma lists, an ISO time."""
+    wgs_lon, wgs_lat = transform(lon, lat, crs, "wgs84")
+    return NearbyQuery(
+        lon=float(wgs_lon[()]),
+        lat=float(wgs_lat[()]),
+        k=k,
+        radius_m=radius_m,
+        types=names(types, STATION_TYPES, "types"),
+        amenities=names(amenities, AMENITIES, "amenities"),
+        open_at=moment(open_at),
+        include_unknown_hours=include_unknown_hours,
+    )

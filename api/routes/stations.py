@@ -14,7 +14,6 @@ from stations import hours, params
 from stations.errors import InvalidValue, NotFound
 from stations.exporters import nearby_geojson, rider_features, to_csv, to_geojson
 from stations.model import AMENITIES, STATION_TYPES
-from stations.snapshot import NearbyQuery
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -96,17 +95,10 @@ def nearby(
         raise InvalidValue("k", k, f"must be between 1 and {settings.max_k}")
     if radius_m is not None and radius_m > settings.max_radius_m:
         raise InvalidValue("radius_m", radius_m, f"must be at most {settings.max_radius_m:g} m")
-    wgs_lon, wgs_lat = transform(lon, lat, crs, "wgs84")
-    query = NearbyQuery(
-        lon=float(wgs_lon[()]),
-        lat=float(wgs_lat[()]),
-        k=k,
-        radius_m=radius_m,
-        types=params.names(types, STATION_TYPES, "types"),
-        amenities=params.names(amenities, AMENITIES, "amenities"),
-        open_at=params.moment(open_at),
+    query = params.nearby_query(
+        lon, lat, crs=crs, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
         include_unknown_hours=include_unknown_hours,
-    )
+    )  # fmt: skip
     results = snapshot.nearby(query)
     return GeoJSONResponse(nearby_geojson(results, crs))
 
