@@ -25,7 +25,7 @@ driver homes (司机之家) and nursing rooms (母婴室). Coordinates are WGS84
 def build_registry(settings: Settings) -> Registry:
     """The registry for ``settings``: the store at its database URL and its district boundaries."""
     path = settings.districts_path
-    districts = Districts.from_geojson(path) if path is not None and path.exists() else None
+    districts = Districts.from_file(path) if path is not None and path.exists() else None
     return Registry(Store(settings.database_url), districts, settings.check_interval_s)
 
 

@@ -66,6 +66,28 @@ class Districts:
         metadata = {key: value for key, value in data.items() if key not in ("type", "features")}
         return cls(adcodes, names, geometries, metadata)
 
+    @classmethod
+    def from_file(cls, path: str | Path) -> Districts:
+        """Read districts from GeoJSON or any file GDAL reads (GeoPackage, Shapefile...) with ``adcode`` and
+        ``name`` columns; other coordinate systems are converted to WGS84, invalid polygons repaired."""
+        if Path(path).suffix.lower() in (".geojson", ".json"):
+            return cls.from_geojson(path)
+        import geopandas  # heavy; only non-GeoJSON district files need it
+
+        try:
+            frame = geopandas.read_file(path)
+        except Exception as exc:  # pyogrio raises its own DataSourceError and friends
+            raise DistrictFileError(f"cannot read district file {path}: {exc}") from exc
+        missing = [column for column in ("adcode", "name") if column not in frame.columns]
+        if missing:
+            raise DistrictFileError(f"{path}: no {' or '.join(missing)} column; columns: {', '.join(frame.columns)}")
+        if frame.empty:
+            raise DistrictFileError(f"{path}: no district features")
+        if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+            frame = frame.to_crs("EPSG:4326")
+        geometries = [g if g.is_valid else shapely.make_valid(g) for g in frame.geometry]
+        return cls([str(a) for a in frame["adcode"]], [str(n) for n in frame["name"]], geometries)
+
     def locate(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.intp]:
         """Position of the district containing each point (borders count as inside), -1 where none does."""
         points = shapely.points(np.atleast_1d(lon), np.atleast_1d(lat))
