@@ -13,16 +13,19 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
-from geo.coverage import Coverage, Demand, compute_coverage
+from geo.coverage import Coverage, Demand, compute_coverage, nearest_distance_m
 from geo.districts import Districts
 from geo.gaps import Gap, find_gaps
 from geo.grid import Grid, GridTooLarge
+from geo.siting import SitingProblem, SitingResult, exact, exact_cover, greedy, greedy_cover
 from stations.errors import FileUnreadable, InvalidValue
 from stations.model import STATION_TYPES, Station
 from stations.registry import Registry
@@ -195,6 +198,146 @@ class Planner:
         key = ("gaps", report.version, request, adcode, limit)
         return self._cached(key, lambda: find_gaps(report.coverage, lon, lat, adcode=adcode, limit=limit))
 
+    def site(self, request: SitingRequest) -> SitingReport:
+        """Propose new sites for ``request`` against the current registry (not cached: each run solves)."""
+        for adcode, _ in request.quotas:
+            self.check_adcode(adcode)
+        report = self.coverage(request.coverage)
+        grid, radius = report.coverage.grid, request.coverage.radius_m
+        sx, sy = grid.project(np.array([s.lon for s in report.stations]), np.array([s.lat for s in report.stations]))
+        unit_x, unit_y, unit_w, total_all, weight_unit = self._uncovered_units(report, request, sx, sy)
+        candidate_x, candidate_y, names = self._candidates(request, grid, unit_x, unit_y, unit_w)
+        row, col = grid.cell_of(candidate_x, candidate_y)
+        group = np.where(row >= 0, grid.raster[row, col], -1).astype(np.intp)
+        quotas = {self.districts.position(adcode): quota for adcode, quota in request.quotas}
+        problem = SitingProblem.from_arrays(
+            unit_x, unit_y, unit_w, candidate_x, candidate_y, radius,
+            min_spacing_m=request.min_spacing_m, candidate_group=group, quotas=quotas,
+        )  # fmt: skip
+        covered_before = total_all - float(unit_w.sum())
+        results = self._solve(problem, request, total_all, covered_before)
+        best = results.get("exact") or results["greedy"]
+        lon, lat = grid.unproject(candidate_x[best.chosen], candidate_y[best.chosen])
+        sites = [
+            {
+                "rank": rank,
+                "lon": round(float(x), 6),
+                "lat": round(float(y), 6),
+                "adcode": self.districts.adcodes[group[j]] if group[j] >= 0 else None,
+                "district": self.districts.names[group[j]] if group[j] >= 0 else None,
+                "name": names[j],
+                "gain": round(float(gain), 3),
+            }
+            for rank, (j, x, y, gain) in enumerate(zip(best.chosen, lon, lat, best.gains, strict=True), start=1)
+        ]
+        after = compute_coverage(
+            grid,
+            np.concatenate(([s.lon for s in report.stations], lon)),
+            np.concatenate(([s.lat for s in report.stations], lat)),
+            radius,
+            self.demand,
+        )
+        after_report = CoverageReport(request.coverage, report.version, after, report.stations, report.counts)
+        solutions = {
+            name: {
+                "objective": round(r.objective, 3),
+                "bound": round(r.bound, 3),
+                "gap": round(r.gap, 6),
+                "optimal": r.optimal,
+                "seconds": round(r.seconds, 3),
+                "status": r.status,
+                "sites": int(r.chosen.size),
+            }
+            for name, r in results.items()
+        }
+        return SitingReport(
+            request, sites, solutions, weight_unit, report.rows(), after_report.rows(),
+            total_before=covered_before / total_all if total_all else 0.0,
+            total_after=(covered_before + best.objective) / total_all if total_all else 0.0,
+        )  # fmt: skip
+
+    def _uncovered_units(
+        self, report: CoverageReport, request: SitingRequest, sx: NDArray, sy: NDArray
+    ) -> tuple[NDArray, NDArray, NDArray, float, str]:
+        """Demand units not yet covered: demand points (weights) when a demand layer is loaded, else
+        uncovered cells binned to ``unit_m`` squares weighted by area (km²). Also the total of all demand."""
+        grid, radius = report.coverage.grid, request.coverage.radius_m
+        if self.demand is not None:
+            dx, dy = grid.project(self.demand.lon, self.demand.lat)
+            row, col = grid.cell_of(dx, dy)
+            inside = row >= 0
+            inside[inside] = grid.raster[row[inside], col[inside]] >= 0
+            dx, dy, weight = dx[inside], dy[inside], self.demand.weight[inside]
+            distance, _ = nearest_distance_m(grid, sx, sy, dx, dy)
+            open_ = distance > radius
+            if not weight.sum():
+                raise InvalidValue("demand", None, "the demand layer has no weight inside the districts")
+            return dx[open_], dy[open_], weight[open_], float(weight.sum()), "demand"
+        unit_m = request.unit_m or max(grid.cell_m, radius / 4)
+        factor = max(1, round(unit_m / grid.cell_m))
+        uncovered = ~report.coverage.covered
+        key = (grid.row[uncovered] // factor) * (grid.shape[1] // factor + 1) + grid.col[uncovered] // factor
+        units, inverse = np.unique(key, return_inverse=True)
+        count = np.bincount(inverse, minlength=units.size)
+        ux = np.bincount(inverse, weights=grid.x[uncovered], minlength=units.size) / count
+        uy = np.bincount(inverse, weights=grid.y[uncovered], minlength=units.size) / count
+        total = grid.n_cells * grid.cell_area_km2
+        return ux, uy, count * grid.cell_area_km2, float(total), "km²"
+
+    def _candidates(
+        self, request: SitingRequest, grid: Grid, unit_x: NDArray, unit_y: NDArray, unit_w: NDArray
+    ) -> tuple[NDArray, NDArray, list[str | None]]:
+        """User candidates (all must lie in a district), or a lattice over the uncovered demand."""
+        if request.candidates:
+            cx, cy = grid.project([c.lon for c in request.candidates], [c.lat for c in request.candidates])
+            row, col = grid.cell_of(cx, cy)
+            outside = [i for i in range(len(request.candidates)) if row[i] < 0 or grid.raster[row[i], col[i]] < 0]
+            if outside:
+                shown = ", ".join(
+                    f"#{i + 1} ({request.candidates[i].lon}, {request.candidates[i].lat})" for i in outside[:5]
+                )
+                raise InvalidValue("candidates", shown, f"{len(outside)} candidate(s) lie outside every district")
+            return cx, cy, [c.name for c in request.candidates]
+        if unit_w.size == 0:
+            raise InvalidValue("demand", 0, "nothing is left uncovered: no candidate sites can be derived")
+        spacing = request.candidate_spacing_m or request.coverage.radius_m / 2
+        key_x, key_y = np.floor(unit_x / spacing).astype(np.int64), np.floor(unit_y / spacing).astype(np.int64)
+        _, inverse = np.unique(np.column_stack((key_x, key_y)), axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        weight = np.bincount(inverse, weights=unit_w)
+        cx = np.bincount(inverse, weights=unit_x * unit_w) / weight
+        cy = np.bincount(inverse, weights=unit_y * unit_w) / weight
+        return cx, cy, [None] * cx.size
+
+    @staticmethod
+    def _solve(
+        problem: SitingProblem, request: SitingRequest, total_all: float, covered_before: float
+    ) -> dict[str, SitingResult]:
+        methods = ["greedy", "exact"] if request.method == "both" else [request.method]
+        results: dict[str, SitingResult] = {}
+        try:
+            if request.add is not None:
+                if request.add > problem.n_candidates:
+                    raise InvalidValue("add", request.add, f"more than the {problem.n_candidates} candidate sites")
+                for method in methods:
+                    solve = greedy if method == "greedy" else partial(exact, time_limit_s=request.time_limit_s)
+                    results[method] = solve(problem, request.add)
+                return results
+            needed = request.target_share * total_all - covered_before
+            reachable = (covered_before + problem.total_weight) / total_all
+            if needed > problem.total_weight + 1e-9:
+                raise InvalidValue(
+                    "target_share",
+                    request.target_share,
+                    f"not reachable with these candidates; best is {reachable:.4f}",
+                )
+            for method in methods:
+                solve = greedy_cover if method == "greedy" else partial(exact_cover, time_limit_s=request.time_limit_s)
+                results[method] = solve(problem, max(needed, 0.0))
+            return results
+        except TimeoutError as exc:
+            raise InvalidValue("time_limit_s", request.time_limit_s, str(exc)) from None
+
 
 def gap_features(gaps: Sequence[Gap], stations: Sequence[Station]) -> dict[str, Any]:
     """Gaps as a GeoJSON FeatureCollection (WGS84 polygons) with area, demand, centroid and nearest station."""
@@ -218,3 +361,73 @@ def gap_features(gaps: Sequence[Gap], stations: Sequence[Station]) -> dict[str, 
         geometry = shapely.geometry.mapping(gap.polygon)
         features.append({"type": "Feature", "properties": properties, "geometry": geometry})
     return {"type": "FeatureCollection", "features": features}
+
+
+SitingMethod = Literal["greedy", "exact", "both"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A site a user proposes (WGS84), e.g. a union building or a shop that agreed to host."""
+
+    lon: float
+    lat: float
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SitingRequest:
+    """Where ``add`` new stations help most, or the fewest that reach ``target_share`` of demand covered."""
+
+    coverage: CoverageRequest = field(default_factory=CoverageRequest)
+    add: int | None = 10
+    target_share: float | None = None
+    method: SitingMethod = "greedy"
+    time_limit_s: float = 30.0
+    min_spacing_m: float = 0.0
+    quotas: tuple[tuple[str, int], ...] = ()
+    """(adcode, most new sites) pairs."""
+    candidates: tuple[Candidate, ...] = ()
+    """User candidate sites; empty: derived from the gaps."""
+    candidate_spacing_m: float | None = None
+    """Spacing of the candidates derived from gaps (default: half the radius)."""
+    unit_m: float | None = None
+    """Size of the demand units siting works on (default: a quarter of the radius, at least the cell size)."""
+
+    def __post_init__(self) -> None:
+        if (self.add is None) == (self.target_share is None):
+            raise InvalidValue("add", self.add, "give either add (a number of new sites) or target_share")
+        if self.add is not None and not 1 <= self.add <= MAX_NEW_SITES:
+            raise InvalidValue("add", self.add, f"must be between 1 and {MAX_NEW_SITES}")
+        if self.target_share is not None and not 0 < self.target_share <= 1:
+            raise InvalidValue("target_share", self.target_share, "must be in (0, 1]")
+        if self.method not in ("greedy", "exact", "both"):
+            raise InvalidValue("method", self.method, "unknown method", ["greedy", "exact", "both"])
+        if not 0 < self.time_limit_s <= MAX_TIME_LIMIT_S:
+            raise InvalidValue("time_limit_s", self.time_limit_s, f"must be in (0, {MAX_TIME_LIMIT_S:g}] seconds")
+        if not (np.isfinite(self.min_spacing_m) and self.min_spacing_m >= 0):
+            raise InvalidValue("min_spacing_m", self.min_spacing_m, "must be ≥ 0 metres")
+        for adcode, quota in self.quotas:
+            if quota < 0:
+                raise InvalidValue("quotas", f"{adcode}={quota}", "a quota is a number of sites ≥ 0")
+
+
+MAX_NEW_SITES = 500
+MAX_TIME_LIMIT_S = 600.0
+
+
+@dataclass(frozen=True)
+class SitingReport:
+    """Proposed sites (rank order), the solver figures and coverage per district before and after."""
+
+    request: SitingRequest
+    sites: list[dict[str, Any]]
+    solutions: dict[str, dict[str, Any]]
+    """Per method: objective (newly covered demand), bound, gap, optimal, seconds, status."""
+    weight_unit: str
+    """What the gains count: ``demand`` (the demand layer's weights) or ``km²``."""
+    before: list[dict[str, Any]]
+    after: list[dict[str, Any]]
+    total_before: float
+    total_after: float
+    """Covered share of all demand (or area) before and after, 0..1."""

@@ -1,0 +1,354 @@
+"""Siting new stations: maximal covering (MCLP) and set covering, greedy and exact.
+
+A ``SitingProblem`` holds demand units not yet covered by an existing station (weights: orders, people or
+area), candidate sites, and which candidates would cover which units (within ``radius_m`` in a metric plane).
+Units that the very same candidates cover are merged, which shrinks the exact model without changing it.
+
+* ``greedy(problem, p)`` — lazy greedy (CELF): at least (1 − 1/e) ≈ 63% of the optimum, usually ~98–100%.
+* ``exact(problem, p, time_limit_s)`` — a sparse MILP solved by HiGHS (scipy.optimize.milp). It reports the
+  objective, HiGHS's proven bound and the gap; a solution cut short by the time limit is never called optimal.
+* ``greedy_cover`` / ``exact_cover`` — the fewest sites that cover a target amount of demand.
+
+Both constructors follow spopt: ``from_arrays`` for planar coordinates in metres, ``from_frames`` for
+GeoDataFrames in any CRS.
+
+>>> problem = SitingProblem.from_arrays([0, 10, 20, 1000], [0, 0, 0, 0], [1, 1, 1, 5], [10, 1000], [0, 0], radius_m=15)
+>>> [int(j) for j in greedy(problem, 1).chosen], float(exact(problem, 2).objective)
+([1], 8.0)
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
+from scipy.spatial import cKDTree
+
+from geo.grid import local_projection
+
+
+@dataclass(frozen=True, eq=False)
+class SitingProblem:
+    """Demand units and candidate sites; ``cover[i, j]`` is True when candidate j covers unit i."""
+
+    weights: NDArray[np.float64]
+    """Weight of each (merged) demand unit still uncovered."""
+    cover: sparse.csr_array
+    """(units × candidates) boolean incidence."""
+    candidate_x: NDArray[np.float64]
+    candidate_y: NDArray[np.float64]
+    radius_m: float
+    conflicts: NDArray[np.intp]
+    """(k, 2) pairs of candidates closer than the minimum spacing: at most one of each pair may be chosen."""
+    candidate_group: NDArray[np.intp]
+    """Group (e.g. district) of each candidate, -1 for none; used with ``quotas``."""
+    quotas: dict[int, int]
+    """Most sites allowed per group."""
+
+    @classmethod
+    def from_arrays(
+        cls,
+        demand_x: ArrayLike,
+        demand_y: ArrayLike,
+        weights: ArrayLike,
+        candidate_x: ArrayLike,
+        candidate_y: ArrayLike,
+        radius_m: float,
+        *,
+        min_spacing_m: float = 0.0,
+        candidate_group: ArrayLike | None = None,
+        quotas: dict[int, int] | None = None,
+    ) -> SitingProblem:
+        """A problem from planar coordinates in metres (demand points need not be uncovered: pass only those
+        that are, or weight the covered ones 0)."""
+        if not (math.isfinite(radius_m) and radius_m > 0):
+            raise ValueError(f"radius_m={radius_m!r}: must be a positive number of metres")
+        dx, dy = np.asarray(demand_x, float).ravel(), np.asarray(demand_y, float).ravel()
+        w = np.asarray(weights, float).ravel()
+        cx, cy = np.asarray(candidate_x, float).ravel(), np.asarray(candidate_y, float).ravel()
+        if not dx.shape == dy.shape == w.shape or cx.shape != cy.shape:
+            raise ValueError("demand x, y and weights (and candidate x, y) must have equal lengths")
+        if np.any(~np.isfinite(w) | (w < 0)):
+            raise ValueError("demand weights must be finite and ≥ 0")
+        keep = w > 0
+        dx, dy, w = dx[keep], dy[keep], w[keep]
+        n = cx.size
+        if dx.size and n:
+            lists = cKDTree(np.column_stack((cx, cy))).query_ball_point(np.column_stack((dx, dy)), r=radius_m)
+            lengths = np.fromiter((len(item) for item in lists), dtype=np.intp, count=len(lists))
+            columns = np.fromiter((j for item in lists for j in item), dtype=np.intp, count=int(lengths.sum()))
+            rows = np.repeat(np.arange(dx.size), lengths)
+        else:
+            rows = columns = np.empty(0, dtype=np.intp)
+        incidence = sparse.csr_array((np.ones(rows.size, dtype=bool), (rows, columns)), shape=(dx.size, n))
+        weights_merged, cover = _merge_identical_units(w, incidence)
+        conflicts = np.empty((0, 2), dtype=np.intp)
+        if min_spacing_m > 0 and n > 1:
+            pairs = cKDTree(np.column_stack((cx, cy))).query_pairs(r=min_spacing_m, output_type="ndarray")
+            conflicts = pairs.astype(np.intp).reshape(-1, 2)
+        group = np.full(n, -1, dtype=np.intp) if candidate_group is None else np.asarray(candidate_group, np.intp)
+        return cls(weights_merged, cover, cx, cy, float(radius_m), conflicts, group, dict(quotas or {}))
+
+    @classmethod
+    def from_frames(
+        cls,
+        demand: object,
+        candidates: object,
+        radius_m: float,
+        *,
+        weight: str | None = "weight",
+        min_spacing_m: float = 0.0,
+    ) -> SitingProblem:
+        """A problem from GeoDataFrames of demand points (optional ``weight`` column) and candidate points, in
+        any CRS; both are projected to a local equal-area plane centred on the demand."""
+        import geopandas  # heavy; only this constructor needs it
+
+        if not isinstance(demand, geopandas.GeoDataFrame) or not isinstance(candidates, geopandas.GeoDataFrame):
+            raise TypeError("demand and candidates must be GeoDataFrames")
+        wgs = demand.to_crs("EPSG:4326") if demand.crs is not None else demand
+        centre = wgs.geometry.union_all().centroid
+        plane = local_projection(centre.x, centre.y)
+        demand_plane, candidate_plane = demand.to_crs(plane), candidates.to_crs(plane)
+        weights = demand[weight].to_numpy(float) if weight and weight in demand else np.ones(len(demand))
+        return cls.from_arrays(
+            demand_plane.geometry.x, demand_plane.geometry.y, weights,
+            candidate_plane.geometry.x, candidate_plane.geometry.y, radius_m, min_spacing_m=min_spacing_m,
+        )  # fmt: skip
+
+    @property
+    def n_candidates(self) -> int:
+        return int(self.cover.shape[1])
+
+    @property
+    def total_weight(self) -> float:
+        return float(self.weights.sum())
+
+    def covered_weight(self, chosen: Sequence[int] | NDArray[np.intp]) -> float:
+        """Demand weight covered by the chosen candidates together."""
+        chosen = np.asarray(chosen, dtype=np.intp)
+        if chosen.size == 0:
+            return 0.0
+        hit = np.asarray(self.cover[:, chosen].sum(axis=1)).ravel() > 0
+        return float(self.weights[hit].sum())
+
+    def feasible(self, chosen: Sequence[int] | NDArray[np.intp]) -> bool:
+        """True when ``chosen`` respects the minimum spacing and the quotas."""
+        picked = set(int(j) for j in chosen)
+        if any(int(a) in picked and int(b) in picked for a, b in self.conflicts):
+            return False
+        counts: dict[int, int] = {}
+        for j in picked:
+            group = int(self.candidate_group[j])
+            counts[group] = counts.get(group, 0) + 1
+        return all(counts.get(group, 0) <= quota for group, quota in self.quotas.items())
+
+
+def _merge_identical_units(weights: NDArray, incidence: sparse.csr_array) -> tuple[NDArray, sparse.csr_array]:
+    """Sum the weights of units covered by exactly the same candidates; drop units no candidate covers."""
+    incidence = incidence.tocsr()
+    incidence.sort_indices()
+    keys: dict[bytes, int] = {}
+    group = np.empty(incidence.shape[0], dtype=np.intp)
+    indptr, indices = incidence.indptr, incidence.indices
+    for i in range(incidence.shape[0]):
+        group[i] = keys.setdefault(indices[indptr[i] : indptr[i + 1]].tobytes(), len(keys))
+    first = np.full(len(keys), -1, dtype=np.intp)
+    first[group[::-1]] = np.arange(incidence.shape[0])[::-1]
+    merged_weights = np.bincount(group, weights=weights, minlength=len(keys))
+    merged = incidence[first]
+    reachable = np.diff(merged.indptr) > 0
+    return merged_weights[reachable], sparse.csr_array(merged[reachable])
+
+
+@dataclass(frozen=True)
+class SitingResult:
+    """Chosen candidates in rank order (largest marginal gain first) and the figures a planner reads."""
+
+    method: str
+    chosen: NDArray[np.intp]
+    gains: NDArray[np.float64]
+    """Newly covered demand each site adds, given the ones ranked before it."""
+    objective: float
+    """Demand newly covered by all chosen sites."""
+    bound: float
+    """Proven upper bound on the best objective (greedy: objective / (1 − 1/e))."""
+    optimal: bool
+    seconds: float
+    status: str
+
+    @property
+    def gap(self) -> float:
+        """Relative optimality gap (bound − objective) / bound; 0 when proven optimal."""
+        return 0.0 if self.bound <= 0 else max(0.0, (self.bound - self.objective) / self.bound)
+
+
+def _rank(problem: SitingProblem, chosen: Sequence[int]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Order chosen sites by greedy marginal gain among themselves."""
+    remaining = list(int(j) for j in chosen)
+    covered = np.zeros(problem.weights.size, dtype=bool)
+    cover = problem.cover.tocsc()
+    order, gains = [], []
+    while remaining:
+        best, best_gain, best_rows = -1, -1.0, None
+        for j in remaining:
+            rows = cover.indices[cover.indptr[j] : cover.indptr[j + 1]]
+            gain = float(problem.weights[rows[~covered[rows]]].sum())
+            if gain > best_gain:
+                best, best_gain, best_rows = j, gain, rows
+        order.append(best)
+        gains.append(best_gain)
+        covered[best_rows] = True
+        remaining.remove(best)
+    return np.array(order, dtype=np.intp), np.array(gains, dtype=float)
+
+
+def _lazy_greedy(problem: SitingProblem, p: int | None, target: float | None) -> tuple[list[int], list[float]]:
+    """CELF: stale gains are upper bounds (coverage is submodular), so a site whose recomputed gain still
+    tops the heap is the true best. Stops after ``p`` sites or once ``target`` weight is covered."""
+    cover = problem.cover.tocsc()
+    covered = np.zeros(problem.weights.size, dtype=bool)
+    conflicts: dict[int, list[int]] = {}
+    for a, b in problem.conflicts:
+        conflicts.setdefault(int(a), []).append(int(b))
+        conflicts.setdefault(int(b), []).append(int(a))
+    blocked = np.zeros(problem.n_candidates, dtype=bool)
+    group_count: dict[int, int] = {}
+
+    def rows_of(j: int) -> NDArray[np.intp]:
+        return cover.indices[cover.indptr[j] : cover.indptr[j + 1]]
+
+    heap = [(-float(problem.weights[rows_of(j)].sum()), j, 0) for j in range(problem.n_candidates)]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    gains: list[float] = []
+    total = 0.0
+    while heap and (p is None or len(chosen) < p) and (target is None or total < target):
+        negative, j, stamp = heapq.heappop(heap)
+        group = int(problem.candidate_group[j])
+        if blocked[j] or group_count.get(group, 0) >= problem.quotas.get(group, math.inf):
+            continue
+        if stamp != len(chosen):  # stale: recompute and push back
+            rows = rows_of(j)
+            heapq.heappush(heap, (-float(problem.weights[rows[~covered[rows]]].sum()), j, len(chosen)))
+            continue
+        if -negative <= 0:
+            break  # nothing left to gain
+        chosen.append(j)
+        gains.append(-negative)
+        total += -negative
+        covered[rows_of(j)] = True
+        group_count[group] = group_count.get(group, 0) + 1
+        blocked[conflicts.get(j, [])] = True
+    return chosen, gains
+
+
+def greedy(problem: SitingProblem, p: int) -> SitingResult:
+    """Lazy greedy maximal covering with ``p`` new sites (fewer if nothing more can be gained)."""
+    _check_p(problem, p)
+    start = time.perf_counter()
+    chosen, gains = _lazy_greedy(problem, p, None)
+    objective = float(sum(gains))
+    bound = min(objective / (1 - 1 / math.e), problem.total_weight)
+    optimal = objective >= problem.total_weight - 1e-9  # everything coverable is covered
+    return SitingResult("greedy", np.array(chosen, dtype=np.intp), np.array(gains), objective,
+                        objective if optimal else bound, optimal, time.perf_counter() - start, "heuristic")  # fmt: skip
+
+
+def _check_p(problem: SitingProblem, p: int) -> None:
+    if p <= 0:
+        raise ValueError(f"p={p}: must be at least 1")
+    if p > problem.n_candidates:
+        raise ValueError(f"p={p}: more than the {problem.n_candidates} candidate sites")
+
+
+def _side_constraints(problem: SitingProblem, n_vars: int) -> list[LinearConstraint]:
+    constraints = []
+    if len(problem.conflicts):
+        k = len(problem.conflicts)
+        rows = np.repeat(np.arange(k), 2)
+        matrix = sparse.csr_array((np.ones(2 * k), (rows, problem.conflicts.ravel())), shape=(k, n_vars))
+        constraints.append(LinearConstraint(matrix, -np.inf, 1))
+    for group, quota in problem.quotas.items():
+        members = np.flatnonzero(problem.candidate_group == group)
+        row = sparse.csr_array((np.ones(members.size), (np.zeros(members.size, np.intp), members)), shape=(1, n_vars))
+        constraints.append(LinearConstraint(row, -np.inf, quota))
+    return constraints
+
+
+def _solve(c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, time_limit_s: float) -> OptimizeResult:
+    options = {"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False}
+    return milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(0, upper), options=options)
+
+
+def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0) -> SitingResult:
+    """Maximal covering as a MILP: max Σ wᵢyᵢ s.t. yᵢ ≤ Σ_{j covers i} xⱼ, Σ xⱼ ≤ p, spacing and quotas;
+    x binary, y in [0, 1]. Solved by HiGHS within ``time_limit_s``; the proven bound is reported."""
+    _check_p(problem, p)
+    start = time.perf_counter()
+    m, n = problem.cover.shape
+    # variables: x (n candidates) then y (m units)
+    c = np.concatenate((np.zeros(n), -problem.weights))
+    link = sparse.hstack([-problem.cover.astype(float), sparse.eye_array(m)], format="csr")
+    budget = sparse.csr_array(np.concatenate((np.ones(n), np.zeros(m)))[None, :])
+    constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(budget, -np.inf, p)]
+    constraints += _side_constraints(problem, n + m)
+    integrality = np.concatenate((np.ones(n), np.zeros(m)))
+    result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s)
+    seconds = time.perf_counter() - start
+    if result.x is None:
+        raise TimeoutError(f"no feasible solution found within {time_limit_s:g} s ({result.message})")
+    chosen = np.flatnonzero(result.x[:n] > 0.5)
+    order, gains = _rank(problem, chosen)
+    objective = problem.covered_weight(order)
+    bound = -float(result.mip_dual_bound) if result.mip_dual_bound is not None else math.inf
+    optimal = result.status == 0 and bound - objective <= 1e-9 * max(1.0, abs(bound))
+    status = "optimal" if optimal else f"stopped: {result.message}"
+    return SitingResult("exact", order, gains, objective, max(bound, objective), optimal, seconds, status)
+
+
+def greedy_cover(problem: SitingProblem, target_weight: float) -> SitingResult:
+    """Fewest sites, chosen greedily, that newly cover at least ``target_weight`` of demand."""
+    _check_target(problem, target_weight)
+    start = time.perf_counter()
+    chosen, gains = _lazy_greedy(problem, None, target_weight)
+    objective = float(sum(gains))
+    if objective < target_weight - 1e-9:
+        raise ValueError(f"target {target_weight:g} not reachable: all candidates together cover {objective:g}")
+    return SitingResult("greedy", np.array(chosen, dtype=np.intp), np.array(gains), objective, objective, False,
+                        time.perf_counter() - start, "heuristic")  # fmt: skip
+
+
+def _check_target(problem: SitingProblem, target_weight: float) -> None:
+    if not math.isfinite(target_weight) or target_weight < 0:
+        raise ValueError(f"target weight {target_weight!r}: must be finite and ≥ 0")
+
+
+def exact_cover(problem: SitingProblem, target_weight: float, time_limit_s: float = 60.0) -> SitingResult:
+    """Fewest sites that newly cover at least ``target_weight``: min Σ xⱼ s.t. Σ wᵢyᵢ ≥ target,
+    yᵢ ≤ Σ_{j covers i} xⱼ. ``objective`` is the covered weight; ``bound`` is the proven least number of sites."""
+    _check_target(problem, target_weight)
+    if target_weight > problem.total_weight + 1e-9:
+        raise ValueError(f"target {target_weight:g} not reachable: candidates can cover {problem.total_weight:g}")
+    start = time.perf_counter()
+    m, n = problem.cover.shape
+    c = np.concatenate((np.ones(n), np.zeros(m)))
+    link = sparse.hstack([-problem.cover.astype(float), sparse.eye_array(m)], format="csr")
+    reach = sparse.csr_array(np.concatenate((np.zeros(n), problem.weights))[None, :])
+    constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(reach, target_weight, np.inf)]
+    constraints += _side_constraints(problem, n + m)
+    result = _solve(c, constraints, np.concatenate((np.ones(n), np.zeros(m))), np.ones(n + m), time_limit_s)
+    if result.x is None:
+        raise TimeoutError(f"no feasible solution found within {time_limit_s:g} s ({result.message})")
+    order, gains = _rank(problem, np.flatnonzero(result.x[:n] > 0.5))
+    sites_bound = math.ceil(float(result.mip_dual_bound) - 1e-9) if result.mip_dual_bound is not None else 0
+    optimal = result.status == 0 and sites_bound >= order.size
+    status = "optimal" if optimal else f"stopped: {result.message}; at least {sites_bound} sites are needed"
+    return SitingResult("exact", order, gains, problem.covered_weight(order), problem.covered_weight(order),
+                        optimal, time.perf_counter() - start, status)  # fmt: skip
