@@ -22,8 +22,17 @@ from geo.crs import CrsName
 from stations import params
 from stations.errors import ImportRejected, InvalidValue, RowProblem, YizhanError
 from stations.exporters import nearby_geojson, table_csv, table_xlsx, to_csv, to_geojson
+from stations.importers import parse_candidates
 from stations.model import STATION_TYPES
-from stations.planning import CoverageRequest, Planner, gap_features
+from stations.planning import (
+    Candidate,
+    CoverageRequest,
+    Planner,
+    SitingReport,
+    SitingRequest,
+    gap_features,
+    siting_geojson,
+)
 from stations.registry import ImportReport, Registry
 
 app = typer.Typer(help="Yizhan (驿站): find, map and plan union service stations.", no_args_is_help=True)
@@ -276,6 +285,85 @@ def gaps(
         _row(table, str(gap.rank), gap.district, f"{gap.area_km2:,.2f}", demand,
              f"{gap.centroid_lon:.5f}, {gap.centroid_lat:.5f}", nearest, _metres(gap.nearest_station_m))  # fmt: skip
     out.print(table if found else "no gaps: every cell is covered")
+
+
+def _read_candidates(path: Path) -> tuple[Candidate, ...]:
+    """Candidate sites from a CSV/XLSX/GeoJSON file with lon/lat (and optionally name) — the importers' formats."""
+    parsed = parse_candidates(path.read_bytes(), path.name)
+    return tuple(Candidate(lon, lat, name) for lon, lat, name in parsed)
+
+
+@app.command()
+def site(
+    add: Annotated[int | None, typer.Option("--add", min=1, max=500, help="how many new sites")] = None,
+    target: Annotated[float | None, typer.Option("--target", help="instead of --add: share of demand to cover")] = None,
+    radius: RadiusOption = 1000.0,
+    types: TypesOption = None,
+    cell: CellOption = 100.0,
+    candidates: Annotated[Path | None, typer.Option(help="CSV/XLSX/GeoJSON of feasible sites (lon, lat, name)")] = None,
+    method: Annotated[str, typer.Option(help="greedy, exact or both")] = "greedy",
+    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds for the exact solver")] = 30.0,
+    min_spacing: Annotated[float, typer.Option("--min-spacing", help="metres between new sites")] = 0.0,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write sites: .geojson, .csv or .xlsx")] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", help="write the coverage map with the proposals")] = None,
+) -> None:
+    """Where new stations help most: ranked sites with their gains and coverage before and after."""
+    try:
+        planner = _planner()
+        request = SitingRequest(
+            _coverage_request(radius, types, cell), add if target is None else None, target, method,  # type: ignore[arg-type]
+            time_limit, min_spacing, (), _read_candidates(candidates) if candidates else (),
+        )  # fmt: skip
+        with err.status(f"siting ({method})…"):
+            report = planner.site(request)
+    except YizhanError as error:
+        _fail(error)
+    table = Table(
+        title=f"proposed sites (gain in {report.weight_unit} newly within {radius:,.0f} m)", title_justify="left"
+    )
+    for header in ("#", "district", "lon, lat", "name", "gain"):
+        table.add_column(header, justify="right" if header in ("#", "gain") else "left")
+    for row in report.sites:
+        _row(table, str(row["rank"]), row["district"] or "", f"{row['lon']:.5f}, {row['lat']:.5f}", row["name"] or "",
+             f"{row['gain']:,.1f}")  # fmt: skip
+    out.print(table)
+    for name, solution in report.solutions.items():
+        proven = (
+            "proven optimal" if solution["optimal"] else f"bound {solution['bound']:,.1f}, gap {solution['gap']:.2%}"
+        )
+        out.print(f"{name}: {solution['sites']} sites cover {solution['objective']:,.1f} more; {proven}; "
+                  f"{solution['seconds']:.2f} s", highlight=False)  # fmt: skip
+    out.print(f"covered share of all {report.weight_unit}: {report.total_before:.1%} → {report.total_after:.1%}")
+    districts = Table(title="coverage per district, before → after", title_justify="left")
+    for header in ("district", "covered area", "covered demand", "new sites"):
+        districts.add_column(header, justify="left" if header == "district" else "right")
+    for before, after in zip(report.before, report.after, strict=True):
+        demand = ""
+        if before.get("demand_covered_share") is not None:
+            demand = f"{_percent(before['demand_covered_share'])} → {_percent(after['demand_covered_share'])}"
+        new = sum(row["adcode"] == before["adcode"] for row in report.sites)
+        _row(districts, before["name"], f"{_percent(before['covered_share'])} → {_percent(after['covered_share'])}",
+             demand, str(new))  # fmt: skip
+    out.print(districts)
+    if output is not None:
+        _write_sites(report, output)
+    if map_file is not None:
+        html = render_coverage_map(planner, request.coverage, None, 20, report)
+        map_file.write_text(html, encoding="utf-8")
+        err.print(f"wrote {map_file}")
+
+
+def _write_sites(report: SitingReport, output: Path) -> None:
+    suffix = output.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        output.write_text(json.dumps(siting_geojson(report), ensure_ascii=False), encoding="utf-8")
+    elif suffix == ".csv":
+        output.write_text(table_csv(report.sites), encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        output.write_bytes(table_xlsx(report.sites, sheet="sites"))
+    else:
+        _fail(InvalidValue("output", str(output), "unsupported file type", [".geojson", ".csv", ".xlsx"]))
+    err.print(f"wrote {len(report.sites)} sites to {output}")
 
 
 @map_app.command("coverage")

@@ -27,7 +27,7 @@ import openpyxl
 from pydantic import ValidationError
 
 from geo.crs import CRS_NAMES, CrsName, in_china, transform
-from stations.errors import FileUnreadable, InvalidValue, RowProblem
+from stations.errors import FileUnreadable, ImportRejected, InvalidValue, RowProblem
 from stations.exporters import FORMULA_START
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 
@@ -157,10 +157,9 @@ def parse_file(data: bytes, filename: str, crs: str | None = None) -> ParsedFile
     ``crs`` is the coordinate system of rows without a ``crs`` column value (default WGS84).
     """
     default_crs = _crs_value(crs, "crs") if crs else "wgs84"
-    reader = {"csv": _csv_records, "xlsx": _xlsx_records, "geojson": _geojson_records}[file_format(filename)]
     parsed = ParsedFile()
     seen_ids: dict[str, int] = {}
-    for row, record, problem in reader(data, parsed):
+    for row, record, problem in _read(data, filename, parsed, STATION_COLUMNS):
         parsed.rows += 1
         if problem is not None:
             parsed.problems.append(problem)
@@ -181,6 +180,34 @@ Record = dict[str, Any]
 RecordStream = Iterator[tuple[int, Record, RowProblem | None]]
 
 
+def _read(data: bytes, filename: str, parsed: ParsedFile, required: tuple[str, ...]) -> RecordStream:
+    reader = {"csv": _csv_records, "xlsx": _xlsx_records, "geojson": _geojson_records}[file_format(filename)]
+    return reader(data, parsed, required)
+
+
+def parse_candidates(data: bytes, filename: str, crs: str | None = None) -> list[tuple[float, float, str | None]]:
+    """Candidate sites (WGS84 lon, lat, optional name) from a CSV/XLSX/GeoJSON with lon/lat columns in any
+    of the importers' spellings; ImportRejected listing every bad row."""
+    default_crs = _crs_value(crs, "crs") if crs else "wgs84"
+    parsed = ParsedFile()
+    sites, problems = [], []
+    for row, record, problem in _read(data, filename, parsed, ("lon", "lat")):
+        if problem is not None:
+            problems.append(problem)
+            continue
+        try:
+            lon, lat = _coordinates(record, default_crs)
+        except InvalidValue as error:
+            problems.append(RowProblem(row, error.field, _text(error.value), _reason(error)))
+            continue
+        sites.append((lon, lat, _text(record.get("name")) or None))
+    if problems:
+        raise ImportRejected(problems)
+    if not sites:
+        raise FileUnreadable(f"{filename}: no candidate sites")
+    return sites
+
+
 def _decode(data: bytes) -> str:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -190,7 +217,10 @@ def _decode(data: bytes) -> str:
     raise FileUnreadable("file is neither UTF-8 nor GBK/GB18030 text")
 
 
-def _map_headers(headers: list[Any], parsed: ParsedFile) -> list[str | None]:
+STATION_COLUMNS = ("name", "types", "lon", "lat")
+
+
+def _map_headers(headers: list[Any], parsed: ParsedFile, required: tuple[str, ...]) -> list[str | None]:
     """Canonical field per column (None: ignored column, reported as a warning)."""
     fields: list[str | None] = []
     seen: dict[str, str] = {}
@@ -204,13 +234,15 @@ def _map_headers(headers: list[Any], parsed: ParsedFile) -> list[str | None]:
         else:
             seen[name] = str(header)
         fields.append(name)
-    missing = [f for f in ("name", "types", "lon", "lat") if f not in seen]
+    missing = [f for f in required if f not in seen]
     if missing:
         raise FileUnreadable(f"missing column(s) {', '.join(missing)}; headers found: {', '.join(map(str, headers))}")
     return fields
 
 
-def _records(table: Iterator[list[Any]], parsed: ParsedFile, strict_width: bool) -> RecordStream:
+def _records(
+    table: Iterator[list[Any]], parsed: ParsedFile, strict_width: bool, required: tuple[str, ...]
+) -> RecordStream:
     """Records from a header row and data rows; row numbers are the lines a spreadsheet shows (header = 1).
 
     With ``strict_width`` (CSV) a row with fewer fields than the header is broken; spreadsheets may omit
@@ -220,7 +252,7 @@ def _records(table: Iterator[list[Any]], parsed: ParsedFile, strict_width: bool)
     for line, cells in enumerate(table, start=1):
         if header is None:
             if any(str(c or "").strip() for c in cells):
-                header, fields = cells, _map_headers(cells, parsed)
+                header, fields = cells, _map_headers(cells, parsed, required)
             continue
         if not any(str(c if c is not None else "").strip() for c in cells):
             continue  # blank line
@@ -234,27 +266,29 @@ def _records(table: Iterator[list[Any]], parsed: ParsedFile, strict_width: bool)
         raise FileUnreadable("file is empty: no header row")
 
 
-def _csv_records(data: bytes, parsed: ParsedFile) -> RecordStream:
+def _csv_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...]) -> RecordStream:
     text = _decode(data)
     try:
-        yield from _records(csv.reader(io.StringIO(text, newline="")), parsed, strict_width=True)
+        yield from _records(csv.reader(io.StringIO(text, newline="")), parsed, strict_width=True, required=required)
     except csv.Error as exc:
         raise FileUnreadable(f"malformed CSV: {exc}") from exc
 
 
-def _xlsx_records(data: bytes, parsed: ParsedFile) -> RecordStream:
+def _xlsx_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...]) -> RecordStream:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a non-workbook (zip, xml, key errors)
         raise FileUnreadable(f"not a readable XLSX workbook: {exc}") from exc
     try:
         sheet = workbook.worksheets[0]
-        yield from _records((list(row) for row in sheet.iter_rows(values_only=True)), parsed, strict_width=False)
+        yield from _records(
+            (list(row) for row in sheet.iter_rows(values_only=True)), parsed, strict_width=False, required=required
+        )
     finally:
         workbook.close()
 
 
-def _geojson_records(data: bytes, parsed: ParsedFile) -> RecordStream:
+def _geojson_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...] = ()) -> RecordStream:
     try:
         document = json.loads(_decode(data))
     except json.JSONDecodeError as exc:

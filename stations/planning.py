@@ -13,7 +13,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -216,6 +216,11 @@ class Planner:
         )  # fmt: skip
         covered_before = total_all - float(unit_w.sum())
         results = self._solve(problem, request, total_all, covered_before)
+        if "exact" in results and "greedy" in results and request.add is not None:
+            # the exact solver's proven bound also bounds the greedy answer: report its real gap
+            greedy_result, bound = results["greedy"], results["exact"].bound
+            proven = results["exact"].optimal and greedy_result.objective >= bound - 1e-9 * max(1.0, bound)
+            results["greedy"] = replace(greedy_result, bound=min(greedy_result.bound, bound), optimal=proven)
         best = results.get("exact") or results["greedy"]
         lon, lat = grid.unproject(candidate_x[best.chosen], candidate_y[best.chosen])
         sites = [
@@ -273,9 +278,11 @@ class Planner:
             if not weight.sum():
                 raise InvalidValue("demand", None, "the demand layer has no weight inside the districts")
             return dx[open_], dy[open_], weight[open_], float(weight.sum()), "demand"
-        unit_m = request.unit_m or max(grid.cell_m, radius / 4)
-        factor = max(1, round(unit_m / grid.cell_m))
         uncovered = ~report.coverage.covered
+        # a quarter of the radius, coarser when the uncovered area would make more than MAX_UNITS units
+        fitting = np.sqrt(uncovered.sum() * grid.cell_m**2 / MAX_UNITS)
+        unit_m = request.unit_m or max(grid.cell_m, radius / 4, fitting)
+        factor = max(1, round(unit_m / grid.cell_m))
         key = (grid.row[uncovered] // factor) * (grid.shape[1] // factor + 1) + grid.col[uncovered] // factor
         units, inverse = np.unique(key, return_inverse=True)
         count = np.bincount(inverse, minlength=units.size)
@@ -301,9 +308,14 @@ class Planner:
         if unit_w.size == 0:
             raise InvalidValue("demand", 0, "nothing is left uncovered: no candidate sites can be derived")
         spacing = request.candidate_spacing_m or request.coverage.radius_m / 2
-        key_x, key_y = np.floor(unit_x / spacing).astype(np.int64), np.floor(unit_y / spacing).astype(np.int64)
-        _, inverse = np.unique(np.column_stack((key_x, key_y)), axis=0, return_inverse=True)
-        inverse = inverse.ravel()
+        while True:  # half the radius apart, wider when that would give more than MAX_CANDIDATES
+            key_x, key_y = np.floor(unit_x / spacing).astype(np.int64), np.floor(unit_y / spacing).astype(np.int64)
+            _, inverse = np.unique(np.column_stack((key_x, key_y)), axis=0, return_inverse=True)
+            inverse = inverse.ravel()
+            count = int(inverse.max()) + 1
+            if request.candidate_spacing_m or count <= MAX_CANDIDATES:
+                break
+            spacing *= 1.05 * np.sqrt(count / MAX_CANDIDATES)
         weight = np.bincount(inverse, weights=unit_w)
         cx = np.bincount(inverse, weights=unit_x * unit_w) / weight
         cy = np.bincount(inverse, weights=unit_y * unit_w) / weight
@@ -414,6 +426,8 @@ class SitingRequest:
 
 MAX_NEW_SITES = 500
 MAX_TIME_LIMIT_S = 600.0
+MAX_UNITS = 50_000  # demand units for siting by area (no demand layer); coarser units beyond
+MAX_CANDIDATES = 5_000  # candidates derived from the gaps; wider spacing beyond
 
 
 @dataclass(frozen=True)
@@ -431,3 +445,34 @@ class SitingReport:
     total_before: float
     total_after: float
     """Covered share of all demand (or area) before and after, 0..1."""
+
+
+def siting_geojson(report: SitingReport) -> dict[str, Any]:
+    """Proposals as a FeatureCollection (WGS84 points, rank order) with a ``summary`` foreign member."""
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [site["lon"], site["lat"]]},
+            "properties": {key: value for key, value in site.items() if key not in ("lon", "lat")},
+        }
+        for site in report.sites
+    ]
+    summary = {
+        "weight_unit": report.weight_unit,
+        "covered_share_before": round(report.total_before, 4),
+        "covered_share_after": round(report.total_after, 4),
+        "solutions": report.solutions,
+        "districts": [
+            {
+                "adcode": before["adcode"],
+                "name": before["name"],
+                "covered_share_before": before["covered_share"],
+                "covered_share_after": after["covered_share"],
+                "demand_covered_share_before": before.get("demand_covered_share"),
+                "demand_covered_share_after": after.get("demand_covered_share"),
+                "new_sites": sum(site["adcode"] == before["adcode"] for site in report.sites),
+            }
+            for before, after in zip(report.before, report.after, strict=True)
+        ],
+    }
+    return {"type": "FeatureCollection", "summary": summary, "features": features}

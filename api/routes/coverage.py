@@ -6,13 +6,23 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PlannerDep
 from api.routes.stations import GEOJSON, GeoJSONResponse
+from geo.crs import CrsName, transform
 from stations import params
 from stations.exporters import table_csv, table_xlsx
 from stations.model import STATION_TYPES
-from stations.planning import CoverageRequest, Planner, gap_features
+from stations.planning import (
+    Candidate,
+    CoverageRequest,
+    Planner,
+    SitingReport,
+    SitingRequest,
+    gap_features,
+    siting_geojson,
+)
 
 router = APIRouter(tags=["planning"])
 
@@ -104,8 +114,64 @@ def coverage_map_page(
     return HTMLResponse(render_coverage_map(planner, _request(radius_m, types, cell_m), adcode, limit))
 
 
-def render_coverage_map(planner: Planner, request: CoverageRequest, adcode: str | None, limit: int) -> str:
-    """The coverage map page for ``request`` (shared by the API and ``yizhan map coverage``)."""
+class CandidateIn(BaseModel):
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class SitingIn(BaseModel):
+    """Where ``add`` new stations help most (or the fewest that reach ``target_share``)."""
+
+    add: int | None = Field(default=10, ge=1, le=500, description="how many new sites")
+    target_share: float | None = Field(default=None, gt=0, le=1, description="instead of add: share of demand to cover")
+    radius_m: float = Field(default=1000.0, gt=0, allow_inf_nan=False)
+    types: list[str] = Field(default_factory=list, examples=[["outdoor_worker"]])
+    cell_m: float = Field(default=100.0, gt=0, allow_inf_nan=False)
+    method: Literal["greedy", "exact", "both"] = "greedy"
+    time_limit_s: float = Field(default=30.0, gt=0, le=600)
+    min_spacing_m: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    quotas: dict[str, int] = Field(default_factory=dict, description="adcode → most new sites there")
+    candidates: list[CandidateIn] = Field(
+        default_factory=list, description="sites to choose from; default: from the gaps"
+    )
+    crs: CrsName = "wgs84"
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"add": 20, "radius_m": 1000, "types": ["outdoor_worker"], "method": "both"}]},
+    )
+
+    def request(self) -> SitingRequest:
+        coverage = CoverageRequest(
+            self.radius_m, params.names(",".join(self.types), STATION_TYPES, "types"), self.cell_m
+        )
+        lon, lat = transform([c.lon for c in self.candidates], [c.lat for c in self.candidates], self.crs, "wgs84")
+        candidates = tuple(
+            Candidate(float(x), float(y), c.name) for x, y, c in zip(lon, lat, self.candidates, strict=True)
+        )
+        add = None if self.target_share is not None else self.add
+        return SitingRequest(
+            coverage, add, self.target_share, self.method, self.time_limit_s, self.min_spacing_m,
+            tuple(self.quotas.items()), candidates,
+        )  # fmt: skip
+
+
+@router.post(
+    "/siting", response_class=GeoJSONResponse, summary="Propose new sites", responses={200: {"content": {GEOJSON: {}}}}
+)
+def siting(planner: PlannerDep, body: SitingIn) -> GeoJSONResponse:
+    """Ranked proposals (GeoJSON points with rank, district and marginal gain) and a summary: solver figures
+    per method (objective, proven bound, gap, optimal, seconds) and coverage per district before and after.
+    Runs in a worker thread, so other requests are answered meanwhile."""
+    return GeoJSONResponse(siting_geojson(planner.site(body.request())))
+
+
+def render_coverage_map(
+    planner: Planner, request: CoverageRequest, adcode: str | None, limit: int, siting: SitingReport | None = None
+) -> str:
+    """The coverage map page for ``request`` (shared by the API, ``yizhan map coverage`` and ``yizhan site
+    --map``), with ``siting``'s proposals and after-coverage when given."""
     from maps.coverage import coverage_html
 
     planner.check_adcode(adcode)
@@ -116,6 +182,9 @@ def render_coverage_map(planner: Planner, request: CoverageRequest, adcode: str 
     ]
     nearest_names = [report.stations[g.nearest_station].name if g.nearest_station >= 0 else None for g in found]
     kinds = ", ".join(request.types) if request.types else "all station types"
+    extra = {}
+    if siting is not None:
+        extra = {"proposals": siting.sites, "after_rows": siting.after, "gain_unit": siting.weight_unit}
     return coverage_html(
         planner.districts,
         report.rows(),
@@ -125,4 +194,5 @@ def render_coverage_map(planner: Planner, request: CoverageRequest, adcode: str 
         gap_station_names=nearest_names,
         adcode=adcode,
         title=f"Yizhan coverage within {request.radius_m:,.0f} m — {kinds}",
+        **extra,
     )
