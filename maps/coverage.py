@@ -9,6 +9,14 @@ Layers, bottom to top (each can be switched off in the layer control):
 - one layer per station type (户外劳动者服务站 outdoor workers, 司机之家 driver homes, 母婴室 nursing rooms),
   circle markers coloured by type, clustered when a layer holds more than ``CLUSTER_ABOVE`` stations.
 
+Proposed sites (``geo.siting`` via the planner), when given, add:
+
+- 新增站点 proposed sites: badges numbered in rank order (rank 1 on top), with rank, name, district, gain
+  and coordinates in the popup;
+- 新增覆盖 proposed coverage (≤ radius): one circle of ``radius_m`` per proposal, in ``PROPOSED_COLOUR``;
+- with ``after_rows`` (the table after adding them), a before/after choice of the choropleth: two base
+  layers 覆盖率（现状）before and 覆盖率（新增后）after (shown first), whose popups state both shares.
+
 Every name, adcode and title is HTML-escaped and reaches the page only inside JSON strings (see
 ``maps.elements``). Coordinates are WGS84, as are OpenStreetMap's tiles; Amap or Tencent tiles are GCJ-02,
 so overlays drawn on them look shifted by a few hundred metres.
@@ -28,7 +36,9 @@ so overlays drawn on them look shifted by a few hundred metres.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -36,7 +46,17 @@ import shapely
 
 from geo.districts import Districts
 from geo.gaps import Gap
-from maps.elements import HtmlControl, Pane, PointsLayer, ShapesLayer, StyleSheet, escape, html_table
+from maps.elements import (
+    HtmlControl,
+    KeepAtBack,
+    LabelMarkers,
+    Pane,
+    PointsLayer,
+    ShapesLayer,
+    StyleSheet,
+    escape,
+    html_table,
+)
 from maps.page import base_map, marker_cluster, self_contained
 from maps.styles import (
     COVERAGE_STOPS,
@@ -44,6 +64,9 @@ from maps.styles import (
     GAP_COLOUR,
     NO_DATA_COLOUR,
     OTHER_TYPE,
+    PROPOSED_COLOUR,
+    PROPOSED_OUTLINE,
+    PROPOSED_TEXT_COLOUR,
     STATION_TYPES,
     coverage_colour,
     type_colour,
@@ -57,18 +80,37 @@ SYNTHETIC_ID_PREFIX = "HZ-SYN-"
 """Ids of the synthetic sample stations (``data/``); records marked ``source="synthetic"`` count too."""
 
 DISTRICTS_LAYER = "区县覆盖率 district coverage"
+BEFORE_LAYER = "覆盖率（现状）before"
+AFTER_LAYER = "覆盖率（新增后）after"
+PROPOSALS_LAYER = "新增站点 proposed sites"
+PROPOSED_SITE = "新增站点 proposed site"
+"""Popup title of a proposal without a name."""
 GAPS_LAYER = "服务空白 gaps"
 NO_FIGURES = "—"
 COVERED_PANE = "yizhan-covered"
 COVERED_OPACITY = 0.4
+PROPOSED_PANE = "yizhan-proposed"
+PROPOSED_OPACITY = 0.45
 GAP_OPACITY = 0.45
 STATION_POPUP = html_table("{0}", "{1}", [("类型 types", "{2}")])
 """Popup of a station: name, id, types (``PointsLayer`` fills in each station's escaped texts)."""
+PROPOSAL_POPUP = html_table(
+    "{0}",
+    "#{1}",
+    [("排名 rank", "{1}"), ("区县 district", "{2}"), ("新增覆盖 gain", "{3}"), ("经纬度 lon, lat", "{4}")],
+)
+"""Popup of a proposal: name, rank, district, gain with its unit, coordinates."""
+PROPOSAL_TOOLTIP = "#{1} {0} · {3}"
 
 
 def covered_layer_name(radius_m: float) -> str:
     """Name of the covered-area layer, e.g. ``覆盖范围 covered (≤ 1,000 m)``."""
     return f"覆盖范围 covered (≤ {radius_m:,.0f} m)"
+
+
+def proposed_layer_name(radius_m: float) -> str:
+    """Name of the proposed-coverage layer, e.g. ``新增覆盖 proposed coverage (≤ 1,000 m)``."""
+    return f"新增覆盖 proposed coverage (≤ {radius_m:,.0f} m)"
 
 
 def legend_caption(radius_m: float) -> str:
@@ -88,6 +130,9 @@ def coverage_map(
     title: str | None = None,
     tiles: str = "OpenStreetMap",
     attribution: str | None = None,
+    proposals: Sequence[Mapping[str, Any]] = (),
+    gain_unit: str = "demand",
+    after_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> folium.Map:
     """The coverage map of ``districts`` as a ``folium.Map`` (its CDN links work in a notebook).
 
@@ -114,6 +159,16 @@ def coverage_map(
     tiles, attribution
         A folium/xyzservices tile name, or a URL template (``https://.../{z}/{x}/{y}.png``), which then
         needs ``attribution`` (plain text, escaped).
+    proposals
+        Proposed new sites (e.g. a siting run's ranked sites): ``rank`` (int ≥ 1, each once), ``lon``, ``lat``
+        (WGS84 degrees), ``district`` and ``name`` (str or ``None``), ``gain`` (the demand or area the site
+        adds). Drawn as numbered badges in rank order and as circles of ``radius_m``; none: no such layers.
+    gain_unit
+        Unit of ``gain`` in the popups, e.g. ``"demand"`` or ``"km²"``.
+    after_rows
+        The per-district table after adding the proposals (keys as ``rows``). Given, the choropleth becomes
+        a choice of two base layers, before (``rows``) and after (``after_rows``, shown first), and the
+        after layer's popups state both covered shares.
 
     Returns
     -------
@@ -123,9 +178,10 @@ def coverage_map(
     Raises
     ------
     ValueError
-        For a radius that is not a positive number, an unknown ``adcode``, a row whose adcode is not a
-        district, ``gap_station_names`` of the wrong length, a station without usable coordinates, or a
-        tile URL without attribution.
+        For a radius that is not a positive number, an unknown ``adcode``, a row (or after row) whose adcode
+        is not a district, ``gap_station_names`` of the wrong length, a station or proposal without usable
+        coordinates, a proposal rank that is not a positive integer or repeats, or a tile URL without
+        attribution.
 
     Examples
     --------
@@ -141,17 +197,27 @@ def coverage_map(
     if gap_station_names is not None and len(gap_station_names) != len(gaps):
         raise ValueError(f"gap_station_names has {len(gap_station_names)} names for {len(gaps)} gaps")
     by_adcode = _rows_by_adcode(districts, rows)
+    after = None if after_rows is None else _rows_by_adcode(districts, after_rows, "after_rows row")
     focus = None if adcode is None else _position(districts, adcode)
     points = [_station(station, number) for number, station in enumerate(stations, start=1)]
+    sites = _proposals(proposals)
 
-    bounds = _bounds(districts, focus, points)
+    bounds = _bounds(districts, focus, points + [("", "", [], site.lon, site.lat) for site in sites])
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [0.0, 0.0]
     m = base_map(location=center, zoom_start=11, tiles=None, prefer_canvas=True, control_scale=True)
     m.get_root().title = escape(title or f"驿站 Yizhan — {legend_caption(radius_m)}")
     _tile_layer(tiles, attribution).add_to(m)
 
-    district_group = folium.FeatureGroup(name=escape(DISTRICTS_LAYER)).add_to(m)
-    ShapesLayer(_district_shapes(districts, by_adcode, focus)).add_to(district_group)
+    if after is None:
+        district_group = folium.FeatureGroup(name=escape(DISTRICTS_LAYER)).add_to(m)
+        ShapesLayer(_district_shapes(districts, by_adcode, focus)).add_to(district_group)
+        choropleths = []
+    else:  # a radio choice in the layer control: base layers, the after one shown first
+        before_group = folium.FeatureGroup(name=escape(BEFORE_LAYER), overlay=False, show=False).add_to(m)
+        ShapesLayer(_district_shapes(districts, by_adcode, focus)).add_to(before_group)
+        after_group = folium.FeatureGroup(name=escape(AFTER_LAYER), overlay=False).add_to(m)
+        ShapesLayer(_district_shapes(districts, after, focus, before=by_adcode)).add_to(after_group)
+        choropleths = [before_group, after_group]
 
     # Opaque circles in a translucent pane: the covered area reads as one union, not as stacked discs.
     # Under the overlays (z 390 < 400), so districts, gaps and stations stay clickable on their canvas.
@@ -161,6 +227,21 @@ def coverage_map(
     circles = [(lat, lon) for _, _, _, lon, lat in points]
     style = {**circle_style, "interactive": False, "pane": COVERED_PANE}
     PointsLayer(circles, style, kind="circle").add_to(covered_group)
+
+    if sites:  # above the existing coverage, in a pane of its own so it reads as one area too
+        Pane(PROPOSED_PANE, z_index=391, opacity=PROPOSED_OPACITY).add_to(m)
+        proposed_group = folium.FeatureGroup(name=escape(proposed_layer_name(radius_m))).add_to(m)
+        style = {
+            "radius": radius_m,
+            "color": PROPOSED_OUTLINE,
+            "weight": 2,
+            "dashArray": "6 4",
+            "fillColor": PROPOSED_COLOUR,
+            "fillOpacity": 1.0,
+            "interactive": False,
+            "pane": PROPOSED_PANE,
+        }
+        PointsLayer([(site.lat, site.lon) for site in sites], style, kind="circle").add_to(proposed_group)
 
     gap_group = folium.FeatureGroup(name=escape(GAPS_LAYER)).add_to(m)
     ShapesLayer(_gap_shapes(gaps, gap_station_names)).add_to(gap_group)
@@ -184,12 +265,25 @@ def coverage_map(
         fields = [_station_fields(point) for point in members]
         PointsLayer(locations, style, fields=fields, popup=STATION_POPUP, tooltip="{0}").add_to(group)
 
+    if sites:
+        sites_group = folium.FeatureGroup(name=escape(PROPOSALS_LAYER)).add_to(m)
+        LabelMarkers(
+            [(site.lat, site.lon) for site in sites],
+            [str(site.rank) for site in sites],
+            colour=PROPOSED_COLOUR,
+            text_colour=PROPOSED_TEXT_COLOUR,
+            fields=[_proposal_fields(site, gain_unit) for site in sites],
+            popup=PROPOSAL_POPUP,
+            tooltip=PROPOSAL_TOOLTIP,
+        ).add_to(sites_group)
+    if choropleths:
+        KeepAtBack(choropleths).add_to(m)
     if cluster_css:
         StyleSheet("\n".join(cluster_css)).add_to(m)
     if title:
         HtmlControl(f"<h1>{escape(title)}</h1>", "topright").add_to(m)
-    no_data = any(a not in by_adcode for a in districts.adcodes)
-    HtmlControl(_legend_html(radius_m, list(kinds), no_data), "bottomright").add_to(m)
+    no_data = any(a not in by_adcode or (after is not None and a not in after) for a in districts.adcodes)
+    HtmlControl(_legend_html(radius_m, list(kinds), no_data, proposals=bool(sites)), "bottomright").add_to(m)
     credits = _credits_html(districts.metadata.get("source"), _all_synthetic(stations))
     if credits:
         HtmlControl(credits, "bottomleft").add_to(m)
@@ -211,6 +305,9 @@ def coverage_html(
     title: str | None = None,
     tiles: str = "OpenStreetMap",
     attribution: str | None = None,
+    proposals: Sequence[Mapping[str, Any]] = (),
+    gain_unit: str = "demand",
+    after_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """The coverage map as one self-contained HTML page (Leaflet inlined; only the tiles are fetched).
 
@@ -236,6 +333,9 @@ def coverage_html(
             title=title,
             tiles=tiles,
             attribution=attribution,
+            proposals=proposals,
+            gain_unit=gain_unit,
+            after_rows=after_rows,
         )
     )
 
@@ -261,15 +361,17 @@ def _position(districts: Districts, adcode: str) -> int:
         raise ValueError(f"adcode {adcode!r} is not one of the districts ({known})") from None
 
 
-def _rows_by_adcode(districts: Districts, rows: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def _rows_by_adcode(
+    districts: Districts, rows: Sequence[Mapping[str, Any]], what: str = "row"
+) -> dict[str, Mapping[str, Any]]:
     known = set(districts.adcodes)
     by_adcode: dict[str, Mapping[str, Any]] = {}
     for number, row in enumerate(rows, start=1):
         adcode = str(row.get("adcode"))
         if adcode not in known:
-            raise ValueError(f"row {number}: adcode {adcode!r} is not one of the districts")
+            raise ValueError(f"{what} {number}: adcode {adcode!r} is not one of the districts")
         if adcode in by_adcode:
-            raise ValueError(f"row {number}: a second row for adcode {adcode!r}")
+            raise ValueError(f"{what} {number}: a second row for adcode {adcode!r}")
         by_adcode[adcode] = row
     return by_adcode
 
@@ -289,6 +391,44 @@ def _station(station: Mapping[str, Any], number: int) -> _Point:
     types = station.get("types") or []
     kinds = [part for part in types.split(";") if part] if isinstance(types, str) else [str(t) for t in types]
     return ident, str(station.get("name") or ""), kinds, lon, lat
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    rank: int
+    lon: float
+    lat: float
+    district: str | None
+    name: str | None
+    gain: Any
+
+
+def _proposals(proposals: Sequence[Mapping[str, Any]]) -> list[_Proposal]:
+    """Checked proposals in rank order."""
+    sites: dict[int, _Proposal] = {}
+    for number, proposal in enumerate(proposals, start=1):
+        rank = proposal.get("rank")
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank < 1:
+            raise ValueError(f"proposal {number}: rank {rank!r} must be a positive integer (1 = best)")
+        rank = int(rank)
+        if rank in sites:
+            raise ValueError(f"proposal {number}: a second proposal of rank {rank}")
+        try:
+            lon, lat = float(proposal["lon"]), float(proposal["lat"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"proposal rank {rank}: 'lon' and 'lat' must be numbers (WGS84 degrees)") from None
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"proposal rank {rank}: lon {lon!r}, lat {lat!r} are not WGS84 degrees")
+        district, name = proposal.get("district"), proposal.get("name")
+        sites[rank] = _Proposal(
+            rank,
+            lon,
+            lat,
+            None if district is None else str(district),
+            None if name is None else str(name),
+            proposal.get("gain"),
+        )
+    return [sites[rank] for rank in sorted(sites)]
 
 
 def _bounds(districts: Districts, focus: int | None, points: list[_Point]) -> list[list[float]] | None:
@@ -363,30 +503,74 @@ def _metres(value: Any) -> str:
     return _text(value, "{:,.0f} m")
 
 
+def _gain(value: Any, unit: str) -> str:
+    """A gain with its sign and unit: ``+1,234 demand``, ``+12.5 demand``, ``+0.35 km²``."""
+    number = _number(value)
+    if number is None:
+        return _text(value, "")
+    size = abs(number)
+    digits = 0 if size >= 100 or number.is_integer() else 1 if size >= 1 else 2
+    return f"{number:+,.{digits}f} {unit}".rstrip()
+
+
+def _change(before: Any, after: Any) -> str:
+    """Change of a share in percentage points, e.g. ``+12.3 pp``."""
+    old, new = _number(before), _number(after)
+    return NO_FIGURES if old is None or new is None else f"{(new - old) * 100:+.1f} pp"
+
+
 # -- layers ---------------------------------------------------------------------------------------------------
 
 
-def _district_popup(name: str, adcode: str, row: Mapping[str, Any] | None) -> str:
-    if row is None:
+def _district_popup(
+    name: str,
+    adcode: str,
+    row: Mapping[str, Any] | None,
+    *,
+    compare: bool = False,
+    before: Mapping[str, Any] | None = None,
+) -> str:
+    """The district's figures; ``compare``: the after layer's popup, covered shares ``before`` (its row before
+    the proposals, ``None`` for none) and after (``row``) and their change, then the figures after."""
+    old: Mapping[str, Any] = before or {}
+    if row is None and not old:
         return html_table(name, adcode, [("覆盖率 covered", "无数据 no figures")])
-    lines = [
-        ("面积 area", _km2(row.get("area_km2"))),
-        ("覆盖率 covered", _share(row.get("covered_share"))),
-        ("未覆盖 uncovered", _km2(row.get("uncovered_km2"))),
-        ("距离中位数 median distance", _metres(row.get("median_distance_m"))),
-        ("距离 P90 distance", _metres(row.get("p90_distance_m"))),
+    new: Mapping[str, Any] = row or {}
+    if compare:
+        no_row = "无数据 no figures"
+        lines = [
+            (BEFORE_LAYER, _share(old.get("covered_share")) if old else no_row),
+            (AFTER_LAYER, _share(new.get("covered_share")) if row is not None else no_row),
+            ("变化 change", _change(old.get("covered_share"), new.get("covered_share"))),
+            ("面积 area", _km2(new.get("area_km2", old.get("area_km2")))),
+        ]
+    else:
+        lines = [("面积 area", _km2(new.get("area_km2"))), ("覆盖率 covered", _share(new.get("covered_share")))]
+    lines += [
+        ("未覆盖 uncovered", _km2(new.get("uncovered_km2"))),
+        ("距离中位数 median distance", _metres(new.get("median_distance_m"))),
+        ("距离 P90 distance", _metres(new.get("p90_distance_m"))),
     ]
-    if "demand" in row or "demand_covered_share" in row:
-        lines.append(("需求 demand", _text(row.get("demand"), "{:,.0f}")))
-        lines.append(("需求覆盖率 demand covered", _share(row.get("demand_covered_share"))))
+    if "demand" in new or "demand_covered_share" in new:
+        lines.append(("需求 demand", _text(new.get("demand"), "{:,.0f}")))
+        if compare and "demand_covered_share" in old:
+            lines.append(("需求覆盖率（现状）demand covered before", _share(old.get("demand_covered_share"))))
+            lines.append(("需求覆盖率（新增后）demand covered after", _share(new.get("demand_covered_share"))))
+        else:
+            lines.append(("需求覆盖率 demand covered", _share(new.get("demand_covered_share"))))
     for kind, (label, _) in STATION_TYPES.items():
-        lines.append((label, _text(row.get(f"stations_{kind}"), "{:,.0f}")))
+        lines.append((label, _text(new.get(f"stations_{kind}"), "{:,.0f}")))
     return html_table(name, adcode, lines)
 
 
 def _district_shapes(
-    districts: Districts, by_adcode: Mapping[str, Mapping[str, Any]], focus: int | None
+    districts: Districts,
+    by_adcode: Mapping[str, Mapping[str, Any]],
+    focus: int | None,
+    *,
+    before: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[tuple[shapely.Geometry, dict[str, Any], str, str]]:
+    """Choropleth shapes of ``by_adcode``; with ``before`` those of the after layer (popups compare)."""
     shapes = []
     order = [i for i in range(len(districts)) if i != focus] + ([] if focus is None else [focus])  # focus on top
     for i in order:
@@ -397,8 +581,16 @@ def _district_shapes(
         style["fillOpacity"] = 0.3 if focus is not None and i != focus else 0.5
         if i == focus:
             style.update(color="#000000", weight=3)
-        tooltip = f"{escape(name)} · 覆盖 {escape(_share(share) if row is not None else '无数据 no figures')}"
-        shapes.append((districts.geometries[i], style, _district_popup(name, adcode, row), tooltip))
+        figure = _share(share) if row is not None else "无数据 no figures"
+        if before is None:
+            popup = _district_popup(name, adcode, row)
+        else:
+            old = before.get(adcode)
+            popup = _district_popup(name, adcode, row, compare=True, before=old)
+            if old is not None and row is not None:
+                figure = f"{_share(old.get('covered_share'))} → {figure}"
+        tooltip = f"{escape(name)} · 覆盖 {escape(figure)}"
+        shapes.append((districts.geometries[i], style, popup, tooltip))
     return shapes
 
 
@@ -428,6 +620,17 @@ def _gap_shapes(
         tooltip = escape(f"服务空白 gap #{gap.rank} · {_km2(gap.area_km2)}")
         shapes.append((gap.polygon, style, popup, tooltip))
     return shapes
+
+
+def _proposal_fields(site: _Proposal, gain_unit: str) -> list[str]:
+    """Texts of a proposal's popup and tooltip: name, rank, district, gain, coordinates."""
+    return [
+        site.name or PROPOSED_SITE,
+        str(site.rank),
+        site.district or NO_FIGURES,
+        _gain(site.gain, gain_unit),
+        f"{site.lon:.5f}, {site.lat:.5f}",
+    ]
 
 
 def _station_layers(points: list[_Point]) -> dict[str, list[_Point]]:
@@ -462,7 +665,7 @@ def _cluster_css(css_class: str, colour: str) -> str:
     return f".{css_class} {{ background-color: {ring}; }} .{css_class} div {{ background-color: {disc}; color: #fff; }}"
 
 
-def _legend_html(radius_m: float, kinds: list[str], no_data: bool) -> str:
+def _legend_html(radius_m: float, kinds: list[str], no_data: bool, *, proposals: bool = False) -> str:
     stops = ", ".join(f"{colour} {100 * i / (len(COVERAGE_STOPS) - 1):.0f}%" for i, colour in enumerate(COVERAGE_STOPS))
     ticks = "".join(f"<span>{p}%</span>" for p in (0, 25, 50, 75, 100))
     parts = [
@@ -478,8 +681,12 @@ def _legend_html(radius_m: float, kinds: list[str], no_data: bool) -> str:
     if no_data:
         parts.append(swatch(NO_DATA_COLOUR, "无数据 no figures"))
     parts.append(swatch(COVERED_COLOUR, covered_layer_name(radius_m), opacity=COVERED_OPACITY))
+    if proposals:
+        parts.append(swatch(PROPOSED_COLOUR, proposed_layer_name(radius_m), opacity=PROPOSED_OPACITY))
     parts.append(swatch(GAP_COLOUR, GAPS_LAYER, opacity=GAP_OPACITY))
     parts.extend(swatch(type_colour(kind), type_label(kind), " yizhan-dot") for kind in kinds)
+    if proposals:
+        parts.append(swatch(PROPOSED_COLOUR, PROPOSALS_LAYER, " yizhan-dot"))
     return "".join(parts)
 
 

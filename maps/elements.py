@@ -11,9 +11,11 @@ substitution adds no markup.)
 
 - ``PointsLayer``: circles or circle markers, one loop over compact JSON rows (a folium ``CircleMarker``
   per station would cost ~1 kB of JavaScript each);
+- ``LabelMarkers``: markers showing a short text such as a rank number (``L.divIcon``, no images or fonts);
 - ``ShapesLayer``: polygons as one GeoJSON layer, with a style, popup and tooltip per shape;
 - ``HtmlControl``: a box in a map corner (title, legend, credits);
 - ``Pane``: a map pane with its own opacity (overlapping shapes in it do not darken);
+- ``KeepAtBack``: layers the layer control re-adds go back under the others on the shared canvas;
 - ``StyleSheet``: trusted CSS for the page header.
 
 >>> import folium
@@ -172,21 +174,8 @@ class PointsLayer(_StyledElement):
         self._name = "PointsLayer"
         if kind not in ("circleMarker", "circle"):
             raise ValueError(f"kind {kind!r} is not one of 'circleMarker', 'circle'")
-        if fields is not None and len(fields) != len(points):
-            raise ValueError(f"fields has {len(fields)} entries for {len(points)} points")
-        needed = max((int(i) + 1 for t in (popup, tooltip) if t for i in _PLACEHOLDER.findall(t)), default=0)
-        if needed and fields is None:
-            raise ValueError(f"the popup/tooltip templates use {{{needed - 1}}} but no fields were given")
         self.kind = kind
-        self.rows: list[list[Any]] = []
-        for number, (lat, lon) in enumerate(points):
-            row: list[Any] = [round(float(lat), 6), round(float(lon), 6)]
-            if popup or tooltip:
-                texts = [escape(text) for text in fields[number]] if fields is not None else []
-                if len(texts) < needed:
-                    raise ValueError(f"point {number}: {len(texts)} fields, the templates use {needed}")
-                row.append(texts)
-            self.rows.append(row)
+        self.rows = _point_rows(points, fields, popup, tooltip)
         self.style = dict(style)
         self.rows_js = js_literal(self.rows)
         self.style_js = js_literal(self.style)
@@ -195,6 +184,173 @@ class PointsLayer(_StyledElement):
 
 
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
+
+
+def _point_rows(
+    points: Sequence[tuple[float, float]],
+    fields: Sequence[Sequence[object]] | None,
+    popup: str | None,
+    tooltip: str | None,
+) -> list[list[Any]]:
+    """``[lat, lon]`` per point (6 decimals, ≈0.1 m), plus its escaped fields when a template uses them."""
+    if fields is not None and len(fields) != len(points):
+        raise ValueError(f"fields has {len(fields)} entries for {len(points)} points")
+    needed = max((int(i) + 1 for t in (popup, tooltip) if t for i in _PLACEHOLDER.findall(t)), default=0)
+    if needed and fields is None:
+        raise ValueError(f"the popup/tooltip templates use {{{needed - 1}}} but no fields were given")
+    rows: list[list[Any]] = []
+    for number, (lat, lon) in enumerate(points):
+        row: list[Any] = [round(float(lat), 6), round(float(lon), 6)]
+        if popup or tooltip:
+            texts = [escape(text) for text in fields[number]] if fields is not None else []
+            if len(texts) < needed:
+                raise ValueError(f"point {number}: {len(texts)} fields, the templates use {needed}")
+            row.append(texts)
+        rows.append(row)
+    return rows
+
+
+_COLOUR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
+
+LABEL_CSS = """
+.yizhan-label { background: none; border: none; }
+.yizhan-label div { box-sizing: border-box; width: 100%; height: 100%; border: 2px solid #ffffff;
+  border-radius: 11px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.55); text-align: center; white-space: nowrap;
+  font: 600 12px system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif; }
+"""
+"""Styles of ``LabelMarkers`` (no user text): a rounded badge with a white ring."""
+
+
+class LabelMarkers(MacroElement):
+    """Markers that each show a short text, e.g. a rank number: ``L.divIcon`` badges in one layer.
+
+    No images and no icon fonts: the badge is a ``<div>`` styled by ``LABEL_CSS`` and the colours given here.
+    Each label is HTML-escaped here and set as the badge's markup, so it shows as text. Markers earlier in
+    ``points`` are drawn above later ones where they overlap (rank 1 on top). Popups and tooltips work as in
+    ``PointsLayer``: trusted templates whose ``{0}``, ``{1}``... the browser fills with the escaped fields.
+
+    Parameters
+    ----------
+    points
+        ``(lat, lon)`` per marker, WGS84 degrees.
+    labels
+        Plain text per marker (a few characters: the badge grows with the text).
+    colour, text_colour
+        Badge fill and text colours, ``#rgb`` or ``#rrggbb``.
+    fields, popup, tooltip
+        As in ``PointsLayer``.
+
+    >>> layer = LabelMarkers([(30.25, 120.15)], ["<1>"], colour="#e6ab02", fields=[["a"]], tooltip="{0}")
+    >>> layer.rows
+    [[30.25, 120.15, ['a'], '&lt;1&gt;']]
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (group) {
+            var badge = {{ this.badge_js }}, popup = {{ this.popup_js }}, tooltip = {{ this.tooltip_js }};
+            function fill(template, fields) {
+                return template.replace(/\\{(\\d+)\\}/g, function (_, i) { return fields[+i]; });
+            }
+            var rows = {{ this.rows_js }};
+            rows.forEach(function (row, i) {
+                var width = Math.max(badge.size, 10 + 7 * row[3].length);
+                var icon = L.divIcon({
+                    className: "yizhan-label",
+                    html: "<div style=\\"" + badge.style + "\\">" + row[3] + "</div>",
+                    iconSize: [width, badge.size],
+                    popupAnchor: [0, -badge.size / 2],
+                    tooltipAnchor: [width / 2, 0]
+                });
+                var marker = L.marker([row[0], row[1]], {icon: icon, zIndexOffset: 1000 * (rows.length - i)});
+                if (popup) { marker.bindPopup(fill(popup, row[2]), {maxWidth: 360}); }
+                if (tooltip) { marker.bindTooltip(fill(tooltip, row[2]), {direction: "right"}); }
+                group.addLayer(marker);
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    SIZE = 22
+    """Badge height in pixels (and the least width)."""
+
+    def __init__(
+        self,
+        points: Sequence[tuple[float, float]],
+        labels: Sequence[object],
+        *,
+        colour: str,
+        text_colour: str = "#ffffff",
+        fields: Sequence[Sequence[object]] | None = None,
+        popup: str | None = None,
+        tooltip: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "LabelMarkers"
+        if len(labels) != len(points):
+            raise ValueError(f"labels has {len(labels)} entries for {len(points)} points")
+        for value in (colour, text_colour):
+            if not _COLOUR.fullmatch(value):
+                raise ValueError(f"colour {value!r} is not #rgb or #rrggbb")
+        self.rows = [
+            [*row, [], escape(label)] if len(row) == 2 else [*row, escape(label)]
+            for row, label in zip(_point_rows(points, fields, popup, tooltip), labels, strict=True)
+        ]
+        line = self.SIZE - 4  # inside the 2 px ring
+        self.badge = {"size": self.SIZE, "style": f"background: {colour}; color: {text_colour}; line-height: {line}px"}
+        self.rows_js = js_literal(self.rows)
+        self.badge_js = js_literal(self.badge)
+        self.popup_js = js_literal(popup or "")
+        self.tooltip_js = js_literal(tooltip or "")
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError("LabelMarkers must be added to a folium.Map before rendering")
+        figure.header.add_child(Element(f"<style>{CSS}</style>"), name="yizhan_css")
+        figure.header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="yizhan_label_css")
+        super().render(**kwargs)
+
+
+class KeepAtBack(MacroElement):
+    """Puts ``layers`` back under the other vector layers whenever the layer control adds them again.
+
+    On a ``prefer_canvas`` map all vector layers of the overlay pane share one canvas, drawn and hit-tested
+    in the order they were added: a choropleth the user switches off and on again (or picks as a base
+    layer) would otherwise come back on top of the gaps and stations, hiding them and taking their clicks.
+    The layers' own shapes keep their order. Add this to the map after the layers.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, groups) {
+            function leaves(layer, out) {
+                if (layer.eachLayer) { layer.eachLayer(function (child) { leaves(child, out); }); }
+                else { out.push(layer); }
+                return out;
+            }
+            map.on("baselayerchange overlayadd", function (event) {
+                if (groups.indexOf(event.layer) < 0) { return; }
+                leaves(event.layer, []).reverse().forEach(function (layer) {
+                    if (layer.bringToBack) { layer.bringToBack(); }
+                });
+            });
+        })({{ this._parent.get_name() }}, [{{ this.names }}]);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layers: Sequence[Element]) -> None:
+        super().__init__()
+        self._name = "KeepAtBack"
+        self.layers = list(layers)
+
+    def render(self, **kwargs: Any) -> None:
+        self.names = ", ".join(layer.get_name() for layer in self.layers)  # folium's generated identifiers
+        super().render(**kwargs)
 
 
 class ShapesLayer(_StyledElement):

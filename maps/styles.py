@@ -33,6 +33,11 @@ COVERAGE_STOPS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 NO_DATA_COLOUR = "#bdbdbd"
 GAP_COLOUR = "#e31a1c"
 COVERED_COLOUR = "#31a354"
+PROPOSED_COLOUR = "#e6ab02"
+"""Proposed new sites (badges) and the area they would cover: a mustard apart from the scale and the types."""
+PROPOSED_OUTLINE = "#7f5f00"
+"""Dashed outline of each proposed site's circle."""
+PROPOSED_TEXT_COLOUR = "#1a1a1a"
 
 _SCALE = LinearColormap(list(COVERAGE_STOPS), vmin=0.0, vmax=1.0)
 

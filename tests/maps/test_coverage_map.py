@@ -1,4 +1,4 @@
-"""maps.coverage: layers, figures, escaping of hostile text, self-contained page, zoom, purity."""
+"""maps.coverage: layers, figures, escaping of hostile text, self-contained page, zoom, purity, proposals."""
 
 from __future__ import annotations
 
@@ -19,15 +19,19 @@ from shapely.geometry import box
 from geo.districts import Districts
 from geo.gaps import Gap
 from maps.coverage import (
+    AFTER_LAYER,
+    BEFORE_LAYER,
     CLUSTER_ABOVE,
     DISTRICTS_LAYER,
     GAPS_LAYER,
+    PROPOSALS_LAYER,
     coverage_html,
     coverage_map,
     covered_layer_name,
     legend_caption,
+    proposed_layer_name,
 )
-from maps.styles import GAP_COLOUR, STATION_TYPES, coverage_colour
+from maps.styles import COVERED_COLOUR, GAP_COLOUR, PROPOSED_COLOUR, STATION_TYPES, coverage_colour
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '"</script><script>alert(1)</script>'
@@ -435,3 +439,217 @@ def test_builder_is_pure(
     # the same inputs give the same page, up to folium's random element ids
     assert re.sub(r"_[0-9a-f]{32}", "_ID", first) == re.sub(r"_[0-9a-f]{32}", "_ID", second)
     assert m.get_name().startswith("map_")
+
+
+# -- proposed sites -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proposals() -> list[dict[str, Any]]:
+    """Out of rank order on purpose; hostile names and districts."""
+    return [
+        {"rank": 3, "lon": 120.05, "lat": 30.15, "district": "拱墅区", "name": None, "gain": 0.35},
+        {"rank": 1, "lon": 120.16, "lat": 30.07, "district": "上城区", "name": IMG, "gain": 1234.0},
+        {"rank": 4, "lon": 120.19, "lat": 30.01, "district": None, "name": TEMPLATE, "gain": 7},
+        {"rank": 2, "lon": 120.04, "lat": 30.05, "district": IMG, "name": SCRIPT, "gain": 56.5},
+    ]
+
+
+@pytest.fixture
+def after_rows() -> list[dict[str, Any]]:
+    return [
+        row(ADCODE, IMG, 0.40),
+        row("330102", "上城区", 0.75, demand=12345.0, demand_covered_share=0.8),
+        row("330105", "拱墅区", 0.10),  # no row before: "no figures" before, 10 % after
+    ]
+
+
+@pytest.fixture
+def proposal_page(
+    districts: Districts, rows: list, gaps: list[Gap], stations: list, proposals: list, after_rows: list
+) -> str:
+    return coverage_html(
+        districts,
+        rows,
+        gaps,
+        stations,
+        radius_m=RADIUS,
+        gap_station_names=[SCRIPT, None],
+        title=f"标题 {IMG}",
+        proposals=proposals,
+        after_rows=after_rows,
+    )
+
+
+def label_layers(page: str) -> list[dict[str, Any]]:
+    """badge, popup and tooltip templates, and rows (lat, lon, fields, label) of every LabelMarkers."""
+    layers, script, decoder = [], map_script(page), json.JSONDecoder()
+    for match in re.finditer(r"var badge = ", script):
+        badge, end = decoder.raw_decode(script, match.end())
+        popup, end = decoder.raw_decode(script, script.index("popup = ", end) + 8)
+        tooltip, end = decoder.raw_decode(script, script.index("tooltip = ", end) + 10)
+        rows, end = decoder.raw_decode(script, script.index("var rows = ", end) + 11)
+        layers.append({"badge": badge, "popup": popup, "tooltip": tooltip, "rows": rows})
+    return layers
+
+
+def layer_control(page: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Base layers and overlays of the layer control: name → the layer's JavaScript variable."""
+    script = map_script(page)
+    section = script[script.index("base_layers : {") : script.index("L.control.layers(")]
+    base, overlays = section.split("overlays :")
+
+    def entries(text: str) -> dict[str, str]:
+        return {json.loads(k): v for k, v in re.findall(r'^\s*("(?:[^"\\]|\\.)*") : (\w+),$', text, re.MULTILINE)}
+
+    return entries(base), entries(overlays)
+
+
+def test_proposals_are_numbered_badges_in_rank_order(proposal_page: str, proposals: list) -> None:
+    (layer,) = label_layers(proposal_page)
+    ordered = sorted(proposals, key=lambda p: p["rank"])
+    assert [r[3] for r in layer["rows"]] == ["1", "2", "3", "4"]  # the badge texts, in rank order
+    assert [r[:2] for r in layer["rows"]] == [[p["lat"], p["lon"]] for p in ordered]
+    assert f"background: {PROPOSED_COLOUR}" in layer["badge"]["style"]
+    script = map_script(proposal_page)
+    assert "L.divIcon(" in script and "zIndexOffset: 1000 * (rows.length - i)" in script  # rank 1 on top
+    assert "L.icon(" not in script and "awesome" not in proposal_page.lower()  # no images, no icon fonts
+    texts = []
+    for proposal, r in zip(ordered, layer["rows"], strict=True):
+        popup = assert_inert(filled(layer["popup"], r[2]))
+        tooltip = assert_inert(filled(layer["tooltip"], r[2]))
+        assert f"排名 rank{proposal['rank']}" in popup.text
+        assert f"#{proposal['rank']} " in tooltip.text
+        assert f"{proposal['lon']:.5f}, {proposal['lat']:.5f}" in popup.text
+        texts.append((popup.text, tooltip.text))
+    (p1, t1), (p2, _), (p3, t3), (p4, _) = texts
+    assert IMG in p1 and "区县 district上城区" in p1 and "新增覆盖 gain+1,234 demand" in p1
+    assert t1 == f"#1 {IMG} · +1,234 demand"
+    assert SCRIPT in p2 and f"区县 district{IMG}" in p2 and "+56.5 demand" in p2
+    assert "新增站点 proposed site" in p3 and "+0.35 demand" in p3  # no name
+    assert t3 == "#3 新增站点 proposed site · +0.35 demand"
+    assert TEMPLATE in p4 and "区县 district—" in p4 and "+7 demand" in p4  # no district
+
+
+def test_gain_unit_is_shown_with_each_gain(districts: Districts, proposals: list) -> None:
+    page = coverage_html(districts, [], [], [], radius_m=RADIUS, proposals=proposals, gain_unit="km²")
+    (layer,) = label_layers(page)
+    gains = [assert_inert(filled(layer["tooltip"], r[2])).text.rsplit(" · ", 1)[1] for r in layer["rows"]]
+    assert gains == ["+1,234 km²", "+56.5 km²", "+0.35 km²", "+7 km²"]
+
+
+def test_one_proposed_circle_of_radius_m_per_proposal(proposal_page: str, proposals: list, stations: list) -> None:
+    existing, proposed = [layer for layer in point_layers(proposal_page) if layer["kind"] == "circle"]
+    assert existing["style"]["fillColor"] == COVERED_COLOUR and len(existing["rows"]) == len(stations)
+    assert proposed["style"]["fillColor"] == PROPOSED_COLOUR != COVERED_COLOUR
+    assert proposed["style"]["radius"] == RADIUS and proposed["style"]["interactive"] is False
+    ordered = sorted(proposals, key=lambda p: p["rank"])
+    assert [r[:2] for r in proposed["rows"]] == [[p["lat"], p["lon"]] for p in ordered]
+
+
+def test_layer_control_names_both_choropleths_and_the_proposal_layers(proposal_page: str) -> None:
+    base, overlays = layer_control(proposal_page)
+    assert list(base) == [BEFORE_LAYER, AFTER_LAYER]  # a radio choice: one choropleth at a time
+    assert BEFORE_LAYER == "覆盖率（现状）before" and AFTER_LAYER == "覆盖率（新增后）after"
+    assert proposed_layer_name(RADIUS) == "新增覆盖 proposed coverage (≤ 1,000 m)"
+    assert PROPOSALS_LAYER == "新增站点 proposed sites"
+    assert list(overlays) == [
+        covered_layer_name(RADIUS),
+        proposed_layer_name(RADIUS),
+        GAPS_LAYER,
+        *(label for label, _ in STATION_TYPES.values()),
+        PROPOSALS_LAYER,
+    ]
+    assert DISTRICTS_LAYER not in base and DISTRICTS_LAYER not in overlays
+    script = map_script(proposal_page)
+    assert f"{base[AFTER_LAYER]}.addTo(" in script  # the after layer is shown first
+    assert f"{base[BEFORE_LAYER]}.addTo(" not in script
+    for name in overlays.values():
+        assert f"{name}.addTo(" in script
+    # switching choropleths (or one off and on) puts it back under the gaps and stations on the canvas
+    assert f"[{base[BEFORE_LAYER]}, {base[AFTER_LAYER]}]" in script and '"baselayerchange overlayadd"' in script
+    legend = [assert_inert(f).text for f in _json_after(proposal_page, "box.innerHTML = ")]
+    assert any(PROPOSALS_LAYER in text and proposed_layer_name(RADIUS) in text for text in legend)
+
+
+def test_after_popups_state_both_shares(proposal_page: str) -> None:
+    before, after, gaps_layer = shape_layers(proposal_page)
+    assert len(gaps_layer) == 2
+    old = {assert_inert(f["properties"]["popup"]).texts[0]: f["properties"] for f in before}
+    new = {assert_inert(f["properties"]["popup"]).texts[0]: f["properties"] for f in after}
+    assert set(old) == set(new) == {IMG, "上城区", "拱墅区"}
+    assert old["上城区"]["style"]["fillColor"] == coverage_colour(0.632)
+    assert new["上城区"]["style"]["fillColor"] == coverage_colour(0.75)
+    assert "before" not in assert_inert(old["上城区"]["popup"]).text  # the before layer's popups as ever
+    text = assert_inert(new["上城区"]["popup"]).text
+    for figure in (f"{BEFORE_LAYER}63.2%", f"{AFTER_LAYER}75.0%", "变化 change+11.8 pp", "12,345"):
+        assert figure in text
+    assert "demand covered before71.0%" in text and "demand covered after80.0%" in text
+    assert assert_inert(new["上城区"]["tooltip"]).text == "上城区 · 覆盖 63.2% → 75.0%"
+    hostile = assert_inert(new[IMG]["popup"])
+    assert hostile.texts[:2] == [IMG, " "] and ADCODE in hostile.text
+    assert f"{BEFORE_LAYER}25.0%" in hostile.text and f"{AFTER_LAYER}40.0%" in hostile.text
+    gongshu = assert_inert(new["拱墅区"]["popup"]).text
+    assert f"{BEFORE_LAYER}无数据 no figures" in gongshu and f"{AFTER_LAYER}10.0%" in gongshu
+    assert "变化 change—" in gongshu
+    assert new["拱墅区"]["style"]["fillColor"] == coverage_colour(0.10)
+    assert assert_inert(new["拱墅区"]["tooltip"]).text == "拱墅区 · 覆盖 10.0%"
+
+
+def test_hostile_proposal_names_never_appear_unescaped(proposal_page: str) -> None:
+    for text in (IMG, SCRIPT, "<img", "<svg onload", "</script><script>alert", "onerror=alert(1)>"):
+        assert text not in proposal_page
+    assert "${alert(1)}" in TEMPLATE
+    assert proposal_page.count(TEMPLATE) == proposal_page.count(json.dumps(TEMPLATE, ensure_ascii=False)) > 0
+    assert "`" not in map_script(proposal_page).replace(json.dumps(TEMPLATE, ensure_ascii=False), "")
+    scripts = PageScripts(proposal_page)
+    assert proposal_page.count("<script") == proposal_page.count("</script>") == len(scripts.scripts)
+    assert all(attrs == [] for attrs in scripts.script_attrs)
+    (layer,) = label_layers(proposal_page)
+    for r in layer["rows"]:
+        assert_inert(f'<div style="{layer["badge"]["style"]}">{r[3]}</div>')  # the badge, as the browser builds it
+
+
+def test_proposal_page_is_self_contained_and_its_scripts_parse(proposal_page: str, tmp_path: Path) -> None:
+    test_page_is_self_contained(proposal_page)
+    test_every_inline_script_parses(proposal_page, tmp_path)
+
+
+def test_proposals_without_after_rows_keep_one_choropleth(districts: Districts, rows: list, proposals: list) -> None:
+    page = coverage_html(districts, rows, [], [], radius_m=RADIUS, proposals=proposals)
+    base, overlays = layer_control(page)
+    assert base == {}
+    names = [DISTRICTS_LAYER, covered_layer_name(RADIUS), proposed_layer_name(RADIUS), GAPS_LAYER, PROPOSALS_LAYER]
+    assert list(overlays) == names
+    assert len(shape_layers(page)) == 2 and len(label_layers(page)) == 1
+    assert "baselayerchange" not in map_script(page)
+
+
+def test_no_proposals_no_proposal_layers(page: str, districts: Districts, rows: list) -> None:
+    assert label_layers(page) == [] and "L.divIcon(" not in map_script(page)
+    assert "baselayerchange" not in map_script(page) and "proposed" not in page
+    empty = coverage_html(districts, rows, [], [], radius_m=RADIUS, proposals=[])
+    assert re.sub(r"_[0-9a-f]{32}", "_ID", empty) == re.sub(
+        r"_[0-9a-f]{32}", "_ID", coverage_html(districts, rows, [], [], radius_m=RADIUS)
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"proposals": [{"rank": 0, "lon": 120.1, "lat": 30.1}]}, "proposal 1: rank 0 must be a positive integer"),
+        ({"proposals": [{"rank": "1", "lon": 120.1, "lat": 30.1}]}, "proposal 1: rank '1' must be"),
+        ({"proposals": [{"rank": True, "lon": 120.1, "lat": 30.1}]}, "proposal 1: rank True must be"),
+        ({"proposals": [{"lon": 120.1, "lat": 30.1}]}, "proposal 1: rank None must be"),
+        (
+            {"proposals": [{"rank": 1, "lon": 120.1, "lat": 30.1}, {"rank": 1, "lon": 120.2, "lat": 30.1}]},
+            "proposal 2: a second proposal of rank 1",
+        ),
+        ({"proposals": [{"rank": 1, "lon": "east", "lat": 30.1}]}, "proposal rank 1: 'lon' and 'lat' must be numbers"),
+        ({"proposals": [{"rank": 2, "lon": 120.1, "lat": math.inf}]}, "proposal rank 2: lon 120.1, lat inf"),
+        ({"after_rows": [row("110101", "东城区", 0.5)]}, "after_rows row 1: adcode '110101' is not one of"),
+    ],
+)
+def test_bad_proposals_are_refused_with_a_reason(districts: Districts, rows: list, changes: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        coverage_map(districts, rows, [], [], radius_m=RADIUS, **changes)
