@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import coverage, districts, health, stations
+from api.routes import coverage, districts, health, pages, stations
 from api.settings import Settings, get_settings
 from geo.districts import Districts
 from stations.planning import Planner, load_demand
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Yizhan 驿站", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (stations, districts, coverage, health):
+    for module in (stations, districts, coverage, health, pages):
         app.include_router(module.router)
+    pages.install_frame_policy(app)
     return app

@@ -386,5 +386,29 @@ def map_coverage(
     err.print(f"wrote {output} ({len(html) / 1e6:.1f} MB)")
 
 
+@map_app.command("stations")
+def map_stations(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")] = Path("stations.html"),
+    adcode: AdcodeOption = None,
+    types: TypesOption = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh",
+) -> None:
+    """Write a map of the stations (hours, navigation links) as one self-contained HTML file for any web host."""
+    from api.routes.pages import station_map
+
+    if lang not in ("zh", "en"):
+        _fail(InvalidValue("lang", lang, "unknown language", ["zh", "en"]))
+    try:
+        registry = _registry()
+        html = station_map(
+            registry, registry.snapshot(), get_settings(), mode="static", adcode=adcode, types=types,
+            lang="en" if lang == "en" else "zh",
+        )  # fmt: skip
+    except YizhanError as error:
+        _fail(error)
+    output.write_text(html, encoding="utf-8")
+    err.print(f"wrote {output} ({len(html) / 1e6:.1f} MB)")
+
+
 if __name__ == "__main__":
     app()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +26,13 @@ class Settings(BaseSettings):
     """Largest coverage grid allowed (cells); bigger requests are refused with a suggested cell size."""
     check_interval_s: float = 1.0
     """How often (seconds) a server looks for writes made by other processes."""
+    tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    """Base map tiles of the rider page, embeds and static exports: a URL template or a folium provider name."""
+    tiles_attribution: str = "© OpenStreetMap contributors"
+    tiles_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    """Coordinate system of the tiles: gcj02 for Amap/Tencent tiles (stations and positions are shifted)."""
+    frame_ancestors: str = "*"
+    """CSP frame-ancestors of /embed: who may put the map in an iframe (e.g. "https://union.example.cn")."""
     max_k: int = 100
     max_radius_m: float = 100_000.0
 

@@ -1,0 +1,468 @@
+/* Yizhan 驿站 station app: the rider page (mode "rider"), the embeddable map ("embed") and the static
+ * export ("static"). No build step, no libraries beyond Leaflet (inlined by maps.page.self_contained).
+ *
+ * Every piece of data (names, addresses, hours...) is put into the page with textContent or as an
+ * attribute through the DOM API, never as markup. Links are set only when they start with https: or geo:.
+ * Coordinates on the map are in config.tiles_crs: WGS84, or GCJ-02 for Amap/Tencent tiles, in which case
+ * the rider's GPS position is shifted to GCJ-02 here and the API is asked for GCJ-02 answers. */
+function yizhanApp(map, config) {
+  "use strict";
+  var TYPES = ["outdoor_worker", "driver_home", "nursing_room"];
+  var AMENITIES = ["hot_water", "microwave", "phone_charging", "toilet", "air_conditioning"];
+  var NAV = ["amap", "baidu", "tencent", "geo"];
+  var WALK_M_PER_MIN = 80;
+  var RIDE_M_PER_MIN = 250;
+  var NEARBY_K = 20;
+  var CLUSTER_ABOVE = 60;
+  var TEXT = {
+    zh: {
+      title: "驿站 · 附近的服务站", lang_switch: "English", skip: "跳到服务站列表", filters: "筛选",
+      locate: "定位我", district: "或选择区县", district_none: "或选择区县…", types: "类型", amenities: "设施",
+      open_now: "现在开放", outdoor_worker: "骑手/户外劳动者", driver_home: "司机之家", nursing_room: "母婴室",
+      hot_water: "热水", microwave: "微波炉", phone_charging: "充电", toilet: "卫生间", air_conditioning: "空调",
+      locating: "正在定位…", located: "已定位。", start: "点击“定位我”，或点击地图、选择区县来查找附近的服务站。",
+      denied: "无法定位：您拒绝了位置权限。请点击地图选择位置，或选择区县。",
+      unavailable: "无法定位：此设备或浏览器不能提供位置。请点击地图选择位置，或选择区县。",
+      timeout: "定位超时。请点击地图选择位置，或选择区县。",
+      picked: "已选择地图上的位置。", picked_district: "已选择区县：{name}。", loading: "正在查找…",
+      found: "找到 {n} 个服务站，按距离排序。", none: "附近没有符合条件的服务站。", error: "出错了：{detail}",
+      open: "开放中", closed: "已关闭", unknown: "开放时间未知", hours: "开放时间：", verified: "核实日期：",
+      address: "地址：", phone: "电话：", walk: "步行约 {n} 分钟", ride: "骑行约 {n} 分钟", metres: "{n} 米",
+      km: "{n} 公里", nav_amap: "高德", nav_baidu: "百度", nav_tencent: "腾讯", nav_geo: "其他地图",
+      navigate: "导航到 {name}", you: "您的位置", list: "服务站列表", map: "地图", legend: "图例",
+      count: "{n} 个服务站", days: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"], to: "至",
+      always: "全天 24 小时", holidays_off: "法定节假日休息", holidays: "法定节假日", off: "休息"
+    },
+    en: {
+      title: "Yizhan · stations near you", lang_switch: "中文", skip: "Skip to the station list", filters: "Filters",
+      locate: "Locate me", district: "or pick a district", district_none: "or pick a district…", types: "Type",
+      amenities: "Amenities", open_now: "Open now", outdoor_worker: "Riders / outdoor workers",
+      driver_home: "Driver home", nursing_room: "Nursing room", hot_water: "Hot water", microwave: "Microwave",
+      phone_charging: "Charging", toilet: "Toilet", air_conditioning: "Air conditioning",
+      locating: "Finding your position…", located: "Located.",
+      start: "Tap “Locate me”, tap the map or pick a district to find stations near you.",
+      denied: "Cannot locate you: location permission was refused. Tap the map or pick a district instead.",
+      unavailable: "Cannot locate you: this device or browser gives no position. Tap the map or pick a district.",
+      timeout: "Locating timed out. Tap the map or pick a district instead.",
+      picked: "Using the place you tapped on the map.", picked_district: "Using district {name}.",
+      loading: "Searching…", found: "{n} stations, nearest first.", none: "No matching station nearby.",
+      error: "Something went wrong: {detail}", open: "Open", closed: "Closed", unknown: "Hours unknown",
+      hours: "Hours: ", verified: "Verified: ", address: "Address: ", phone: "Phone: ",
+      walk: "about {n} min walk", ride: "about {n} min ride", metres: "{n} m", km: "{n} km",
+      nav_amap: "Amap", nav_baidu: "Baidu", nav_tencent: "Tencent", nav_geo: "Other map app",
+      navigate: "Navigate to {name}", you: "Your position", list: "Stations", map: "Map", legend: "Legend",
+      count: "{n} stations", days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], to: "–",
+      always: "open 24/7", holidays_off: "closed on public holidays", holidays: "public holidays", off: "closed"
+    }
+  };
+  var DAY_CODES = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
+
+  var params = new URLSearchParams(window.location.search);
+  var mode = config.mode || "rider";
+  var crs = config.tiles_crs === "gcj02" ? "gcj02" : "wgs84";
+  var api = config.api || "";
+  var state = {
+    lang: pickLang(params.get("lang") || config.lang),
+    types: new Set(config.types || []),
+    amenities: new Set(),
+    openNow: false,
+    now: params.get("now") || config.now || null,
+    position: null,
+    features: [],
+    markers: {},
+    selected: null,
+    status: null
+  };
+  var stationLayer = null;
+  var youMarker = null;
+  var legend = null;
+
+  function pickLang(value) { return value === "en" ? "en" : "zh"; }
+  function t(key, values) {
+    var text = TEXT[state.lang][key];
+    if (text === undefined) { text = TEXT.zh[key] !== undefined ? TEXT.zh[key] : key; }
+    if (values) {
+      Object.keys(values).forEach(function (name) { text = text.split("{" + name + "}").join(String(values[name])); });
+    }
+    return text;
+  }
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function byId(id) { return document.getElementById(id); }
+  function safeLink(url) { return typeof url === "string" && /^(https:\/\/|geo:)/.test(url) ? url : null; }
+
+  /* WGS84 → GCJ-02, the formula of geo/crs.py (identity outside mainland China's box). */
+  function toGcj02(lon, lat) {
+    if (lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271) { return [lon, lat]; }
+    var A = 6378245.0, EE = 0.00669342162296594323, PI = Math.PI;
+    var x = lon - 105.0, y = lat - 35.0;
+    var wave = (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0;
+    var dLat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x)) + wave;
+    dLat += (20.0 * Math.sin(y * PI) + 40.0 * Math.sin(y / 3.0 * PI)) * 2.0 / 3.0;
+    dLat += (160.0 * Math.sin(y / 12.0 * PI) + 320.0 * Math.sin(y * PI / 30.0)) * 2.0 / 3.0;
+    var dLon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x)) + wave;
+    dLon += (20.0 * Math.sin(x * PI) + 40.0 * Math.sin(x / 3.0 * PI)) * 2.0 / 3.0;
+    dLon += (150.0 * Math.sin(x / 12.0 * PI) + 300.0 * Math.sin(x / 30.0 * PI)) * 2.0 / 3.0;
+    var radLat = lat / 180.0 * PI;
+    var magic = 1.0 - EE * Math.sin(radLat) * Math.sin(radLat);
+    var sqrtMagic = Math.sqrt(magic);
+    dLat = (dLat * 180.0) / ((A * (1.0 - EE)) / (magic * sqrtMagic) * PI);
+    dLon = (dLon * 180.0) / (A / sqrtMagic * Math.cos(radLat) * PI);
+    return [lon + dLon, lat + dLat];
+  }
+  function fromWgs84(lon, lat) { return crs === "gcj02" ? toGcj02(lon, lat) : [lon, lat]; }
+
+  /* Opening hours (OpenStreetMap syntax) in words, e.g. "Mo-Fr 08:30-17:00; PH off" → 周一至周五 08:30-17:00；法定节假日休息 */
+  function hoursInWords(text) {
+    if (!text) { return t("unknown"); }
+    if (text.trim() === "24/7") { return t("always"); }
+    var days = t("days");
+    var day = function (code) { return days[DAY_CODES.indexOf(code)]; };
+    return text
+      .replace(/\b(Mo|Tu|We|Th|Fr|Sa|Su)-(Mo|Tu|We|Th|Fr|Sa|Su)\b/g, function (_, a, b) { return day(a) + t("to") + day(b); })
+      .replace(/\b(Mo|Tu|We|Th|Fr|Sa|Su)\b/g, function (_, a) { return day(a); })
+      .replace(/\bPH off\b/g, t("holidays_off"))
+      .replace(/\bPH\b/g, t("holidays"))
+      .replace(/\boff\b/g, t("off"))
+      .replace(/\s*;\s*/g, state.lang === "zh" ? "；" : "; ");
+  }
+  function distanceText(metres) {
+    return metres < 1000 ? t("metres", {n: Math.round(metres)}) : t("km", {n: (metres / 1000).toFixed(1)});
+  }
+  function typesText(types) { return (types || []).map(function (kind) { return t(kind); }).join(" · "); }
+  function mainType(props) { var types = props.types || []; return TYPES.indexOf(types[0]) >= 0 ? types[0] : "other"; }
+
+  function statusBadge(status) {
+    var known = status === "open" || status === "closed" ? status : "unknown";
+    return el("span", "yz-badge yz-badge-" + known, t(known));
+  }
+  function navLinks(props) {
+    var nav = el("div", "yz-nav");
+    nav.setAttribute("role", "group");
+    nav.setAttribute("aria-label", t("navigate", {name: props.name}));
+    NAV.forEach(function (app) {
+      var url = safeLink((props.navigation || {})[app]);
+      if (!url) { return; }
+      var link = el("a", "yz-nav-link yz-nav-" + app, t("nav_" + app));
+      link.href = url;
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      link.setAttribute("aria-label", t("nav_" + app) + " — " + t("navigate", {name: props.name}));
+      nav.appendChild(link);
+    });
+    return nav;
+  }
+  function detailLines(props, node) {
+    var hours = el("p", "yz-meta");
+    if (props.open_status) { hours.appendChild(statusBadge(props.open_status)); hours.appendChild(document.createTextNode(" ")); }
+    hours.appendChild(document.createTextNode(t("hours") + hoursInWords(props.opening_hours)));
+    node.appendChild(hours);
+    if (props.address) { node.appendChild(el("p", "yz-meta", t("address") + props.address)); }
+    var amenities = AMENITIES.filter(function (name) { return (props.amenities || {})[name] === "yes"; });
+    if (amenities.length) { node.appendChild(el("p", "yz-meta yz-amenities", amenities.map(function (a) { return t(a); }).join(" · "))); }
+    if (props.verified_at) { node.appendChild(el("p", "yz-meta yz-verified", t("verified") + props.verified_at)); }
+  }
+  function popupCard(feature) {
+    var props = feature.properties;
+    var card = el("div", "yz-card");
+    card.appendChild(el("strong", "yz-card-name", props.name));
+    card.appendChild(el("p", "yz-meta", typesText(props.types)));
+    detailLines(props, card);
+    card.appendChild(navLinks(props));
+    return card;
+  }
+
+  function pinIcon(kind, label, selected) {
+    return L.divIcon({
+      className: "yz-pin yz-pin-" + kind + (selected ? " yz-selected" : ""),
+      html: label ? String(label) : "",
+      iconSize: label ? [24, 24] : [16, 16]
+    });
+  }
+  function drawStations(features, numbered) {
+    if (stationLayer) { map.removeLayer(stationLayer); }
+    var cluster = !numbered && features.length > CLUSTER_ABOVE && L.markerClusterGroup;
+    stationLayer = cluster ? L.markerClusterGroup({disableClusteringAtZoom: 16, chunkedLoading: true}) : L.featureGroup();
+    state.markers = {};
+    features.forEach(function (feature, i) {
+      var props = feature.properties, xy = feature.geometry.coordinates;
+      var marker = L.marker([xy[1], xy[0]], {
+        icon: pinIcon(mainType(props), numbered ? i + 1 : null, false),
+        title: (numbered ? (i + 1) + ". " : "") + props.name,
+        alt: props.name,
+        keyboard: true,
+        riseOnHover: true
+      });
+      marker.feature = feature;
+      if (numbered) {
+        marker.on("click", function () { select(props.id, true); });
+        marker.on("keydown", function (event) {
+          var key = event.originalEvent.key;
+          if (key === "Enter" || key === " ") { event.originalEvent.preventDefault(); select(props.id, true); }
+        });
+      } else {
+        marker.bindPopup(function () { return popupCard(feature); }, {maxWidth: 300});
+      }
+      state.markers[props.id] = marker;
+      stationLayer.addLayer(marker);
+    });
+    stationLayer.addTo(map);
+  }
+
+  function select(id, fromMap) {
+    var previous = state.selected;
+    state.selected = id;
+    [previous, id].forEach(function (key) {
+      var marker = key && state.markers[key];
+      if (!marker) { return; }
+      var i = state.features.indexOf(marker.feature);
+      marker.setIcon(pinIcon(mainType(marker.feature.properties), i + 1, key === id));
+      marker.setZIndexOffset(key === id ? 1000 : 0);
+    });
+    var items = byId("yz-list").querySelectorAll(".yz-item");
+    Array.prototype.forEach.call(items, function (item) {
+      var on = item.dataset.id === id;
+      item.classList.toggle("yz-item-selected", on);
+      item.querySelector(".yz-pick").setAttribute("aria-pressed", on ? "true" : "false");
+      if (on && fromMap) {
+        item.scrollIntoView({block: "nearest"});
+        item.querySelector(".yz-pick").focus({preventScroll: true});
+      }
+    });
+    var chosen = state.markers[id];
+    if (chosen && !fromMap) { map.panTo(chosen.getLatLng()); }
+  }
+
+  function renderList() {
+    var list = byId("yz-list");
+    list.textContent = "";
+    state.features.forEach(function (feature, i) {
+      var props = feature.properties;
+      var item = el("li", "yz-item");
+      item.dataset.id = props.id;
+      var pick = el("button", "yz-pick");
+      pick.type = "button";
+      pick.setAttribute("aria-pressed", "false");
+      pick.appendChild(el("span", "yz-num yz-pin-" + mainType(props), i + 1));
+      pick.appendChild(el("span", "yz-name", props.name));
+      var metres = props.distance_m;
+      pick.appendChild(el("span", "yz-distance", distanceText(metres) + " · " +
+        t("walk", {n: Math.max(1, Math.ceil(metres / WALK_M_PER_MIN))}) + " · " +
+        t("ride", {n: Math.max(1, Math.ceil(metres / RIDE_M_PER_MIN))})));
+      pick.appendChild(el("span", "yz-types", typesText(props.types)));
+      pick.addEventListener("click", function () { select(props.id, false); });
+      item.appendChild(pick);
+      detailLines(props, item);
+      item.appendChild(navLinks(props));
+      list.appendChild(item);
+    });
+    if (state.selected) { select(state.selected, false); }
+  }
+
+  function setStatus(key, values) {
+    state.status = key ? [key, values] : null;
+    var line = byId("yz-status");
+    if (!line) { return; }
+    line.textContent = key ? t(key, values) : "";
+    line.classList.toggle("yz-warning", ["denied", "unavailable", "timeout", "error"].indexOf(key) >= 0);
+  }
+
+  function nearbyUrl() {
+    var query = new URLSearchParams();
+    query.set("lon", state.position[0].toFixed(7));
+    query.set("lat", state.position[1].toFixed(7));
+    query.set("k", String(NEARBY_K));
+    query.set("crs", crs);
+    if (state.types.size) { query.set("types", Array.from(state.types).join(",")); }
+    if (state.amenities.size) { query.set("amenities", Array.from(state.amenities).join(",")); }
+    if (state.openNow) { query.set("open_at", state.now || "now"); }
+    return api + "/stations/nearby?" + query.toString();
+  }
+
+  var requestNumber = 0;
+  function search(statusKey, statusValues) {
+    if (!state.position) { return; }
+    var number = ++requestNumber;
+    byId("yz-list").setAttribute("aria-busy", "true");
+    fetch(nearbyUrl(), {headers: {Accept: "application/geo+json"}})
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) { throw new Error(JSON.stringify(body.detail || body)); }
+          return body;
+        });
+      })
+      .then(function (body) {
+        if (number !== requestNumber) { return; }
+        state.features = body.features;
+        state.selected = null;
+        drawStations(state.features, true);
+        renderList();
+        var found = state.features.length ? t("found", {n: state.features.length}) : t("none");
+        var prefix = statusKey ? t(statusKey, statusValues) + " " : "";
+        state.status = null;
+        byId("yz-status").textContent = prefix + found;
+        byId("yz-status").classList.remove("yz-warning");
+        state.lastStatus = [statusKey, statusValues];
+        var bounds = stationLayer.getBounds();
+        if (youMarker) { bounds.extend(youMarker.getLatLng()); }
+        if (bounds.isValid()) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16}); }
+      })
+      .catch(function (error) {
+        if (number === requestNumber) { setStatus("error", {detail: error.message}); }
+      })
+      .finally(function () { byId("yz-list").removeAttribute("aria-busy"); });
+  }
+
+  function setPosition(lon, lat, statusKey, statusValues) {
+    state.position = [lon, lat];
+    if (youMarker) { map.removeLayer(youMarker); }
+    youMarker = L.circleMarker([lat, lon], {radius: 8, color: "#ffffff", weight: 3, fillColor: "#1a73e8", fillOpacity: 1})
+      .bindTooltip(t("you"))
+      .addTo(map);
+    youMarker.position = [lon, lat];
+    setStatus("loading");
+    search(statusKey, statusValues);
+  }
+
+  function locate() {
+    if (!navigator.geolocation) { setStatus("unavailable"); return; }
+    setStatus("locating");
+    navigator.geolocation.getCurrentPosition(
+      function (where) {
+        var xy = fromWgs84(where.coords.longitude, where.coords.latitude);
+        setPosition(xy[0], xy[1], "located");
+      },
+      function (failure) {
+        setStatus(failure.code === 1 ? "denied" : failure.code === 3 ? "timeout" : "unavailable");
+        byId("yz-district").focus();
+      },
+      {enableHighAccuracy: true, timeout: 10000, maximumAge: 60000}
+    );
+  }
+
+  function loadDistricts() {
+    fetch(api + "/districts").then(function (response) { return response.json(); }).then(function (body) {
+      var select = byId("yz-district");
+      (body.features || []).forEach(function (feature) {
+        var option = el("option", null, feature.properties.name);
+        option.value = feature.properties.adcode;
+        option.dataset.center = JSON.stringify(centre(feature.geometry));
+        select.appendChild(option);
+      });
+    }).catch(function () { /* the map and the locate button still work */ });
+  }
+  function centre(geometry) {
+    var west = Infinity, south = Infinity, east = -Infinity, north = -Infinity;
+    (function walk(value) {
+      if (typeof value[0] === "number") {
+        west = Math.min(west, value[0]); east = Math.max(east, value[0]);
+        south = Math.min(south, value[1]); north = Math.max(north, value[1]);
+      } else { value.forEach(walk); }
+    })(geometry.coordinates);
+    return [(west + east) / 2, (south + north) / 2];
+  }
+
+  function chip(group, name, selected) {
+    var button = el("button", "yz-chip", t(name));
+    button.type = "button";
+    button.dataset.value = name;
+    button.setAttribute("aria-pressed", selected.has(name) ? "true" : "false");
+    button.addEventListener("click", function () {
+      if (selected.has(name)) { selected.delete(name); } else { selected.add(name); }
+      button.setAttribute("aria-pressed", selected.has(name) ? "true" : "false");
+      search(state.lastStatus && state.lastStatus[0], state.lastStatus && state.lastStatus[1]);
+    });
+    group.appendChild(button);
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (node) {
+      node.textContent = t(node.dataset.i18n);
+    });
+    var switcher = byId("yz-lang");
+    if (switcher) { switcher.lang = state.lang === "zh" ? "en" : "zh-CN"; }
+    Array.prototype.forEach.call(document.querySelectorAll(".yz-chip"), function (button) {
+      button.textContent = t(button.dataset.value);
+    });
+    if (youMarker) { youMarker.setTooltipContent(t("you")); }
+    if (mode === "rider") {
+      renderList();
+      if (state.status) { setStatus(state.status[0], state.status[1]); }
+      else if (state.position) {
+        var last = state.lastStatus || [];
+        byId("yz-status").textContent = (last[0] ? t(last[0], last[1]) + " " : "") +
+          (state.features.length ? t("found", {n: state.features.length}) : t("none"));
+      }
+    }
+    if (legend) { legend.remove(); legend.addTo(map); }
+  }
+
+  function legendControl(features) {
+    var control = L.control({position: "bottomright"});
+    control.onAdd = function () {
+      var box = el("div", "yz-legend");
+      box.setAttribute("role", "note");
+      if (config.title) { box.appendChild(el("strong", "yz-legend-title", config.title)); }
+      box.appendChild(el("div", "yz-legend-count", t("count", {n: features.length})));
+      TYPES.forEach(function (kind) {
+        var n = features.filter(function (f) { return (f.properties.types || []).indexOf(kind) >= 0; }).length;
+        if (!n) { return; }
+        var row = el("div", "yz-legend-row");
+        row.appendChild(el("span", "yz-swatch yz-pin-" + kind));
+        row.appendChild(document.createTextNode(t(kind) + " (" + n + ")"));
+        box.appendChild(row);
+      });
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    return control;
+  }
+
+  function startRider() {
+    byId("yz-map-slot").appendChild(map.getContainer());
+    map.invalidateSize();
+    TYPES.forEach(function (name) { chip(byId("yz-types"), name, state.types); });
+    AMENITIES.forEach(function (name) { chip(byId("yz-amenities"), name, state.amenities); });
+    var openNow = byId("yz-open-now");
+    openNow.addEventListener("change", function () {
+      state.openNow = openNow.checked;
+      search(state.lastStatus && state.lastStatus[0], state.lastStatus && state.lastStatus[1]);
+    });
+    byId("yz-lang").addEventListener("click", function () {
+      state.lang = state.lang === "zh" ? "en" : "zh";
+      applyLanguage();
+    });
+    byId("yz-locate").addEventListener("click", locate);
+    byId("yz-district").addEventListener("change", function (event) {
+      var option = event.target.selectedOptions[0];
+      if (!option || !option.value) { return; }
+      var lonLat = JSON.parse(option.dataset.center);
+      var xy = fromWgs84(lonLat[0], lonLat[1]);
+      setPosition(xy[0], xy[1], "picked_district", {name: option.textContent});
+    });
+    map.on("click", function (event) { setPosition(event.latlng.lng, event.latlng.lat, "picked"); });
+    applyLanguage();
+    setStatus("start");
+    loadDistricts();
+    locate();
+  }
+
+  function startMap() {
+    var features = config.features || [];
+    document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    drawStations(features, false);
+    if (config.fit) { map.fitBounds(config.fit, {padding: [20, 20], maxZoom: 16}); }
+    if (config.controls !== false) {
+      legend = legendControl(features);
+      legend.addTo(map);
+    }
+  }
+
+  if (mode === "rider") { startRider(); } else { startMap(); }
+  window.yizhan = {map: map, state: state, select: select, hoursInWords: hoursInWords, toGcj02: toGcj02};
+}

@@ -1,0 +1,165 @@
+"""Station pages: a self-contained Leaflet map of stations that a small browser app draws and filters.
+
+One builder serves the rider page (``GET /``), the embeddable map (``GET /embed``) and the static export
+(``yizhan map stations``): ``station_page`` starts from ``maps.page.base_map`` (Leaflet only, plus
+Leaflet.markercluster for many stations), adds the tile layer, the app's trusted CSS, markup and script
+(``PageAssets``, kept by the caller: the API ships them in ``api/static``) and one configuration object.
+``maps.page.self_contained`` then inlines every library, so the page loads nothing but tiles.
+
+User text (station names, addresses, hours) reaches the page only inside the configuration, a JSON literal
+written by ``maps.elements.js_literal`` (``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes), and the app
+puts it into the page with ``textContent`` only. Station coordinates in ``features`` must already be in the
+tiles' coordinate system (``tiles_crs``): WGS84 for OpenStreetMap, GCJ-02 for Amap or Tencent tiles.
+
+>>> assets = PageAssets(css="body { margin: 0 }", script="function yizhanApp(map, config) {}")
+>>> page = station_page(assets, {"mode": "static"}, features=[_feature("</script>")], title="驿站")
+>>> "</script>\\"" in page, "\\\\u003c/script\\\\u003e" in page, "<script src=" in page
+(False, True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import folium
+from branca.element import Figure, MacroElement
+from folium.template import Template
+
+from maps.elements import escape, js_literal
+from maps.page import base_map, marker_cluster, self_contained
+from maps.styles import STATION_TYPES
+
+TilesCrs = Literal["wgs84", "gcj02"]
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+DEFAULT_CENTER = (30.25, 120.16)
+"""(lat, lon) of the view when there is nothing to fit: Hangzhou, where the sample data is."""
+
+TYPE_COLOURS: dict[str, str] = {kind: colour for kind, (_, colour) in STATION_TYPES.items()}
+"""Marker colour per station type, as on the coverage map."""
+
+
+@dataclass(frozen=True)
+class PageAssets:
+    """The browser app: trusted CSS, markup placed before the map, and a script defining
+    ``yizhanApp(map, config)`` (called once the Leaflet map exists). None of them may contain user text."""
+
+    css: str
+    script: str
+    body: str = ""
+
+    def __post_init__(self) -> None:
+        for name, text, closing in (("css", self.css, "</style"), ("script", self.script, "</script")):
+            if closing in text.lower():
+                raise ValueError(f"PageAssets.{name} contains {closing!r} and cannot be inlined")
+
+
+class _App(MacroElement):
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>{{ this.assets.css }}</style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+        {{ this.assets.body }}
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        {{ this.assets.script }}
+        yizhanApp({{ this._parent.get_name() }}, {{ this.config_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, assets: PageAssets, config: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._name = "YizhanApp"
+        self.assets = assets
+        self.config_js = js_literal(dict(config))
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError("the app must be added to a folium.Map before rendering")
+        super().render(**kwargs)
+
+
+def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer:
+    """The base tiles: a URL template with ``{z}/{x}/{y}`` (needs ``attribution``, plain text, escaped here)
+    or a folium/xyzservices provider name such as ``"OpenStreetMap"``."""
+    if ("{" in tiles or "://" in tiles) and not attribution:
+        raise ValueError(f"tiles {tiles!r} is a URL template: give its attribution (provider and licence)")
+    return folium.TileLayer(tiles=tiles, attr=None if attribution is None else escape(attribution), control=False)
+
+
+def features_bounds(features: Sequence[Mapping[str, Any]]) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of point features, or None when there are none.
+
+    >>> features_bounds([_feature("a", 120.1, 30.2), _feature("b", 120.3, 30.1)])
+    [[30.1, 120.1], [30.2, 120.3]]
+    """
+    points = [f["geometry"]["coordinates"] for f in features]
+    if not points:
+        return None
+    lons, lats = [float(p[0]) for p in points], [float(p[1]) for p in points]
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def station_page(
+    assets: PageAssets,
+    config: Mapping[str, Any],
+    *,
+    features: Sequence[Mapping[str, Any]] | None = None,
+    title: str = "驿站 Yizhan",
+    tiles: str = OSM_TILES,
+    attribution: str | None = OSM_ATTRIBUTION,
+    tiles_crs: TilesCrs = "wgs84",
+    center: tuple[float, float] | None = None,
+    zoom: int = 12,
+    zoom_control: bool = True,
+) -> str:
+    """One self-contained HTML page: the map, the app and its configuration (with ``features`` inlined).
+
+    Parameters
+    ----------
+    assets
+        The app (``PageAssets``).
+    config
+        JSON-ready settings for the app; ``features``, ``colours``, ``tiles_crs`` and ``fit`` are added here.
+    features
+        GeoJSON point Features (coordinates in ``tiles_crs``) to inline, or None when the app fetches them.
+    title
+        Page title (plain text).
+    tiles, attribution, tiles_crs
+        Base map tiles and their coordinate system.
+    center, zoom
+        Initial view as (lat, lon) and zoom; by default the map fits ``features`` (or shows Hangzhou).
+    zoom_control
+        Whether the map shows its + / - buttons.
+    """
+    bounds = features_bounds(features) if features and center is None else None
+    start = center or DEFAULT_CENTER
+    m = base_map(location=list(start), zoom_start=zoom, tiles=None, zoom_control=zoom_control, control_scale=True)
+    m.get_root().title = escape(title)
+    tile_layer(tiles, attribution).add_to(m)
+    marker_cluster("stations").add_to(m)  # brings Leaflet.markercluster; the app makes its own cluster groups
+    full = {
+        **config,
+        "tiles_crs": tiles_crs,
+        "colours": TYPE_COLOURS,
+        "features": list(features) if features is not None else None,
+        "fit": bounds,
+    }
+    _App(assets, full).add_to(m)
+    return self_contained(m)
+
+
+def _feature(name: str, lon: float = 120.16, lat: float = 30.25) -> dict[str, Any]:
+    """A minimal station Feature (for examples)."""
+    return {
+        "type": "Feature",
+        "id": name,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {"id": name, "name": name, "types": ["outdoor_worker"]},
+    }

@@ -1,0 +1,82 @@
+"""Browser tests: the app served by uvicorn on 127.0.0.1 (a temp SQLite registry of a few stations near West
+Lake, two with hostile names), driven by Playwright with Debian's Chromium. Every request that does not go to
+the test server is aborted (tiles included), and any JavaScript dialog fails the test.
+
+Skipped where Chromium or the ``playwright`` package is missing, except in CI (``CI`` set), where that is a
+failure: ``.ci/run`` installs Debian's chromium. Never ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import CHROMIUM_ARGS, Server, serve
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serve(tmp_path_factory.mktemp("e2e")) as running:
+        yield running
+
+
+def _chromium() -> str | None:
+    for path in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if path and Path(path).exists():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        executable = None
+    if executable is None:
+        if os.environ.get("CI"):  # .ci/run installs Debian's chromium and the test extra: missing is a failure
+            pytest.fail("CI must have chromium (apt-get install chromium) and the playwright package")
+        pytest.skip("needs Debian's chromium and the playwright package")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _only_loopback(route: Any) -> None:
+    url = route.request.url
+    if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Opens pages in fresh contexts (phone size by default) that reach only 127.0.0.1; fails on any dialog."""
+    contexts: list[Any] = []
+    dialogs: list[str] = []
+    errors: list[str] = []
+
+    def open_page(*, routes: dict[str, str] | None = None, **options: Any) -> Any:
+        options.setdefault("viewport", {"width": 360, "height": 740})
+        context = browser.new_context(**options)
+        contexts.append(context)
+        for url, html in (routes or {}).items():
+            context.route(url, lambda route, html=html: route.fulfill(body=html, content_type="text/html"))
+        context.route(lambda url: not any(url.startswith(u) for u in routes or {}), _only_loopback)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert dialogs == [], f"a dialog fired: {dialogs}"
+    assert errors == [], f"uncaught page errors: {errors}"

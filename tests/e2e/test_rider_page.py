@@ -1,0 +1,197 @@
+"""The rider page (``GET /``) in headless Chromium: the list is the API's answer, filters and "open now" act
+as the API says, navigation links carry correctly converted coordinates, hostile names stay text, and a
+refused geolocation is said clearly with a way out (district, tap on the map)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+from e2e_support import ARTIFACTS, FIXED_NOW, IMG, RIDER_AT, SCRIPT, STATION_WGS84, Server
+
+from geo.crs import transform
+
+pytestmark = pytest.mark.slow
+
+K = 20  # the page asks for the 20 nearest
+FREE_MAP_POINT = """() => {
+  const box = document.querySelector("#yz-map-slot .folium-map").getBoundingClientRect();
+  for (let y = box.top + 60; y < box.bottom - 30; y += 7) {
+    for (let x = box.left + 60; x < box.right - 20; x += 7) {
+      const hit = document.elementFromPoint(x, y);
+      if (hit && !hit.closest(".leaflet-marker-icon, .leaflet-control, .leaflet-interactive")) { return [x, y]; }
+    }
+  }
+  throw new Error("no free spot on the map");
+}"""
+
+
+def api_ids(server: Server, lon: float = RIDER_AT[0], lat: float = RIDER_AT[1], **params: Any) -> list[str]:
+    body = server.get("/stations/nearby", lon=lon, lat=lat, k=K, **params).json()
+    return [feature["id"] for feature in body["features"]]
+
+
+def list_ids(page: Any) -> list[str]:
+    return page.eval_on_selector_all(".yz-item", "items => items.map(item => item.dataset.id)")
+
+
+def wait_for_ids(page: Any, expected: list[str], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if list_ids(page) == expected:
+            return
+        page.wait_for_timeout(50)
+    assert list_ids(page) == expected
+
+
+def located_page(new_page: Callable[..., Any], server: Server, query: str = "") -> Any:
+    page = new_page(
+        geolocation={"longitude": RIDER_AT[0], "latitude": RIDER_AT[1]},
+        permissions=["geolocation"],
+        locale="zh-CN",
+    )
+    page.goto(f"{server.url}/{query}")
+    page.wait_for_selector(".yz-item")
+    return page
+
+
+def test_the_list_is_the_nearest_stations_in_the_api_order(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server)
+    expected = api_ids(server)
+    assert len(expected) == len(STATION_WGS84)
+    wait_for_ids(page, expected)
+    assert page.locator("#yz-status").text_content().endswith(f"找到 {len(expected)} 个服务站，按距离排序。")
+    assert page.locator(".leaflet-marker-icon.yz-pin").count() == len(expected)
+    first = page.locator(".yz-item").first
+    assert re.search(r"\d+ 米 · 步行约 \d+ 分钟 · 骑行约 \d+ 分钟", first.locator(".yz-distance").text_content())
+    assert first.locator(".yz-verified").text_content().startswith("核实日期：2026-10-")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "rider.png"))
+
+
+def test_hostile_names_show_as_text_and_run_nothing(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server)
+    names = page.eval_on_selector_all(".yz-name", "nodes => nodes.map(node => node.textContent)")
+    assert IMG in names and SCRIPT in names
+    addresses = page.eval_on_selector_all(".yz-meta", "nodes => nodes.map(node => node.textContent)")
+    assert f"地址：湖滨路 {IMG}" in addresses and f"地址：{SCRIPT}" in addresses
+    assert page.locator("img[src='x']").count() == 0
+    assert page.evaluate("document.querySelectorAll('script').length") == page.evaluate(
+        "Array.from(document.scripts).filter(s => !s.textContent.includes('alert(2)')).length"
+    )
+    titles = page.eval_on_selector_all(".yz-pin", "pins => pins.map(pin => pin.title)")
+    assert any(title.endswith(IMG) for title in titles)
+    # (the new_page fixture fails the test if any dialog fired or any script error was thrown)
+
+
+def test_filters_and_open_now_change_the_list_as_the_api_says(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server, f"?now={FIXED_NOW}")
+    steps: list[tuple[str, dict[str, str]]] = [
+        ("#yz-amenities .yz-chip[data-value=hot_water]", {"amenities": "hot_water"}),
+        ("#yz-amenities .yz-chip[data-value=microwave]", {"amenities": "hot_water,microwave"}),
+        ("#yz-amenities .yz-chip[data-value=microwave]", {"amenities": "hot_water"}),
+        ("#yz-types .yz-chip[data-value=outdoor_worker]", {"amenities": "hot_water", "types": "outdoor_worker"}),
+        ("#yz-open-now", {"amenities": "hot_water", "types": "outdoor_worker", "open_at": FIXED_NOW}),
+        ("#yz-types .yz-chip[data-value=outdoor_worker]", {"amenities": "hot_water", "open_at": FIXED_NOW}),
+        ("#yz-amenities .yz-chip[data-value=hot_water]", {"open_at": FIXED_NOW}),
+    ]
+    previous = api_ids(server)
+    wait_for_ids(page, previous)
+    for selector, query in steps:
+        expected = api_ids(server, **query)
+        assert expected != previous, f"the test data should make {query} change the list"
+        page.click(selector)
+        wait_for_ids(page, expected)
+        previous = expected
+    assert page.locator("#yz-amenities .yz-chip[aria-pressed=true]").count() == 0
+    assert page.is_checked("#yz-open-now")
+    # the split-shift station is closed at Monday noon, so "open now" leaves it out
+    assert "T-SPLIT" not in previous and "T-SPLIT" in api_ids(server)
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(value) for value in text.split(",")[:2]]
+
+
+def test_navigation_links_carry_coordinates_converted_per_app(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server)
+    rows = page.eval_on_selector_all(
+        ".yz-item",
+        "items => items.map(item => [item.dataset.id, Array.from(item.querySelectorAll('.yz-nav-link'))"
+        ".map(link => [link.className, link.getAttribute('href'), link.textContent])])",
+    )
+    assert len(rows) == len(STATION_WGS84)
+    for station_id, links in rows:
+        lon, lat = STATION_WGS84[station_id]
+        (g_lon,), (g_lat,) = (v.tolist() for v in transform([lon], [lat], "wgs84", "gcj02"))
+        (b_lon,), (b_lat,) = (v.tolist() for v in transform([lon], [lat], "wgs84", "bd09"))
+        by_app = {cls.split("yz-nav-")[-1]: (href, text) for cls, href, text in links}
+        assert [by_app[app][1] for app in ("amap", "baidu", "tencent", "geo")] == ["高德", "百度", "腾讯", "其他地图"]
+        amap = parse_qs(urlsplit(by_app["amap"][0]).query)
+        x, y = _numbers(amap["to"][0])
+        assert abs(x - g_lon) < 1e-6 and abs(y - g_lat) < 1e-6
+        baidu = parse_qs(urlsplit(by_app["baidu"][0]).query)
+        y, x = _numbers(baidu["location"][0])
+        assert abs(x - b_lon) < 1e-6 and abs(y - b_lat) < 1e-6
+        tencent = parse_qs(urlsplit(by_app["tencent"][0]).query)
+        y, x = _numbers(tencent["tocoord"][0])
+        assert abs(x - g_lon) < 1e-6 and abs(y - g_lat) < 1e-6
+        geo = unquote(by_app["geo"][0])
+        y, x = _numbers(geo.removeprefix("geo:").split("?")[0])
+        assert abs(x - lon) < 1e-6 and abs(y - lat) < 1e-6
+
+
+def test_selecting_a_list_item_highlights_its_marker_and_back(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server)
+    page.locator(".yz-item .yz-pick").nth(2).click()
+    third = list_ids(page)[2]
+    assert page.locator(".yz-item").nth(2).get_attribute("class").split().count("yz-item-selected") == 1
+    assert page.locator(".yz-item .yz-pick[aria-pressed=true]").count() == 1
+    assert page.locator(".yz-pin.yz-selected").count() == 1
+    assert page.locator(".yz-pin.yz-selected").text_content() == "3"
+    page.locator(".yz-pin", has_text=re.compile(r"^1$")).focus()  # markers are in the tab order
+    page.keyboard.press("Enter")
+    assert page.locator(".yz-item.yz-item-selected").get_attribute("data-id") == list_ids(page)[0] != third
+    assert page.evaluate("document.activeElement.closest('.yz-item').dataset.id") == list_ids(page)[0]
+    assert page.locator(".yz-pin.yz-selected").text_content() == "1"
+
+
+def test_english_switch(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server)
+    page.click("#yz-lang")
+    assert page.locator("h1").text_content() == "Yizhan · stations near you"
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("#yz-amenities .yz-chip[data-value=hot_water]").text_content() == "Hot water"
+    assert "min walk" in page.locator(".yz-distance").first.text_content()
+    assert page.locator("#yz-status").text_content().endswith("stations, nearest first.")
+
+
+def test_refused_geolocation_is_said_and_a_district_or_a_tap_still_works(
+    new_page: Callable[..., Any], server: Server
+) -> None:
+    page = new_page(locale="zh-CN")  # no geolocation permission: the browser refuses
+    page.goto(server.url + "/")
+    page.wait_for_function("document.getElementById('yz-status').textContent.includes('拒绝')", timeout=15_000)
+    assert "请点击地图选择位置，或选择区县" in page.locator("#yz-status").text_content()
+    assert page.locator(".yz-item").count() == 0
+    page.wait_for_function("document.querySelectorAll('#yz-district option').length > 1")
+    option = page.locator("#yz-district option").nth(1)
+    adcode, name = option.get_attribute("value"), option.text_content()
+    page.select_option("#yz-district", adcode)
+    page.wait_for_selector(".yz-item")
+    assert name in page.locator("#yz-status").text_content()
+    x, y = page.evaluate(FREE_MAP_POINT)
+    page.mouse.click(x, y)
+    page.wait_for_function("document.getElementById('yz-status').textContent.includes('已选择地图上的位置')")
+    lon, lat = page.evaluate("window.yizhan.state.position")
+    wait_for_ids(page, api_ids(server, lon=round(lon, 7), lat=round(lat, 7)))
+
+
+def test_the_page_refuses_to_be_framed(server: Server) -> None:
+    headers = server.get("/").headers
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["content-security-policy"] == "frame-ancestors 'none'"
