@@ -50,10 +50,19 @@ def browser() -> Iterator[Any]:
 
 def _only_loopback(route: Any) -> None:
     url = route.request.url
-    if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+    if url.startswith(("http://127.0.0.1:", "data:", "blob:", "file:")):
         route.continue_()
     else:
         route.abort()
+
+
+def _fulfil_with(html: str) -> Callable[[Any], None]:
+    """A route handler answering with ``html`` (a page of "another site" that embeds ours)."""
+
+    def handler(route: Any) -> None:
+        route.fulfill(body=html, content_type="text/html")
+
+    return handler
 
 
 @pytest.fixture
@@ -68,7 +77,7 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         context = browser.new_context(**options)
         contexts.append(context)
         for url, html in (routes or {}).items():
-            context.route(url, lambda route, html=html: route.fulfill(body=html, content_type="text/html"))
+            context.route(url, _fulfil_with(html))
         context.route(lambda url: not any(url.startswith(u) for u in routes or {}), _only_loopback)
         page = context.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

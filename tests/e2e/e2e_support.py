@@ -4,6 +4,7 @@ and ``serve``, which runs the app with uvicorn on a free 127.0.0.1 port in a thr
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import socket
 import threading
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,26 @@ def serve(tmp: Path, **overrides: Any) -> Iterator[Server]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def other_site(folder: Path, pages: dict[str, str]) -> Iterator[str]:
+    """Serves ``pages`` (file name → HTML) from ``folder`` on another loopback port: a union's web site.
+
+    A real loopback server, not a routed fake: Chromium's local network access checks block a page from a
+    "public" origin (which a fulfilled route is) from framing 127.0.0.1."""
+    for name, html in pages.items():
+        (folder / name).write_text(html, encoding="utf-8")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
