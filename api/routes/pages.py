@@ -11,7 +11,7 @@ carry their stations inline. Only ``/embed`` may be framed, by the origins in ``
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -67,7 +67,7 @@ def rider_page(snapshot: Snapshot, settings: Settings) -> str:
     return _rider_page_cached(snapshot.version, _centre(snapshot.stations, settings), tuple(_tiles(settings).items()))
 
 
-@cache
+@lru_cache(maxsize=8)
 def _rider_page_cached(version: int, centre: tuple[float, float] | None, tiles: tuple[tuple[str, str], ...]) -> str:
     config = {"mode": "rider", "api": ""}
     return station_page(

@@ -56,15 +56,6 @@ def _only_loopback(route: Any) -> None:
         route.abort()
 
 
-def _fulfil_with(html: str) -> Callable[[Any], None]:
-    """A route handler answering with ``html`` (a page of "another site" that embeds ours)."""
-
-    def handler(route: Any) -> None:
-        route.fulfill(body=html, content_type="text/html")
-
-    return handler
-
-
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     """Opens pages in fresh contexts (phone size by default) that reach only 127.0.0.1; fails on any dialog."""
@@ -72,13 +63,11 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     dialogs: list[str] = []
     errors: list[str] = []
 
-    def open_page(*, routes: dict[str, str] | None = None, **options: Any) -> Any:
+    def open_page(**options: Any) -> Any:
         options.setdefault("viewport", {"width": 360, "height": 740})
         context = browser.new_context(**options)
         contexts.append(context)
-        for url, html in (routes or {}).items():
-            context.route(url, _fulfil_with(html))
-        context.route(lambda url: not any(url.startswith(u) for u in routes or {}), _only_loopback)
+        context.route("**/*", _only_loopback)
         page = context.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.on("pageerror", lambda error: errors.append(str(error)))
