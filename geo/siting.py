@@ -91,9 +91,13 @@ class SitingProblem:
         weights_merged, cover = _merge_identical_units(w, incidence)
         conflicts = np.empty((0, 2), dtype=np.intp)
         if min_spacing_m > 0 and n > 1:
-            pairs = cKDTree(np.column_stack((cx, cy))).query_pairs(r=min_spacing_m, output_type="ndarray")
+            # pairs strictly closer than the spacing: exactly min_spacing_m apart is allowed
+            closer = float(np.nextafter(min_spacing_m, 0.0))
+            pairs = cKDTree(np.column_stack((cx, cy))).query_pairs(r=closer, output_type="ndarray")
             conflicts = pairs.astype(np.intp).reshape(-1, 2)
         group = np.full(n, -1, dtype=np.intp) if candidate_group is None else np.asarray(candidate_group, np.intp)
+        if group.shape != (n,):
+            raise ValueError(f"candidate_group has {group.size} entries for {n} candidates")
         return cls(weights_merged, cover, cx, cy, float(radius_m), conflicts, group, dict(quotas or {}))
 
     @classmethod
@@ -169,7 +173,11 @@ def _merge_identical_units(weights: NDArray, incidence: sparse.csr_array) -> tup
 
 @dataclass(frozen=True)
 class SitingResult:
-    """Chosen candidates in rank order (largest marginal gain first) and the figures a planner reads."""
+    """Chosen candidates in rank order (largest marginal gain first) and the figures a planner reads.
+
+    Maximal covering: ``bound`` is a proven upper bound on the newly covered demand. Set covering
+    (``kind="set_covering"``): ``bound`` is the proven least number of sites.
+    """
 
     method: str
     chosen: NDArray[np.intp]
@@ -182,10 +190,15 @@ class SitingResult:
     optimal: bool
     seconds: float
     status: str
+    kind: str = "maximal_covering"
 
     @property
     def gap(self) -> float:
-        """Relative optimality gap (bound − objective) / bound; 0 when proven optimal."""
+        """Relative optimality gap: (bound − objective) / bound for maximal covering, (sites − bound) / sites
+        for set covering; 0 when proven optimal."""
+        if self.kind == "set_covering":
+            sites = self.chosen.size
+            return 0.0 if sites == 0 else max(0.0, (sites - self.bound) / sites)
         return 0.0 if self.bound <= 0 else max(0.0, (self.bound - self.objective) / self.bound)
 
 
@@ -255,7 +268,12 @@ def greedy(problem: SitingProblem, p: int) -> SitingResult:
     start = time.perf_counter()
     chosen, gains = _lazy_greedy(problem, p, None)
     objective = float(sum(gains))
-    bound = min(objective / (1 - 1 / math.e), problem.total_weight)
+    if len(problem.conflicts):
+        bound = problem.total_weight  # greedy has no approximation guarantee under spacing conflicts
+    elif problem.quotas:
+        bound = min(2 * objective, problem.total_weight)  # quotas make a partition matroid: greedy ≥ 1/2
+    else:
+        bound = min(objective / (1 - 1 / math.e), problem.total_weight)  # the classic (1 − 1/e) guarantee
     optimal = objective >= problem.total_weight - 1e-9  # everything coverable is covered
     return SitingResult("greedy", np.array(chosen, dtype=np.intp), np.array(gains), objective,
                         objective if optimal else bound, optimal, time.perf_counter() - start, "heuristic")  # fmt: skip
@@ -282,6 +300,10 @@ def _side_constraints(problem: SitingProblem, n_vars: int) -> list[LinearConstra
     return constraints
 
 
+def _weight_scale(problem: SitingProblem) -> float:
+    return float(problem.weights.max()) if problem.weights.size and problem.weights.max() > 0 else 1.0
+
+
 def _solve(c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, time_limit_s: float) -> OptimizeResult:
     options = {"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False}
     return milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(0, upper), options=options)
@@ -293,8 +315,10 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0) -> SitingR
     _check_p(problem, p)
     start = time.perf_counter()
     m, n = problem.cover.shape
-    # variables: x (n candidates) then y (m units)
-    c = np.concatenate((np.zeros(n), -problem.weights))
+    # variables: x (n candidates) then y (m units); weights scaled to at most 1 so that none falls below the
+    # solver's tolerances (1e-7), whatever unit the demand comes in
+    scale = _weight_scale(problem)
+    c = np.concatenate((np.zeros(n), -problem.weights / scale))
     link = sparse.hstack([-problem.cover.astype(float), sparse.eye_array(m)], format="csr")
     budget = sparse.csr_array(np.concatenate((np.ones(n), np.zeros(m)))[None, :])
     constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(budget, -np.inf, p)]
@@ -302,12 +326,12 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0) -> SitingR
     integrality = np.concatenate((np.ones(n), np.zeros(m)))
     result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s)
     seconds = time.perf_counter() - start
-    if result.x is None:
-        raise TimeoutError(f"no feasible solution found within {time_limit_s:g} s ({result.message})")
-    chosen = np.flatnonzero(result.x[:n] > 0.5)
+    # stopped before HiGHS found any solution: greedy's sites are always feasible, so answer with those
+    chosen = np.flatnonzero(result.x[:n] > 0.5) if result.x is not None else _lazy_greedy(problem, p, None)[0]
     order, gains = _rank(problem, chosen)
     objective = problem.covered_weight(order)
-    bound = -float(result.mip_dual_bound) if result.mip_dual_bound is not None else math.inf
+    dual = getattr(result, "mip_dual_bound", None)
+    bound = -float(dual) * scale if dual is not None and np.isfinite(dual) else problem.total_weight
     optimal = result.status == 0 and bound - objective <= 1e-9 * max(1.0, abs(bound))
     status = "optimal" if optimal else f"stopped: {result.message}"
     return SitingResult("exact", order, gains, objective, max(bound, objective), optimal, seconds, status)
@@ -320,9 +344,9 @@ def greedy_cover(problem: SitingProblem, target_weight: float) -> SitingResult:
     chosen, gains = _lazy_greedy(problem, None, target_weight)
     objective = float(sum(gains))
     if objective < target_weight - 1e-9:
-        raise ValueError(f"target {target_weight:g} not reachable: all candidates together cover {objective:g}")
-    return SitingResult("greedy", np.array(chosen, dtype=np.intp), np.array(gains), objective, objective, False,
-                        time.perf_counter() - start, "heuristic")  # fmt: skip
+        raise ValueError(f"target {target_weight:g} not reachable: the candidates cover at most {objective:g} here")
+    return SitingResult("greedy", np.array(chosen, dtype=np.intp), np.array(gains), objective, 1.0, False,
+                        time.perf_counter() - start, "heuristic", kind="set_covering")  # fmt: skip
 
 
 def _check_target(problem: SitingProblem, target_weight: float) -> None:
@@ -340,15 +364,19 @@ def exact_cover(problem: SitingProblem, target_weight: float, time_limit_s: floa
     m, n = problem.cover.shape
     c = np.concatenate((np.ones(n), np.zeros(m)))
     link = sparse.hstack([-problem.cover.astype(float), sparse.eye_array(m)], format="csr")
-    reach = sparse.csr_array(np.concatenate((np.zeros(n), problem.weights))[None, :])
-    constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(reach, target_weight, np.inf)]
+    scale = _weight_scale(problem)
+    reach = sparse.csr_array(np.concatenate((np.zeros(n), problem.weights / scale))[None, :])
+    constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(reach, target_weight / scale, np.inf)]
     constraints += _side_constraints(problem, n + m)
     result = _solve(c, constraints, np.concatenate((np.ones(n), np.zeros(m))), np.ones(n + m), time_limit_s)
+    if result.status == 2:  # infeasible: the spacing or quotas keep the target out of reach
+        raise ValueError(f"target {target_weight:g} not reachable under the spacing and quotas")
     if result.x is None:
-        raise TimeoutError(f"no feasible solution found within {time_limit_s:g} s ({result.message})")
+        raise TimeoutError(f"no solution reaching the target found within {time_limit_s:g} s ({result.message})")
     order, gains = _rank(problem, np.flatnonzero(result.x[:n] > 0.5))
-    sites_bound = math.ceil(float(result.mip_dual_bound) - 1e-9) if result.mip_dual_bound is not None else 0
-    optimal = result.status == 0 and sites_bound >= order.size
+    dual = getattr(result, "mip_dual_bound", None)
+    sites_bound = math.ceil(float(dual) - 1e-6) if dual is not None and np.isfinite(dual) else 0
+    optimal = result.status == 0 or sites_bound >= order.size
     status = "optimal" if optimal else f"stopped: {result.message}; at least {sites_bound} sites are needed"
-    return SitingResult("exact", order, gains, problem.covered_weight(order), problem.covered_weight(order),
-                        optimal, time.perf_counter() - start, status)  # fmt: skip
+    return SitingResult("exact", order, gains, problem.covered_weight(order), float(max(sites_bound, 0)),
+                        optimal, time.perf_counter() - start, status, kind="set_covering")  # fmt: skip

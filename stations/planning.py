@@ -349,6 +349,8 @@ class Planner:
             return results
         except TimeoutError as exc:
             raise InvalidValue("time_limit_s", request.time_limit_s, str(exc)) from None
+        except ValueError as exc:  # a target the spacing or quotas keep out of reach
+            raise InvalidValue("target_share", request.target_share, str(exc)) from None
 
 
 def gap_features(gaps: Sequence[Gap], stations: Sequence[Station]) -> dict[str, Any]:
