@@ -97,7 +97,14 @@ def rider_features(stations: Sequence[Station], crs: CrsName = "wgs84", extras: 
 def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> dict:
     """Nearest-station answers as a FeatureCollection, nearest first, each with ``distance_m`` (metres),
     ``open_status`` and ``navigation`` links for Amap, Baidu, Tencent and ``geo:``."""
-    extras = [{"distance_m": round(r.distance_m, 1), "open_status": r.open_status} for r in results]
+    extras = [
+        {
+            "distance_m": round(r.distance_m, 1),
+            "open_status": r.open_status,
+            "closes_at": r.closes_at.isoformat() if r.closes_at else None,
+        }
+        for r in results
+    ]
     return feature_collection(rider_features([r.station for r in results], crs, extras), crs, **members)
 
 

@@ -49,6 +49,18 @@ def local_time(at: datetime) -> datetime:
     return at.replace(tzinfo=TIMEZONE) if at.tzinfo is None else at.astimezone(TIMEZONE)
 
 
+def next_change(text: str | None, at: datetime) -> datetime | None:
+    """When the state at ``at`` next changes (China time), or None for unknown or never-changing hours.
+
+    >>> next_change("Mo-Fr 08:30-11:00,13:30-17:00", datetime(2026, 11, 23, 9, 0)).isoformat()
+    '2026-11-23T11:00:00+08:00'
+    """
+    if not text:
+        return None
+    change = parse(text).next_change(local_time(at))
+    return None if change is None or change.year >= 9999 else change
+
+
 def status(text: str | None, at: datetime) -> OpenStatus:
     """``"open"``, ``"closed"`` or ``"unknown"`` at time ``at`` for hours ``text`` (None: unknown hours)."""
     if not text:

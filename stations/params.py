@@ -35,7 +35,7 @@ def names(text: str | None, vocabulary: Sequence[str], field: str) -> tuple[str,
     return parts
 
 
-def moment(text: str | None) -> datetime | None:
+def moment(text: str | None, field: str = "open_at") -> datetime | None:
     """ISO 8601 date-time ("2026-11-23T09:00", with or without offset; naive means China time) or "now"."""
     if not text:
         return None
@@ -44,9 +44,9 @@ def moment(text: str | None) -> datetime | None:
     try:
         at = hours.local_time(datetime.fromisoformat(text.strip()))
     except (ValueError, OverflowError):
-        raise InvalidValue("open_at", text, "not an ISO 8601 date-time such as 2026-11-23T09:00 or 'now'") from None
+        raise InvalidValue(field, text, "not an ISO 8601 date-time such as 2026-11-23T09:00 or 'now'") from None
     if not MIN_YEAR <= at.year <= MAX_YEAR:
-        raise InvalidValue("open_at", text, f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+        raise InvalidValue(field, text, f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
     return at
 
 

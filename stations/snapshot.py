@@ -58,6 +58,8 @@ class Nearby:
     station: Station
     distance_m: float
     open_status: hours.OpenStatus
+    closes_at: datetime | None = None
+    """For an open station: when it next closes (by its hours), China time."""
 
 
 def _bits(names: Sequence[str], vocabulary: Sequence[str]) -> int:
@@ -128,10 +130,12 @@ class Snapshot:
         found = self.index.query(query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=accept)
         at = query.open_at or now or datetime.now(hours.TIMEZONE)
         statuses = self.open_status(found.index, at)
-        return [
-            Nearby(self.stations[i], float(d), _STATUS_NAMES[s])
-            for i, d, s in zip(found.index, found.distance_m, statuses, strict=True)
-        ]
+        results = []
+        for i, d, s in zip(found.index, found.distance_m, statuses, strict=True):
+            station, status = self.stations[i], _STATUS_NAMES[s]
+            closes_at = hours.next_change(station.opening_hours, at) if status == "open" else None
+            results.append(Nearby(station, float(d), status, closes_at))
+        return results
 
     def select(
         self,

@@ -87,6 +87,9 @@ def nearby(
     include_unknown_hours: Annotated[
         bool, Query(description="with open_at, also stations whose hours are unknown")
     ] = False,
+    at: Annotated[
+        str | None, Query(description="time for open_status when open_at is not given (ISO date-time); default now")
+    ] = None,
     crs: Crs = "wgs84",
 ) -> GeoJSONResponse:
     """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
@@ -99,7 +102,7 @@ def nearby(
         lon, lat, crs=crs, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
         include_unknown_hours=include_unknown_hours,
     )  # fmt: skip
-    results = snapshot.nearby(query)
+    results = snapshot.nearby(query, now=params.moment(at, field="at"))
     return GeoJSONResponse(nearby_geojson(results, crs))
 
 

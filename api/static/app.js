@@ -26,7 +26,7 @@ function yizhanApp(map, config) {
       timeout: "定位超时。请点击地图选择位置，或选择区县。",
       picked: "已选择地图上的位置。", picked_district: "已选择区县：{name}。", loading: "正在查找…",
       found: "找到 {n} 个服务站，按距离排序。", none: "附近没有符合条件的服务站。", error: "出错了：{detail}",
-      open: "开放中", closed: "已关闭", unknown: "开放时间未知", hours: "开放时间：", verified: "核实日期：",
+      open: "开放中", soon: "即将关闭", closed: "已关闭", unknown: "开放时间未知", hours: "开放时间：", verified: "核实日期：",
       address: "地址：", phone: "电话：", walk: "步行约 {n} 分钟", ride: "骑行约 {n} 分钟", metres: "{n} 米",
       km: "{n} 公里", nav_amap: "高德", nav_baidu: "百度", nav_tencent: "腾讯", nav_geo: "其他地图",
       navigate: "导航到 {name}", you: "您的位置", list: "服务站列表", map: "地图", legend: "图例",
@@ -46,7 +46,7 @@ function yizhanApp(map, config) {
       timeout: "Locating timed out. Tap the map or pick a district instead.",
       picked: "Using the place you tapped on the map.", picked_district: "Using district {name}.",
       loading: "Searching…", found: "{n} stations, nearest first.", none: "No matching station nearby.",
-      error: "Something went wrong: {detail}", open: "Open", closed: "Closed", unknown: "Hours unknown",
+      error: "Something went wrong: {detail}", open: "Open", soon: "Closes soon", closed: "Closed", unknown: "Hours unknown",
       hours: "Hours: ", verified: "Verified: ", address: "Address: ", phone: "Phone: ",
       walk: "about {n} min walk", ride: "about {n} min ride", metres: "{n} m", km: "{n} km",
       nav_amap: "Amap", nav_baidu: "Baidu", nav_tencent: "Tencent", nav_geo: "Other map app",
@@ -136,8 +136,14 @@ function yizhanApp(map, config) {
   function typesText(types) { return (types || []).map(function (kind) { return t(kind); }).join(" · "); }
   function mainType(props) { var types = props.types || []; return TYPES.indexOf(types[0]) >= 0 ? types[0] : "other"; }
 
-  function statusBadge(status) {
+  var CLOSES_SOON_MS = 30 * 60 * 1000;
+  function statusBadge(status, closesAt) {
     var known = status === "open" || status === "closed" ? status : "unknown";
+    if (known === "open" && closesAt) {
+      var now = state.now ? Date.parse(state.now.length <= 16 ? state.now + ":00+08:00" : state.now) : Date.now();
+      var left = Date.parse(closesAt) - now;
+      if (left >= 0 && left <= CLOSES_SOON_MS) { known = "soon"; }
+    }
     return el("span", "yz-badge yz-badge-" + known, t(known));
   }
   function navLinks(props) {
@@ -158,7 +164,7 @@ function yizhanApp(map, config) {
   }
   function detailLines(props, node) {
     var hours = el("p", "yz-meta");
-    if (props.open_status) { hours.appendChild(statusBadge(props.open_status)); hours.appendChild(document.createTextNode(" ")); }
+    if (props.open_status) { hours.appendChild(statusBadge(props.open_status, props.closes_at)); hours.appendChild(document.createTextNode(" ")); }
     hours.appendChild(document.createTextNode(t("hours") + hoursInWords(props.opening_hours)));
     node.appendChild(hours);
     if (props.address) { node.appendChild(el("p", "yz-meta", t("address") + props.address)); }
@@ -280,6 +286,7 @@ function yizhanApp(map, config) {
     if (state.types.size) { query.set("types", Array.from(state.types).join(",")); }
     if (state.amenities.size) { query.set("amenities", Array.from(state.amenities).join(",")); }
     if (state.openNow) { query.set("open_at", state.now || "now"); }
+    if (state.now) { query.set("at", state.now); }
     return api + "/stations/nearby?" + query.toString();
   }
 

@@ -195,3 +195,18 @@ def test_the_page_refuses_to_be_framed(server: Server) -> None:
     headers = server.get("/").headers
     assert headers["x-frame-options"] == "DENY"
     assert headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+def test_status_badges_follow_the_clock_and_say_closes_soon(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server, "?now=2026-11-23T10:45")  # a Monday, 15 minutes before 11:00
+
+    def badge(station_id: str) -> str:
+        return page.locator(f'.yz-item[data-id="{station_id}"] .yz-badge').text_content()
+
+    assert badge("T-SPLIT") == "即将关闭"  # split shift closes at 11:00
+    assert badge("T-MOM") == "开放中"  # open until 20:00
+    assert badge("T-EVE") == "已关闭"  # opens at 18:00
+    assert badge("T-NONE") == "开放时间未知"
+    body = server.get("/stations/nearby", lon=RIDER_AT[0], lat=RIDER_AT[1], k=20, at="2026-11-23T10:45").json()
+    closes = {f["id"]: f["properties"]["closes_at"] for f in body["features"]}
+    assert closes["T-SPLIT"] == "2026-11-23T11:00:00+08:00" and closes["T-EVE"] is None
