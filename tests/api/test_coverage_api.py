@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from api import cli
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings, get_settings
+from api.settings import SAMPLE_DIR, Settings
 from geo.distance import haversine_m
 
 CELL = 200  # coarser than the default to keep the suite quick; the figures are checked against each other
@@ -126,34 +126,22 @@ def test_too_many_cells_suggests_a_cell_size_that_works(client: TestClient) -> N
     assert client.get("/coverage", params={"cell_m": suggested, "radius_m": 1000}).status_code == 200
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("YIZHAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-    monkeypatch.setenv("YIZHAN_DEMAND_PATH", str(SAMPLE_DIR / "demand.csv"))
-    monkeypatch.setattr(cli, "out", cli.Console(width=200))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    assert runner.invoke(cli.app, ["import", str(SAMPLE_DIR / "stations.csv")]).exit_code == 0
-    yield runner
-    get_settings.cache_clear()
-
-
-def test_cli_coverage_table_json_and_xlsx(runner: CliRunner, tmp_path: Path) -> None:
-    table = runner.invoke(cli.app, ["coverage", "--radius", "1000", "--cell", str(CELL)])
+def test_cli_coverage_table_json_and_xlsx(sample_runner: CliRunner, tmp_path: Path) -> None:
+    table = sample_runner.invoke(cli.app, ["coverage", "--radius", "1000", "--cell", str(CELL)])
     assert table.exit_code == 0, table.output
     assert "上城区" in table.output and "淳安县" in table.output
-    rows = json.loads(runner.invoke(cli.app, ["coverage", "--cell", str(CELL), "--json"]).stdout)
+    rows = json.loads(sample_runner.invoke(cli.app, ["coverage", "--cell", str(CELL), "--json"]).stdout)
     assert len(rows) == 13
     target = tmp_path / "coverage.xlsx"
-    assert runner.invoke(cli.app, ["coverage", "--cell", str(CELL), "--xlsx", str(target)]).exit_code == 0
+    assert sample_runner.invoke(cli.app, ["coverage", "--cell", str(CELL), "--xlsx", str(target)]).exit_code == 0
     assert openpyxl.load_workbook(target).active.max_row == 14
 
 
-def test_cli_gaps_and_bad_input(runner: CliRunner) -> None:
-    result = runner.invoke(cli.app, ["gaps", "--cell", str(CELL), "--limit", "3", "--json"])
+def test_cli_gaps_and_bad_input(sample_runner: CliRunner) -> None:
+    result = sample_runner.invoke(cli.app, ["gaps", "--cell", str(CELL), "--limit", "3", "--json"])
     assert result.exit_code == 0
     assert [f["properties"]["rank"] for f in json.loads(result.stdout)["features"]] == [1, 2, 3]
-    bad = runner.invoke(cli.app, ["coverage", "--radius", "-5"])
+    bad = sample_runner.invoke(cli.app, ["coverage", "--radius", "-5"])
     assert bad.exit_code == 1 and "radius_m" in bad.output
 
 
@@ -167,9 +155,9 @@ def test_coverage_map_page_is_self_contained_and_shows_the_layers(client: TestCl
     assert client.get("/maps/coverage", params={"adcode": "999999"}).status_code == 422
 
 
-def test_cli_writes_the_coverage_map(runner: CliRunner, tmp_path: Path) -> None:
+def test_cli_writes_the_coverage_map(sample_runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "coverage.html"
-    result = runner.invoke(cli.app, ["map", "coverage", "--cell", str(CELL), "--limit", "3", "-o", str(target)])
+    result = sample_runner.invoke(cli.app, ["map", "coverage", "--cell", str(CELL), "--limit", "3", "-o", str(target)])
     assert result.exit_code == 0, result.output
     page = target.read_text(encoding="utf-8")
     assert "服务空白 gaps" in page and "上城区" in page

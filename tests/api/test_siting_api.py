@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from api import cli
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings, get_settings
+from api.settings import SAMPLE_DIR, Settings
 from geo.distance import haversine_m
 
 BODY = {"add": 5, "radius_m": 1000, "types": ["outdoor_worker"], "cell_m": 200}
@@ -96,36 +96,25 @@ def test_quota_and_spacing_are_respected(client: TestClient) -> None:
             assert float(haversine_m(*a, *b)) > 2990  # planar 3 km, within 0.5% on the sphere
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("YIZHAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-    monkeypatch.setattr(cli, "out", cli.Console(width=200))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    assert runner.invoke(cli.app, ["import", str(SAMPLE_DIR / "stations.csv")]).exit_code == 0
-    yield runner
-    get_settings.cache_clear()
-
-
-def test_cli_site_prints_ranked_sites_and_writes_files(runner: CliRunner, tmp_path: Path) -> None:
+def test_cli_site_prints_ranked_sites_and_writes_files(sample_runner: CliRunner, tmp_path: Path) -> None:
     sites, page = tmp_path / "sites.csv", tmp_path / "sites.html"
     args = ["site", "--add", "3", "--cell", "200", "--types", "outdoor_worker", "-o", str(sites), "--map", str(page)]
-    result = runner.invoke(cli.app, args)
+    result = sample_runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     assert "proposed sites" in result.output and "→" in result.output
     rows = list(csv.DictReader(io.StringIO(sites.read_text(encoding="utf-8-sig"))))
     assert [r["rank"] for r in rows] == ["1", "2", "3"]
     assert "服务空白 gaps" in page.read_text(encoding="utf-8")
     geojson = tmp_path / "sites.geojson"
-    assert runner.invoke(cli.app, ["site", "--add", "2", "--cell", "200", "-o", str(geojson)]).exit_code == 0
+    assert sample_runner.invoke(cli.app, ["site", "--add", "2", "--cell", "200", "-o", str(geojson)]).exit_code == 0
     assert len(json.loads(geojson.read_text(encoding="utf-8"))["features"]) == 2
 
 
-def test_cli_site_with_a_candidate_file_and_bad_input(runner: CliRunner, tmp_path: Path) -> None:
+def test_cli_site_with_a_candidate_file_and_bad_input(sample_runner: CliRunner, tmp_path: Path) -> None:
     candidates = tmp_path / "候选.csv"
     candidates.write_text("名称,经度,纬度\n临平工会大楼,120.2078,30.4503\n湖滨,120.16,30.25\n", encoding="gbk")
-    result = runner.invoke(cli.app, ["site", "--add", "1", "--cell", "200", "--candidates", str(candidates)])
+    result = sample_runner.invoke(cli.app, ["site", "--add", "1", "--cell", "200", "--candidates", str(candidates)])
     assert result.exit_code == 0, result.output
     assert "临平工会大楼" in result.output
-    assert runner.invoke(cli.app, ["site", "--cell", "200"]).exit_code == 1  # neither --add nor --target
-    assert runner.invoke(cli.app, ["site", "--add", "1", "--method", "magic"]).exit_code == 1
+    assert sample_runner.invoke(cli.app, ["site", "--cell", "200"]).exit_code == 1  # neither --add nor --target
+    assert sample_runner.invoke(cli.app, ["site", "--add", "1", "--method", "magic"]).exit_code == 1
