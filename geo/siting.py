@@ -98,6 +98,8 @@ class SitingProblem:
         group = np.full(n, -1, dtype=np.intp) if candidate_group is None else np.asarray(candidate_group, np.intp)
         if group.shape != (n,):
             raise ValueError(f"candidate_group has {group.size} entries for {n} candidates")
+        if any(quota < 0 for quota in (quotas or {}).values()):
+            raise ValueError(f"quotas must be ≥ 0: {quotas}")
         return cls(weights_merged, cover, cx, cy, float(radius_m), conflicts, group, dict(quotas or {}))
 
     @classmethod
@@ -242,7 +244,7 @@ def _lazy_greedy(problem: SitingProblem, p: int | None, target: float | None) ->
     chosen: list[int] = []
     gains: list[float] = []
     total = 0.0
-    while heap and (p is None or len(chosen) < p) and (target is None or total < target):
+    while heap and (p is None or len(chosen) < p) and (target is None or total < target * (1 - 1e-12) - 1e-12):
         negative, j, stamp = heapq.heappop(heap)
         group = int(problem.candidate_group[j])
         if blocked[j] or group_count.get(group, 0) >= problem.quotas.get(group, math.inf):
@@ -326,8 +328,12 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0) -> SitingR
     integrality = np.concatenate((np.ones(n), np.zeros(m)))
     result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s)
     seconds = time.perf_counter() - start
-    # stopped before HiGHS found any solution: greedy's sites are always feasible, so answer with those
-    chosen = np.flatnonzero(result.x[:n] > 0.5) if result.x is not None else _lazy_greedy(problem, p, None)[0]
+    # stopped by the time limit with nothing or with less than greedy finds: greedy's sites are always feasible
+    # and HiGHS's bound still holds, so answer with the better of the two
+    greedy_sites = _lazy_greedy(problem, p, None)[0]
+    chosen = np.flatnonzero(result.x[:n] > 0.5) if result.x is not None else greedy_sites
+    if problem.covered_weight(greedy_sites) > problem.covered_weight(chosen):
+        chosen = np.asarray(greedy_sites, dtype=np.intp)
     order, gains = _rank(problem, chosen)
     objective = problem.covered_weight(order)
     dual = getattr(result, "mip_dual_bound", None)
@@ -345,8 +351,12 @@ def greedy_cover(problem: SitingProblem, target_weight: float) -> SitingResult:
     objective = float(sum(gains))
     if objective < target_weight - 1e-9:
         raise ValueError(f"target {target_weight:g} not reachable: the candidates cover at most {objective:g} here")
-    return SitingResult("greedy", np.array(chosen, dtype=np.intp), np.array(gains), objective, 1.0, False,
-                        time.perf_counter() - start, "heuristic", kind="set_covering")  # fmt: skip
+    # every site covers at most the largest single-site gain, so at least target / that many sites are needed
+    per_site = problem.cover.T.astype(float) @ problem.weights
+    largest = float(per_site.max()) if per_site.size else 0.0
+    least = math.ceil(target_weight / largest - 1e-9) if target_weight > 0 and largest > 0 else 0
+    return SitingResult("greedy", np.array(chosen, dtype=np.intp), np.array(gains), objective, float(least),
+                        least == len(chosen), time.perf_counter() - start, "heuristic", "set_covering")  # fmt: skip
 
 
 def _check_target(problem: SitingProblem, target_weight: float) -> None:

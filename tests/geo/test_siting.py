@@ -54,7 +54,7 @@ def instances(
     """Keyword arguments of ``SitingProblem.from_arrays`` for a random instance in a 1 km square.
 
     Positive weights are at least ``min_positive_weight``: HiGHS's tolerances are absolute (~1e-7), so a unit
-    lighter than that may be left out of an answer called optimal (see the xfail tests on tiny weights)."""
+    lighter than that may be left out of an answer called optimal."""
     m = draw(st.integers(1, max_units))
     n = draw(st.integers(1, max_candidates))
     coordinate = st.floats(0, 1000, allow_nan=False, allow_infinity=False)
@@ -192,12 +192,6 @@ def test_exact_equals_brute_force_with_spacing(kwargs: dict, data: st.DataObject
     assert close(result.objective, brute_force_max(problem, p))
 
 
-@pytest.mark.xfail(
-    reason="BUG: exact calls a solution optimal (gap 0) and reports a 'proven' bound of 1.0 while the optimum is "
-    "1 + 6e-8: HiGHS stops within its tolerances (~1e-7 of the largest weight, as exact() scales weights by it), "
-    "looser than the 1e-9 relative tolerance exact() claims; a unit that light can be left out",
-    strict=True,
-)
 def test_exact_does_not_drop_a_tiny_unit() -> None:
     # Candidates 0 and 1 both cover the unit of weight 1; only candidate 2 covers the unit of 6e-8.
     problem = SitingProblem.from_arrays([0, 0], [0, 21], [1.0, 6e-8], [0, 0, 0], [0, 0, 21], radius_m=20)
@@ -379,11 +373,6 @@ def test_tiny_weights_in_any_unit() -> None:
     assert best.bound == pytest.approx(3e-7, rel=1e-9)
 
 
-@pytest.mark.xfail(
-    reason="BUG: greedy_cover's loop tests `total < target` with no tolerance (its final check allows 1e-9), so "
-    "float rounding adds a needless site: 5 sites of 0.01 sum to 0.049999999999999996 < 0.05 and it picks a 6th",
-    strict=True,
-)
 def test_greedy_cover_stops_at_the_target_despite_rounding() -> None:
     problem = ten_sites(1e-3)
     target = 0.5 * problem.total_weight
@@ -413,11 +402,6 @@ def test_exact_cover_bound_is_the_least_number_of_sites() -> None:
     assert result.kind == "set_covering"
 
 
-@pytest.mark.xfail(
-    reason="BUG: greedy_cover always reports bound 1.0 ('the proven least number of sites'), also for a target "
-    "of 0 that needs no site, where the proven least number is 0",
-    strict=True,
-)
 def test_greedy_cover_bound_for_a_zero_target() -> None:
     problem = SitingProblem.from_arrays([0, 100], [0, 0], [5, 4], [0, 100], [0, 0], radius_m=10)
     result = greedy_cover(problem, 0.0)
