@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from typer.testing import CliRunner
 
-from api.settings import SAMPLE_DIR
+from api import cli
+from api.settings import SAMPLE_DIR, get_settings
 from geo.districts import Districts
 
 # Never a wall-clock limit in tests: machines here are shared and noisy.
@@ -28,3 +31,15 @@ def districts() -> Districts:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'yizhan.sqlite3'}"
+
+
+@pytest.fixture
+def sample_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """A CLI runner on a fresh SQLite file holding the sample registry (the sample demand layer is the default)."""
+    monkeypatch.setenv("YIZHAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setattr(cli, "out", cli.Console(width=200))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["import", str(SAMPLE_DIR / "stations.csv")]).exit_code == 0
+    yield runner
+    get_settings.cache_clear()
