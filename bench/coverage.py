@@ -53,6 +53,8 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repo root, so `geo` imports uninstalled
 
+from machine_info import cpu_model, usable_cores  # noqa: E402 - bench/ is on sys.path when a script runs
+
 import geo.coverage  # noqa: E402
 import geo.gaps  # noqa: E402
 import geo.grid  # noqa: E402
@@ -172,15 +174,8 @@ def breakdown(grid: Grid, lon: Floats, lat: Floats, radius_m: float, repeats: in
 
 
 def machine() -> list[str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = cpu_model()
+    affinity = usable_cores()
     versions = ", ".join(
         f"{name} {version}"
         for name, version in (

@@ -53,6 +53,8 @@ from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, so `geo` imports uninstalled
 
+from machine_info import cpu_model, usable_cores  # bench/ is on sys.path when a script runs
+
 import geo.distance
 import geo.index
 from geo.distance import EARTH_RADIUS_M, haversine_m, m_from_chord, unit_vectors
@@ -383,15 +385,8 @@ def measure(n: int, counts: Counts, seed: int, log: Callable[[str], None]) -> tu
 
 
 def machine() -> list[str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = cpu_model()
+    affinity = usable_cores()
     versions = ", ".join(
         f"{name} {version}"
         for name, version in (

@@ -57,6 +57,8 @@ from scipy.spatial.distance import cdist
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repo root, so `geo` imports uninstalled
 
+from machine_info import cpu_model, usable_cores  # noqa: E402 - bench/ is on sys.path when a script runs
+
 import geo.siting  # noqa: E402
 from geo.coverage import compute_coverage  # noqa: E402
 from geo.districts import Districts  # noqa: E402
@@ -203,15 +205,8 @@ def timed(fn: Callable[[], T], repeats: int = 1) -> tuple[float, T]:
 
 
 def machine() -> list[str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = cpu_model()
+    affinity = usable_cores()
     packages = ("numpy", "scipy", "highspy", "spopt", "pulp", "pyproj")
     found = []
     for name in packages:
