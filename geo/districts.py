@@ -13,6 +13,7 @@ GeoJSON FeatureCollection whose features carry ``adcode`` and ``name`` propertie
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,16 @@ class Districts:
             frame = frame.to_crs("EPSG:4326")
         geometries = [g if g.is_valid else shapely.make_valid(g) for g in frame.geometry]
         return cls([str(a) for a in frame["adcode"]], [str(n) for n in frame["name"]], geometries)
+
+    def subset(self, adcodes: Sequence[str]) -> Districts:
+        """These districts only, in the order given (KeyError for an unknown adcode)."""
+        positions = [self.position(adcode) for adcode in adcodes]
+        return Districts(
+            [self.adcodes[i] for i in positions],
+            [self.names[i] for i in positions],
+            [self.geometries[i] for i in positions],
+            self.metadata,
+        )
 
     def locate(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.intp]:
         """Position of the district containing each point (borders count as inside), -1 where none does."""

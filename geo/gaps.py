@@ -93,7 +93,7 @@ def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp])
     y_min = grid.y0 + run_row[new_block] * grid.cell_m
     y_max = grid.y0 + (top + 1) * grid.cell_m
     planar = shapely.union_all(shapely.box(x_min, y_min, x_max, y_max))
-    return shapely.transform(planar, lambda xy: np.column_stack(grid.unproject(xy[:, 0], xy[:, 1])))
+    return grid.to_lonlat(planar)
 
 
 def find_gaps(

@@ -35,6 +35,10 @@ class GridTooLarge(ValueError):
     """More cells than allowed; the message suggests a cell size that fits."""
 
 
+def _transformed(geometry: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
+    return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
 def local_projection(lon: float, lat: float) -> str:
     """PROJ string of a Lambert azimuthal equal-area projection centred on (lon, lat), metres."""
     return f"+proj=laea +lat_0={lat:.6f} +lon_0={lon:.6f} +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
@@ -67,8 +71,7 @@ class Grid:
         centre = union.centroid
         projection = local_projection(centre.x, centre.y)
         to_plane = Transformer.from_crs("EPSG:4326", projection, always_xy=True)
-        planar = [shapely.transform(g, lambda xy: np.column_stack(to_plane.transform(xy[:, 0], xy[:, 1])))
-                  for g in districts.geometries]  # fmt: skip
+        planar = [_transformed(g, to_plane) for g in districts.geometries]
         west, south, east, north = shapely.total_bounds(planar)
 
         def cells_at(size: float) -> int:
@@ -152,6 +155,14 @@ class Grid:
     def unproject(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
         """Grid plane metres → WGS84 degrees."""
         return self._to_lonlat.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+    def to_plane(self, geometry: shapely.Geometry) -> shapely.Geometry:
+        """A WGS84 geometry in the grid plane (metres)."""
+        return _transformed(geometry, self._to_plane)
+
+    def to_lonlat(self, geometry: shapely.Geometry) -> shapely.Geometry:
+        """A grid-plane geometry in WGS84 degrees."""
+        return _transformed(geometry, self._to_lonlat)
 
     def cell_of(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """(row, col) of the raster cell holding each planar point; -1 where outside the raster."""

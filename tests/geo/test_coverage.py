@@ -24,24 +24,11 @@ STATIONS_PATH = SAMPLE_DIR / "stations.csv"
 SMALL = ("330102", "330108")  # 上城区 (120 km²) and 滨江区 (71 km²): neighbours across the Qiantang
 
 
-def subset(districts: Districts, adcodes: tuple[str, ...]) -> Districts:
-    positions = [districts.position(a) for a in adcodes]
-    return Districts(
-        [districts.adcodes[i] for i in positions],
-        [districts.names[i] for i in positions],
-        [districts.geometries[i] for i in positions],
-    )
-
-
-def planar(grid: Grid, geometry: shapely.Geometry) -> shapely.Geometry:
-    return shapely.transform(geometry, lambda xy: np.column_stack(grid.project(xy[:, 0], xy[:, 1])))
-
-
 def exact_shares(grid: Grid, lon, lat, radius_m: float) -> np.ndarray:
     """Covered share of each district: union of 256-gon discs ∩ district, in the grid plane (area error ~1e-4)."""
     x, y = grid.project(np.asarray(lon, float), np.asarray(lat, float))
     union = shapely.union_all(shapely.buffer(shapely.points(x, y), radius_m, quad_segs=64))
-    polygons = [planar(grid, g) for g in grid.districts.geometries]
+    polygons = [grid.to_plane(g) for g in grid.districts.geometries]
     return np.array([shapely.intersection(p, union).area / p.area for p in polygons])
 
 
@@ -54,7 +41,7 @@ def brute_nearest_m(grid: Grid, lon, lat, x, y) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def small_grids(districts) -> dict[int, Grid]:
-    chosen = subset(districts, SMALL)
+    chosen = districts.subset(SMALL)
     return {cell_m: Grid.build(chosen, cell_m) for cell_m in (50, 100, 200)}
 
 
@@ -78,7 +65,7 @@ def station_sets(draw, bounds, max_size: int = 60):
 
 
 def small_bounds(districts: Districts) -> tuple[float, float, float, float]:
-    return tuple(shapely.total_bounds(subset(districts, SMALL).geometries))
+    return tuple(shapely.total_bounds(districts.subset(SMALL).geometries))
 
 
 BOUNDS = (120.10, 30.12, 120.31, 30.41)  # roughly 上城区 ∪ 滨江区 (checked in test_bounds_cover_small)
@@ -159,7 +146,7 @@ def test_area_is_exact_projected_area(districts):
     lon, lat = read_sample_stations()
     coverage = compute_coverage(grid, lon[:200], lat[:200], 1000)
     for row, geometry in zip(coverage.districts, districts.geometries, strict=True):
-        assert row.area_km2 == pytest.approx(planar(grid, geometry).area / 1e6, rel=1e-9)
+        assert row.area_km2 == pytest.approx(grid.to_plane(geometry).area / 1e6, rel=1e-9)
         assert row.uncovered_km2 == pytest.approx(row.area_km2 * (1 - row.covered_share), rel=1e-12, abs=1e-12)
     assert [row.adcode for row in coverage.districts] == districts.adcodes
     assert [row.name for row in coverage.districts] == districts.names

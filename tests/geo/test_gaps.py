@@ -23,22 +23,9 @@ BOUNDS = (120.10, 30.12, 120.31, 30.41)
 EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def subset(districts: Districts, adcodes: tuple[str, ...]) -> Districts:
-    positions = [districts.position(a) for a in adcodes]
-    return Districts(
-        [districts.adcodes[i] for i in positions],
-        [districts.names[i] for i in positions],
-        [districts.geometries[i] for i in positions],
-    )
-
-
-def planar(grid: Grid, geometry: shapely.Geometry) -> shapely.Geometry:
-    return shapely.transform(geometry, lambda xy: np.column_stack(grid.project(xy[:, 0], xy[:, 1])))
-
-
 @pytest.fixture(scope="module")
 def small_grids(districts) -> dict[int, Grid]:
-    chosen = subset(districts, SMALL)
+    chosen = districts.subset(SMALL)
     return {cell_m: Grid.build(chosen, cell_m) for cell_m in (100, 200)}
 
 
@@ -69,7 +56,7 @@ def gap_labels(grid: Grid, gaps: list[Gap]) -> np.ndarray:
     Asserts the polygons hold exactly ``gap.cells`` cell centres each and never share one."""
     label = np.full(grid.n_cells, -1)
     for k, gap in enumerate(gaps):
-        inside = shapely.contains_xy(planar(grid, gap.polygon), grid.x, grid.y)
+        inside = shapely.contains_xy(grid.to_plane(gap.polygon), grid.x, grid.y)
         assert inside.sum() == gap.cells, f"gap {gap.rank}: polygon holds {inside.sum()} cells, says {gap.cells}"
         assert (label[inside] == -1).all(), f"gap {gap.rank} overlaps an earlier gap"
         label[inside] = k
@@ -111,7 +98,7 @@ def check_gaps(coverage: Coverage, gaps: list[Gap], lon, lat, demand: Demand | N
         assert (neighbours[same_district] == -1).all(), "two gaps of one district touch: should be one gap"
         # area: cells × cell area, and the polygon's area in the plane says the same
         assert gap.area_km2 == pytest.approx(gap.cells * grid.cell_area_km2, rel=1e-12)
-        assert planar(grid, gap.polygon).area == pytest.approx(gap.cells * grid.cell_m**2, rel=1e-9)
+        assert grid.to_plane(gap.polygon).area == pytest.approx(gap.cells * grid.cell_m**2, rel=1e-9)
         # centroid: the mean of the gap's cell centres (PROJ's LAEA inverse is ~1.3 mm off)
         cx, cy = grid.project(gap.centroid_lon, gap.centroid_lat)
         assert float(cx) == pytest.approx(grid.x[cells].mean(), abs=0.01)
@@ -240,13 +227,13 @@ def test_gap_polygon_is_valid_and_is_the_union_of_its_cells():
     gaps = find_gaps(coverage, [120.025], [30.005])
     assert len(gaps) == 2
     for gap in gaps:
-        cells = shapely.contains_xy(planar(grid, gap.polygon), grid.x, grid.y)
+        cells = shapely.contains_xy(grid.to_plane(gap.polygon), grid.x, grid.y)
         half = grid.cell_m / 2
         union = shapely.union_all(shapely.box(grid.x[cells] - half, grid.y[cells] - half, grid.x[cells] + half,
                                               grid.y[cells] + half))  # fmt: skip
         assert gap.polygon.is_valid, shapely.is_valid_reason(gap.polygon)
         # equal but for PROJ's ~1.3 mm LAEA round-trip shift along the outline
-        assert planar(grid, gap.polygon).symmetric_difference(union).area < union.length * 0.002  # m²
+        assert grid.to_plane(gap.polygon).symmetric_difference(union).area < union.length * 0.002  # m²
         assert gap.polygon.geom_type == "Polygon"  # one 8-connected gap of a convex district: one piece
 
 

@@ -29,11 +29,6 @@ def to_lonlat(geometry: shapely.Geometry) -> shapely.Geometry:
     )
 
 
-def planar(grid: Grid, geometry: shapely.Geometry) -> shapely.Geometry:
-    """A WGS84 geometry in the grid's plane (the same transformation Grid.build uses)."""
-    return shapely.transform(geometry, lambda xy: np.column_stack(grid.project(xy[:, 0], xy[:, 1])))
-
-
 def raster_centres(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     ny, nx = grid.shape
     col, row = np.meshgrid(np.arange(nx), np.arange(ny))
@@ -164,7 +159,7 @@ def test_raster_equals_shapely_on_random_polygons(geometries_m, relative_cell):
     districts = make_districts(geometries_m)
     extent = max(np.ptp(np.asarray(shapely.total_bounds(geometries_m)).reshape(2, 2), axis=0))
     grid = Grid.build(districts, cell_m=relative_cell * extent)
-    in_plane = [planar(grid, g) for g in districts.geometries]
+    in_plane = [grid.to_plane(g) for g in districts.geometries]
     x, y = raster_centres(grid)
     assert_raster_matches_shapely(grid, in_plane, x, y, grid.raster)
     # the flat arrays list exactly the inside cells, in raster order, with their centres and owners
@@ -203,7 +198,7 @@ def test_scanline_on_degenerate_lattice_polygons(vertices, as_hull):
 def test_raster_equals_shapely_on_real_districts(districts):
     """All 13 Hangzhou districts at 100 m: 200,000 random raster cells against shapely in the plane."""
     grid = Grid.build(districts, cell_m=100)
-    in_plane = [planar(grid, g) for g in districts.geometries]
+    in_plane = [grid.to_plane(g) for g in districts.geometries]
     rng = np.random.default_rng(13)
     row = rng.integers(0, grid.shape[0], 200_000)
     col = rng.integers(0, grid.shape[1], 200_000)
@@ -219,7 +214,7 @@ def test_district_areas_are_exact_and_cells_converge(districts):
     errors = []
     for cell_m in (800, 400, 200, 100):
         grid = Grid.build(districts, cell_m=cell_m)
-        in_plane = [planar(grid, g) for g in districts.geometries]
+        in_plane = [grid.to_plane(g) for g in districts.geometries]
         np.testing.assert_allclose(grid.district_area_km2, shapely.area(in_plane) / 1e6, rtol=1e-12)
         cells = np.bincount(grid.district, minlength=len(districts))
         relative = np.abs(cells * grid.cell_area_km2 - grid.district_area_km2) / grid.district_area_km2
@@ -242,7 +237,7 @@ def test_cell_area_error_is_bounded_by_the_boundary_strip(geometries_m, relative
     extent = max(np.ptp(np.asarray(shapely.total_bounds(geometries_m[:1])).reshape(2, 2), axis=0))
     for cell_m in (relative_cell * extent, relative_cell * extent / 4):
         grid = Grid.build(districts, cell_m=cell_m)
-        polygon = planar(grid, districts.geometries[0])
+        polygon = grid.to_plane(districts.geometries[0])
         strip = polygon.boundary.buffer(cell_m * math.sqrt(2), quad_segs=4).area
         error = abs(grid.n_cells * cell_m**2 - polygon.area)
         assert error <= strip + 1e-6 * polygon.area
