@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import hashlib
 import importlib.metadata
 import os
 import platform
@@ -53,7 +52,7 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repo root, so `geo` imports uninstalled
 
-from machine_info import cpu_model, usable_cores  # noqa: E402 - bench/ is on sys.path when a script runs
+from report import code_lines, machine_lines, table  # noqa: E402 - bench/ is on sys.path when a script runs
 
 import geo.coverage  # noqa: E402
 import geo.gaps  # noqa: E402
@@ -105,10 +104,7 @@ def synthetic_stations(n: int, districts: Districts, seed: int) -> tuple[Floats,
 
 
 def projected_districts(grid: Grid) -> list[shapely.Geometry]:
-    polygons = [
-        shapely.transform(g, lambda xy: np.column_stack(grid.project(xy[:, 0], xy[:, 1])))
-        for g in grid.districts.geometries
-    ]
+    polygons = [grid.to_plane(g) for g in grid.districts.geometries]
     shapely.prepare(polygons)
     return polygons
 
@@ -174,8 +170,6 @@ def breakdown(grid: Grid, lon: Floats, lat: Floats, radius_m: float, repeats: in
 
 
 def machine() -> list[str]:
-    cpu = cpu_model()
-    affinity = usable_cores()
     versions = ", ".join(
         f"{name} {version}"
         for name, version in (
@@ -189,31 +183,7 @@ def machine() -> list[str]:
             ("pykdtree", importlib.metadata.version("pykdtree")),
         )
     )
-    return [
-        f"machine: {platform.machine()}, nproc {affinity} (os.cpu_count {os.cpu_count()}), CPU {cpu}",
-        f"         {platform.platform()}",
-        f"         {versions}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
-    ]
-
-
-def code_under_test() -> list[str]:
-    """Which geo/grid.py, geo/coverage.py and geo/gaps.py this run imported."""
-    lines = []
-    for module in (geo.grid, geo.coverage, geo.gaps):
-        path = Path(str(module.__file__))
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        mtime = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        lines.append(f"{path.parent.name}/{path.name}: sha256 {digest}..., modified {mtime}")
-    return ["code:    " + lines[0], *("         " + line for line in lines[1:])]
-
-
-def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def fmt(r: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-
-    return [fmt(header), fmt(["-" * w for w in widths]), *(fmt(r) for r in body)]
+    return machine_lines(f"{versions}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
 
 
 def seconds(value: float) -> str:
@@ -234,7 +204,7 @@ def run(sizes: Sequence[str], cell_m: float, radius_m: float, repeats: int, seed
     print(f"date:    {now:%Y-%m-%d %H:%M} UTC")
     for line in machine():
         print(line)
-    for line in code_under_test():
+    for line in code_lines((geo.grid, geo.coverage, geo.gaps)):
         print(line)
     print(f"command: python bench/coverage.py {' '.join(sys.argv[1:])}".rstrip())
 

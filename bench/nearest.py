@@ -32,7 +32,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy / pykdtree: measur
 import argparse
 import datetime
 import gc
-import hashlib
 import importlib.metadata
 import math
 import platform
@@ -53,7 +52,7 @@ from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, so `geo` imports uninstalled
 
-from machine_info import cpu_model, usable_cores  # bench/ is on sys.path when a script runs
+from report import code_lines, machine_lines, table  # bench/ is on sys.path when a script runs
 
 import geo.distance
 import geo.index
@@ -385,8 +384,6 @@ def measure(n: int, counts: Counts, seed: int, log: Callable[[str], None]) -> tu
 
 
 def machine() -> list[str]:
-    cpu = cpu_model()
-    affinity = usable_cores()
     versions = ", ".join(
         f"{name} {version}"
         for name, version in (
@@ -400,30 +397,8 @@ def machine() -> list[str]:
     )
     return [
         f"date:    {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"machine: {platform.machine()}, nproc {affinity} (os.cpu_count {os.cpu_count()}), CPU {cpu}",
-        f"         {platform.platform()}",
-        f"         {versions}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}",
+        *machine_lines(f"{versions}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"),
     ]
-
-
-def code_under_test() -> list[str]:
-    """Which geo/index.py and geo/distance.py this run imported (the files are edited often)."""
-    lines = []
-    for module in (geo.index, geo.distance):
-        path = Path(str(module.__file__))
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        mtime = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        lines.append(f"         {path.parent.name}/{path.name}: sha256 {digest}..., modified {mtime}")
-    return ["code:" + lines[0][5:], *lines[1:]]
-
-
-def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def fmt(r: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-
-    return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in body)]
 
 
 def fmt_us(value: float) -> str:
@@ -554,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(text, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    out = ["Nearest stations benchmark (bench/nearest.py)", *machine(), *code_under_test()]
+    out = ["Nearest stations benchmark (bench/nearest.py)", *machine(), *code_lines((geo.index, geo.distance))]
     out.append(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     out.append(
         f"stations: uniform random, seed {args.seed}, lon {LON_RANGE[0]}-{LON_RANGE[1]}, "

@@ -35,10 +35,8 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import hashlib
 import importlib.metadata
 import math
-import os
 import platform
 import statistics
 import sys
@@ -57,7 +55,7 @@ from scipy.spatial.distance import cdist
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repo root, so `geo` imports uninstalled
 
-from machine_info import cpu_model, usable_cores  # noqa: E402 - bench/ is on sys.path when a script runs
+from report import code_lines, machine_lines, table  # noqa: E402 - bench/ is on sys.path when a script runs
 
 import geo.siting  # noqa: E402
 from geo.coverage import compute_coverage  # noqa: E402
@@ -101,13 +99,7 @@ def read_points(path: Path, weight: bool) -> tuple[Floats, Floats, Floats]:
 
 def build_instance(cell_m: float, radius_m: float) -> Instance:
     """Uncovered cells of the urban districts, weighted by demand plus area; the planner's candidate lattice."""
-    every = Districts.from_geojson(DATA / "districts.geojson")
-    positions = [every.position(a) for a in URBAN]
-    districts = Districts(
-        [every.adcodes[i] for i in positions],
-        [every.names[i] for i in positions],
-        [every.geometries[i] for i in positions],
-    )
+    districts = Districts.from_geojson(DATA / "districts.geojson").subset(URBAN)
     grid = Grid.build(districts, cell_m)
     station_lon, station_lat, _ = read_points(DATA / "stations.csv", weight=False)
     coverage = compute_coverage(grid, station_lon, station_lat, radius_m)
@@ -205,8 +197,6 @@ def timed(fn: Callable[[], T], repeats: int = 1) -> tuple[float, T]:
 
 
 def machine() -> list[str]:
-    cpu = cpu_model()
-    affinity = usable_cores()
     packages = ("numpy", "scipy", "highspy", "spopt", "pulp", "pyproj")
     found = []
     for name in packages:
@@ -216,29 +206,9 @@ def machine() -> list[str]:
             if name != "highspy":
                 found.append(f"{name} missing")
     versions = ", ".join([f"python {platform.python_version()}", *found])
-    return [
-        f"machine: {platform.machine()}, nproc {affinity} (os.cpu_count {os.cpu_count()}), CPU {cpu}",
-        f"         {platform.platform()}",
-        f"         {versions}; HiGHS via scipy.optimize.milp (scipy {scipy.__version__}); CBC bundled with pulp",
-    ]
-
-
-def code_under_test() -> str:
-    path = Path(str(geo.siting.__file__))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    mtime = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"code:    geo/siting.py: sha256 {digest}..., modified {mtime}"
-
-
-def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in body:
-        lines.append(
-            "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-        )
-    return lines
+    return machine_lines(
+        f"{versions}; HiGHS via scipy.optimize.milp (scipy {scipy.__version__}); CBC bundled with pulp"
+    )
 
 
 def describe(result: SitingResult) -> str:
@@ -256,7 +226,7 @@ def run(args: argparse.Namespace) -> None:
     print("Siting benchmark (bench/siting.py)")
     print(f"date:    {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}")
     print(*machine(), sep="\n")
-    print(code_under_test())
+    print(*code_lines((geo.siting,)), sep="\n")
     print(f"command: python bench/siting.py {' '.join(sys.argv[1:])}".rstrip())
     instance = build_instance(args.cell_m, args.radius_m)
     print(*instance.description, sep="\n")
