@@ -66,7 +66,7 @@ class CoverageReport:
     coverage: Coverage
     stations: list[Station]
     """The serving stations that were counted (the chosen types, not closed for good)."""
-    counts: dict[str, dict[str, int]]
+    counts: dict[str | None, dict[str, int]]
     """Stations (not closed for good) of every type per adcode."""
 
     def rows(self, adcode: str | None = None) -> list[dict[str, Any]]:
@@ -179,12 +179,7 @@ class Planner:
                 request.radius_m,
                 self.demand,
             )
-            counts: dict[str, dict[str, int]] = {}
-            for station in open_stations:
-                if station.adcode is not None:
-                    per_type = counts.setdefault(station.adcode, dict.fromkeys(STATION_TYPES, 0))
-                    for kind in station.types:
-                        per_type[kind] += 1
+            counts = snapshot.counts_by_adcode(include_closed=False)
             return CoverageReport(request, snapshot.version, coverage, serving, counts)
 
         return self._cached(("coverage", snapshot.version, request), compute)

@@ -153,10 +153,13 @@ class Snapshot:
             chosen = [s for s in chosen if s.adcode == adcode]
         return sorted(chosen, key=lambda s: s.id)
 
-    def counts_by_adcode(self) -> dict[str | None, dict[str, int]]:
-        """Number of stations of each type per adcode (None: outside every district)."""
+    def counts_by_adcode(self, include_closed: bool = True) -> dict[str | None, dict[str, int]]:
+        """Number of stations of each type per adcode (None: outside every district); without
+        ``include_closed``, stations closed for good are left out."""
         counts: dict[str | None, dict[str, int]] = {}
         for station in self.stations:
+            if not include_closed and station.operating_status == "closed":
+                continue
             per_type = counts.setdefault(station.adcode, dict.fromkeys(STATION_TYPES, 0))
             for kind in station.types:
                 per_type[kind] += 1
