@@ -8,18 +8,47 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from geo.districts import DistrictFileError
-from stations.errors import FileUnreadable, ImportRejected, InvalidValue, NotFound, YizhanError, jsonable
+from stations.errors import (
+    Conflict,
+    FileUnreadable,
+    Forbidden,
+    ImportRejected,
+    InvalidValue,
+    NotFound,
+    RateLimited,
+    RevisionRequired,
+    StaleRevision,
+    TooLarge,
+    Unauthorized,
+    YizhanError,
+    jsonable,
+)
 
 STATUS: dict[type[YizhanError], int] = {
     InvalidValue: 422,
     NotFound: 404,
     FileUnreadable: 400,
     ImportRejected: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
+    Conflict: 409,
+    StaleRevision: 412,
+    TooLarge: 413,
+    RevisionRequired: 428,
+    RateLimited: 429,
 }
 
 
-def error_response(status: int, code: str, detail: object) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+def error_response(status: int, code: str, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def _headers(exc: YizhanError) -> dict[str, str] | None:
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": 'Bearer realm="yizhan"'}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -27,7 +56,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(YizhanError)
     async def domain_error(_request: Request, exc: YizhanError) -> JSONResponse:
-        return error_response(STATUS.get(type(exc), 400), exc.code, exc.detail())
+        return error_response(STATUS.get(type(exc), 400), exc.code, exc.detail(), _headers(exc))
 
     @app.exception_handler(DistrictFileError)
     async def district_error(_request: Request, exc: DistrictFileError) -> JSONResponse:

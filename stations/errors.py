@@ -50,6 +50,62 @@ class NotFound(YizhanError):
         super().__init__(f"no {what} with id {key!r}")
 
 
+class Unauthorized(YizhanError):
+    """No token, or one that is unknown, revoked or expired (HTTP 401)."""
+
+    code = "unauthorized"
+
+
+class Forbidden(YizhanError):
+    """A valid token whose role is too low for the action (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class Conflict(YizhanError):
+    """The write cannot apply to the registry as it is, e.g. creating an id that exists (HTTP 409)."""
+
+    code = "conflict"
+
+
+class StaleRevision(YizhanError):
+    """A write based on an old revision of a station: nothing was changed (HTTP 412)."""
+
+    code = "stale_revision"
+
+    def __init__(self, station_id: str, expected: int, current: int | None) -> None:
+        self.station_id, self.expected, self.current = station_id, expected, current
+        now = "it no longer exists" if current is None else f"it is now at revision {current}"
+        super().__init__(
+            f"station {station_id!r} changed since revision {expected} was read ({now}); reload it and retry"
+        )
+
+    def detail(self) -> dict[str, Any]:
+        return {"message": str(self), "station": self.station_id, "expected": self.expected, "current": self.current}
+
+
+class RevisionRequired(YizhanError):
+    """A change of an existing station without saying which revision it is based on (HTTP 428)."""
+
+    code = "revision_required"
+
+
+class TooLarge(YizhanError):
+    """An upload or request body over the configured limit (HTTP 413)."""
+
+    code = "too_large"
+
+
+class RateLimited(YizhanError):
+    """Too many requests of one kind from one client; ``retry_after_s`` tells when to try again (HTTP 429)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """One problem with one row of an import: 1-based data row (the header is row 0), field, value, reason."""

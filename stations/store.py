@@ -9,7 +9,7 @@ in-memory snapshot is stale.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -18,11 +18,10 @@ from sqlalchemy import (
     Integer,
     String,
     create_engine,
-    delete,
     event,
     func,
-    insert,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -155,32 +154,27 @@ class Store:
                 found.update(session.scalars(select(StationRow.id).where(StationRow.id.in_(chunk))))
         return found
 
-    def upsert_many(self, stations: Iterable[Station]) -> None:
-        """Insert or replace stations by id, all in one transaction: all are written or none."""
-        now = datetime.now(UTC)
-        rows = [
-            {
-                "id": station.id,
-                "lon": station.lon,
-                "lat": station.lat,
-                "adcode": station.adcode,
-                "payload": station.model_dump(mode="json", exclude_none=True),
-                "updated_at": now,
-            }
-            for station in stations
-        ]
-        with Session(self.engine) as session, session.begin():
-            for start in range(0, len(rows), 500):
-                ids = [row["id"] for row in rows[start : start + 500]]
-                session.execute(delete(StationRow).where(StationRow.id.in_(ids)))
-            if rows:
-                session.execute(insert(StationRow), rows)
-            self._bump_version(session)
+    def versioned(self, station_id: str) -> tuple[Station, int] | None:
+        """A station and its revision (its ETag), or None."""
+        with Session(self.engine) as session:
+            row = session.get(StationRow, station_id)
+            return (Station.model_validate(row.payload), row.revision) if row else None
 
-    @staticmethod
-    def _bump_version(session: Session) -> None:
-        meta = session.get(RegistryMeta, _VERSION_KEY, with_for_update=True)
-        if meta is None:
-            session.add(RegistryMeta(key=_VERSION_KEY, value=1))
-        else:
-            meta.value += 1
+
+def bump_version(session: Session) -> int:
+    """Bump the registry version in ``session``'s transaction and return the new value.
+
+    Every write transaction does this first: the UPDATE takes the write lock (SQLite) or the row lock
+    (PostgreSQL) at once, so writers queue here and each then reads what the ones before it committed.
+    """
+    bumped = session.execute(
+        update(RegistryMeta)
+        .where(RegistryMeta.key == _VERSION_KEY)
+        .values(value=RegistryMeta.value + 1)
+        .returning(RegistryMeta.value)
+    ).scalar()
+    if bumped is None:  # the very first write of a new database
+        session.add(RegistryMeta(key=_VERSION_KEY, value=1))
+        session.flush()
+        bumped = 1
+    return bumped
