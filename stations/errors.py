@@ -40,6 +40,18 @@ class InvalidValue(YizhanError):
         return [detail]
 
 
+class InvalidFields(InvalidValue):
+    """Several fields of one record have values that cannot be used; ``detail`` lists each."""
+
+    def __init__(self, problems: list[tuple[str, object, str]]) -> None:
+        super().__init__(*problems[0])
+        self.problems = problems
+        self.args = ("; ".join(f"{field}={value!r}: {reason}" for field, value, reason in problems),)
+
+    def detail(self) -> list[dict[str, Any]]:
+        return [{"field": f, "value": jsonable(v), "reason": r} for f, v, r in self.problems]
+
+
 class NotFound(YizhanError):
     """A thing looked up by key does not exist."""
 

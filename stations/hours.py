@@ -16,7 +16,7 @@ Unknown hours are unknown: ``status`` answers ``"unknown"``, never open or close
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -24,6 +24,11 @@ from zoneinfo import ZoneInfo
 from opening_hours import OpeningHours, ParserError, State
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    """Today's date in China."""
+    return datetime.now(TIMEZONE).date()
 OpenStatus = Literal["open", "closed", "unknown"]
 
 

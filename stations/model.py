@@ -16,9 +16,10 @@ import math
 from datetime import date
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stations import hours
+from stations.errors import InvalidFields
 
 StationType = Literal["outdoor_worker", "driver_home", "nursing_room"]
 STATION_TYPES: tuple[str, ...] = get_args(StationType)
@@ -117,3 +118,16 @@ class Station(BaseModel):
     def is_closed(self) -> bool:
         """Closed for good or for now, whatever its hours say."""
         return self.operating_status in CLOSED_STATUSES
+
+
+def station_from(data: dict) -> Station:
+    """A Station from JSON-like data; every invalid field is reported at once (InvalidFields)."""
+    try:
+        return Station.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidFields(
+            [
+                (".".join(map(str, e["loc"])) or "*", e.get("input"), e["msg"].removeprefix("Value error, "))
+                for e in exc.errors()
+            ]
+        ) from None

@@ -10,31 +10,40 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from geo.districts import Districts
-from stations.errors import ImportRejected, RowProblem
+from stations import edits, hours, imports
+from stations.edits import Change, Written
+from stations.errors import ImportRejected, InvalidValue, NotFound, RowProblem
 from stations.importers import parse_file
-from stations.model import Station
+from stations.model import Station, station_from
 from stations.snapshot import Snapshot
 from stations.store import Store
 
 
 @dataclass
 class ImportReport:
-    """What an import did (or, on a dry run, would do)."""
+    """What an import did (or, on a dry run, would do): counts, and each row added, updated (with the fields
+    that change), unchanged, rejected (``problems``) or looking like a station already there (``duplicates``)."""
 
     file: str
     rows: int
     valid: int
     added: int
     updated: int
+    unchanged: int
     dry_run: bool
     committed: bool
     problems: list[RowProblem] = field(default_factory=list)
     warnings: list[RowProblem] = field(default_factory=list)
+    duplicates: list[imports.Duplicate] = field(default_factory=list)
+    rows_added: list[imports.PlannedRow] = field(default_factory=list)
+    rows_updated: list[imports.PlannedRow] = field(default_factory=list)
+    rows_unchanged: list[imports.PlannedRow] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,30 +107,109 @@ class Registry:
         self._checked_at = 0.0
         return self.snapshot()
 
-    def import_file(self, data: bytes, filename: str, crs: str | None = None, dry_run: bool = False) -> ImportReport:
-        """Validate a whole file and, unless ``dry_run``, write all of its stations in one transaction.
+    def import_file(
+        self, data: bytes, filename: str, crs: str | None = None, dry_run: bool = False, actor: str = "import"
+    ) -> ImportReport:
+        """Validate a whole file and, unless ``dry_run``, write its additions and updates in one transaction,
+        recorded in the history as ``actor``'s.
 
         Raises ImportRejected (nothing written) if any row is bad; a dry run reports the problems instead.
         """
         parsed = parse_file(data, filename, crs)
         stations, warnings = assign_districts(parsed.stations, parsed.station_rows, self.districts)
-        existing = self.store.existing_ids(s.id for s in stations)
+        planned = imports.plan(stations, parsed.station_rows, self.snapshot())
         report = ImportReport(
             file=filename,
             rows=parsed.rows,
             valid=len(stations),
-            added=sum(s.id not in existing for s in stations),
-            updated=sum(s.id in existing for s in stations),
+            added=len(planned.added),
+            updated=len(planned.updated),
+            unchanged=len(planned.unchanged),
             dry_run=dry_run,
             committed=False,
             problems=parsed.problems,
             warnings=parsed.warnings + warnings,
+            duplicates=planned.duplicates,
+            rows_added=planned.added,
+            rows_updated=planned.updated,
+            rows_unchanged=planned.unchanged,
         )
         if dry_run:
             return report
         if parsed.problems:
             raise ImportRejected(parsed.problems)
-        self.store.upsert_many(stations)
-        self.refresh()
+        self._write([Change(s.id, s, "import") for s in planned.writes], actor)
         report.committed = True
         return report
+
+    def versioned(self, station_id: str) -> tuple[Station, int]:
+        """A station as stored now and its revision; NotFound if there is none."""
+        found = self.store.versioned(station_id)
+        if found is None:
+            raise NotFound("station", station_id)
+        return found
+
+    def create(self, station: Station, actor: str) -> tuple[Station, int]:
+        """Add a new station (Conflict if the id is taken); its district is found from its position."""
+        located = self._located(station)
+        written = self._write([Change(located.id, located, "create")], actor)
+        return located, written[0].revision
+
+    def update(
+        self, station_id: str, patch: dict[str, Any], actor: str, expected_revision: int | None = None
+    ) -> tuple[Station, int]:
+        """Apply a JSON merge patch (RFC 7396) to a station; with ``expected_revision``, only if it is still at
+        that revision (StaleRevision otherwise). A move without a new adcode puts it in its new district."""
+        current, revision = self.versioned(station_id)
+        if patch.get("id", station_id) != station_id:
+            raise InvalidValue("id", patch["id"], "a station's id cannot change; create a new station instead")
+        data = edits.merge_patch(edits.payload(current), patch)
+        moved = (data.get("lon"), data.get("lat")) != (current.lon, current.lat)
+        if moved and "adcode" not in patch:
+            data.pop("adcode", None)
+            if "district" not in patch:
+                data.pop("district", None)
+        station = self._located(station_from(data)) if moved else station_from(data)
+        action = "restore" if current.is_closed and not station.is_closed else "update"
+        return self._changed(station, revision, action, actor, expected_revision)
+
+    def verify(
+        self, station_id: str, actor: str, expected_revision: int | None = None, on: date | None = None
+    ) -> tuple[Station, int]:
+        """Record that an editor confirmed the station as it is: ``verified_at`` becomes ``on`` (default today)."""
+        current, revision = self.versioned(station_id)
+        station = current.model_copy(update={"verified_at": on or hours.today()})
+        return self._changed(station, revision, "verify", actor, expected_revision)
+
+    def delete(
+        self, station_id: str, actor: str, expected_revision: int | None = None, hard: bool = False
+    ) -> Written | None:
+        """Close a station for good (it stays in the registry and its history, hidden from riders), or with
+        ``hard`` remove it; None if there was nothing to change (already closed)."""
+        current, _ = self.versioned(station_id)
+        after = None if hard else current.model_copy(update={"operating_status": "closed"})
+        written = self._write([Change(station_id, after, "purge" if hard else "delete", expected_revision)], actor)
+        return written[0] if written else None
+
+    def history(self, station_id: str) -> list[edits.HistoryEntry]:
+        """Every recorded change of a station, oldest first; NotFound if it never existed."""
+        entries = edits.history(self.store, station_id)
+        if not entries and self.store.versioned(station_id) is None:
+            raise NotFound("station", station_id)
+        return entries
+
+    def _changed(
+        self, station: Station, revision: int, action: edits.Action, actor: str, expected_revision: int | None
+    ) -> tuple[Station, int]:
+        written = self._write([Change(station.id, station, action, expected_revision)], actor)
+        return station, written[0].revision if written else revision
+
+    def _located(self, station: Station) -> Station:
+        located, _ = assign_districts([station], [1], self.districts)
+        return located[0]
+
+    def _write(self, changes: list[Change], actor: str) -> list[Written]:
+        written = edits.apply(self.store, changes, actor)
+        if written:
+            self.refresh()
+        return written

@@ -1,0 +1,196 @@
+"""Every write to the registry: stations created, changed or removed, each recorded in the history in the
+same transaction, all of a batch or none.
+
+Writers queue on the registry version (``store.bump_version`` is the first statement of each write), so a
+write always sees what earlier writes committed; a station's ``revision`` then tells whether the editor's copy
+is still current (optimistic concurrency: a stale revision changes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from stations.errors import Conflict, NotFound, StaleRevision
+from stations.model import Station
+from stations.store import HistoryRow, StationRow, Store, bump_version
+
+Action = Literal["create", "update", "verify", "delete", "restore", "purge", "import"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One station to write: ``after`` is its new state, or None to remove it for good.
+
+    With ``expected_revision`` the write applies only if the station is at that revision now; ``create``
+    applies only if no station has the id.
+    """
+
+    station_id: str
+    after: Station | None
+    action: Action
+    expected_revision: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What one change did: the station's new revision and each changed field ``[before, after]``."""
+
+    station_id: str
+    revision: int
+    changes: dict[str, list[Any]]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    station_id: str
+    revision: int
+    action: str
+    actor: str
+    at: datetime
+    changes: dict[str, list[Any]]
+
+
+def payload(station: Station) -> dict[str, Any]:
+    """A station as stored: JSON types, absent fields left out."""
+    return station.model_dump(mode="json", exclude_none=True)
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for each top-level field that differs (None: absent).
+
+    >>> diff({"name": "A", "phone": "1"}, {"name": "B", "phone": "1", "host": "union"})
+    {'host': [None, 'union'], 'name': ['A', 'B']}
+    """
+    before, after = before or {}, after or {}
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    }
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge key by key, ``null`` removes a key, anything else replaces.
+
+    >>> merge_patch({"name": "A", "amenities": {"toilet": "yes", "wifi": "no"}}, {"amenities": {"wifi": None}})
+    {'name': 'A', 'amenities': {'toilet': 'yes'}}
+    """
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def apply(store: Store, changes: Sequence[Change], actor: str) -> list[Written]:
+    """Write ``changes`` in one transaction with their history; raise (writing nothing) on the first change
+    whose expected revision is stale, whose station is missing, or that creates an existing id.
+
+    Changes that change nothing are skipped: no new revision, no history.
+    """
+    now = datetime.now(UTC)
+    written: list[Written] = []
+    with Session(store.engine) as session, session.begin():
+        bump_version(session)
+        current = _current(session, [c.station_id for c in changes])
+        inserts, updates, purges, history = [], [], [], []
+        for change in changes:
+            row = current.get(change.station_id)
+            revision = row[1] if row else None
+            _check(change, revision)
+            after = payload(change.after) if change.after is not None else None
+            changed = diff(row[0] if row else None, after)
+            if not changed:
+                continue
+            new_revision = (revision or 0) + 1
+            if after is None:
+                purges.append(change.station_id)
+            else:
+                values = _columns(change.after, after, now, new_revision)  # type: ignore[arg-type]
+                (updates if row else inserts).append(values)
+            current[change.station_id] = (after, new_revision) if after is not None else None  # type: ignore[assignment]
+            history.append(
+                {"station_id": change.station_id, "revision": new_revision, "action": change.action, "actor": actor,
+                 "at": now, "changes": changed}
+            )  # fmt: skip
+            written.append(Written(change.station_id, new_revision, changed, now))
+        for start in range(0, len(purges), _CHUNK):
+            session.execute(delete(StationRow).where(StationRow.id.in_(purges[start : start + _CHUNK])))
+        if inserts:
+            session.execute(insert(StationRow), inserts)
+        if updates:
+            session.execute(update(StationRow), updates)
+        if history:
+            session.execute(insert(HistoryRow), history)
+    return written
+
+
+def history(store: Store, station_id: str) -> list[HistoryEntry]:
+    """Every recorded change of one station, oldest first (also after it was removed for good)."""
+    with Session(store.engine) as session:
+        rows = session.scalars(
+            select(HistoryRow).where(HistoryRow.station_id == station_id).order_by(HistoryRow.id)
+        ).all()
+        return [HistoryEntry(r.station_id, r.revision, r.action, r.actor, _utc(r.at), r.changes) for r in rows]
+
+
+def purged_since(store: Store, since: datetime) -> list[tuple[str, datetime]]:
+    """Ids of stations removed for good after ``since`` (and not created again), with when."""
+    with Session(store.engine) as session:
+        rows = session.execute(
+            select(HistoryRow.station_id, HistoryRow.at)
+            .where(HistoryRow.action == "purge", HistoryRow.at > since)
+            .order_by(HistoryRow.at)
+        ).all()
+        gone = {station_id: _utc(at) for station_id, at in rows}
+        alive = set(session.scalars(select(StationRow.id).where(StationRow.id.in_(list(gone)))))
+    return [(station_id, at) for station_id, at in gone.items() if station_id not in alive]
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _current(session: Session, ids: list[str]) -> dict[str, tuple[dict[str, Any], int] | None]:
+    found: dict[str, tuple[dict[str, Any], int] | None] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        query = select(StationRow.id, StationRow.payload, StationRow.revision).where(StationRow.id.in_(chunk))
+        found.update({station_id: (data, revision) for station_id, data, revision in session.execute(query)})
+    return found
+
+
+def _check(change: Change, revision: int | None) -> None:
+    if change.action == "create" and revision is not None:
+        raise Conflict(f"station {change.station_id!r} already exists; change it with PATCH")
+    if change.action != "create" and change.action != "import" and revision is None:
+        raise NotFound("station", change.station_id)
+    if change.expected_revision is not None and revision != change.expected_revision:
+        raise StaleRevision(change.station_id, change.expected_revision, revision)
+
+
+def _columns(station: Station, data: dict[str, Any], now: datetime, revision: int) -> dict[str, Any]:
+    return {
+        "id": station.id,
+        "lon": station.lon,
+        "lat": station.lat,
+        "adcode": station.adcode,
+        "payload": data,
+        "updated_at": now,
+        "revision": revision,
+    }

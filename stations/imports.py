@@ -1,0 +1,177 @@
+"""What an import would do to the registry: which rows add stations, which update one (matched by id or by an
+external id), which change nothing, and which new rows look like stations already there.
+
+An update changes only the fields the file carries (a column, or a GeoJSON property, that some row fills):
+a spreadsheet without phone numbers keeps the phone numbers editors entered by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any
+
+from stations.edits import payload
+from stations.model import Station, station_from
+from stations.snapshot import Snapshot
+
+DUPLICATE_ANY_M = 15.0
+"""A new station this close to an existing one is a likely duplicate, whatever its name."""
+DUPLICATE_SIMILAR_M = 50.0
+"""A new station this close to an existing one with a similar name is a likely duplicate."""
+SIMILAR_NAME = 0.6
+
+# Words every station name shares; left out before names are compared.
+_GENERIC = re.compile(
+    r"户外劳动者|服务站点?|服务点|工会|爱心|驿站|骑士之家|司机之家|暖心|小屋|母婴室|哺乳室|妈咪|之家|"
+    r"station|service|union|outdoor|workers?|[\s\W_]+",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    """One valid row and what it does: its station id, and for an update the fields that change."""
+
+    row: int
+    id: str
+    name: str
+    matched_by: str | None = None
+    """``"id"`` or ``"external_ids.<system>"`` for an update; None for an addition."""
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A row that would add a station next to an existing one that is probably the same place."""
+
+    row: int
+    id: str
+    name: str
+    existing_id: str
+    existing_name: str
+    distance_m: float
+    reason: str
+
+
+@dataclass
+class ImportPlan:
+    writes: list[Station] = field(default_factory=list)
+    added: list[PlannedRow] = field(default_factory=list)
+    updated: list[PlannedRow] = field(default_factory=list)
+    unchanged: list[PlannedRow] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+
+def similar_names(a: str, b: str) -> bool:
+    """Whether two station names probably name the same place: equal or one inside the other once the words
+    every station name shares are left out, or alike character by character.
+
+    >>> similar_names("武林街道工会驿站", "武林街道户外劳动者服务站")
+    True
+    >>> similar_names("武林街道工会驿站", "古荡街道工会驿站")
+    False
+    """
+    core_a, core_b = _GENERIC.sub("", a).lower(), _GENERIC.sub("", b).lower()
+    if not core_a or not core_b:
+        return a.strip().lower() == b.strip().lower()
+    if core_a in core_b or core_b in core_a:
+        return True
+    return SequenceMatcher(None, core_a, core_b).ratio() >= SIMILAR_NAME
+
+
+def plan(stations: Sequence[Station], rows: Sequence[int], snapshot: Snapshot) -> ImportPlan:
+    """What importing the valid ``stations`` (from file ``rows``) into ``snapshot``'s registry would do."""
+    carried = _carried_fields(stations)
+    by_external = {(system, value): s.id for s in snapshot.stations for system, value in s.external_ids.items()}
+    result = ImportPlan()
+    for station, row in zip(stations, rows, strict=True):
+        target, matched_by = _match(station, snapshot, by_external)
+        if target is None:
+            result.writes.append(station)
+            result.added.append(PlannedRow(row, station.id, station.name))
+            continue
+        updated = _merged(target, station, carried)
+        changes = sorted(k for k, v in payload(updated).items() if payload(target).get(k) != v)
+        changes += sorted(k for k in payload(target).keys() - payload(updated).keys())
+        planned = PlannedRow(row, target.id, station.name, matched_by, changes)
+        if changes:
+            result.writes.append(updated)
+            result.updated.append(planned)
+        else:
+            result.unchanged.append(planned)
+    added = {p.row for p in result.added}
+    result.duplicates = likely_duplicates([(r, s) for s, r in zip(stations, rows, strict=True) if r in added], snapshot)
+    return result
+
+
+def likely_duplicates(new: Sequence[tuple[int, Station]], snapshot: Snapshot) -> list[Duplicate]:
+    """New stations within 15 m of an existing one, or within 50 m of one with a similar name; and pairs of
+    new stations so close to each other (reported once, on the later row)."""
+    found = _near(new, snapshot, lambda _row, _other: True)
+    rows_of = {station.id: row for row, station in new}
+    found += _near(new, Snapshot([s for _, s in new]), lambda row, other: rows_of[other.id] < row)
+    return found
+
+
+def _near(
+    new: Sequence[tuple[int, Station]], snapshot: Snapshot, counts: Callable[[int, Station], bool]
+) -> list[Duplicate]:
+    found = []
+    for row, station in new:
+        near = snapshot.index.query(station.lon, station.lat, k=16, radius_m=DUPLICATE_SIMILAR_M)
+        for position, distance in zip(near.index, near.distance_m, strict=True):
+            existing = snapshot.stations[position]
+            if existing.id == station.id or not counts(row, existing):
+                continue
+            if distance <= DUPLICATE_ANY_M:
+                reason = f"within {DUPLICATE_ANY_M:g} m"
+            elif similar_names(station.name, existing.name):
+                reason = f"similar name within {DUPLICATE_SIMILAR_M:g} m"
+            else:
+                continue
+            found.append(
+                Duplicate(row, station.id, station.name, existing.id, existing.name, round(float(distance), 1), reason)
+            )
+    return found
+
+
+def _match(
+    station: Station, snapshot: Snapshot, by_external: dict[tuple[str, str], str]
+) -> tuple[Station | None, str | None]:
+    existing = snapshot.get(station.id)
+    if existing is not None:
+        return existing, "id"
+    for system, value in station.external_ids.items():
+        station_id = by_external.get((system, value))
+        if station_id is not None:
+            return snapshot.get(station_id), f"external_ids.{system}"
+    return None, None
+
+
+def _carried_fields(stations: Sequence[Station]) -> tuple[set[str], set[str], set[str]]:
+    """Top-level fields, amenities and external-id systems that at least one row of the file fills."""
+    fields: set[str] = set()
+    amenities: set[str] = set()
+    systems: set[str] = set()
+    for station in stations:
+        data = payload(station)
+        fields.update(data)
+        amenities.update(data.get("amenities", {}))
+        systems.update(data.get("external_ids", {}))
+    return fields, amenities, systems
+
+
+def _merged(existing: Station, row: Station, carried: tuple[set[str], set[str], set[str]]) -> Station:
+    fields, amenities, systems = carried
+    before, incoming = payload(existing), payload(row)
+    data: dict[str, Any] = {k: v for k, v in before.items() if k not in fields or k in ("amenities", "external_ids")}
+    data.update({k: v for k, v in incoming.items() if k not in ("amenities", "external_ids")})
+    data["id"] = existing.id
+    for key, chosen in (("amenities", amenities), ("external_ids", systems)):
+        merged = {k: v for k, v in before.get(key, {}).items() if k not in chosen}
+        merged.update(incoming.get(key, {}))
+        data[key] = merged
+    return station_from(data)
