@@ -1,4 +1,4 @@
-"""Shared fixtures: a registry on a real SQLite file with the real Hangzhou districts."""
+"""Shared fixtures: the real Hangzhou districts, and a database on each store (SQLite file, PostgreSQL + PostGIS)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from postgres_server import PostgresServer, PostgresUnavailable, open_server
 from typer.testing import CliRunner
 
 from api import cli
@@ -28,8 +29,35 @@ def districts() -> Districts:
     return Districts.from_geojson(DISTRICTS_PATH)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL + PostGIS server for the session (see tests/postgres_server.py); started on first use.
+
+    Without one the PostGIS tests are skipped, saying why; in CI (``CI`` set) they fail instead.
+    """
+    try:
+        server = open_server()
+    except PostgresUnavailable as unavailable:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostGIS tests, but: {unavailable}")
+        pytest.skip(f"no PostgreSQL + PostGIS server: {unavailable}")
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def postgis_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """URL of a fresh PostgreSQL database with PostGIS installed (and nothing else), dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty registry database, once on each store: a SQLite file, and PostgreSQL + PostGIS."""
+    if request.param == "postgis":
+        return request.getfixturevalue("postgis_url")
     return f"sqlite:///{tmp_path / 'yizhan.sqlite3'}"
 
 
