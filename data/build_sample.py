@@ -148,6 +148,11 @@ def to_wgs84_xy(xy: Floats) -> Floats:
     return np.column_stack([lon, lat])
 
 
+def read_wgs84_boundary(adcode: str) -> BaseGeometry:
+    """The Amap boundary of one district (or city, or province) converted from GCJ-02 to WGS84."""
+    return shapely.transform(read_gcj02_boundary(adcode), to_wgs84_xy)
+
+
 def as_multipolygon(geometry: BaseGeometry) -> MultiPolygon:
     """Polygonal parts of ``geometry`` as a MultiPolygon (drops slivers of lower dimension)."""
     if isinstance(geometry, MultiPolygon):
@@ -159,10 +164,10 @@ def as_multipolygon(geometry: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polygons)
 
 
-def simplify_coverage(geometries: list[BaseGeometry], tolerance: float) -> list[MultiPolygon]:
-    """Simplify the districts together (shared borders stay shared), round to 6 decimals, orient CCW."""
+def simplify_coverage(geometries: list[BaseGeometry], tolerance: float, decimals: int = 6) -> list[MultiPolygon]:
+    """Simplify the districts together (shared borders stay shared), round to ``decimals``, orient CCW."""
     simplified = shapely.coverage_simplify(np.array(geometries, dtype=object), tolerance)
-    rounded = shapely.transform(simplified, lambda xy: np.round(xy, 6))
+    rounded = shapely.transform(simplified, lambda xy: np.round(xy, decimals))
     result = []
     for geometry in rounded:
         if not geometry.is_valid:
@@ -181,7 +186,7 @@ def area_changes(before: list[BaseGeometry], after: list[BaseGeometry]) -> list[
 def build_districts() -> tuple[list[District], list[float]]:
     """Load, convert and simplify the 13 districts; also return each district's relative area change."""
     names = read_chinese_names(ADCODES)
-    wgs84 = [shapely.transform(read_gcj02_boundary(code), to_wgs84_xy) for code in ADCODES]
+    wgs84 = [read_wgs84_boundary(code) for code in ADCODES]
     assert shapely.coverage_is_valid(np.array(wgs84, dtype=object)), "raw districts overlap"
     simplified = simplify_coverage(wgs84, SIMPLIFY_TOLERANCE_DEG)
     changes = area_changes(wgs84, simplified)
