@@ -8,12 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import coverage, districts, health, pages, stations
+from api.limits import BodyLimit
+from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, stations
 from api.settings import Settings, get_settings
 from geo.districts import Districts
+from stations.accounts import Accounts
 from stations.planning import Planner, load_demand
 from stations.registry import Registry
+from stations.reports import Reports
 from stations.store import Store
+
+REQUEST_BODY_LIMIT = 1_000_000
+"""Largest request body (bytes) anywhere but /imports, whose limit is a setting."""
 
 DESCRIPTION = """
 Yizhan (驿站) finds union service stations: outdoor-worker stations (户外劳动者服务站, 爱心驿站, 骑士之家),
@@ -48,12 +54,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = build_registry(settings)
         app.state.registry.snapshot()  # build the index before the first request
         app.state.planner = build_planner(settings, app.state.registry)
+        app.state.accounts = Accounts(app.state.registry.store, settings.admin_token)
+        app.state.reports = Reports(app.state.registry.store, settings.reports_per_hour)
         yield
         app.state.registry.store.engine.dispose()
 
     app = FastAPI(title="Yizhan 驿站", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (stations, districts, coverage, health, pages):
+    for module in (opendata, stations, editing, imports, reports, districts, coverage, health, pages):
         app.include_router(module.router)
     pages.install_frame_policy(app)
+    app.add_middleware(
+        BodyLimit,
+        limit_for=lambda path: settings.max_upload_bytes if path == "/imports" else REQUEST_BODY_LIMIT,
+    )
     return app

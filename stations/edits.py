@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from stations.errors import Conflict, NotFound, StaleRevision
 from stations.model import Station
-from stations.store import HistoryRow, StationRow, Store, bump_version
+from stations.store import HistoryRow, StationRow, Store, as_utc, bump_version
 
 Action = Literal["create", "update", "verify", "delete", "restore", "purge", "import"]
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -101,10 +101,10 @@ def apply(store: Store, changes: Sequence[Change], actor: str) -> list[Written]:
 
     Changes that change nothing are skipped: no new revision, no history.
     """
-    now = datetime.now(UTC)
     written: list[Written] = []
     with Session(store.engine) as session, session.begin():
         bump_version(session)
+        now = datetime.now(UTC)  # taken under the write lock: writes are stamped in commit order
         current = _current(session, [c.station_id for c in changes])
         inserts, updates, purges, history = [], [], [], []
         for change in changes:
@@ -144,25 +144,20 @@ def history(store: Store, station_id: str) -> list[HistoryEntry]:
         rows = session.scalars(
             select(HistoryRow).where(HistoryRow.station_id == station_id).order_by(HistoryRow.id)
         ).all()
-        return [HistoryEntry(r.station_id, r.revision, r.action, r.actor, _utc(r.at), r.changes) for r in rows]
+        return [HistoryEntry(r.station_id, r.revision, r.action, r.actor, as_utc(r.at), r.changes) for r in rows]
 
 
 def purged_since(store: Store, since: datetime) -> list[tuple[str, datetime]]:
-    """Ids of stations removed for good after ``since`` (and not created again), with when."""
+    """Ids of stations removed for good at or after ``since`` (and not created again), with when."""
     with Session(store.engine) as session:
         rows = session.execute(
             select(HistoryRow.station_id, HistoryRow.at)
-            .where(HistoryRow.action == "purge", HistoryRow.at > since)
+            .where(HistoryRow.action == "purge", HistoryRow.at >= since)
             .order_by(HistoryRow.at)
         ).all()
-        gone = {station_id: _utc(at) for station_id, at in rows}
+        gone = {station_id: as_utc(at) for station_id, at in rows}
         alive = set(session.scalars(select(StationRow.id).where(StationRow.id.in_(list(gone)))))
     return [(station_id, at) for station_id, at in gone.items() if station_id not in alive]
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _current(session: Session, ids: list[str]) -> dict[str, tuple[dict[str, Any], int] | None]:

@@ -142,8 +142,10 @@ class ImportRejected(YizhanError):
 
     code = "import_rejected"
 
-    def __init__(self, problems: list[RowProblem]) -> None:
+    def __init__(self, problems: list[RowProblem], report: Any = None) -> None:
         self.problems = problems
+        self.report = report
+        """The whole import report, when there is one (rows that were fine too)."""
         shown = "\n".join(f"  {p}" for p in problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         super().__init__(f"{len(problems)} problem(s); nothing was imported:\n{shown}{more}")

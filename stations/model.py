@@ -114,6 +114,10 @@ class Station(BaseModel):
         """``"yes"``, ``"no"`` or ``"unknown"`` for one amenity."""
         return self.amenities.get(name, "unknown")  # type: ignore[return-value]
 
+    def is_stale(self, today: date, max_age_days: int) -> bool:
+        """Whether nobody has confirmed the station within ``max_age_days`` of ``today`` (or ever)."""
+        return self.verified_at is None or (today - self.verified_at).days > max_age_days
+
     @property
     def is_closed(self) -> bool:
         """Closed for good or for now, whatever its hours say."""

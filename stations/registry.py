@@ -137,7 +137,7 @@ class Registry:
         if dry_run:
             return report
         if parsed.problems:
-            raise ImportRejected(parsed.problems)
+            raise ImportRejected(parsed.problems, report)
         self._write([Change(s.id, s, "import") for s in planned.writes], actor)
         report.committed = True
         return report

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import RegistryDep, SettingsDep, SnapshotDep
+from api.settings import Settings
 from geo.crs import CrsName, transform
 from stations import hours, params
-from stations.errors import InvalidValue, NotFound
+from stations.errors import InvalidValue
 from stations.exporters import nearby_geojson, rider_features, to_csv, to_geojson
-from stations.model import AMENITIES, STATION_TYPES
+from stations.model import AMENITIES, STATION_TYPES, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -140,10 +141,27 @@ def list_stations(
 
 
 @router.get("/{station_id}", response_class=GeoJSONResponse, summary="One station")
-def get_station(snapshot: SnapshotDep, station_id: str, crs: Crs = "wgs84") -> GeoJSONResponse:
-    """One station as a GeoJSON Feature, with its ``open_status`` now and navigation links."""
-    station = snapshot.get(station_id)
-    if station is None:
-        raise NotFound("station", station_id)
-    status = snapshot.open_status_of(station, datetime.now(hours.TIMEZONE))
-    return GeoJSONResponse(rider_features([station], crs, [{"open_status": status}])[0])
+def get_station(registry: RegistryDep, settings: SettingsDep, station_id: str, crs: Crs = "wgs84") -> JSONResponse:
+    """One station as a GeoJSON Feature, with its ``open_status`` now, ``stale``, navigation links and its
+    ``revision``; the ``ETag`` header is what ``If-Match`` of a change must carry."""
+    station, revision = registry.versioned(station_id)
+    return station_response(station, revision, settings, crs)
+
+
+def etag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+def station_response(
+    station: Station, revision: int, settings: Settings, crs: CrsName = "wgs84", status_code: int = 200
+) -> JSONResponse:
+    """One station as a GeoJSON Feature with its ``revision``, ``open_status`` now and ``stale``; ETag header."""
+    now = datetime.now(hours.TIMEZONE)
+    extra = {
+        "revision": revision,
+        "open_status": "closed" if station.is_closed else hours.status(station.opening_hours, now),
+        "stale": station.is_stale(now.date(), settings.stale_after_days),
+    }
+    feature = rider_features([station], crs, [extra])[0]
+    return JSONResponse(feature, status_code=status_code, media_type=GEOJSON, headers={"ETag": etag(revision)})
+

@@ -1,0 +1,89 @@
+"""Open-data downloads of the whole registry, or of what changed since a moment (delta sync).
+
+Writes are stamped under the registry's write lock, so stamps follow commit order; the stations are read in
+one statement, and the newest stamp among them is the ``next_modified_since`` of the download. Asking for
+changes at or after it next time misses nothing (a station stamped exactly then may come twice; applying a
+row twice changes nothing). Stations removed for good come as ``deleted`` ids; closed ones as rows with
+``operating_status`` closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geo.crs import CrsName
+from stations.edits import purged_since
+from stations.exporters import CSV_COLUMNS, coordinates, feature_collection, station_feature, station_rows
+from stations.model import Station
+from stations.store import StationRow, Store, as_utc
+
+COLUMNS = (*CSV_COLUMNS, "revision", "modified_at", "deleted_at", "licence", "attribution")
+
+
+@dataclass(frozen=True, slots=True)
+class Dump:
+    """Stations (with revision and last modification) and ids removed for good, as of one read."""
+
+    stations: list[tuple[Station, int, datetime]]
+    deleted: list[tuple[str, datetime]]
+    modified_since: datetime | None
+    next_modified_since: datetime | None
+    licence: str
+    attribution: str
+
+
+def dump(store: Store, licence: str, attribution: str, modified_since: datetime | None = None) -> Dump:
+    """Every station, or those changed at or after ``modified_since``, ordered by id."""
+    if modified_since is not None:
+        modified_since = modified_since.astimezone(UTC)  # SQLite compares the stored UTC digits as text
+    query = select(StationRow.payload, StationRow.revision, StationRow.updated_at).order_by(StationRow.id)
+    if modified_since is not None:
+        query = query.where(StationRow.updated_at >= modified_since)
+    with Session(store.engine) as session:
+        rows = [(Station.model_validate(p), r, as_utc(at)) for p, r, at in session.execute(query)]
+    deleted = purged_since(store, modified_since) if modified_since is not None else []
+    stamps = [at for _, _, at in rows] + [at for _, at in deleted]
+    latest = max(stamps, default=modified_since)
+    return Dump(rows, deleted, modified_since, latest, licence, attribution)
+
+
+def geojson(data: Dump, crs: CrsName = "wgs84") -> dict[str, Any]:
+    """A FeatureCollection with ``licence``, ``attribution``, ``next_modified_since`` and ``deleted`` members."""
+    stations = [s for s, _, _ in data.stations]
+    lon, lat = coordinates(stations, crs)
+    features = [
+        station_feature(s, x, y, {"revision": revision, "modified_at": at.isoformat()})
+        for (s, revision, at), x, y in zip(data.stations, lon, lat, strict=True)
+    ]
+    return feature_collection(
+        features,
+        crs,
+        licence=data.licence,
+        attribution=data.attribution,
+        generated_at=datetime.now(UTC).isoformat(),
+        modified_since=_iso(data.modified_since),
+        next_modified_since=_iso(data.next_modified_since),
+        deleted=[{"id": station_id, "deleted_at": at.isoformat()} for station_id, at in data.deleted],
+    )
+
+
+def table(data: Dump, crs: CrsName = "wgs84") -> list[dict[str, Any]]:
+    """Rows with the ``COLUMNS``: one per station, then one per removed id with only ``deleted_at`` set."""
+    about = {"licence": data.licence, "attribution": data.attribution}
+    rows = [
+        {**row, "revision": revision, "modified_at": at.isoformat(), "deleted_at": None, **about}
+        for row, (_, revision, at) in zip(
+            station_rows([s for s, _, _ in data.stations], crs), data.stations, strict=True
+        )
+    ]
+    rows += [{**dict.fromkeys(COLUMNS), "id": i, "deleted_at": at.isoformat(), **about} for i, at in data.deleted]
+    return [{column: row.get(column) for column in COLUMNS} for row in rows]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
