@@ -11,17 +11,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from api.app import build_planner, build_registry
+from api import cli_keeper
+from api.app import build_planner
+from api.cli_support import cli_actor, err, out
+from api.cli_support import fail as _fail
+from api.cli_support import registry as _registry
+from api.cli_support import row as _row
 from api.routes.coverage import render_coverage_map
 from api.settings import get_settings
 from geo.crs import CrsName
-from stations import params
+from stations import opendata, params
 from stations.errors import ImportRejected, InvalidValue, RowProblem, YizhanError
-from stations.exporters import nearby_geojson, table_csv, table_xlsx, to_csv, to_geojson
+from stations.exporters import nearby_geojson, table_csv, table_xlsx
 from stations.importers import parse_candidates
 from stations.model import STATION_TYPES
 from stations.planning import (
@@ -33,19 +36,13 @@ from stations.planning import (
     gap_features,
     siting_geojson,
 )
-from stations.registry import ImportReport, Registry
+from stations.registry import ImportReport
 
 app = typer.Typer(help="Yizhan (驿站): find, map and plan union service stations.", no_args_is_help=True)
 map_app = typer.Typer(help="Write maps as self-contained HTML files.", no_args_is_help=True)
 app.add_typer(map_app, name="map")
-out = Console()
-err = Console(stderr=True)
 
 CrsOption = Annotated[str, typer.Option("--crs", help="wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)")]
-
-
-def _registry() -> Registry:
-    return build_registry(get_settings())
 
 
 def _planner() -> Planner:
@@ -79,16 +76,6 @@ def _crs(value: str) -> CrsName:
     return params.names(value, ("wgs84", "gcj02", "bd09"), "crs")[0]  # type: ignore[return-value]
 
 
-def _fail(error: YizhanError) -> None:
-    err.print(Text("error: ", style="bold red") + Text(str(error)))
-    raise typer.Exit(1)
-
-
-def _row(table: Table, *cells: str) -> None:
-    """Add cells as plain text: names and values from files must never be read as rich markup."""
-    table.add_row(*(Text(cell) for cell in cells))
-
-
 def _problem_table(title: str, problems: list[RowProblem]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("row", "field", "value", "reason"):
@@ -99,17 +86,32 @@ def _problem_table(title: str, problems: list[RowProblem]) -> Table:
 
 
 def _print_report(report: ImportReport) -> None:
-    verb = "would add" if report.dry_run else "added"
+    would = "would " if report.dry_run else ""
     out.print(
-        f"{report.file}: {report.rows} rows, {report.valid} valid; {verb} {report.added}, "
-        f"{'would update' if report.dry_run else 'updated'} {report.updated}; "
-        f"{len(report.problems)} problem(s), {len(report.warnings)} warning(s)",
+        f"{report.file}: {report.rows} rows, {report.valid} valid; {would}add {report.added}, "
+        f"{would}update {report.updated}, {report.unchanged} unchanged; {len(report.problems)} rejected, "
+        f"{len(report.duplicates)} likely duplicate(s), {len(report.warnings)} warning(s)"
+        + ("" if report.dry_run or report.problems else "; committed"),
         highlight=False,
     )
+    if report.rows_updated:
+        table = Table(title=f"rows that {would}update a station", title_justify="left")
+        for column in ("row", "station", "matched by", "fields changed"):
+            table.add_column(column, overflow="fold")
+        for p in report.rows_updated[:50]:
+            _row(table, str(p.row), p.id, p.matched_by or "", ", ".join(p.changes))
+        out.print(table)
+    if report.duplicates:
+        table = Table(title="likely duplicates of stations already there", title_justify="left")
+        for column in ("row", "name", "existing", "existing name", "distance", "why"):
+            table.add_column(column, overflow="fold")
+        for d in report.duplicates:
+            _row(table, str(d.row), d.name, d.existing_id, d.existing_name, f"{d.distance_m:g} m", d.reason)
+        out.print(table)
     if report.warnings:
         out.print(_problem_table("warnings", report.warnings))
     if report.problems:
-        out.print(_problem_table("problems (nothing is imported while any remain)", report.problems))
+        out.print(_problem_table("rejected rows (nothing is imported while any remain)", report.problems))
 
 
 @app.command()
@@ -132,7 +134,7 @@ def import_file(
 ) -> None:
     """Import stations from a file: all rows or none, with a report of every bad row."""
     try:
-        report = _registry().import_file(file.read_bytes(), file.name, _crs(crs), dry_run=dry_run)
+        report = _registry().import_file(file.read_bytes(), file.name, _crs(crs), dry_run=dry_run, actor=cli_actor())
     except ImportRejected as rejected:
         err.print(_problem_table(f"{file.name}: nothing was imported", rejected.problems))
         raise typer.Exit(1) from None
@@ -145,26 +147,39 @@ def import_file(
 
 @app.command()
 def export(
-    format: Annotated[str, typer.Option("--format", "-f", help="csv or geojson")] = "csv",
+    format: Annotated[str, typer.Option("--format", "-f", help="csv, geojson or xlsx")] = "csv",
     crs: CrsOption = "wgs84",
+    modified_since: Annotated[
+        str | None,
+        typer.Option(help="only stations changed at or after this ISO date-time, and ids removed for good since"),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")] = None,
 ) -> None:
-    """Export every station as canonical CSV or GeoJSON."""
+    """Export the open data: every station (closed ones too) with revision, modified_at, licence and attribution;
+    with --modified-since, what changed (delta sync; the next cursor is printed to stderr)."""
+    settings = get_settings()
     try:
-        kind = params.names(format, ("csv", "geojson"), "format")[0]
-        stations = list(_registry().snapshot().stations)
-        text = (
-            to_csv(stations, _crs(crs))
-            if kind == "csv"
-            else json.dumps(to_geojson(stations, _crs(crs)), ensure_ascii=False)
-        )
+        kind = params.names(format, ("csv", "geojson", "xlsx"), "format")[0]
+        since = params.moment(modified_since, field="modified_since")
+        data = opendata.dump(_registry().store, settings.data_licence, settings.data_attribution, since)
+        if kind == "geojson":
+            body: str | bytes = json.dumps(opendata.geojson(data, _crs(crs)), ensure_ascii=False)
+        elif kind == "xlsx":
+            body = table_xlsx(opendata.table(data, _crs(crs)), sheet="stations")
+        else:
+            body = table_csv(opendata.table(data, _crs(crs)), opendata.COLUMNS)
     except YizhanError as error:
         _fail(error)
     if output is None:
-        sys.stdout.write(text)
+        if isinstance(body, bytes):
+            _fail(InvalidValue("output", None, "XLSX is binary: write it to a file with --output"))
+        sys.stdout.write(body)  # type: ignore[arg-type]
+    elif isinstance(body, bytes):
+        output.write_bytes(body)
     else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {len(stations)} stations to {output}")
+        output.write_text(body, encoding="utf-8")
+    cursor = data.next_modified_since.isoformat() if data.next_modified_since else "none"
+    err.print(f"{len(data.stations)} stations, {len(data.deleted)} removed; next --modified-since {cursor}")
 
 
 @app.command()
@@ -409,6 +424,8 @@ def map_stations(
     output.write_text(html, encoding="utf-8")
     err.print(f"wrote {output} ({len(html) / 1e6:.1f} MB)")
 
+
+cli_keeper.register(app)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,229 @@
+"""``yizhan`` commands of the registry keeper: tokens, edits, history and riders' reports.
+
+Run on the server, they act on the database directly; changes are recorded in the history as ``cli:<user>``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from api.cli_support import cli_actor, err, fail, out, registry, row
+from api.settings import get_settings
+from stations.accounts import ROLES, Accounts
+from stations.errors import InvalidValue, YizhanError
+from stations.reports import KINDS, Reports, client_key
+
+token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
+reports_app = typer.Typer(help="Riders' reports: list, file, resolve.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``yizhan`` app."""
+    app.add_typer(token_app, name="token")
+    app.add_typer(reports_app, name="reports")
+    for command in (edit, verify, delete, history):
+        app.command()(command)
+
+
+def _accounts() -> Accounts:
+    return Accounts(registry().store)
+
+
+def _reports() -> Reports:
+    return Reports(registry().store, get_settings().reports_per_hour)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="who or what uses it, e.g. 'Xihu union office'")],
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")] = "editor",
+    expires_days: Annotated[float, typer.Option(help="days until it expires")] = 365,
+    never_expires: Annotated[bool, typer.Option("--never-expires", help="no expiry")] = False,
+) -> None:
+    """Create a token and print it once: only its hash is kept, so copy it now."""
+    try:
+        secret, info = _accounts().create(name, role, None if never_expires else expires_days)
+    except YizhanError as error:
+        fail(error)
+    expiry = info.expires_at.date().isoformat() if info.expires_at else "never"
+    err.print(f"token {info.id} {info.name!r} ({info.role}, expires {expiry}); it is shown only now:")
+    out.print(secret, highlight=False, markup=False)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token (never the secrets): id, name, role, state, expiry."""
+    now = datetime.now(UTC)
+    table = Table(title="API tokens", title_justify="left")
+    for column in ("id", "name", "role", "state", "created", "expires"):
+        table.add_column(column, overflow="fold")
+    for info in _accounts().list():
+        expires = info.expires_at.date().isoformat() if info.expires_at else "never"
+        row(table, str(info.id), info.name, info.role, info.state(now), info.created_at.date().isoformat(), expires)
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(key: Annotated[str, typer.Argument(help="token id or name")]) -> None:
+    """Revoke a token at once (by id, or every active token of that name)."""
+    try:
+        revoked = _accounts().revoke(key)
+    except YizhanError as error:
+        fail(error)
+    err.print(f"revoked {', '.join(f'{t.id} {t.name!r}' for t in revoked)}")
+
+
+def _value(text: str) -> Any:
+    """A field value from the command line: JSON if it parses (numbers, lists, null), else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """``field=value`` pairs as a merge patch; ``amenities.hot_water=yes`` sets one amenity, ``field=null`` clears.
+
+    >>> parse_assignments(["name=新名字", "capacity=8", "amenities.wifi=yes", "phone=null"])
+    {'name': '新名字', 'capacity': 8, 'amenities': {'wifi': 'yes'}, 'phone': None}
+    """
+    patch: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key.strip():
+            raise InvalidValue("assignment", assignment, "write field=value, e.g. opening_hours='Mo-Fr 08:00-18:00'")
+        *parents, leaf = key.strip().split(".")
+        target = patch
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = _value(text)
+    return patch
+
+
+def _print_station(station_id: str, revision: int) -> None:
+    err.print(f"{station_id} is now at revision {revision}")
+
+
+def edit(
+    station_id: Annotated[str, typer.Argument(help="station id")],
+    assignments: Annotated[list[str], typer.Argument(help="field=value ... (amenities.x=yes; field=null clears)")],
+) -> None:
+    """Change fields of a station, e.g. `yizhan edit HZ-1 opening_hours="Mo-Fr 08:00-18:00" amenities.wifi=yes`."""
+    try:
+        _, revision = registry().update(station_id, parse_assignments(assignments), cli_actor())
+    except YizhanError as error:
+        fail(error)
+    _print_station(station_id, revision)
+
+
+def verify(station_id: Annotated[str, typer.Argument(help="station id")]) -> None:
+    """Record that you checked the station and it is as recorded (verified today; no longer stale)."""
+    try:
+        _, revision = registry().verify(station_id, cli_actor())
+    except YizhanError as error:
+        fail(error)
+    _print_station(station_id, revision)
+
+
+def delete(
+    station_id: Annotated[str, typer.Argument(help="station id")],
+    hard: Annotated[bool, typer.Option("--hard", help="remove for good instead of closing (history is kept)")] = False,
+) -> None:
+    """Close a station for good (riders no longer see it), or remove it with --hard."""
+    try:
+        written = registry().delete(station_id, cli_actor(), hard=hard)
+    except YizhanError as error:
+        fail(error)
+    err.print(f"{station_id}: " + ("removed" if hard else "closed") if written else f"{station_id} was already closed")
+
+
+def history(
+    station_id: Annotated[str, typer.Argument(help="station id")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """Every change of a station: revision, action, who, when (UTC), each field before → after."""
+    try:
+        entries = registry().history(station_id)
+    except YizhanError as error:
+        fail(error)
+    if as_json:
+        for e in entries:
+            line = {"revision": e.revision, "action": e.action, "actor": e.actor, "at": e.at.isoformat()}
+            out.print(json.dumps({**line, "changes": e.changes}, ensure_ascii=False), highlight=False, markup=False)
+        return
+    table = Table(title=f"history of {station_id}", title_justify="left")
+    for column in ("rev", "action", "who", "when (UTC)", "changes"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        changes = "\n".join(_change_lines(e.changes))
+        row(table, str(e.revision), e.action, e.actor, e.at.strftime("%Y-%m-%d %H:%M:%S"), changes)
+    out.print(table)
+
+
+def _change_lines(changes: dict[str, list[Any]]) -> list[str]:
+    """``field: before → after``, one line per changed key of dict fields (amenities, external ids)."""
+    lines = []
+    for key, (before, after) in changes.items():
+        if isinstance(before, dict) and isinstance(after, dict):
+            inner = {k: [before.get(k), after.get(k)] for k in sorted(before.keys() | after.keys())}
+            lines += [f"{key}.{k}: {_short(b)} → {_short(a)}" for k, (b, a) in inner.items() if b != a]
+        else:
+            lines.append(f"{key}: {_short(before)} → {_short(after)}")
+    return lines
+
+
+def _short(value: Any) -> str:
+    text = "—" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@reports_app.command("list")
+def reports_list(
+    status: Annotated[str, typer.Option(help="open, resolved, rejected or all")] = "open",
+    station: Annotated[str | None, typer.Option(help="only this station")] = None,
+) -> None:
+    """Riders' reports, newest first."""
+    try:
+        found = _reports().list(None if status == "all" else status, station)
+    except YizhanError as error:
+        fail(error)
+    table = Table(title=f"{status} reports", title_justify="left")
+    for column in ("id", "station", "kind", "message", "filed (UTC)", "status", "resolution"):
+        table.add_column(column, overflow="fold")
+    for r in found:
+        filed = r.created_at.strftime("%Y-%m-%d %H:%M")
+        row(table, str(r.id), r.station_id, r.kind, r.message or "", filed, r.status, r.resolution or "")
+    out.print(table)
+
+
+@reports_app.command("file")
+def reports_file(
+    station_id: Annotated[str, typer.Argument(help="station id")],
+    kind: Annotated[str, typer.Option(help=f"one of: {', '.join(KINDS)}")],
+    message: Annotated[str | None, typer.Option(help="what is wrong")] = None,
+) -> None:
+    """File a report as a rider would (e.g. one phoned in)."""
+    try:
+        filed = _reports().submit(station_id, kind, client_key(cli_actor(), get_settings().secret), message)
+    except YizhanError as error:
+        fail(error)
+    err.print(f"report {filed.id} filed for {station_id}")
+
+
+@reports_app.command("resolve")
+def reports_resolve(
+    report_id: Annotated[int, typer.Argument(help="report id")],
+    status: Annotated[str, typer.Option(help="resolved or rejected")] = "resolved",
+    note: Annotated[str | None, typer.Option(help="what was done")] = None,
+) -> None:
+    """Close a report as resolved or rejected (fix the station itself with `yizhan edit` / `yizhan delete`)."""
+    try:
+        done = _reports().resolve(report_id, status, cli_actor(), note)
+    except YizhanError as error:
+        fail(error)
+    err.print(f"report {done.id} {done.status}")
