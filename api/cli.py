@@ -87,11 +87,11 @@ def _problem_table(title: str, problems: list[RowProblem]) -> Table:
 
 def _print_report(report: ImportReport) -> None:
     would = "would " if report.dry_run else ""
+    add, update = ("would add", "would update") if report.dry_run else ("added", "updated")
     out.print(
-        f"{report.file}: {report.rows} rows, {report.valid} valid; {would}add {report.added}, "
-        f"{would}update {report.updated}, {report.unchanged} unchanged; {len(report.problems)} rejected, "
-        f"{len(report.duplicates)} likely duplicate(s), {len(report.warnings)} warning(s)"
-        + ("" if report.dry_run or report.problems else "; committed"),
+        f"{report.file}: {report.rows} rows, {report.valid} valid; {add} {report.added}, "
+        f"{update} {report.updated}, {report.unchanged} unchanged; {len(report.problems)} rejected, "
+        f"{len(report.duplicates)} likely duplicate(s), {len(report.warnings)} warning(s)",
         highlight=False,
     )
     if report.rows_updated:
@@ -179,7 +179,8 @@ def export(
     else:
         output.write_text(body, encoding="utf-8")
     cursor = data.next_modified_since.isoformat() if data.next_modified_since else "none"
-    err.print(f"{len(data.stations)} stations, {len(data.deleted)} removed; next --modified-since {cursor}")
+    where = f" to {output}" if output is not None else ""
+    err.print(f"wrote {len(data.stations)} stations ({len(data.deleted)} removed){where}; next --modified-since {cursor}")
 
 
 @app.command()

@@ -104,7 +104,7 @@ def test_dry_run_on_a_clean_file_exits_0_and_writes_nothing(
     result = invoke(runner, "import", str(stations_file), "--dry-run")
     assert result.exit_code == 0, result.output
     assert f"{len(STATIONS)} rows, {len(STATIONS)} valid; would add {len(STATIONS)}" in result.stdout
-    assert "0 problem(s)" in result.stdout
+    assert "0 rejected" in result.stdout
     assert store_state(database_file) == (0, 0)
 
 
@@ -114,7 +114,7 @@ def test_import_writes_every_station(runner: CliRunner, database_file: str, stat
     assert f"added {len(STATIONS)}, updated 0" in result.stdout
     assert store_state(database_file) == (len(STATIONS), 1)
     again = invoke(runner, "import", str(stations_file))
-    assert again.exit_code == 0 and f"added 0, updated {len(STATIONS)}" in again.stdout
+    assert again.exit_code == 0 and f"added 0, updated 0, {len(STATIONS)} unchanged" in again.stdout
     assert store_state(database_file) == (len(STATIONS), 2)
 
 
