@@ -13,7 +13,14 @@ from api.settings import Settings
 from geo.crs import CrsName, transform
 from stations import hours, params
 from stations.errors import InvalidValue
-from stations.exporters import nearby_geojson, rider_features, to_csv, to_geojson
+from stations.exporters import (
+    coordinates,
+    feature_collection,
+    nearby_geojson,
+    rider_features,
+    station_feature,
+    to_csv,
+)
 from stations.model import AMENITIES, STATION_TYPES, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -111,18 +118,23 @@ def nearby(
 def list_stations(
     snapshot: SnapshotDep,
     registry: RegistryDep,
+    settings: SettingsDep,
     bbox: Annotated[
         str | None, Query(description="west,south,east,north in the crs", examples=["120.1,30.2,120.2,30.3"])
     ] = None,
     adcode: Annotated[str | None, Query(description="district code, e.g. 330106", pattern=r"^\d{6}$")] = None,
     types: Types = None,
+    stale: Annotated[
+        bool | None,
+        Query(description="true: only stations nobody confirmed within stale_after_days (or ever); false: only fresh"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
     format: Annotated[Literal["geojson", "csv"], Query()] = "geojson",
     crs: Crs = "wgs84",
 ) -> Response:
-    """Stations by box, district and type, ordered by id, a page at a time (``limit``/``offset``).
-    The total count is in the ``X-Total-Count`` header and the ``total`` member."""
+    """Stations by box, district, type and freshness, ordered by id, a page at a time (``limit``/``offset``);
+    each with ``stale``. The total count is in the ``X-Total-Count`` header and the ``total`` member."""
     box = params.bbox(bbox)
     if box is not None and crs != "wgs84":
         (west, east), (south, north) = transform([box[0], box[2]], [box[1], box[3]], crs, "wgs84")
@@ -131,12 +143,19 @@ def list_stations(
     if adcode is not None and districts is not None and adcode not in districts.adcodes:
         raise InvalidValue("adcode", adcode, "unknown district", districts.adcodes)
     chosen = snapshot.select(box, adcode, params.names(types, STATION_TYPES, "types"))
+    today, max_age = hours.today(), settings.stale_after_days
+    if stale is not None:
+        chosen = [s for s in chosen if s.is_stale(today, max_age) == stale]
     page = chosen[offset : offset + limit]
     headers = {"X-Total-Count": str(len(chosen))}
     if format == "csv":
         return Response("\ufeff" + to_csv(page, crs), media_type="text/csv; charset=utf-8", headers=headers)
-    body = to_geojson(page, crs)
-    body.update(total=len(chosen), limit=limit, offset=offset)
+    lon, lat = coordinates(page, crs)
+    features = [
+        station_feature(s, x, y, {"stale": s.is_stale(today, max_age)})
+        for s, x, y in zip(page, lon, lat, strict=True)
+    ]
+    body = feature_collection(features, crs, total=len(chosen), limit=limit, offset=offset)
     return GeoJSONResponse(body, headers=headers)
 
 
@@ -164,4 +183,3 @@ def station_response(
     }
     feature = rider_features([station], crs, [extra])[0]
     return JSONResponse(feature, status_code=status_code, media_type=GEOJSON, headers={"ETag": etag(revision)})
-
