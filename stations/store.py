@@ -1,15 +1,18 @@
 """Persistent station registry on SQLAlchemy 2: an embedded SQLite file by default.
 
-The database URL comes from settings (``YIZHAN_DATABASE_URL``), e.g. ``sqlite:///yizhan.sqlite3``. Each
-station is kept whole as validated JSON beside the columns used to look it up; a ``registry_version``
+The database URL comes from settings (``YIZHAN_DATABASE_URL``), e.g. ``sqlite:///yizhan.sqlite3``, or
+``postgresql://user:password@host/db`` for the production store (PostgreSQL + PostGIS, through psycopg 3).
+Each station is kept whole as validated JSON beside the columns used to look it up; a ``registry_version``
 counter is bumped in the same transaction as every write, so any process can tell cheaply whether its
-in-memory snapshot is stale.
+in-memory snapshot is stale. Opening a store brings its database to the newest schema (``stations.migrations``);
+on PostgreSQL the stations table also carries a PostGIS ``geom`` point that the database keeps equal to
+(lon, lat), unknown to these models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -23,9 +26,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from stations import migrations
 from stations.model import Station
 
 
@@ -108,10 +112,22 @@ _VERSION_KEY = "version"
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL may wait for another process
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite with WAL and a busy timeout; ``postgresql://`` through psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)  # a server restart costs a retry, not an error
 
 
 class Store:
@@ -119,10 +135,8 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        self.engine: Engine = create_store_engine(url)
+        migrations.upgrade(self.engine)
 
     def version(self) -> int:
         """Registry version: changes whenever any station is written."""
@@ -159,6 +173,11 @@ class Store:
         with Session(self.engine) as session:
             row = session.get(StationRow, station_id)
             return (Station.model_validate(row.payload), row.revision) if row else None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A datetime read back from the store, in UTC (SQLite returns naive datetimes; they were written in UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def bump_version(session: Session) -> int:
