@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from stations.errors import Conflict, NotFound, StaleRevision
@@ -99,14 +99,20 @@ def apply(store: Store, changes: Sequence[Change], actor: str) -> list[Written]:
     """Write ``changes`` in one transaction with their history; raise (writing nothing) on the first change
     whose expected revision is stale, whose station is missing, or that creates an existing id.
 
-    Changes that change nothing are skipped: no new revision, no history.
+    Changes that change nothing are skipped: no new revision, no history; a batch with nothing to write
+    leaves the registry version alone. A station created again after it was removed for good continues
+    its old revisions, so an ETag of the removed station never matches its successor.
     """
     written: list[Written] = []
-    with Session(store.engine) as session, session.begin():
+    with Session(store.engine) as session, session.begin() as transaction:
         bump_version(session)
         now = datetime.now(UTC)  # taken under the write lock: writes are stamped in commit order
         current = _current(session, [c.station_id for c in changes])
-        inserts, updates, purges, history = [], [], [], []
+        stored = {station_id for station_id, row in current.items() if row is not None}
+        last_revision = _last_revisions(session, [c.station_id for c in changes if c.station_id not in stored])
+        # each changed station's row as the batch leaves it (None: removed): changes apply in order, the last wins
+        final: dict[str, dict[str, Any] | None] = {}
+        history = []
         for change in changes:
             row = current.get(change.station_id)
             revision = row[1] if row else None
@@ -115,26 +121,29 @@ def apply(store: Store, changes: Sequence[Change], actor: str) -> list[Written]:
             changed = diff(row[0] if row else None, after)
             if not changed:
                 continue
-            new_revision = (revision or 0) + 1
-            if after is None:
-                purges.append(change.station_id)
-            else:
-                values = _columns(change.after, after, now, new_revision)  # type: ignore[arg-type]
-                (updates if row else inserts).append(values)
-            current[change.station_id] = (after, new_revision) if after is not None else None  # type: ignore[assignment]
+            new_revision = (revision if revision is not None else last_revision.get(change.station_id, 0)) + 1
+            last_revision[change.station_id] = new_revision
+            current[change.station_id] = (after, new_revision) if after is not None else None
+            row_values = _columns(change.after, after, now, new_revision) if change.after is not None else None
+            final[change.station_id] = row_values
             history.append(
                 {"station_id": change.station_id, "revision": new_revision, "action": change.action, "actor": actor,
                  "at": now, "changes": changed}
             )  # fmt: skip
             written.append(Written(change.station_id, new_revision, changed, now))
+        if not history:
+            transaction.rollback()  # not even the version bump: nothing changed
+            return written
+        purges = [station_id for station_id, values in final.items() if values is None and station_id in stored]
+        inserts = [values for station_id, values in final.items() if values is not None and station_id not in stored]
+        updates = [values for station_id, values in final.items() if values is not None and station_id in stored]
         for start in range(0, len(purges), _CHUNK):
             session.execute(delete(StationRow).where(StationRow.id.in_(purges[start : start + _CHUNK])))
         if inserts:
             session.execute(insert(StationRow), inserts)
         if updates:
             session.execute(update(StationRow), updates)
-        if history:
-            session.execute(insert(HistoryRow), history)
+        session.execute(insert(HistoryRow), history)
     return written
 
 
@@ -170,6 +179,20 @@ def _current(session: Session, ids: list[str]) -> dict[str, tuple[dict[str, Any]
     return found
 
 
+def _last_revisions(session: Session, ids: list[str]) -> dict[str, int]:
+    """The newest revision recorded in the history of each of ``ids`` (stations removed for good, or never made)."""
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _CHUNK):
+        query = (
+            select(HistoryRow.station_id, func.max(HistoryRow.revision))
+            .where(HistoryRow.station_id.in_(unique[start : start + _CHUNK]))
+            .group_by(HistoryRow.station_id)
+        )
+        found.update({station_id: revision for station_id, revision in session.execute(query)})
+    return found
+
+
 def _check(change: Change, revision: int | None) -> None:
     if change.action == "create" and revision is not None:
         raise Conflict(f"station {change.station_id!r} already exists; change it with PATCH")
@@ -179,7 +202,8 @@ def _check(change: Change, revision: int | None) -> None:
         raise StaleRevision(change.station_id, change.expected_revision, revision)
 
 
-def _columns(station: Station, data: dict[str, Any], now: datetime, revision: int) -> dict[str, Any]:
+def _columns(station: Station, data: dict[str, Any] | None, now: datetime, revision: int) -> dict[str, Any]:
+    """The stored row of ``station`` (``data``: its payload) at ``revision``, stamped ``now``."""
     return {
         "id": station.id,
         "lon": station.lon,
