@@ -123,7 +123,10 @@ def serve(
     """Serve the API (and, later, the pages) with uvicorn."""
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # a worker busy building its index (or a loaded machine) must not be taken for hung and restarted
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, timeout_worker_healthcheck=60
+    )
 
 
 @app.command("import")
