@@ -1,20 +1,23 @@
 """What an import would do to the registry: which rows add stations, which update one (matched by id or by an
 external id), which change nothing, and which new rows look like stations already there.
 
-An update changes only the fields the file carries (a column, or a GeoJSON property, that some row fills):
-a spreadsheet without phone numbers keeps the phone numbers editors entered by hand.
+An update changes only the fields the file carries: a spreadsheet without phone numbers keeps the phone
+numbers editors entered by hand. Given the file's ``columns`` that is exact; without them a field counts as
+carried when some row fills it with something other than the model's default, so a file without a status
+column never reopens the stations editors closed (and a status column that says ``normal`` on every row is
+taken for no column: reopen those with an edit).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
 from stations.edits import payload
-from stations.model import Station, station_from
+from stations.model import AMENITIES, Station, station_from
 from stations.snapshot import Snapshot
 
 DUPLICATE_ANY_M = 15.0
@@ -22,6 +25,7 @@ DUPLICATE_ANY_M = 15.0
 DUPLICATE_SIMILAR_M = 50.0
 """A new station this close to an existing one with a similar name is a likely duplicate."""
 SIMILAR_NAME = 0.6
+_DEFAULTS = {name: info.get_default(call_default_factory=True) for name, info in Station.model_fields.items()}
 
 # Words every station name shares; left out before names are compared.
 _GENERIC = re.compile(
@@ -82,9 +86,14 @@ def similar_names(a: str, b: str) -> bool:
     return SequenceMatcher(None, core_a, core_b).ratio() >= SIMILAR_NAME
 
 
-def plan(stations: Sequence[Station], rows: Sequence[int], snapshot: Snapshot) -> ImportPlan:
-    """What importing the valid ``stations`` (from file ``rows``) into ``snapshot``'s registry would do."""
-    carried = _carried_fields(stations)
+def plan(
+    stations: Sequence[Station], rows: Sequence[int], snapshot: Snapshot, columns: Collection[str] | None = None
+) -> ImportPlan:
+    """What importing the valid ``stations`` (from file ``rows``) into ``snapshot``'s registry would do.
+
+    ``columns``: the Station fields and amenities the file has a column (or GeoJSON property) for, when known.
+    """
+    carried = _carried_fields(stations, columns)
     by_external = {(system, value): s.id for s in snapshot.stations for system, value in s.external_ids.items()}
     result = ImportPlan()
     for station, row in zip(stations, rows, strict=True):
@@ -121,7 +130,7 @@ def _near(
 ) -> list[Duplicate]:
     found = []
     for row, station in new:
-        near = snapshot.index.query(station.lon, station.lat, k=16, radius_m=DUPLICATE_SIMILAR_M)
+        near = snapshot.index.query(station.lon, station.lat, k=None, radius_m=DUPLICATE_SIMILAR_M)
         for position, distance in zip(near.index, near.distance_m, strict=True):
             existing = snapshot.stations[position]
             if existing.id == station.id or not counts(row, existing):
@@ -151,16 +160,23 @@ def _match(
     return None, None
 
 
-def _carried_fields(stations: Sequence[Station]) -> tuple[set[str], set[str], set[str]]:
-    """Top-level fields, amenities and external-id systems that at least one row of the file fills."""
+def _carried_fields(
+    stations: Sequence[Station], columns: Collection[str] | None
+) -> tuple[set[str], set[str], set[str]]:
+    """Top-level fields, amenities and external-id systems the file carries: its ``columns`` when given, else
+    those that at least one row fills with a value other than the default."""
     fields: set[str] = set()
     amenities: set[str] = set()
     systems: set[str] = set()
     for station in stations:
         data = payload(station)
-        fields.update(data)
+        fields.update(key for key, value in data.items() if value != _DEFAULTS.get(key))
         amenities.update(data.get("amenities", {}))
         systems.update(data.get("external_ids", {}))
+    if columns is not None:
+        # and the district, which the registry finds from each row's position
+        fields = {c for c in columns if c in Station.model_fields} | {"id", "types", "lon", "lat", "adcode", "district"}
+        amenities = {c for c in columns if c in AMENITIES}
     return fields, amenities, systems
 
 
@@ -168,7 +184,7 @@ def _merged(existing: Station, row: Station, carried: tuple[set[str], set[str], 
     fields, amenities, systems = carried
     before, incoming = payload(existing), payload(row)
     data: dict[str, Any] = {k: v for k, v in before.items() if k not in fields or k in ("amenities", "external_ids")}
-    data.update({k: v for k, v in incoming.items() if k not in ("amenities", "external_ids")})
+    data.update({k: v for k, v in incoming.items() if k in fields and k not in ("amenities", "external_ids")})
     data["id"] = existing.id
     for key, chosen in (("amenities", amenities), ("external_ids", systems)):
         merged = {k: v for k, v in before.get(key, {}).items() if k not in chosen}
