@@ -1,18 +1,21 @@
 """Write stations as canonical CSV or RFC 7946 GeoJSON, in WGS84 or a Chinese map's coordinate system.
 
 The CSV columns are the ones ``stations.importers`` reads, so an export imports back unchanged. Text cells
-that a spreadsheet would run as a formula (starting with ``= + - @``) are prefixed with ``'``, which the
-importers remove again.
+that a spreadsheet would run as a formula (starting with ``= + - @``, tab or carriage return) are prefixed
+with ``'``, which the importers remove again (``guard_formula``/``unguard_formula``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
@@ -24,6 +27,27 @@ CSV_COLUMNS: tuple[str, ...] = (
     "operating_status", "phone", "capacity", "area_m2", "photo_url", "verified_at", "source", *AMENITIES,
 )  # fmt: skip
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet cell a formula (OWASP's CSV-injection list)."""
+_GUARD = "'"
+
+
+def guard_formula(text: str) -> str:
+    """``text`` made safe for a spreadsheet cell: ``'`` before a formula trigger (and before a ``'``, so that
+    ``unguard_formula`` gives back exactly the original).
+
+    >>> guard_formula("=HYPERLINK(1)"), guard_formula("-"), guard_formula("'ok"), guard_formula("ok")
+    ("'=HYPERLINK(1)", "'-", "''ok", 'ok')
+    """
+    return _GUARD + text if text.startswith((*FORMULA_START, _GUARD)) else text
+
+
+def unguard_formula(text: str) -> str:
+    """The inverse of ``guard_formula``: one leading ``'`` removed where ``guard_formula`` would have put it.
+
+    >>> unguard_formula("'=1+1"), unguard_formula("''ok"), unguard_formula("'ok"), unguard_formula("ok")
+    ('=1+1', "'ok", "'ok", 'ok')
+    """
+    return text[1:] if text.startswith(_GUARD) and text[1:2].startswith((*FORMULA_START, _GUARD)) else text
 
 
 def coordinates(stations: Sequence[Station], crs: CrsName = "wgs84") -> tuple[np.ndarray, np.ndarray]:
@@ -60,27 +84,26 @@ def to_geojson(stations: Sequence[Station], crs: CrsName = "wgs84") -> dict:
     return feature_collection((station_feature(s, x, y) for s, x, y in zip(stations, lon, lat, strict=True)), crs)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+def station_rows(stations: Sequence[Station], crs: CrsName = "wgs84") -> list[dict[str, Any]]:
+    """Stations as table rows with the ``CSV_COLUMNS`` (types ``;``-joined, lon/lat in ``crs``), for
+    ``table_csv``/``table_xlsx``; unknown amenities and absent fields are ``None``."""
+    lon, lat = coordinates(stations, crs)
+    rows = []
+    for station, x, y in zip(stations, lon, lat, strict=True):
+        data = station.model_dump(mode="json")
+        data.update(types=";".join(station.types), lon=float(x), lat=float(y), crs=crs, **station.amenities)
+        rows.append({column: data.get(column) for column in CSV_COLUMNS})
+    return rows
 
 
 def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
     """Stations as canonical CSV text (UTF-8; prepend a BOM yourself if Excel must open it directly)."""
-    lon, lat = coordinates(stations, crs)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for station, x, y in zip(stations, lon, lat, strict=True):
-        row = station.model_dump(mode="json")
-        row.update(types=";".join(station.types), lon=repr(float(x)), lat=repr(float(y)), crs=crs)
-        row.update({a: station.amenities.get(a, "") for a in AMENITIES})
-        writer.writerow(
-            _cell(row.get(column)) if column not in ("lon", "lat") else row[column] for column in CSV_COLUMNS
-        )
-    return out.getvalue()
+    return table_csv(station_rows(stations, crs), CSV_COLUMNS)
+
+
+def to_xlsx(stations: Sequence[Station], crs: CrsName = "wgs84") -> bytes:
+    """Stations as an XLSX workbook with the canonical CSV columns (coordinates and numbers as numbers)."""
+    return table_xlsx(station_rows(stations, crs), sheet="stations", columns=CSV_COLUMNS)
 
 
 def rider_features(stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict] | None = None) -> list:
@@ -108,27 +131,46 @@ def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members:
     return feature_collection(rider_features([r.station for r in results], crs, extras), crs, **members)
 
 
-def table_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """Rows of a table (dicts with the same keys) as CSV text; formula-like text cells are guarded."""
+def _spreadsheet_value(value: Any) -> Any:
+    """A cell value: text guarded against formulas, numbers as they are (non-finite ones left empty)."""
+    if isinstance(value, str):
+        return guard_formula(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def table_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """Rows of a table (dicts with the same keys) as CSV text; formula-like text cells are guarded.
+
+    The header is ``columns`` (default: the first row's keys; no header at all for no rows and no columns).
+    """
     out = io.StringIO()
-    if rows:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(rows[0].keys())
-        writer.writerows([_cell(v) if isinstance(v, str) else v for v in row.values()] for row in rows)
+    header = list(columns) if columns is not None else list(rows[0].keys()) if rows else []
+    if header:
+        # CR LF ends lines (RFC 4180): the csv module quotes only fields holding a line terminator's characters,
+        # so with "\n" a lone CR inside a cell would be written bare and split the row when read back
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows([_spreadsheet_value(row.get(column)) for column in header] for row in rows)
     return out.getvalue()
 
 
-def table_xlsx(rows: Sequence[dict[str, Any]], sheet: str = "coverage") -> bytes:
-    """Rows of a table as an XLSX workbook (numbers stay numbers; text cells are guarded against formulas)."""
-    import openpyxl
+def table_xlsx(rows: Sequence[dict[str, Any]], sheet: str = "coverage", columns: Sequence[str] | None = None) -> bytes:
+    """Rows of a table as an XLSX workbook (numbers stay numbers; text cells are guarded against formulas).
 
+    The header is ``columns`` as in ``table_csv``. XLSX cannot hold the control characters U+0000–U+0008,
+    U+000B, U+000C and U+000E–U+001F: each is written as U+FFFD (�).
+    """
     workbook = openpyxl.Workbook()
     worksheet = workbook.active
     worksheet.title = sheet
-    if rows:
-        worksheet.append(list(rows[0].keys()))
+    header = list(columns) if columns is not None else list(rows[0].keys()) if rows else []
+    if header:
+        worksheet.append(header)
         for row in rows:
-            worksheet.append([_cell(v) if isinstance(v, str) else v for v in row.values()])
+            values = [_spreadsheet_value(row.get(column)) for column in header]
+            worksheet.append([ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in values])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -2,8 +2,9 @@
 
 Accepts the canonical columns (``id,name,types,lon,lat,crs,address,...``; see ``stations.exporters``) and
 the Chinese headers unions use (名称, 类型, 经度, 纬度, 地址, 所属区县, 开放时间, 联系电话, ...); CSV files
-in UTF-8, UTF-8 with BOM or GBK/GB18030. Coordinates may be WGS84, GCJ-02 (Amap, Tencent) or BD-09 (Baidu),
-per row (``crs`` column) or for the whole file; they are stored as WGS84.
+in UTF-8, UTF-8 with BOM, GBK/GB18030 or UTF-16 with BOM (Excel's "Unicode text", tab-separated).
+Coordinates may be WGS84, GCJ-02 (Amap, Tencent) or BD-09 (Baidu), per row (``crs`` column) or for the
+whole file; they are stored as WGS84.
 
 Parsing never writes anything: ``parse_file`` returns the good stations and the problems, and the caller
 (``stations.registry``) writes all or nothing.
@@ -11,6 +12,7 @@ Parsing never writes anything: ``parse_file`` returns the good stations and the 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -28,7 +30,7 @@ from pydantic import ValidationError
 
 from geo.crs import CRS_NAMES, CrsName, in_china, transform
 from stations.errors import FileUnreadable, ImportRejected, InvalidValue, RowProblem
-from stations.exporters import FORMULA_START
+from stations.exporters import unguard_formula
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 
 FORMATS = ("csv", "xlsx", "geojson")
@@ -121,7 +123,8 @@ _LIST_SEPARATORS = re.compile(r"[;；,，、/|]+")
 
 def _normalise_header(header: str) -> str:
     text = re.sub(r"\s+", "", str(header).replace("\ufeff", "")).lower()
-    return re.sub(r"[（(][^)）]*[)）]$", "", text)  # "经度(°)" -> "经度"
+    # "经度(°)" -> "经度"; no brackets inside the unit, so that a header of many "(" is linear time, not quadratic
+    return re.sub(r"[（(][^()（）]*[)）]$", "", text)
 
 
 _HEADER_TO_FIELD: dict[str, str] = {
@@ -198,7 +201,7 @@ def parse_candidates(data: bytes, filename: str, crs: str | None = None) -> list
         try:
             lon, lat = _coordinates(record, default_crs)
         except InvalidValue as error:
-            problems.append(RowProblem(row, error.field, _text(error.value), _reason(error)))
+            problems.append(RowProblem(row, error.field, _shown(error.value), _reason(error)))
             continue
         sites.append((lon, lat, _text(record.get("name")) or None))
     if problems:
@@ -209,12 +212,13 @@ def parse_candidates(data: bytes, filename: str, crs: str | None = None) -> list
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise FileUnreadable("file is neither UTF-8 nor GBK/GB18030 text")
+    raise FileUnreadable("file is neither UTF-8 nor GBK/GB18030 text (nor UTF-16 with a BOM)")
 
 
 STATION_COLUMNS = ("name", "types", "lon", "lat")
@@ -246,7 +250,7 @@ def _records(
     """Records from a header row and data rows; row numbers are the lines a spreadsheet shows (header = 1).
 
     With ``strict_width`` (CSV) a row with fewer fields than the header is broken; spreadsheets may omit
-    trailing empty cells, so XLSX rows may be short.
+    trailing empty cells, so XLSX rows may be short. Text cells lose the exporters' formula guard ("'=...").
     """
     header: list[Any] | None = None
     for line, cells in enumerate(table, start=1):
@@ -258,18 +262,22 @@ def _records(
             continue  # blank line
         too_long = any(str(c if c is not None else "").strip() for c in cells[len(header) :])
         if too_long or (strict_width and len(cells) < len(header)):
-            shown = ",".join(_text(c) for c in cells)[:200]
+            shown = _shown(",".join(_text(c) for c in cells))
             yield line, {}, RowProblem(line, "*", shown, f"expected {len(header)} fields, got {len(cells)}")
             continue
-        yield line, {f: c for f, c in zip(fields, cells, strict=False) if f is not None}, None
+        record = {f: unguard_formula(c) if isinstance(c, str) else c for f, c in zip(fields, cells, strict=False) if f}
+        yield line, record, None
     if header is None:
         raise FileUnreadable("file is empty: no header row")
 
 
 def _csv_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...]) -> RecordStream:
     text = _decode(data)
+    first_line = text.lstrip("\r\n").partition("\n")[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","  # Excel's "Unicode text" is TSV
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        yield from _records(csv.reader(io.StringIO(text, newline="")), parsed, strict_width=True, required=required)
+        yield from _records(reader, parsed, strict_width=True, required=required)
     except csv.Error as exc:
         raise FileUnreadable(f"malformed CSV: {exc}") from exc
 
@@ -280,38 +288,56 @@ def _xlsx_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...]) ->
     except Exception as exc:  # openpyxl raises many types for a non-workbook (zip, xml, key errors)
         raise FileUnreadable(f"not a readable XLSX workbook: {exc}") from exc
     try:
-        sheet = workbook.worksheets[0]
-        yield from _records(
-            (list(row) for row in sheet.iter_rows(values_only=True)), parsed, strict_width=False, required=required
-        )
+        yield from _records(_sheet_rows(workbook), parsed, strict_width=False, required=required)
     finally:
         workbook.close()
+
+
+def _sheet_rows(workbook: openpyxl.Workbook) -> Iterator[list[Any]]:
+    """The first sheet's rows as lists of cell values; a sheet openpyxl cannot read (a damaged part inside a
+    valid zip) is FileUnreadable, whatever openpyxl raised."""
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # trust the cells, not the declared used range (it may claim a million rows)
+        rows = sheet.iter_rows(values_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged parts (xml, key, index, value errors)
+        raise FileUnreadable(f"not a readable XLSX worksheet: {exc}") from exc
+    while True:
+        try:
+            row = next(rows, None)
+        except Exception as exc:  # as above; raised while reading, so only openpyxl's errors land here
+            raise FileUnreadable(f"not a readable XLSX worksheet: {exc}") from exc
+        if row is None:
+            return
+        yield list(row)
 
 
 def _geojson_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...] = ()) -> RecordStream:
     try:
         document = json.loads(_decode(data))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, an integer too long, nesting too deep
         raise FileUnreadable(f"malformed JSON: {exc}") from exc
-    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection" or not isinstance(features, list):
         raise FileUnreadable("GeoJSON must be a FeatureCollection of Point features")
-    for number, feature in enumerate(document.get("features") or [], start=1):
-        geometry = (feature or {}).get("geometry") or {}
-        coordinates = geometry.get("coordinates")
-        if geometry.get("type") != "Point" or not isinstance(coordinates, list) or len(coordinates) < 2:
-            yield (
-                number,
-                {},
-                RowProblem(number, "geometry", str(geometry)[:200], "must be a Point [lon, lat]"),
-            )
+    for number, feature in enumerate(features, start=1):
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        point = isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coordinates, list)
+        if not point or len(coordinates) < 2:
+            yield number, {}, RowProblem(number, "geometry", _shown(geometry), "must be a Point [lon, lat]")
+            continue
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            yield number, {}, RowProblem(number, "properties", _shown(properties), "must be an object or null")
             continue
         record: Record = {}
-        for key, value in (feature.get("properties") or {}).items():
+        for key, value in properties.items():
             name = _HEADER_TO_FIELD.get(_normalise_header(key))
             if name is not None:
                 record[name] = value
             elif key == "amenities" and isinstance(value, dict):
-                record.update({a: v for a, v in value.items()})
+                record.update({a: v for a, v in value.items() if a in AMENITIES})
         record["lon"], record["lat"] = coordinates[0], coordinates[1]
         yield number, record, None
 
@@ -325,9 +351,13 @@ def _text(value: Any) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value).strip()
-    # undo the exporters' guard against spreadsheet formulas ("'=..." back to "=...")
-    return text[1:] if text.startswith("'") and text[1:2] in FORMULA_START else text
+    return str(value).strip().replace("\r\n", "\n").replace("\r", "\n")  # one newline (XLSX keeps no CR)
+
+
+def _shown(value: Any) -> str:
+    """A value as shown in a problem report: its text, cut to 200 characters."""
+    text = _text(value)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _crs_value(value: Any, field_name: str) -> CrsName:
@@ -423,7 +453,7 @@ def _station_from_record(row: int, record: Record, default_crs: CrsName) -> tupl
     try:
         fields = _fields(record, default_crs)
     except InvalidValue as error:
-        return None, [RowProblem(row, error.field, _text(error.value), _reason(error))]
+        return None, [RowProblem(row, error.field, _shown(error.value), _reason(error))]
     try:
         return Station(**fields), []
     except ValidationError as exc:
@@ -431,7 +461,7 @@ def _station_from_record(row: int, record: Record, default_crs: CrsName) -> tupl
             RowProblem(
                 row,
                 ".".join(map(str, e["loc"])) or "*",
-                _text(e.get("input"))[:200],
+                _shown(e.get("input")),
                 e["msg"].removeprefix("Value error, "),
             )
             for e in exc.errors()
