@@ -22,7 +22,7 @@ The synthetic rule (stated here, in data/README.md and in docs/scaling.md):
   programme does not cover; counts are one multinomial draw over the districts;
 * within a district, 75 % of its stations are gaussian clusters around made-up "town" centres (one centre
   per 40 stations, at least one, centres uniform over the district; sd 1.5 km urban, 2.5 km city, 3 km
-  county) and 25 % are uniform over the district (uniform in lon/lat over a triangulation of the polygon);
+  county) and 25 % are uniform over the district (uniform in lon/lat; each island gets its share by area);
   a clustered point that falls outside the district is drawn again (five times at most, then uniformly);
 * types: 80 % outdoor_worker, 17 % nursing_room, 3 % driver_home.
 
@@ -268,29 +268,39 @@ class SyntheticStations:
             writer.writerows(rows)
 
 
-def _triangles(geometry: BaseGeometry) -> tuple[Floats, Floats]:
-    """Triangulation of a polygon: vertices (m, 3, 2) and areas (m,), in degrees."""
-    parts = shapely.get_parts(shapely.constrained_delaunay_triangles(geometry))
-    corners = shapely.get_coordinates(parts).reshape(len(parts), 4, 2)[:, :3]
-    return corners, shapely.area(parts)
+def _uniform_in_polygon(rng: np.random.Generator, polygon: BaseGeometry, n: int) -> tuple[Floats, Floats]:
+    """``n`` points uniform (in lon/lat) over one polygon: rejection sampling in its bounding box."""
+    west, south, east, north = polygon.bounds
+    fill = polygon.area / ((east - west) * (north - south))
+    lon_parts, lat_parts, have = [], [], 0
+    while have < n:
+        m = int(np.ceil((n - have) / fill * 1.2)) + 8
+        lon, lat = rng.uniform(west, east, m), rng.uniform(south, north, m)
+        inside = shapely.contains_xy(polygon, lon, lat)
+        lon_parts.append(lon[inside])
+        lat_parts.append(lat[inside])
+        have += int(inside.sum())
+    return np.concatenate(lon_parts)[:n], np.concatenate(lat_parts)[:n]
 
 
-def _uniform_points(rng: np.random.Generator, corners: Floats, areas: Floats, n: int) -> tuple[Floats, Floats]:
-    """``n`` points uniform (in lon/lat) over a triangulated polygon."""
-    chosen = corners[rng.choice(len(areas), size=n, p=areas / areas.sum())]
-    u, v = rng.random(n), rng.random(n)
-    flip = u + v > 1.0
-    u[flip], v[flip] = 1.0 - u[flip], 1.0 - v[flip]
-    xy = chosen[:, 0] + u[:, None] * (chosen[:, 1] - chosen[:, 0]) + v[:, None] * (chosen[:, 2] - chosen[:, 0])
-    return xy[:, 0], xy[:, 1]
+def _uniform_points(rng: np.random.Generator, parts: NDArray[np.object_], n: int) -> tuple[Floats, Floats]:
+    """``n`` points uniform (in lon/lat) over a district: each part (island...) gets its share by area."""
+    areas = shapely.area(parts)
+    lon, lat = [np.empty(0)], [np.empty(0)]
+    for part, count in zip(parts, rng.multinomial(n, areas / areas.sum()).tolist(), strict=True):
+        if count:
+            part_lon, part_lat = _uniform_in_polygon(rng, part, count)
+            lon.append(part_lon)
+            lat.append(part_lat)
+    return np.concatenate(lon), np.concatenate(lat)
 
 
 def _district_points(rng: np.random.Generator, geometry: BaseGeometry, kind: str, n: int) -> tuple[Floats, Floats]:
     """``n`` points in one district: clusters around made-up town centres, the rest uniform."""
-    corners, areas = _triangles(geometry)
+    parts = shapely.get_parts(geometry)
+    shapely.prepare(parts)
     n_cluster = round(n * CLUSTER_SHARE)
-    centre_lon, centre_lat = _uniform_points(rng, corners, areas, max(1, round(n_cluster / STATIONS_PER_CENTRE)))
-    shapely.prepare(geometry)
+    centre_lon, centre_lat = _uniform_points(rng, parts, max(1, round(n_cluster / STATIONS_PER_CENTRE)))
     lon, lat = np.empty(n_cluster), np.empty(n_cluster)
     todo = np.arange(n_cluster)
     sd_km = CLUSTER_SD_KM[kind]
@@ -302,8 +312,8 @@ def _district_points(rng: np.random.Generator, geometry: BaseGeometry, kind: str
         lon[todo] = centre_lon[pick] + rng.normal(0.0, sd_km, todo.size) / km_per_deg_lon
         lat[todo] = centre_lat[pick] + rng.normal(0.0, sd_km, todo.size) / KM_PER_DEG_LAT
         todo = todo[~shapely.contains_xy(geometry, lon[todo], lat[todo])]
-    lon[todo], lat[todo] = _uniform_points(rng, corners, areas, todo.size)
-    uniform_lon, uniform_lat = _uniform_points(rng, corners, areas, n - n_cluster)
+    lon[todo], lat[todo] = _uniform_points(rng, parts, todo.size)
+    uniform_lon, uniform_lat = _uniform_points(rng, parts, n - n_cluster)
     return np.concatenate((lon, uniform_lon)), np.concatenate((lat, uniform_lat))
 
 
@@ -315,6 +325,8 @@ def station_counts(districts: Districts, n: int, rng: np.random.Generator) -> ND
             for code, name in zip(districts.adcodes, districts.names, strict=True)
         ]
     )
+    if not weights.sum():
+        raise ValueError("no district may get synthetic stations (all are in Taiwan, Hong Kong or Macau)")
     return rng.multinomial(n, weights / weights.sum())
 
 
