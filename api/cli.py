@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api import cli_keeper
+from api import cli_batch, cli_keeper
 from api.app import build_planner
 from api.cli_support import cli_actor, err, out
 from api.cli_support import fail as _fail
@@ -431,6 +431,7 @@ def map_stations(
 
 
 cli_keeper.register(app)
+app.add_typer(cli_batch.app, name="batch")
 
 if __name__ == "__main__":
     app()
