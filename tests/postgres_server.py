@@ -148,6 +148,7 @@ class PostgresServer:
         self.template = f"yizhan_template_{uuid.uuid4().hex[:12]}"
         try:
             with _admin_connect(admin_url) as admin:
+                self.server_version = admin.info.server_version
                 admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.template)))
         except psycopg.Error as error:
             raise PostgresUnavailable(f"cannot create a database on {admin_url!r}: {error}") from error
@@ -158,11 +159,16 @@ class PostgresServer:
             self._drop(self.template)
             raise PostgresUnavailable(f"PostGIS is not available on {admin_url!r}: {error}") from error
 
-    def create_database(self) -> str:
-        """A new empty database with PostGIS installed; returns its SQLAlchemy (psycopg 3) URL."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new database copied from ``template`` (a database of this server, unused at the time), by default
+        an empty one with PostGIS installed; returns its SQLAlchemy (psycopg 3) URL."""
         name = f"yizhan_test_{uuid.uuid4().hex[:12]}"
+        template = template or self.template
+        create = "CREATE DATABASE {} TEMPLATE {}"
+        if self.server_version >= 150000:
+            create += " STRATEGY FILE_COPY"  # copies the files: faster than WAL_LOG (15's default) for a small template
         with _admin_connect(self.admin_url) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(*map(sql.Identifier, (name, self.template))))
+            admin.execute(sql.SQL(create).format(*map(sql.Identifier, (name, template))))
         return self.admin_url.set(database=name).render_as_string(hide_password=False)
 
     def drop_database(self, url: str) -> None:
