@@ -142,3 +142,7 @@ def national_coverage_command(
         f"{covered:.2%} of the area is within {request.radius_m:g} m of a station",
         highlight=False,
     )
+
+
+if __name__ == "__main__":  # python -m api.cli_batch national-coverage ... (until `yizhan` registers it)
+    app()
