@@ -156,19 +156,6 @@ def history(store: Store, station_id: str) -> list[HistoryEntry]:
         return [HistoryEntry(r.station_id, r.revision, r.action, r.actor, as_utc(r.at), r.changes) for r in rows]
 
 
-def purged_since(store: Store, since: datetime) -> list[tuple[str, datetime]]:
-    """Ids of stations removed for good at or after ``since`` (and not created again), with when."""
-    with Session(store.engine) as session:
-        rows = session.execute(
-            select(HistoryRow.station_id, HistoryRow.at)
-            .where(HistoryRow.action == "purge", HistoryRow.at >= since)
-            .order_by(HistoryRow.at)
-        ).all()
-        gone = {station_id: as_utc(at) for station_id, at in rows}
-        alive = set(session.scalars(select(StationRow.id).where(StationRow.id.in_(list(gone)))))
-    return [(station_id, at) for station_id, at in gone.items() if station_id not in alive]
-
-
 def _current(session: Session, ids: list[str]) -> dict[str, tuple[dict[str, Any], int] | None]:
     found: dict[str, tuple[dict[str, Any], int] | None] = {}
     unique = list(dict.fromkeys(ids))

@@ -1,7 +1,8 @@
 """Open-data downloads of the whole registry, or of what changed since a moment (delta sync).
 
-Writes are stamped under the registry's write lock, so stamps follow commit order; the stations are read in
-one statement, and the newest stamp among them is the ``next_modified_since`` of the download. Asking for
+Writes are stamped under the registry's write lock, so stamps follow commit order; a download is read in one
+statement (stations and removals together: as of one moment), and the newest stamp in it is the
+``next_modified_since`` of the download. Asking for
 changes at or after it next time misses nothing (a station stamped exactly then may come twice; applying a
 row twice changes nothing). Stations removed for good come as ``deleted`` ids; closed ones as rows with
 ``operating_status`` closed.
@@ -13,14 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from geo.crs import CrsName
-from stations.edits import purged_since
 from stations.exporters import CSV_COLUMNS, coordinates, feature_collection, station_feature, station_rows
 from stations.model import Station
-from stations.store import StationRow, Store, as_utc
+from stations.store import HistoryRow, StationRow, Store, as_utc
 
 COLUMNS = (*CSV_COLUMNS, "revision", "modified_at", "deleted_at", "licence", "attribution")
 
@@ -38,17 +38,30 @@ class Dump:
 
 
 def dump(store: Store, licence: str, attribution: str, modified_since: datetime | None = None) -> Dump:
-    """Every station, or those changed at or after ``modified_since``, ordered by id."""
+    """Every station, or those changed at or after ``modified_since`` and the ids removed for good since then
+    (and not created again), ordered by id; read in one statement, so as of one moment on either store."""
     if modified_since is not None:
         modified_since = modified_since.astimezone(UTC)  # SQLite compares the stored UTC digits as text
-    query = select(StationRow.payload, StationRow.revision, StationRow.updated_at).order_by(StationRow.id)
-    if modified_since is not None:
-        query = query.where(StationRow.updated_at >= modified_since)
+    stations = select(StationRow.id, StationRow.payload, StationRow.revision, StationRow.updated_at)
+    if modified_since is None:  # with the newest removal, which no station row remembers, for the cursor
+        newest_removal = select(null(), null(), null(), func.max(HistoryRow.at)).where(HistoryRow.action == "purge")
+        query = union_all(stations, newest_removal)
+    else:
+        alive = select(StationRow.id).where(StationRow.id == HistoryRow.station_id).exists()
+        removals = select(HistoryRow.station_id, null(), null(), HistoryRow.at).where(
+            HistoryRow.action == "purge", HistoryRow.at >= modified_since, ~alive
+        )
+        query = union_all(stations.where(StationRow.updated_at >= modified_since), removals)
     with Session(store.engine) as session:
-        rows = [(Station.model_validate(p), r, as_utc(at)) for p, r, at in session.execute(query)]
-    deleted = purged_since(store, modified_since) if modified_since is not None else []
-    stamps = [at for _, _, at in rows] + [at for _, at in deleted]
-    latest = max(stamps, default=modified_since)
+        found = [(i, data, revision, as_utc(at)) for i, data, revision, at in session.execute(query) if at is not None]
+    rows = [(Station.model_validate(data), revision, at) for _, data, revision, at in found if revision is not None]
+    rows.sort(key=lambda row: row[0].id)
+    removed_at: dict[str, datetime] = {}
+    for station_id, _, revision, at in found:
+        if revision is None and station_id is not None:  # removed, perhaps more than once: the latest removal
+            removed_at[station_id] = max(at, removed_at.get(station_id, at))
+    deleted = sorted(removed_at.items(), key=lambda item: (item[1], item[0]))
+    latest = max((at for *_, at in found), default=modified_since)
     return Dump(rows, deleted, modified_since, latest, licence, attribution)
 
 
