@@ -64,10 +64,18 @@ COMPARE_OPTIONS = {"include_object": include_object, "compare_server_default": T
 """How autogenerate compares the database with the models (``env.py``; the models == migrations test)."""
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Yizhan than this one; this code would misread it."""
+
+
 @lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(SCRIPT_LOCATION))
+
+
 def head() -> str:
     """The newest revision."""
-    revision = ScriptDirectory(str(SCRIPT_LOCATION)).get_current_head()
+    revision = _scripts().get_current_head()
     assert revision is not None, "stations/migrations/versions holds no revision"
     return revision
 
@@ -91,6 +99,12 @@ def upgrade(engine: Engine) -> None:
         if current(connection) == (head(),):
             return
     with locked_transaction(engine) as connection:
+        unknown = set(current(connection)) - {script.revision for script in _scripts().walk_revisions()}
+        if unknown:
+            raise SchemaTooNew(
+                f"the database's schema is at revision {', '.join(sorted(unknown))}, newer than this Yizhan knows "
+                f"(newest {head()}): it was upgraded by a newer version; run that version, or upgrade this one"
+            )
         legacy = legacy_revision(connection)
         if legacy is not None:
             command.stamp(config(connection), legacy)
@@ -111,7 +125,7 @@ def locked_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction on ``engine``'s database that holds the migration lock until it commits.
 
     SQLite: a connection of its own that begins with ``BEGIN IMMEDIATE`` (the write lock, at once; Python's
-    sqlite3 would otherwise commit before every DDL statement). PostgreSQL: an advisory lock, released at
+    sqlite3 would otherwise run DDL outside any transaction). PostgreSQL: an advisory lock, released at
     commit; its DDL is transactional. Either way the whole upgrade commits or none of it does.
     """
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):

@@ -27,6 +27,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 
 from stations import migrations
@@ -168,3 +169,13 @@ def test_processes_opening_a_new_database_at_once_all_succeed(blank_url: str, tm
         assert migrations.current(connection) == (migrations.head(),)
         assert connection.scalar(select(func.count()).select_from(RegistryMeta)) == 1
     assert differences(blank_url) == []
+
+
+def test_a_database_from_a_newer_version_is_refused_with_a_reason(blank_url: str) -> None:
+    Store(blank_url)
+    engine = create_engine(blank_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(migrations.SchemaTooNew, match="revision 9999, newer than this Yizhan knows"):
+        Store(blank_url)
