@@ -8,10 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.access_log import AccessLog
+from api.concurrency import ConcurrencyLimit
+from api.cors import CrossOrigin
 from api.limits import BodyLimit
 from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, stations
+from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
 from api.settings import Settings, get_settings
 from geo.districts import Districts
+from maps.stations import OSM_TILES
 from stations.accounts import Accounts
 from stations.planning import Planner, load_demand
 from stations.registry import Registry
@@ -63,9 +68,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (opendata, stations, editing, imports, reports, districts, coverage, health, pages):
         app.include_router(module.router)
-    pages.install_frame_policy(app)
+    install_middleware(app, settings)
+    return app
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The request pipeline, outermost first: access log and request id; security headers and page policies;
+    cross-origin rules; the cap on concurrent planning requests; body size limits. All pure ASGI."""
     app.add_middleware(
         BodyLimit,
         limit_for=lambda path: settings.max_upload_bytes if path == "/imports" else REQUEST_BODY_LIMIT,
     )
-    return app
+    planning = [route.path for route in coverage.router.routes]
+    app.add_middleware(
+        ConcurrencyLimit, paths=planning, limit=settings.planning_concurrency, wait_s=settings.planning_wait_s
+    )
+    app.add_middleware(CrossOrigin, read_origins=settings.cors_origins, write_origins=settings.cors_write_origins)
+    tiles = (*tile_sources(settings.tiles), *tile_sources(OSM_TILES))  # /maps/coverage always draws OpenStreetMap
+    rules = {
+        **pages.page_rules(settings),
+        **docs_rules(app),
+        # the coverage map's legend colours its swatches with style attributes (maps.coverage)
+        "/maps/coverage": PageRule(sources={"style-src-attr": ("'unsafe-inline'",)}),
+    }
+    app.add_middleware(SecurityHeaders, img_sources=tiles, rules=rules)
+    app.add_middleware(AccessLog, secret=settings.secret)

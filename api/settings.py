@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "data" / "hangzhou"
@@ -33,6 +35,17 @@ class Settings(BaseSettings):
     """Coordinate system of the tiles: gcj02 for Amap/Tencent tiles (stations and positions are shifted)."""
     frame_ancestors: str = "*"
     """CSP frame-ancestors of /embed: who may put the map in an iframe (e.g. "https://union.example.cn")."""
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ("*",)
+    """Web origins whose pages may read the API (GET, HEAD) from a browser: "*" (any) or a comma-separated list
+    such as "https://union.example.cn, https://www.example.cn"."""
+    cors_write_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Other origins whose pages may also write (POST, PUT, PATCH, DELETE; rider reports and /siting included);
+    default none: writes from a browser come from this server's own pages only."""
+    planning_concurrency: int = 2
+    """Planning requests (/coverage, /gaps, /maps/coverage, /siting) one server process runs at once; more
+    wait up to planning_wait_s for a turn, then get 503 with Retry-After."""
+    planning_wait_s: float = 10.0
+    """How long (seconds) a planning request waits for a turn before 503."""
     admin_token: str | None = None
     """A bootstrap admin token (keep it secret); tokens made with `yizhan token create` are the usual way."""
     secret: str = "yizhan-change-me"
@@ -51,6 +64,42 @@ class Settings(BaseSettings):
     """Licence and attribution carried by the open-data downloads (/stations.csv, .geojson, .xlsx)."""
     max_k: int = 100
     max_radius_m: float = 100_000.0
+
+    @field_validator("cors_origins", "cors_write_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object, info: ValidationInfo) -> object:
+        return origins(value, allow_any=info.field_name == "cors_origins")
+
+
+def origins(value: object, *, allow_any: bool = True) -> object:
+    """Web origins from a comma- or space-separated string (or a sequence), normalised as browsers send them
+    in ``Origin`` (lower case, no default port, no path); ``*`` alone means any origin.
+
+    >>> origins("https://Union.example.cn:443/, http://127.0.0.1:8080")
+    ('https://union.example.cn', 'http://127.0.0.1:8080')
+    >>> origins("")
+    ()
+    """
+    if not isinstance(value, str | list | tuple):
+        return value  # pydantic reports the wrong type
+    items = value.replace(",", " ").split() if isinstance(value, str) else [str(v).strip() for v in value]
+    if "*" in items:
+        if not allow_any:
+            raise ValueError("'*' is not allowed here: list the origins (e.g. https://union.example.cn)")
+        if len(items) > 1:
+            raise ValueError(f"'*' means any origin and cannot be combined with others: {', '.join(items)}")
+        return ("*",)
+    return tuple(_origin(item) for item in items)
+
+
+def _origin(text: str) -> str:
+    parts = urlsplit(text.lower())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ValueError(f"{text!r} is not a web origin: give scheme://host[:port], e.g. https://union.example.cn")
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port not in (None, default) else ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6
+    return f"{parts.scheme}://{host}{port}"
 
 
 @lru_cache(maxsize=1)

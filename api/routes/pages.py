@@ -5,20 +5,22 @@ The pages are ``maps.stations.station_page`` with the app in ``api/static`` (no 
 rider page asks ``/stations/nearby`` and ``/districts`` from the browser; the embed and the static export
 carry their stations inline. Only ``/embed`` may be framed, by the origins in ``YIZHAN_FRAME_ANCESTORS``
 (CSP ``frame-ancestors``, default any); every other response says ``frame-ancestors 'none'`` and
-``X-Frame-Options: DENY``.
+``X-Frame-Options: DENY``. ``page_rules`` tells ``api.security.SecurityHeaders`` so; it also gives each page
+a Content-Security-Policy allowing only the page's own inline code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import RegistryDep, SettingsDep, SnapshotDep
+from api.security import PageRule, hash_source
 from api.settings import Settings
 from geo.crs import transform
 from maps.elements import escape, js_literal
@@ -33,6 +35,9 @@ from stations.snapshot import Snapshot
 router = APIRouter(tags=["pages"])
 
 EMBED_PATH = "/embed"
+BUILDER_PATH = f"{EMBED_PATH}/builder"
+BUILDER_STYLE_ATTRIBUTES = ("border:0",)
+"""Style attributes builder.js sets on the preview iframe (``setAttribute("style", …)``), allowed by hash."""
 FEATURE_KEYS = ("id", "name", "types", "address", "district", "opening_hours", "amenities", "verified_at", "navigation")
 """Station properties an inline page carries (enough for the popups; smaller pages)."""
 TYPE_NAMES = {"outdoor_worker": "骑手/户外劳动者", "driver_home": "司机之家", "nursing_room": "母婴室"}
@@ -158,7 +163,7 @@ def embed(
     return HTMLResponse(html)
 
 
-@router.get(f"{EMBED_PATH}/builder", response_class=HTMLResponse, summary="Embed snippet builder")
+@router.get(BUILDER_PATH, response_class=HTMLResponse, summary="Embed snippet builder")
 def embed_builder(registry: RegistryDep) -> HTMLResponse:
     """Pick a district, types, size and language; copy the ``<iframe>`` snippet; see a live preview."""
     districts = registry.districts
@@ -175,16 +180,11 @@ def embed_builder(registry: RegistryDep) -> HTMLResponse:
     return HTMLResponse(page.replace("{{types}}", types).replace("{{districts}}", options))  # user text last
 
 
-def install_frame_policy(app: FastAPI) -> None:
-    """Only ``/embed`` may be framed (by ``settings.frame_ancestors``); all other responses refuse framing."""
-
-    @app.middleware("http")
-    async def frame_policy(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.url.path == EMBED_PATH:
-            settings: Settings = request.app.state.settings
-            response.headers["Content-Security-Policy"] = f"frame-ancestors {settings.frame_ancestors}"
-        else:
-            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-            response.headers["X-Frame-Options"] = "DENY"
-        return response
+def page_rules(settings: Settings) -> dict[str, PageRule]:
+    """What these pages may do beyond ``api.security``'s default: ``/embed`` may be framed by
+    ``settings.frame_ancestors``; the builder's preview iframe carries a style attribute."""
+    attributes = ("'unsafe-hashes'", *(hash_source(a.encode()) for a in BUILDER_STYLE_ATTRIBUTES))
+    return {
+        EMBED_PATH: PageRule(frame_ancestors=settings.frame_ancestors),
+        BUILDER_PATH: PageRule(sources={"style-src-attr": attributes}),
+    }

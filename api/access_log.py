@@ -1,0 +1,152 @@
+"""The access log: one JSON line per request on the ``yizhan.access`` logger, and ``X-Request-ID`` on every
+response.
+
+A line holds ``time`` (UTC), ``request_id``, ``method``, ``path``, ``query``, ``status``, ``duration_ms``,
+``bytes`` (of the response body) and ``client``::
+
+    {"time": "2026-11-23T04:00:00.123+00:00", "request_id": "9f2c1e0a5b7d4c3e", "method": "GET",
+     "path": "/stations/nearby", "query": "lon=120.16&lat=30.25&k=5", "status": 200, "duration_ms": 2.41,
+     "bytes": 5120, "client": "4be1c0d2a9f8e7b6"}
+
+What is never written: request headers (so no ``Authorization`` token, no cookie), bodies, and the client's
+address, which becomes the first 16 hex digits of the same keyed, daily-changing hash that counts rider
+reports (``stations.reports.client_key``; enough to count one client's requests in a day, useless to find
+it). In the query, ``lon``/``lat`` are rounded to 2 decimals (about 1 km), so a rider's position is not kept
+at full precision, and values of token-like parameters (``token``, ``key``, ``secret``...) are replaced by
+``[redacted]``.
+
+A request's id is the ``X-Request-ID`` it came with (from a proxy; 1-64 of ``A-Za-z0-9._:-``) or a new one;
+it is echoed in the response and kept in ``request.state.request_id``. ``yizhan serve`` turns uvicorn's own
+access log off and prints these lines on stdout (``uvicorn_log_config``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.asgi import header
+from stations.reports import client_key
+
+LOGGER = logging.getLogger("yizhan.access")
+SECRET_KEYS = frozenset(
+    {"token", "access_token", "api_key", "apikey", "key", "secret", "password", "auth", "authorization", "code"}
+)
+"""Query parameters whose values are never logged."""
+POSITION_KEYS = frozenset({"lon", "lat"})
+POSITION_DECIMALS = 2
+"""Decimals kept of a logged ``lon``/``lat``: 0.01° is about 1 km."""
+MAX_VALUE_CHARS = 100
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def log_query(query: str) -> str:
+    """``query`` as it may be logged: positions rounded, secrets redacted, long values cut.
+
+    >>> log_query("lon=120.1612345&lat=30.2509876&k=5&token=s3cr3t")
+    'lon=120.16&lat=30.25&k=5&token=[redacted]'
+    >>> log_query("lat=north")
+    'lat=[invalid]'
+    """
+    if not query:
+        return ""
+    kept = []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        name = key.lower()
+        if name in SECRET_KEYS:
+            value = "[redacted]"
+        elif name in POSITION_KEYS:
+            value = _rounded(value)
+        elif len(value) > MAX_VALUE_CHARS:
+            value = value[:MAX_VALUE_CHARS] + "…"
+        kept.append((key[:MAX_VALUE_CHARS], value))
+    return urlencode(kept, safe=",:[]")
+
+
+def _rounded(value: str) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        return "[invalid]"
+    return f"{number:.{POSITION_DECIMALS}f}" if abs(number) <= 180 else "[invalid]"
+
+
+def request_id(scope: Scope) -> str:
+    """The request's ``X-Request-ID`` when it is a sane token, else a new random one (16 hex digits)."""
+    given = header(scope, b"x-request-id")
+    return given if given is not None and _REQUEST_ID.match(given) else secrets.token_hex(8)
+
+
+class AccessLog:
+    """ASGI middleware: an ``X-Request-ID`` on every response and one JSON line per request on ``LOGGER``
+    (at INFO; nothing is built when that level is off). ``secret`` keys the client hash."""
+
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = request_id(scope)
+        scope.setdefault("state", {})["request_id"] = rid
+        status = 500  # what the client gets when the app raises before answering
+        sent = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            if LOGGER.isEnabledFor(logging.INFO):
+                LOGGER.info(self.line(scope, rid, status, sent, time.perf_counter() - started))
+
+    def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float) -> str:
+        """The JSON log line of one request."""
+        client = scope.get("client")
+        record = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "request_id": rid,
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": log_query(scope.get("query_string", b"").decode("latin-1")),
+            "status": status,
+            "duration_ms": round(duration_s * 1000, 2),
+            "bytes": sent,
+            "client": client_key(client[0], self.secret)[:16] if client else None,
+        }
+        return json.dumps(record)  # ASCII only: no character in a path or query can break the line
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration plus the access log's JSON lines on stdout, for
+    ``uvicorn.run(..., access_log=False, log_config=uvicorn_log_config())``."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["yizhan_access"] = {"format": "%(message)s"}
+    config["handlers"]["yizhan_access"] = {
+        "formatter": "yizhan_access",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"][LOGGER.name] = {"handlers": ["yizhan_access"], "level": "INFO", "propagate": False}
+    return config
