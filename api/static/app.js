@@ -31,7 +31,11 @@ function yizhanApp(map, config) {
       km: "{n} 公里", nav_amap: "高德", nav_baidu: "百度", nav_tencent: "腾讯", nav_geo: "其他地图",
       navigate: "导航到 {name}", you: "您的位置", list: "服务站列表", map: "地图", legend: "图例",
       count: "{n} 个服务站", days: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"], to: "至",
-      always: "全天 24 小时", holidays_off: "法定节假日休息", holidays: "法定节假日", off: "休息"
+      always: "全天 24 小时", holidays_off: "法定节假日休息", holidays: "法定节假日", off: "休息",
+      report: "报告问题", report_kind: "问题", report_closed: "已关闭/无法进入", report_moved: "已搬迁",
+      report_hours_wrong: "开放时间不对", report_amenity_missing: "缺少设施", report_other: "其他",
+      report_message: "补充说明（可选）", report_send: "提交", report_sending: "正在提交…",
+      report_thanks: "谢谢！管理员会核实。", report_failed: "提交失败：{detail}"
     },
     en: {
       title: "Yizhan · stations near you", lang_switch: "中文", skip: "Skip to the station list", filters: "Filters",
@@ -52,7 +56,12 @@ function yizhanApp(map, config) {
       nav_amap: "Amap", nav_baidu: "Baidu", nav_tencent: "Tencent", nav_geo: "Other map app",
       navigate: "Navigate to {name}", you: "Your position", list: "Stations", map: "Map", legend: "Legend",
       count: "{n} stations", days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], to: "–",
-      always: "open 24/7", holidays_off: "closed on public holidays", holidays: "public holidays", off: "closed"
+      always: "open 24/7", holidays_off: "closed on public holidays", holidays: "public holidays", off: "closed",
+      report: "Report a problem", report_kind: "Problem", report_closed: "Closed / cannot get in",
+      report_moved: "Has moved", report_hours_wrong: "Wrong hours", report_amenity_missing: "Amenity missing",
+      report_other: "Something else", report_message: "Details (optional)", report_send: "Send",
+      report_sending: "Sending…", report_thanks: "Thank you! The keepers will check.",
+      report_failed: "Could not send: {detail}"
     }
   };
   var DAY_CODES = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
@@ -264,9 +273,58 @@ function yizhanApp(map, config) {
       item.appendChild(pick);
       detailLines(props, item);
       item.appendChild(navLinks(props));
+      if (mode === "rider") { item.appendChild(reportForm(props)); }
       list.appendChild(item);
     });
     if (state.selected) { select(state.selected, false); }
+  }
+
+  var REPORT_KINDS = ["closed", "moved", "hours_wrong", "amenity_missing", "other"];
+
+  // A rider tells the keepers what is wrong with a station: POST /stations/{id}/reports (no account needed).
+  function reportForm(props) {
+    var box = el("details", "yz-report");
+    box.appendChild(el("summary", null, t("report")));
+    var kindId = "yz-report-kind-" + props.id, messageId = "yz-report-message-" + props.id;
+    var kindLabel = el("label", null, t("report_kind"));
+    kindLabel.htmlFor = kindId;
+    var kind = el("select");
+    kind.id = kindId;
+    REPORT_KINDS.forEach(function (name) {
+      var option = el("option", null, t("report_" + name));
+      option.value = name;
+      kind.appendChild(option);
+    });
+    var messageLabel = el("label", null, t("report_message"));
+    messageLabel.htmlFor = messageId;
+    var message = el("textarea");
+    message.id = messageId;
+    message.maxLength = 2000;
+    message.rows = 2;
+    var send = el("button", "yz-button", t("report_send"));
+    send.type = "button";
+    var result = el("p", "yz-report-result");
+    result.setAttribute("role", "status");
+    send.addEventListener("click", function () {
+      send.disabled = true;
+      result.textContent = t("report_sending");
+      var body = {kind: kind.value};
+      if (message.value.trim()) { body.message = message.value.trim(); }
+      if (kind.value === "moved" && state.position) { body.lon = state.position[0]; body.lat = state.position[1]; }
+      fetch(api + "/stations/" + encodeURIComponent(props.id) + "/reports?crs=" + crs, {
+        method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
+      }).then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) { throw new Error(typeof answer.detail === "string" ? answer.detail : response.status); }
+          result.textContent = t("report_thanks");
+          message.value = "";
+        });
+      }).catch(function (error) {
+        result.textContent = t("report_failed", {detail: error.message});
+      }).finally(function () { send.disabled = false; });
+    });
+    [kindLabel, kind, messageLabel, message, send, result].forEach(function (node) { box.appendChild(node); });
+    return box;
   }
 
   function setStatus(key, values) {
