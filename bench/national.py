@@ -20,8 +20,10 @@ Exactness: distances of the k found against brute force on 1,000 separate querie
 Coverage (radius 1,000 m): ``national_coverage_serial``'s loop (``province_table`` per province, in this
 process, each timed) against ``national_coverage`` on a ``distributed.LocalCluster`` of ``--workers``
 single-threaded processes on 127.0.0.1 (cluster start-up timed apart; stations scattered to the workers
-inside the timing). Both tables must be identical (pandas ``assert_frame_equal``, exact). compute_coverage's
-k-d tree query may use every core (OpenMP) in both paths.
+inside the timing), the two interleaved ``--repeats`` times and medians reported. Both tables must be
+identical (pandas ``assert_frame_equal``, exact). compute_coverage's k-d tree query may use every core
+(OpenMP) in both paths. Also: the snapshot an API worker rebuilds after a write (pydantic validation of
+every station, then ``Snapshot``), its memory, and a filtered nearby query on it.
 """
 
 from __future__ import annotations
@@ -197,6 +199,11 @@ def _us(pair: tuple[float, float]) -> list[str]:
 # --------------------------------------------------------------------------- serving snapshot
 
 
+def rss_mib() -> float:
+    """Resident memory of this process now, MiB (Linux /proc)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def snapshot_section(lon: Floats, lat: Floats, adcode: NDArray[np.str_], kind: NDArray[np.str_]) -> list[str]:
     """What one API worker pays to reload its in-memory snapshot at national scale, and a filtered query on it."""
     from stations.model import Station
@@ -206,12 +213,16 @@ def snapshot_section(lon: Floats, lat: Floats, adcode: NDArray[np.str_], kind: N
         {"id": f"CN-SYN-{i + 1:06d}", "name": f"合成站点 {i + 1}", "types": [t], "lon": x, "lat": y, "adcode": a}
         for i, (x, y, a, t) in enumerate(zip(lon.tolist(), lat.tolist(), adcode.tolist(), kind.tolist(), strict=True))
     ]
+    rss_before = rss_mib()
     start = time.perf_counter()
     stations = [Station.model_validate({**p, "source": "synthetic"}) for p in payloads]
     validate_s = time.perf_counter() - start
     start = time.perf_counter()
     snapshot = Snapshot(stations, version=1)
     build_s = time.perf_counter() - start
+    del payloads
+    gc.collect()
+    held_mib = rss_mib() - rss_before
     qx, qy = near_stations(lon, lat, SINGLE_QUERIES, seed=21)
     query = latencies_us(
         lambda x, y: snapshot.nearby(NearbyQuery(x, y, k=5, types=("nursing_room",))), qx[:500], qy[:500]
@@ -219,7 +230,7 @@ def snapshot_section(lon: Floats, lat: Floats, adcode: NDArray[np.str_], kind: N
     return [
         f"serving snapshot: {len(stations):,} stations (what Registry.snapshot() rebuilds after a write)",
         f"  Station.model_validate of every payload {validate_s:.1f} s (Store.all() does this after its SELECT), "
-        f"Snapshot build {build_s:.2f} s",
+        f"Snapshot build {build_s:.2f} s; the stations and snapshot add {held_mib:,.0f} MiB to the process",
         f"  snapshot.nearby k=5 types=nursing_room: median {query[0]:,.0f} µs, p99 {query[1]:,.0f} µs",
     ]
 
@@ -236,32 +247,44 @@ def laea_scale_error(part: Districts) -> float:
     return 1.0 - math.cos(farthest_m / EARTH_RADIUS_M / 2.0)
 
 
-def coverage_section(districts: Districts, lon: Floats, lat: Floats, cell_m: float, workers: int) -> list[str]:
-    parts = partition_by_province(districts)
-    lines = [f"coverage: {len(districts):,} districts, {len(parts)} provinces, {cell_m:g} m cells, {RADIUS_M:g} m"]
-
-    per_province = []
-    start = time.perf_counter()
-    frames = []
+def serial_loop(parts: dict[str, Districts], lon: Floats, lat: Floats, cell_m: float) -> tuple[pd.DataFrame, list]:
+    """The single-process path (national_coverage_serial's loop), each province timed."""
+    frames, per_province = [], []
     for code, part in parts.items():
         t0 = time.perf_counter()
         frames.append(province_table(part, lon, lat, RADIUS_M, cell_m))
         per_province.append((time.perf_counter() - t0, code, len(part)))
-    serial_s = time.perf_counter() - start
-    serial = pd.concat(frames, ignore_index=True)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return pd.concat(frames, ignore_index=True), per_province
 
-    start = time.perf_counter()
-    cluster = local_cluster(workers)
+
+def coverage_section(
+    districts: Districts, lon: Floats, lat: Floats, cell_m: float, workers: int, repeats: int
+) -> list[str]:
+    """Serial loop and dask runs interleaved ``repeats`` times (the machine is shared: alternating evens out
+    the load of other sessions), medians reported; both tables checked identical every time."""
     from distributed import Client
 
-    with Client(cluster) as client:
-        startup_s = time.perf_counter() - start
-        start = time.perf_counter()
-        on_dask = national_coverage(client, districts, lon, lat, RADIUS_M, cell_m)
-        dask_s = time.perf_counter() - start
-    cluster.close()
-    pd.testing.assert_frame_equal(on_dask, serial, check_exact=True)
+    parts = partition_by_province(districts)
+    lines = [f"coverage: {len(districts):,} districts, {len(parts)} provinces, {cell_m:g} m cells, {RADIUS_M:g} m"]
+    start = time.perf_counter()
+    cluster = local_cluster(workers)
+    client = Client(cluster)
+    startup_s = time.perf_counter() - start
+    serial_times, dask_times = [], []
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            serial, per_province = serial_loop(parts, lon, lat, cell_m)
+            serial_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            on_dask = national_coverage(client, districts, lon, lat, RADIUS_M, cell_m)
+            dask_times.append(time.perf_counter() - start)
+            pd.testing.assert_frame_equal(on_dask, serial, check_exact=True)
+    finally:
+        client.close()
+        cluster.close()
+    serial_s, dask_s = statistics.median(serial_times), statistics.median(dask_times)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     cells = float((serial["area_km2"]).sum() / (cell_m * cell_m / 1e6))
     covered = float((serial["area_km2"] * serial["covered_share"]).sum() / serial["area_km2"].sum())
@@ -270,12 +293,17 @@ def coverage_section(districts: Districts, lon: Floats, lat: Floats, cell_m: flo
         f"{int((serial['covered_share'] >= 0.5).sum())} districts at least half covered"
     )
     body = [
-        ["single process, loop over provinces", f"{serial_s:,.1f}", "1x", f"peak RSS {peak_mib:,.0f} MiB"],
+        [
+            "single process, loop over provinces",
+            f"{serial_s:,.1f}",
+            "1x",
+            f"runs {', '.join(f'{t:.1f}' for t in serial_times)}; peak RSS {peak_mib:,.0f} MiB",
+        ],
         [
             f"dask LocalCluster, {workers} workers × 1 thread",
             f"{dask_s:,.1f}",
             f"{serial_s / dask_s:.2f}x",
-            f"+ {startup_s:.1f} s cluster start; table identical: yes",
+            f"runs {', '.join(f'{t:.1f}' for t in dask_times)}; + {startup_s:.1f} s cluster start; same table",
         ],
     ]
     lines += table(["path", "wall s", "speed-up", "notes"], body)
@@ -304,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--stations", type=int, default=NATIONAL_STATIONS, help="synthetic stations")
     parser.add_argument("--cells", type=float, nargs="+", default=[1000.0, 500.0], help="cell sizes, metres")
     parser.add_argument("--workers", type=int, default=2, help="dask worker processes")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved serial/dask runs per cell size")
     parser.add_argument("--skip-coverage", action="store_true")
     parser.add_argument("--skip-nearest", action="store_true")
     parser.add_argument("--skip-snapshot", action="store_true")
@@ -342,7 +371,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             flush=True,
         )
         for cell_m in args.cells:
-            print("\n" + "\n".join(coverage_section(districts, stations.lon, stations.lat, cell_m, args.workers)))
+            lines = coverage_section(districts, stations.lon, stations.lat, cell_m, args.workers, args.repeats)
+            print("\n" + "\n".join(lines), flush=True)
     print(f"\nload:    1-min load average at the end {os.getloadavg()[0]:.1f}")
 
 

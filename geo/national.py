@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
 NATIONAL_CELL_M = 500.0
+WORKER_CONFIG: dict[str, object] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""Dask configuration for the workers of a national run: keep glibc's adaptive malloc (see ``local_cluster``)."""
 COLUMNS: tuple[str, ...] = (
     "province_adcode",
     "adcode",
@@ -176,9 +178,18 @@ def national_coverage(
 
 def local_cluster(workers: int = 2) -> LocalCluster:
     """A dask cluster on this machine: ``workers`` processes of one thread each, listening on 127.0.0.1 only
-    (scheduler, workers and the scheduler's HTTP server, on free ports)."""
+    (scheduler, workers and the scheduler's HTTP server, on free ports).
+
+    The workers keep glibc's default malloc tuning: dask sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its worker
+    processes by default, which also turns off glibc's adaptive mmap threshold, so every large numpy array is
+    a fresh mmap and page-faulted again; Grid.build, which allocates raster-sized arrays per district, then ran
+    1.5-2x slower on a worker than in a plain process (measured by bench/national.py). ``WORKER_CONFIG`` holds
+    the setting for workers started by hand (``dask worker``) on a real cluster.
+    """
+    import dask.config
     from distributed import LocalCluster  # heavy; only the batch path needs it
 
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-    )
+    with dask.config.set(WORKER_CONFIG):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+        )
