@@ -62,6 +62,17 @@ class Nearby:
     """For an open station: when it next closes (by its hours), China time."""
 
 
+@dataclass(frozen=True, slots=True)
+class _HoursState:
+    """One hours text's status code from ``start`` until it next changes at ``change`` (POSIX seconds
+    ``until``; infinity and None if it never does)."""
+
+    start: float
+    until: float
+    status: int
+    change: datetime | None
+
+
 def _bits(names: Sequence[str], vocabulary: Sequence[str]) -> int:
     return sum(1 << vocabulary.index(name) for name in names)
 
@@ -82,6 +93,7 @@ class Snapshot:
         texts = sorted({s.opening_hours for s in self.stations if s.opening_hours})
         code_of = {text: i for i, text in enumerate(texts)}
         self._hours_texts = texts
+        self._hours_states_kept: list[_HoursState | None] = [None] * len(texts)
         self._hours_code = np.array(
             [-2 if s.is_closed else code_of.get(s.opening_hours or "", -1) for s in self.stations],
             dtype=np.int64,
@@ -94,13 +106,33 @@ class Snapshot:
         position = self.positions.get(station_id)
         return None if position is None else self.stations[position]
 
+    def _hours_states(self, codes: Sequence[int], at: datetime) -> list[_HoursState]:
+        """Each hours text's (by code) status at ``at`` and its next change, kept while that status holds: queries
+        at nearby times (a server's "now") evaluate each hours text once per change of its status, not per query."""
+        moment = hours.local_time(at)
+        seconds = moment.timestamp()
+        states = []
+        for code in codes:
+            state = self._hours_states_kept[code]
+            if state is None or not state.start <= seconds < state.until:
+                text = self._hours_texts[code]
+                change = hours.next_change(text, moment)
+                until = math.inf if change is None else change.timestamp()
+                state = _HoursState(seconds, until, _STATUS_NAMES.index(hours.status(text, moment)), change)
+                self._hours_states_kept[code] = state  # one assignment: other threads see the old state or this
+            states.append(state)
+        return states
+
     def open_status(self, positions: NDArray[np.intp], at: datetime) -> NDArray[np.int8]:
         """Status codes (0 open, 1 closed, 2 unknown) at ``at``, evaluating each distinct hours text once."""
         codes = self._hours_code[positions]
         result = np.full(codes.shape, _UNKNOWN, dtype=np.int8)
         result[codes == -2] = _CLOSED
-        for code in np.unique(codes[codes >= 0]):
-            result[codes == code] = _STATUS_NAMES.index(hours.status(self._hours_texts[code], at))
+        known = codes >= 0
+        if known.any():
+            distinct, where = np.unique(codes[known], return_inverse=True)
+            states = self._hours_states(distinct.tolist(), at)
+            result[known] = np.array([state.status for state in states], dtype=np.int8)[where]
         return result
 
     def open_status_of(self, station: Station, at: datetime) -> hours.OpenStatus:
@@ -115,7 +147,8 @@ class Snapshot:
         """
         type_mask = _bits(query.types, STATION_TYPES)
         amenity_mask = np.uint64(_bits(query.amenities, AMENITIES))
-        wanted = [_OPEN, _UNKNOWN] if query.include_unknown_hours else [_OPEN]
+        wanted = np.zeros(3, dtype=bool)  # by status code
+        wanted[_OPEN], wanted[_UNKNOWN] = True, query.include_unknown_hours
 
         def accept(positions: NDArray[np.intp]) -> NDArray[np.bool_]:
             ok = ~self._closed_for_good[positions]
@@ -123,18 +156,18 @@ class Snapshot:
                 ok &= (self._type_bits[positions] & type_mask) != 0
             if amenity_mask:
                 ok &= (self._amenity_bits[positions] & amenity_mask) == amenity_mask
-            if query.open_at is not None:
-                ok &= np.isin(self.open_status(positions, query.open_at), wanted)
+            if query.open_at is not None:  # only where the other filters pass: it is the dearest
+                ok[ok] = wanted[self.open_status(positions[ok], query.open_at)]
             return ok
 
         found = self.index.query(query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=accept)
         at = query.open_at or now or datetime.now(hours.TIMEZONE)
         statuses = self.open_status(found.index, at)
         results = []
-        for i, d, s in zip(found.index, found.distance_m, statuses, strict=True):
-            station, status = self.stations[i], _STATUS_NAMES[s]
-            closes_at = hours.next_change(station.opening_hours, at) if status == "open" else None
-            results.append(Nearby(station, float(d), status, closes_at))
+        for i, d, s in zip(found.index.tolist(), found.distance_m.tolist(), statuses.tolist(), strict=True):
+            status = _STATUS_NAMES[s]
+            closes_at = self._hours_states([int(self._hours_code[i])], at)[0].change if status == "open" else None
+            results.append(Nearby(self.stations[i], d, status, closes_at))
         return results
 
     def select(

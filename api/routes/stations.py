@@ -16,7 +16,7 @@ from stations.errors import InvalidValue
 from stations.exporters import (
     coordinates,
     feature_collection,
-    nearby_geojson,
+    nearby_geojson_json,
     rider_features,
     station_feature,
     to_csv,
@@ -99,7 +99,7 @@ def nearby(
         str | None, Query(description="time for open_status when open_at is not given (ISO date-time); default now")
     ] = None,
     crs: Crs = "wgs84",
-) -> GeoJSONResponse:
+) -> Response:
     """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
     ``open_status`` (at ``open_at``, else now) and navigation links for Amap, Baidu, Tencent and ``geo:``."""
     if k > settings.max_k:
@@ -111,7 +111,7 @@ def nearby(
         include_unknown_hours=include_unknown_hours,
     )  # fmt: skip
     results = snapshot.nearby(query, now=params.moment(at, field="at"))
-    return GeoJSONResponse(nearby_geojson(results, crs))
+    return Response(nearby_geojson_json(results, crs), media_type=GEOJSON)
 
 
 @router.get("", summary="List stations", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})

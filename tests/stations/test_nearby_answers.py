@@ -1,0 +1,152 @@
+"""Nearest-station answers on their fast path: ``Snapshot.nearby`` (hours evaluated once per change of status)
+and ``nearby_geojson_json`` (Feature text kept per station) against references computed from the definitions.
+
+References: opening status and next change straight from ``stations.hours`` at each asked time; the ranking
+by haversine distance over every station; the JSON text as ``json.dumps`` writes ``nearby_geojson``'s dict
+(what ``JSONResponse`` sent before the fast path).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.distance import haversine_m
+from stations import exporters, hours
+from stations.exporters import nearby_geojson, nearby_geojson_json
+from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+from stations.snapshot import NearbyQuery, Snapshot
+
+HOURS = (
+    None,
+    "24/7",
+    "Mo-Fr 08:30-11:00,13:30-17:00; PH off",
+    "Mo-Su 18:00-22:00",
+    "Mo-Su 08:00-20:00",
+    "Sa,Su 10:00-16:00",
+    "Mo-Su 06:00-23:00; PH 09:00-12:00",
+)
+# around National Day 2026 (public holidays 1–7 October) and an ordinary week
+START = datetime(2026, 9, 28)
+MINUTES = 20 * 24 * 60
+
+# names that JSON must escape, and ones that look like the fast path's own hole markers
+NAMES = st.one_of(
+    st.text(min_size=1, max_size=12).filter(lambda s: s.strip() and s.strip() == s),
+    st.sampled_from(["驿站", 'quote " back \\ slash', "\x00lon\x00", "\x00closes_at\x00", "tab\tend", "a\u2028b"]),
+)
+
+
+@st.composite
+def stations(draw: st.DrawFn) -> list[Station]:
+    """Up to 40 stations in a 0.2° square, each at its own small grid cell (so no two share a position)."""
+    n = draw(st.integers(1, 40))
+    cells = draw(st.lists(st.integers(0, 399), min_size=n, max_size=n, unique=True))
+    result = []
+    for i, cell in enumerate(cells):
+        jitter = draw(st.tuples(st.floats(0.0001, 0.0009), st.floats(0.0001, 0.0009)))
+        result.append(
+            Station(
+                id=f"S{i}",
+                name=draw(NAMES),
+                types=draw(st.lists(st.sampled_from(STATION_TYPES), min_size=1, max_size=3, unique=True)),
+                lon=120.1 + (cell % 20) * 0.01 + jitter[0],
+                lat=30.2 + (cell // 20) * 0.01 + jitter[1],
+                opening_hours=draw(st.sampled_from(HOURS)),
+                operating_status=draw(st.sampled_from(OPERATING_STATUSES)),
+                amenities=draw(st.dictionaries(st.sampled_from(AMENITIES[:4]), st.sampled_from(["yes", "no"]))),
+            )
+        )
+    return result
+
+
+def moments(draw: st.DrawFn, count: int) -> list[datetime]:
+    """Times in any order (forwards, backwards, repeated), naive (China time) or with an offset."""
+    minutes = draw(st.lists(st.integers(0, MINUTES), min_size=1, max_size=count))
+    seconds = draw(st.lists(st.integers(0, 59), min_size=len(minutes), max_size=len(minutes)))
+    aware = draw(st.lists(st.booleans(), min_size=len(minutes), max_size=len(minutes)))
+    result = []
+    for minute, second, utc in zip(minutes, seconds, aware, strict=True):
+        moment = START + timedelta(minutes=minute, seconds=second)
+        result.append(hours.local_time(moment).astimezone(UTC) if utc else moment)
+    return result
+
+
+def expected_status(station: Station, at: datetime) -> str:
+    return "closed" if station.is_closed else hours.status(station.opening_hours, at)
+
+
+def reference(
+    everything: list[Station], query: NearbyQuery, at: datetime
+) -> list[tuple[str, float, str, datetime | None]]:
+    """(id, metres, open_status, closes_at) of the k nearest matching stations, straight from the definitions."""
+    rows = []
+    for station in everything:
+        status = expected_status(station, at)
+        if station.operating_status == "closed":
+            continue
+        if query.types and not set(query.types) & set(station.types):
+            continue
+        if any(station.amenity(a) != "yes" for a in query.amenities):
+            continue
+        if query.open_at is not None and status not in (
+            ("open", "unknown") if query.include_unknown_hours else ("open",)
+        ):
+            continue
+        distance = float(haversine_m(query.lon, query.lat, station.lon, station.lat))
+        closes_at = hours.next_change(station.opening_hours, at) if status == "open" else None
+        rows.append((station.id, distance, status, closes_at))
+    return sorted(rows, key=lambda row: row[1])[: query.k]
+
+
+@settings(max_examples=60, deadline=None)
+@given(everything=stations(), data=st.data())
+def test_nearby_answers_equal_the_definitions_at_times_in_any_order(
+    everything: list[Station], data: st.DataObject
+) -> None:
+    snapshot = Snapshot(everything)
+    for at in moments(data.draw, 12):
+        query = NearbyQuery(
+            lon=data.draw(st.floats(120.0, 120.4)),
+            lat=data.draw(st.floats(30.1, 30.5)),
+            k=data.draw(st.integers(1, 12)),
+            types=tuple(data.draw(st.lists(st.sampled_from(STATION_TYPES), max_size=2, unique=True))),
+            amenities=tuple(data.draw(st.lists(st.sampled_from(AMENITIES[:4]), max_size=1))),
+            open_at=at if data.draw(st.booleans()) else None,
+            include_unknown_hours=data.draw(st.booleans()),
+        )
+        answers = snapshot.nearby(query, now=at)
+        expected = reference(everything, query, at)
+        assert [a.station.id for a in answers] == [row[0] for row in expected]
+        assert np.allclose([a.distance_m for a in answers], [row[1] for row in expected], rtol=1e-9, atol=1e-6)
+        assert [(a.open_status, a.closes_at) for a in answers] == [(row[2], row[3]) for row in expected]
+
+
+@settings(max_examples=60, deadline=None)
+@given(everything=stations(), data=st.data())
+def test_nearby_json_text_is_what_json_dumps_writes(everything: list[Station], data: st.DataObject) -> None:
+    snapshot = Snapshot(everything)
+    for at in moments(data.draw, 4):
+        query = NearbyQuery(data.draw(st.floats(120.0, 120.4)), data.draw(st.floats(30.1, 30.5)), k=20)
+        answers = snapshot.nearby(query, now=at)
+        crs = data.draw(st.sampled_from(["wgs84", "gcj02", "bd09"]))
+        members = data.draw(st.dictionaries(st.sampled_from(["total", "note"]), st.integers() | st.text(max_size=5)))
+        expected = json.dumps(
+            nearby_geojson(answers, crs, **members), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
+        assert nearby_geojson_json(answers, crs, **members) == expected  # kept texts may be built now...
+        assert nearby_geojson_json(answers, crs, **members) == expected  # ...and are reused here
+
+
+def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> None:
+    kept = exporters._FeatureTexts(size=3)
+    first = [Station(id=f"A{i}", name="甲", types=["outdoor_worker"], lon=120 + i / 100, lat=30) for i in range(5)]
+    texts = kept.of(first)
+    assert len(kept._texts) == 3  # the oldest are let go
+    changed = [s.model_copy(update={"name": "乙"}) for s in first]  # a registry change: new Station objects
+    assert all("乙" in "".join(parts or []) for parts in kept.of(changed))
+    assert all("甲" in "".join(parts or []) for parts in texts)
