@@ -70,7 +70,7 @@ def geojson(data: Dump, crs: CrsName = "wgs84") -> dict[str, Any]:
     stations = [s for s, _, _ in data.stations]
     lon, lat = coordinates(stations, crs)
     features = [
-        station_feature(s, x, y, {"revision": revision, "modified_at": at.isoformat()})
+        station_feature(s, x, y, {"revision": revision, "modified_at": iso(at)})
         for (s, revision, at), x, y in zip(data.stations, lon, lat, strict=True)
     ]
     return feature_collection(
@@ -78,10 +78,10 @@ def geojson(data: Dump, crs: CrsName = "wgs84") -> dict[str, Any]:
         crs,
         licence=data.licence,
         attribution=data.attribution,
-        generated_at=datetime.now(UTC).isoformat(),
-        modified_since=_iso(data.modified_since),
-        next_modified_since=_iso(data.next_modified_since),
-        deleted=[{"id": station_id, "deleted_at": at.isoformat()} for station_id, at in data.deleted],
+        generated_at=iso(datetime.now(UTC)),
+        modified_since=iso(data.modified_since),
+        next_modified_since=iso(data.next_modified_since),
+        deleted=[{"id": station_id, "deleted_at": iso(at)} for station_id, at in data.deleted],
     )
 
 
@@ -89,14 +89,19 @@ def table(data: Dump, crs: CrsName = "wgs84") -> list[dict[str, Any]]:
     """Rows with the ``COLUMNS``: one per station, then one per removed id with only ``deleted_at`` set."""
     about = {"licence": data.licence, "attribution": data.attribution}
     rows = [
-        {**row, "revision": revision, "modified_at": at.isoformat(), "deleted_at": None, **about}
+        {**row, "revision": revision, "modified_at": iso(at), "deleted_at": None, **about}
         for row, (_, revision, at) in zip(
             station_rows([s for s, _, _ in data.stations], crs), data.stations, strict=True
         )
     ]
-    rows += [{**dict.fromkeys(COLUMNS), "id": i, "deleted_at": at.isoformat(), **about} for i, at in data.deleted]
+    rows += [{**dict.fromkeys(COLUMNS), "id": i, "deleted_at": iso(at), **about} for i, at in data.deleted]
     return [{column: row.get(column) for column in COLUMNS} for row in rows]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+def iso(moment: datetime | None) -> str | None:
+    """A stamp as ISO 8601 in UTC with ``Z``: nothing in it needs escaping in a URL (``+00:00`` would).
+
+    >>> iso(datetime(2026, 11, 23, 6, 47, 45, 123456, tzinfo=UTC))
+    '2026-11-23T06:47:45.123456Z'
+    """
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None

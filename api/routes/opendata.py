@@ -33,7 +33,7 @@ def _dump(registry: RegistryDep, settings: SettingsDep, modified_since: str | No
 def _headers(data: opendata.Dump, filename: str) -> dict[str, str]:
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Licence": data.licence}
     if data.next_modified_since is not None:
-        headers["X-Next-Modified-Since"] = data.next_modified_since.isoformat()
+        headers["X-Next-Modified-Since"] = opendata.iso(data.next_modified_since) or ""
     return headers
 
 
@@ -65,6 +65,5 @@ def stations_xlsx(
 ) -> Response:
     """The same table as `/stations.csv`, as an Excel workbook."""
     data = _dump(registry, settings, modified_since)
-    body = table_xlsx(opendata.table(data, crs), sheet="stations")
+    body = table_xlsx(opendata.table(data, crs), sheet="stations", columns=opendata.COLUMNS)
     return Response(body, media_type=XLSX, headers=_headers(data, "yizhan-stations.xlsx"))
-
