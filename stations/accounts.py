@@ -23,6 +23,8 @@ from stations.store import Store, TokenRow, as_utc
 Role = Literal["viewer", "editor", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 PREFIX = "yzt_"
+MAX_EXPIRES_IN_DAYS = 36_500
+"""A token may be made to last up to a hundred years (or for ever, with no expiry)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,12 @@ class Accounts:
             raise InvalidValue("role", role, "unknown role", ROLES)
         if not name.strip() or len(name) > 200:
             raise InvalidValue("name", name, "give the token a name of 1 to 200 characters (who or what uses it)")
-        if expires_in_days is not None and not expires_in_days > 0:
-            raise InvalidValue("expires_in_days", expires_in_days, "must be a positive number of days")
+        if expires_in_days is not None and not 0 < expires_in_days <= MAX_EXPIRES_IN_DAYS:
+            raise InvalidValue(
+                "expires_in_days",
+                expires_in_days,
+                f"must be a positive number of days, at most {MAX_EXPIRES_IN_DAYS:,} (or none: never expires)",
+            )
         secret = PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         expires = now + timedelta(days=expires_in_days) if expires_in_days is not None else None
