@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from stations.errors import Conflict, InvalidValue, NotFound, RateLimited
@@ -120,15 +120,20 @@ class Reports:
         """Close an open report as ``resolved`` or ``rejected``; Conflict if it was closed already."""
         if status not in ("resolved", "rejected"):
             raise InvalidValue("status", status, "a report is closed as resolved or rejected", ("resolved", "rejected"))
+        values = {
+            "status": status, "resolved_by": actor, "resolution": (resolution or "").strip() or None,
+            "resolved_at": datetime.now(UTC),
+        }  # fmt: skip
         with Session(self.store.engine) as session, session.begin():
-            row = session.get(ReportRow, report_id, with_for_update=True)
+            # one statement decides, under the row's (PostgreSQL) or the database's (SQLite) write lock
+            closed = session.execute(
+                update(ReportRow).where(ReportRow.id == report_id, ReportRow.status == "open").values(**values)
+            ).rowcount
+            row = session.get(ReportRow, report_id)
             if row is None:
                 raise NotFound("report", str(report_id))
-            if row.status != "open":
+            if not closed:
                 raise Conflict(f"report {report_id} was already {row.status} by {row.resolved_by}")
-            row.status, row.resolved_by, row.resolution = status, actor, (resolution or "").strip() or None
-            row.resolved_at = datetime.now(UTC)
-            session.flush()
             return _report(row)
 
 
@@ -139,7 +144,8 @@ def _queue(session: Session, client: str) -> None:
     transaction's first write, takes the database's write lock until commit, so nothing is needed here.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(client[:15], 16)})
+        key = int.from_bytes(hashlib.sha256(client.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _report(row: ReportRow) -> Report:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
@@ -96,6 +98,24 @@ def keeper_app(database_url: str, **overrides: Any) -> Iterator[Keeper]:
     app = make_app(database_url, **overrides)
     with TestClient(app) as client:
         yield Keeper(app, client, issue_tokens(app))
+
+
+def at_once(calls: dict[str, Callable[[], httpx.Response]]) -> dict[str, httpx.Response]:
+    """Each call in its own thread, all released together; their responses by name."""
+    barrier = threading.Barrier(len(calls))
+    responses: dict[str, httpx.Response] = {}
+
+    def run(name: str, call: Callable[[], httpx.Response]) -> None:
+        barrier.wait()
+        responses[name] = call()
+
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(responses) == len(calls), "a request failed without an answer"
+    return responses
 
 
 def csv_bytes(header: str, rows: list[str]) -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from keeper_support import GEOJSON, ORIGIN, Keeper, csv_bytes, keeper_app, make_app
+from keeper_support import GEOJSON, ORIGIN, Keeper, at_once, csv_bytes, keeper_app, make_app
 from sqlalchemy import event
 
 from geo.crs import transform
@@ -439,24 +439,6 @@ def sender(client: TestClient, verb: str, body: dict, headers: dict[str, str]) -
     """A call that sends ``body`` to station A (``patch``) or to /stations (``post``)."""
     path = "/stations/A" if verb == "patch" else "/stations"
     return lambda: getattr(client, verb)(path, json=body, headers=headers)
-
-
-def at_once(calls: dict[str, Callable[[], httpx.Response]]) -> dict[str, httpx.Response]:
-    """Each call in its own thread, all released together; their responses by name."""
-    barrier = threading.Barrier(len(calls))
-    responses: dict[str, httpx.Response] = {}
-
-    def run(name: str, call: Callable[[], httpx.Response]) -> None:
-        barrier.wait()
-        responses[name] = call()
-
-    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(responses) == len(calls), "a request failed without an answer"
-    return responses
 
 
 @pytest.mark.parametrize("rounds", [8])

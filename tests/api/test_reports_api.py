@@ -5,15 +5,14 @@ and resolve them once (409 the second time). The rate limit runs on both stores;
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from keeper_support import Keeper, keeper_app, make_app
+from keeper_support import Keeper, at_once, keeper_app, make_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -119,18 +118,9 @@ def test_the_limit_is_shared_by_every_server_process_and_holds_under_a_burst(dat
     with TestClient(first) as client_a, TestClient(second) as client_b:
         station = Station(id="A", name="驿站", types=["outdoor_worker"], lon=120.16, lat=30.27)
         first.state.registry.create(station, "set-up")
-        barrier = threading.Barrier(12)
-        statuses: list[int] = []
-
-        def send(client: TestClient) -> None:
-            barrier.wait()
-            statuses.append(report(client).status_code)
-
-        threads = [threading.Thread(target=send, args=(c,)) for c in [client_a, client_b] * 6]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        clients = [client_a, client_b] * 6
+        responses = at_once({f"rider {i}": (lambda c=c: report(c)) for i, c in enumerate(clients)})
+        statuses = [r.status_code for r in responses.values()]
         assert sorted(statuses) == [201] * 5 + [429] * 7
         assert report(client_a).status_code == 429 and report(client_b).status_code == 429
 
@@ -192,3 +182,30 @@ def test_bad_listing_parameters_are_422(keeper: Keeper) -> None:
     for params in ({"status": "closed"}, {"limit": 0}, {"limit": 1001}):
         response = keeper.client.get("/reports", params=params, headers=keeper.auth("viewer"))
         assert response.status_code == 422, params
+
+
+def resolver(client: TestClient, report_id: int, secret: str) -> Callable[[], httpx.Response]:
+    headers = {"Authorization": f"Bearer {secret}"}
+    return lambda: client.patch(f"/reports/{report_id}", json={"status": "resolved"}, headers=headers)
+
+
+def test_two_editors_resolving_one_report_at_once_one_gets_409(database_url: str) -> None:
+    first, second = make_app(database_url), make_app(database_url)
+    with TestClient(first) as client_a, TestClient(second) as client_b:
+        clients = (client_a, client_b)
+        station = Station(id="A", name="驿站", types=["outdoor_worker"], lon=120.16, lat=30.27)
+        first.state.registry.create(station, "set-up")
+        tokens = [first.state.accounts.create(name, "editor")[0] for name in ("甲", "乙")]
+        for round_number in range(4):
+            report_id = first.state.reports.submit("A", "closed", f"rider-{round_number}").id
+            responses = at_once(
+                {
+                    name: resolver(client, report_id, secret)
+                    for name, client, secret in zip("甲乙", clients, tokens, strict=True)
+                }
+            )
+            statuses = {name: r.status_code for name, r in responses.items()}
+            assert sorted(statuses.values()) == [200, 409]
+            winner = next(name for name, status in statuses.items() if status == 200)
+            (stored,) = first.state.reports.list(status="resolved", station_id="A", limit=1)
+            assert stored.id == report_id and stored.resolved_by == winner
