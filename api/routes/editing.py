@@ -53,8 +53,12 @@ def expected_revision(if_match: str | None) -> int | None:
 
 
 def _in_wgs84(data: dict[str, Any], crs: CrsName) -> dict[str, Any]:
-    """``data`` with its lon/lat (when both are numbers) moved from ``crs`` to WGS84."""
+    """``data`` with its lon/lat (when both are numbers) moved from ``crs`` to WGS84; InvalidValue for one of
+    them alone outside WGS84 (the datum shift of one depends on the other)."""
     lon, lat = data.get("lon"), data.get("lat")
+    if crs != "wgs84" and ("lon" in data) != ("lat" in data):
+        given = "lon" if "lon" in data else "lat"
+        raise InvalidValue(given, data[given], f"with crs={crs}, give lon and lat together")
     if crs == "wgs84" or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)):
         return data
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # type: ignore[operator]
@@ -74,8 +78,10 @@ def create_station(
     """Add a station (fields as in `GET /stations/{id}`; `id` optional: one is made from name and place).
     Its district is found from its position. 409 if the id exists."""
     data = _in_wgs84(body, crs)
-    if "id" not in data and isinstance(data.get("name"), str) and all(
-        isinstance(data.get(k), (int, float)) for k in ("lon", "lat")
+    if (
+        "id" not in data
+        and isinstance(data.get("name"), str)
+        and all(isinstance(data.get(k), (int, float)) for k in ("lon", "lat"))
     ):
         data = {"id": _generated_id(data["name"].strip(), float(data["lon"]), float(data["lat"])), **data}
     station, revision = registry.create(station_from(data), account.name)

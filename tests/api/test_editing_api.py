@@ -266,6 +266,26 @@ def test_coordinates_in_gcj02_are_stored_in_wgs84(keeper: Keeper) -> None:
     assert shown == pytest.approx([gcj_lon, gcj_lat], abs=1e-6)  # answered in the crs asked
 
 
+def test_a_move_in_gcj02_needs_both_coordinates(keeper: Keeper) -> None:
+    """A datum shift moves lon and lat together: one of them alone cannot be converted, so it is refused."""
+    keeper.add("A")
+    before = keeper.written()
+    gcj_lon, gcj_lat = (float(v) for v in transform(120.17, 30.28, "wgs84", "gcj02"))
+    for patch in ({"lon": gcj_lon}, {"lat": gcj_lat}):
+        response = keeper.client.patch(
+            "/stations/A", params={"crs": "gcj02"}, json=patch, headers=keeper.auth(If_Match="*")
+        )
+        assert response.status_code == 422 and response.json()["detail"][0]["field"] in patch
+    assert keeper.written() == before
+    both = {"lon": gcj_lon, "lat": gcj_lat}
+    response = keeper.client.patch("/stations/A", params={"crs": "gcj02"}, json=both, headers=keeper.auth(If_Match="*"))
+    assert response.status_code == 200
+    stored = keeper.app.state.registry.versioned("A")[0]
+    assert float(haversine_m(stored.lon, stored.lat, 120.17, 30.28)) < 0.5
+    wgs = keeper.client.patch("/stations/A", json={"lon": 120.18}, headers=keeper.auth(If_Match="*"))
+    assert wgs.status_code == 200 and wgs.json()["geometry"]["coordinates"][0] == 120.18  # WGS84: one is fine
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
