@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from postgres_server import PostgresServer, PostgresUnavailable, open_server
+from rich.console import Console
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -85,7 +86,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def sample_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     """A CLI runner on a fresh SQLite file holding the sample registry (the sample demand layer is the default)."""
     monkeypatch.setenv("YIZHAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-    monkeypatch.setattr(cli, "out", cli.Console(width=200))
+    monkeypatch.setattr(cli, "out", Console(width=200))
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(cli.app, ["import", str(SAMPLE_DIR / "stations.csv")]).exit_code == 0
