@@ -136,10 +136,10 @@ def delete(
 ) -> None:
     """Close a station for good (riders no longer see it), or remove it with --hard."""
     try:
-        written = registry().delete(station_id, cli_actor(), hard=hard)
+        changed = registry().delete(station_id, cli_actor(), hard=hard)
     except YizhanError as error:
         fail(error)
-    err.print(f"{station_id}: " + ("removed" if hard else "closed") if written else f"{station_id} was already closed")
+    err.print(f"{station_id}: " + ("removed" if hard else "closed") if changed else f"{station_id} was already closed")
 
 
 def history(

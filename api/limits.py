@@ -11,7 +11,9 @@ from stations.errors import TooLarge
 
 
 class BodyLimit:
-    """ASGI middleware: bodies over ``limit_for(path)`` bytes get 413 (by Content-Length, or while streaming)."""
+    """ASGI middleware: bodies over ``limit_for(path)`` bytes get 413, by Content-Length before the app runs,
+    or — for a chunked body — as soon as the bytes read pass the limit: the app then sees the client gone and
+    whatever it answers is dropped."""
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
         self.app = app
@@ -27,27 +29,30 @@ class BodyLimit:
             await _too_large(send, limit)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise TooLarge(_message(limit))
+                    refused = True
+                    if not started:
+                        await _too_large(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 has been sent
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except TooLarge:
-            if not started:
-                await _too_large(send, limit)
+        await self.app(scope, counting_receive, guarded_send)
 
 
 def _message(limit: int) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from stations.errors import Conflict, NotFound, StaleRevision
+from stations.errors import Conflict, NotFound, RegistryChanged, StaleRevision
 from stations.model import Station
 from stations.store import HistoryRow, StationRow, Store, as_utc, bump_version
 
@@ -95,9 +95,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def apply(store: Store, changes: Sequence[Change], actor: str) -> list[Written]:
+def apply(store: Store, changes: Sequence[Change], actor: str, expected_version: int | None = None) -> list[Written]:
     """Write ``changes`` in one transaction with their history; raise (writing nothing) on the first change
-    whose expected revision is stale, whose station is missing, or that creates an existing id.
+    whose expected revision is stale, whose station is missing, or that creates an existing id — or, with
+    ``expected_version``, with RegistryChanged if anything was written since the registry was at that version.
 
     Changes that change nothing are skipped: no new revision, no history; a batch with nothing to write
     leaves the registry version alone. A station created again after it was removed for good continues
@@ -105,7 +106,9 @@ def apply(store: Store, changes: Sequence[Change], actor: str) -> list[Written]:
     """
     written: list[Written] = []
     with Session(store.engine) as session, session.begin() as transaction:
-        bump_version(session)
+        version = bump_version(session)
+        if expected_version is not None and version != expected_version + 1:
+            raise RegistryChanged(f"the registry changed (version {expected_version} → {version - 1}) meanwhile")
         now = datetime.now(UTC)  # taken under the write lock: writes are stamped in commit order
         current = _current(session, [c.station_id for c in changes])
         stored = {station_id for station_id, row in current.items() if row is not None}

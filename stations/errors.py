@@ -80,6 +80,10 @@ class Conflict(YizhanError):
     code = "conflict"
 
 
+class RegistryChanged(Conflict):
+    """Something was written while a batch was being prepared from the registry as it was (HTTP 409)."""
+
+
 class StaleRevision(YizhanError):
     """A write based on an old revision of a station: nothing was changed (HTTP 412)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -18,11 +19,14 @@ import numpy as np
 from geo.districts import Districts
 from stations import edits, hours, imports
 from stations.edits import Change, Written
-from stations.errors import ImportRejected, InvalidValue, NotFound, RowProblem
+from stations.errors import ImportRejected, InvalidValue, NotFound, RegistryChanged, RowProblem, StaleRevision
 from stations.importers import parse_file
 from stations.model import Station, station_from
 from stations.snapshot import Snapshot
 from stations.store import Store
+
+_ATTEMPTS = 3
+"""How often a write based on what was just read is made again when another write lands in between."""
 
 
 @dataclass
@@ -113,34 +117,44 @@ class Registry:
         """Validate a whole file and, unless ``dry_run``, write its additions and updates in one transaction,
         recorded in the history as ``actor``'s.
 
+        The plan is made from the registry as it is; if anything is written meanwhile, it is made again (a few
+        times, then RegistryChanged), so an edit committed during an import is never overwritten.
         Raises ImportRejected (nothing written) if any row is bad; a dry run reports the problems instead.
         """
         parsed = parse_file(data, filename, crs)
         stations, warnings = assign_districts(parsed.stations, parsed.station_rows, self.districts)
-        planned = imports.plan(stations, parsed.station_rows, self.snapshot())
-        report = ImportReport(
-            file=filename,
-            rows=parsed.rows,
-            valid=len(stations),
-            added=len(planned.added),
-            updated=len(planned.updated),
-            unchanged=len(planned.unchanged),
-            dry_run=dry_run,
-            committed=False,
-            problems=parsed.problems,
-            warnings=parsed.warnings + warnings,
-            duplicates=planned.duplicates,
-            rows_added=planned.added,
-            rows_updated=planned.updated,
-            rows_unchanged=planned.unchanged,
-        )
-        if dry_run:
+        for attempt in range(_ATTEMPTS):
+            snapshot = self.refresh()
+            planned = imports.plan(stations, parsed.station_rows, snapshot)
+            report = ImportReport(
+                file=filename,
+                rows=parsed.rows,
+                valid=len(stations),
+                added=len(planned.added),
+                updated=len(planned.updated),
+                unchanged=len(planned.unchanged),
+                dry_run=dry_run,
+                committed=False,
+                problems=parsed.problems,
+                warnings=parsed.warnings + warnings,
+                duplicates=planned.duplicates,
+                rows_added=planned.added,
+                rows_updated=planned.updated,
+                rows_unchanged=planned.unchanged,
+            )
+            if dry_run:
+                return report
+            if parsed.problems:
+                raise ImportRejected(parsed.problems, report)
+            try:
+                self._write([Change(s.id, s, "import") for s in planned.writes], actor, snapshot.version)
+            except RegistryChanged:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                continue
+            report.committed = True
             return report
-        if parsed.problems:
-            raise ImportRejected(parsed.problems, report)
-        self._write([Change(s.id, s, "import") for s in planned.writes], actor)
-        report.committed = True
-        return report
+        raise AssertionError("unreachable")
 
     def versioned(self, station_id: str) -> tuple[Station, int]:
         """A station as stored now and its revision; NotFound if there is none."""
@@ -160,36 +174,41 @@ class Registry:
     ) -> tuple[Station, int]:
         """Apply a JSON merge patch (RFC 7396) to a station; with ``expected_revision``, only if it is still at
         that revision (StaleRevision otherwise). A move without a new adcode puts it in its new district."""
-        current, revision = self.versioned(station_id)
         if patch.get("id", station_id) != station_id:
             raise InvalidValue("id", patch["id"], "a station's id cannot change; create a new station instead")
-        data = edits.merge_patch(edits.payload(current), patch)
-        moved = (data.get("lon"), data.get("lat")) != (current.lon, current.lat)
-        if moved and "adcode" not in patch:
-            data.pop("adcode", None)
-            if "district" not in patch:
-                data.pop("district", None)
-        station = self._located(station_from(data)) if moved else station_from(data)
-        action = "restore" if current.is_closed and not station.is_closed else "update"
-        return self._changed(station, revision, action, actor, expected_revision)
+
+        def patched(current: Station) -> tuple[Station, edits.Action]:
+            data = edits.merge_patch(edits.payload(current), patch)
+            moved = (data.get("lon"), data.get("lat")) != (current.lon, current.lat)
+            if moved and "adcode" not in patch:
+                data.pop("adcode", None)
+                if "district" not in patch:
+                    data.pop("district", None)
+            station = self._located(station_from(data)) if moved else station_from(data)
+            return station, "restore" if current.is_closed and not station.is_closed else "update"
+
+        return self._edit(station_id, patched, actor, expected_revision)[:2]
 
     def verify(
         self, station_id: str, actor: str, expected_revision: int | None = None, on: date | None = None
     ) -> tuple[Station, int]:
         """Record that an editor confirmed the station as it is: ``verified_at`` becomes ``on`` (default today)."""
-        current, revision = self.versioned(station_id)
-        station = current.model_copy(update={"verified_at": on or hours.today()})
-        return self._changed(station, revision, "verify", actor, expected_revision)
 
-    def delete(
-        self, station_id: str, actor: str, expected_revision: int | None = None, hard: bool = False
-    ) -> Written | None:
+        def verified(current: Station) -> tuple[Station, edits.Action]:
+            return current.model_copy(update={"verified_at": on or hours.today()}), "verify"
+
+        return self._edit(station_id, verified, actor, expected_revision)[:2]
+
+    def delete(self, station_id: str, actor: str, expected_revision: int | None = None, hard: bool = False) -> bool:
         """Close a station for good (it stays in the registry and its history, hidden from riders), or with
-        ``hard`` remove it; None if there was nothing to change (already closed)."""
-        current, _ = self.versioned(station_id)
-        after = None if hard else current.model_copy(update={"operating_status": "closed"})
-        written = self._write([Change(station_id, after, "purge" if hard else "delete", expected_revision)], actor)
-        return written[0] if written else None
+        ``hard`` remove it; False if there was nothing to change (already closed)."""
+
+        def deleted(current: Station) -> tuple[Station | None, edits.Action]:
+            if hard:
+                return None, "purge"
+            return current.model_copy(update={"operating_status": "closed"}), "delete"
+
+        return self._edit(station_id, deleted, actor, expected_revision)[2]
 
     def history(self, station_id: str) -> list[edits.HistoryEntry]:
         """Every recorded change of a station, oldest first; NotFound if it never existed."""
@@ -198,18 +217,35 @@ class Registry:
             raise NotFound("station", station_id)
         return entries
 
-    def _changed(
-        self, station: Station, revision: int, action: edits.Action, actor: str, expected_revision: int | None
-    ) -> tuple[Station, int]:
-        written = self._write([Change(station.id, station, action, expected_revision)], actor)
-        return station, written[0].revision if written else revision
+    def _edit(
+        self,
+        station_id: str,
+        change: Callable[[Station], tuple[Station | None, edits.Action]],
+        actor: str,
+        expected_revision: int | None,
+    ) -> tuple[Station, int, Written | None]:
+        """Write ``change`` of the station as stored: the station after it, its revision, and what was
+        written (None: nothing changed). Without ``expected_revision`` the change is based on the revision
+        just read, and made again on the newer one if another write lands in between (never lost)."""
+        for attempt in range(_ATTEMPTS):
+            current, revision = self.versioned(station_id)
+            after, action = change(current)
+            based_on = expected_revision if expected_revision is not None else revision
+            try:
+                written = self._write([Change(station_id, after, action, based_on)], actor)
+            except StaleRevision:
+                if expected_revision is not None or attempt == _ATTEMPTS - 1:
+                    raise
+                continue
+            return after or current, written[0].revision if written else revision, written[0] if written else None
+        raise AssertionError("unreachable")
 
     def _located(self, station: Station) -> Station:
         located, _ = assign_districts([station], [1], self.districts)
         return located[0]
 
-    def _write(self, changes: list[Change], actor: str) -> list[Written]:
-        written = edits.apply(self.store, changes, actor)
+    def _write(self, changes: list[Change], actor: str, expected_version: int | None = None) -> list[Written]:
+        written = edits.apply(self.store, changes, actor, expected_version)
         if written:
             self.refresh()
         return written

@@ -503,11 +503,6 @@ def test_two_creates_of_one_id_at_once_make_one_station(database_url: str) -> No
         assert [e.action for e in first.state.registry.history("A")] == ["create"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Registry.update reads the station outside the write transaction and, for If-Match: *, writes without "
-    "checking that revision: an edit landing in between is overwritten (stations/registry.py)",
-)
 def test_an_edit_with_if_match_any_keeps_an_edit_that_landed_meanwhile(keeper: Keeper) -> None:
     keeper.add("A")
     reader = threading.get_ident()

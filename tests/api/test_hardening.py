@@ -419,13 +419,6 @@ def _chunks(body: bytes, size: int = 100_000) -> Iterator[bytes]:
         yield body[start : start + size]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/limits.py raises TooLarge inside the app's receive; FastAPI turns any exception while it parses "
-    "a JSON or form body into 400 'There was an error parsing the body', so a chunked body over the limit gets 400 "
-    "(still refused, never parsed) instead of 413. Fix: BodyLimit sends the 413 itself when the count passes the "
-    "limit, then drops what the app answers",
-)
 def test_chunked_bodies_over_the_limit_get_413(tmp_path: Path) -> None:
     with make_client(tmp_path, max_upload_bytes=2_000) as client:
         json_body = client.post(

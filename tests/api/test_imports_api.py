@@ -249,11 +249,6 @@ def test_an_upload_over_the_limit_is_413_and_writes_nothing(keeper: Keeper) -> N
     assert upload(keeper, csv_bytes(HEADER, rows[:100])).status_code == 200  # under the limit: fine
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/limits.py raises TooLarge inside receive(); FastAPI turns any exception while reading a form into "
-    "400 'There was an error parsing the body', so a chunked upload (no Content-Length) over the limit gets 400",
-)
 def test_a_chunked_upload_over_the_limit_is_413(keeper: Keeper) -> None:
     boundary = "yizhan-test-boundary"
     head = (
@@ -276,11 +271,6 @@ def test_a_chunked_upload_over_the_limit_is_413(keeper: Keeper) -> None:
 # ---------------------------------------------------------------------------------------------- concurrency
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Registry.import_file plans from the snapshot and writes without the revisions it planned from: an "
-    "edit committed between the plan and the write is overwritten (stations/registry.py)",
-)
 def test_an_import_keeps_an_edit_committed_while_it_was_planned(keeper: Keeper) -> None:
     keeper.add("A", name="甲")
     importer = threading.get_ident()
