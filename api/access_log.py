@@ -30,7 +30,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,26 +50,28 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def log_query(query: str) -> str:
-    """``query`` as it may be logged: positions rounded, secrets redacted, long values cut.
+    """``query`` (as received, percent-encoded) as it may be logged: positions rounded, secrets redacted, long
+    values cut.
 
-    >>> log_query("lon=120.1612345&lat=30.2509876&k=5&token=s3cr3t")
-    'lon=120.16&lat=30.25&k=5&token=[redacted]'
-    >>> log_query("lat=north")
-    'lat=[invalid]'
+    >>> log_query("lon=120.1612345&lat=30.2509876&k=5&token=s3cr3t&name=%E9%A9%BF")
+    'lon=120.16&lat=30.25&k=5&token=[redacted]&name=%E9%A9%BF'
+    >>> log_query("lat=north&TOK%45N=x")
+    'lat=[invalid]&TOK%45N=[redacted]'
     """
     if not query:
         return ""
     kept = []
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        name = key.lower()
+    for pair in query.split("&"):
+        key, equals, value = pair.partition("=")
+        name = (unquote_plus(key) if "%" in key or "+" in key else key).lower()
         if name in SECRET_KEYS:
             value = "[redacted]"
         elif name in POSITION_KEYS:
-            value = _rounded(value)
+            value = _rounded(unquote_plus(value))
         elif len(value) > MAX_VALUE_CHARS:
             value = value[:MAX_VALUE_CHARS] + "…"
-        kept.append((key[:MAX_VALUE_CHARS], value))
-    return urlencode(kept, safe=",:[]")
+        kept.append(f"{key[:MAX_VALUE_CHARS]}{equals}{value}")
+    return "&".join(kept)
 
 
 def _rounded(value: str) -> str:
