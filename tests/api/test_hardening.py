@@ -12,7 +12,11 @@ import base64
 import hashlib
 import json
 import logging
-import logging.config
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,7 +39,7 @@ from api.app import create_app
 from api.concurrency import ConcurrencyLimit
 from api.routes.pages import assets
 from api.security import SecurityHeaders, inline_code, tile_sources
-from api.settings import Settings
+from api.settings import REPO_ROOT, Settings
 from maps.stations import station_page
 from stations.reports import Reports
 
@@ -544,13 +548,57 @@ def test_logged_queries_round_positions_and_hide_secrets(lon: str, lat: str, sec
     assert logged_query.rpartition("types=")[2] == (encoded if len(encoded) <= 100 else encoded[:100] + "…")
 
 
-def test_serve_log_config_prints_json_lines_and_keeps_uvicorn_loggers() -> None:
-    from api.access_log import uvicorn_log_config
+SERVE = """
+import sys, uvicorn
+from api.access_log import uvicorn_log_config
+uvicorn.run("api.app:create_app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
+            access_log=False, log_config=uvicorn_log_config())
+"""
+"""What ``yizhan serve`` runs (``api/cli.py``), with uvicorn's access log off in favour of ours."""
 
-    config = uvicorn_log_config()
-    assert config["loggers"]["yizhan.access"] == {"handlers": ["yizhan_access"], "level": "INFO", "propagate": False}
-    assert {"uvicorn", "uvicorn.error", "uvicorn.access"} <= set(config["loggers"])
-    logging.config.dictConfig(config)  # valid for the logging module
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_served_app_logs_json_lines_on_stdout_and_nothing_personal(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "YIZHAN_DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+        "YIZHAN_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(port)], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start")
+        position = {"lon": "120.1612345", "lat": "30.2509876", "k": 3}
+        answer = httpx.get(
+            f"{url}/stations/nearby", params=position, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+        assert answer.status_code == 200
+    finally:
+        server.terminate()
+        out, err = (stream.decode() for stream in server.communicate(timeout=60))
+    lines = [json.loads(line) for line in out.splitlines()]  # stdout holds nothing but the access log
+    (nearby,) = [line for line in lines if line["path"] == "/stations/nearby"]
+    assert nearby["query"] == "lon=120.16&lat=30.25&k=3" and nearby["request_id"] == answer.headers["x-request-id"]
+    assert "Uvicorn running on" in err  # uvicorn's own logging is kept...
+    assert '"GET /stations/nearby' not in err  # ...but not its access log
+    for never in (ADMIN_TOKEN, "1612345", "2509876", "127.0.0.1"):
+        assert never not in out
 
 
 # --------------------------------------------------------------------------- concurrent planning requests
