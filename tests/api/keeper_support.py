@@ -75,7 +75,12 @@ class Keeper:
 
 
 def make_app(database_url: str, **overrides: Any) -> FastAPI:
-    settings = {"database_url": database_url, "districts_path": DISTRICTS_PATH, "admin_token": ADMIN_TOKEN}
+    settings = {
+        "database_url": database_url,
+        "districts_path": DISTRICTS_PATH,
+        "demand_path": None,  # no coverage planning here: the demand layer only slows the start
+        "admin_token": ADMIN_TOKEN,
+    }
     return create_app(Settings(**{**settings, **overrides}))
 
 
