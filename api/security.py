@@ -39,7 +39,8 @@ SHARED_HEADERS: Headers = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
 ]
-_INLINE = re.compile(rb"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
+_START = re.compile(rb"<(script|style)\b([^>]*)>")  # searched in the lower-cased page
+_TAG_END = frozenset(b" \t\n\f\r/>")
 _SRC = re.compile(rb"\ssrc\s*=", re.IGNORECASE)
 _CHARSET = re.compile(rb"charset=([\w-]+)", re.IGNORECASE)
 
@@ -87,14 +88,31 @@ def inline_code(html: bytes) -> InlineCode:
     """
     scripts: dict[str, None] = {}
     styles: dict[str, None] = {}
-    for match in _INLINE.finditer(html):
-        tag, attributes, text = match.groups()
-        if tag.lower() == b"script":
-            if _SRC.search(attributes) is None:
-                scripts[hash_source(_newlines(text))] = None
-        else:
-            styles[hash_source(_newlines(text))] = None
+    lower = html.lower()
+    position = 0
+    while (start := _START.search(lower, position)) is not None:
+        tag, attributes = start.groups()
+        end = _closing(lower, tag, start.end())
+        if end < 0:
+            break
+        text = _newlines(html[start.end() : end])
+        if tag == b"style":
+            styles[hash_source(text)] = None
+        elif _SRC.search(attributes) is None:
+            scripts[hash_source(text)] = None
+        position = end
     return InlineCode(tuple(scripts), tuple(styles))
+
+
+def _closing(lower: bytes, tag: bytes, start: int) -> int:
+    """Where the end tag of a raw-text element (``</script`` then a space, ``/`` or ``>``) begins, or -1."""
+    needle = b"</" + tag
+    while (found := lower.find(needle, start)) >= 0:
+        after = found + len(needle)
+        if after >= len(lower) or lower[after] in _TAG_END:
+            return found
+        start = after
+    return -1
 
 
 def _newlines(text: bytes) -> bytes:
