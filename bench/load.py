@@ -1,0 +1,469 @@
+"""Load test of ``GET /stations/nearby`` over HTTP on loopback: ``yizhan serve --workers 2`` driven by wrk.
+
+For each registry size (the sample's 1,614 stations; 1M synthetic stations over Hangzhou) the script builds a
+SQLite registry once (cached under ``--cache-dir``, keyed by the code that shapes the file), starts
+``yizhan serve --workers 2`` on a free loopback port with it, waits until every worker has started and
+``/healthz`` answers, then runs wrk (one thread, ``--connections`` open connections, a warm-up that is not
+counted, then ``--duration`` seconds) ``--runs`` times, interleaving the cases:
+
+* ``GET /healthz``: the framework's floor (same dependencies, a tiny JSON answer) — the baseline;
+* ``GET /stations/nearby?lon&lat&k=10``: the typical rider query, at a new uniformly random point in
+  Hangzhou's bounding box (of data/hangzhou/districts.geojson) per request (bench/load.lua);
+* the same with ``types=outdoor_worker&amenities=hot_water&open_at=now`` (the filtered mix).
+
+Reported: requests/s, p50/p99 latency (wrk's, per request, from send to full response), non-2xx answers and
+socket errors, as the median over the runs with the spread (min–max), and requests/s as a share of the
+``/healthz`` baseline measured in the same run; per registry size the workers' start-up time (from launching
+the server to each worker's "Application startup complete") and resident memory (RSS) after the runs.
+
+With a closed loop of C connections, mean latency ≈ C / throughput (Little's law), so latency figures hold
+for the connection count used; the default 8 keeps ~1,000 req/s at p99 well under 20 ms if the server keeps up.
+
+The 1M registry is synthetic and labelled so (ids ``HZ-LOAD-…``, ``source`` "synthetic (bench/load.py)"):
+positions as in bench/coverage.py (90% within ~1.5 km of a random sample station, 10% uniform over the
+districts' bounding box), every other field copied from a random sample station, districts by
+point-in-polygon. It is written straight into the store's table (no per-row validation; the server
+validates every row when it loads them).
+
+Needs wrk (Debian: ``apt-get install wrk``). Run from the repository root::
+
+    .venv/bin/python bench/load.py                          # sample and 1M, 3 runs of 20 s, 8 connections
+    .venv/bin/python bench/load.py --sizes sample --runs 5
+    .venv/bin/python bench/load.py --uvicorn=--no-access-log  # `python -m uvicorn` with extra options instead
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the repo root, so `api`, `stations` and `geo` import uninstalled
+
+from coverage import synthetic_stations  # noqa: E402 - bench/ is on sys.path when a script runs
+from report import code_lines, machine_lines, table  # noqa: E402
+
+import api.routes.stations  # noqa: E402
+import stations.exporters  # noqa: E402
+import stations.snapshot  # noqa: E402
+from api.settings import SAMPLE_DIR  # noqa: E402
+from geo.districts import Districts  # noqa: E402
+from stations.importers import parse_file  # noqa: E402
+from stations.registry import assign_districts  # noqa: E402
+from stations.store import StationRow, Store  # noqa: E402
+
+LUA_SCRIPT = Path(__file__).with_name("load.lua")
+SIZES = {"sample": 0, "1m": 1_000_000}
+WORKERS = 2
+TARGET_RPS = 1000.0
+TARGET_P99_MS = 20.0
+CASES = {
+    "GET /healthz (floor)": ("/healthz", None),
+    "nearby k=10": ("/stations/nearby", "k=10"),
+    "nearby k=10 filtered": ("/stations/nearby", "k=10&types=outdoor_worker&amenities=hot_water&open_at=now"),
+}
+BASELINE = "GET /healthz (floor)"
+STARTED = "Application startup complete."
+BUILD_VERSION = "1"  # bump when the way registries are built here changes
+
+
+# --------------------------------------------------------------------------- registries
+
+
+def require_wrk() -> str:
+    """The path of wrk, or exit with how to install it."""
+    path = shutil.which("wrk")
+    if path is None:
+        sys.exit("bench/load.py needs wrk, the HTTP load generator: on Debian/Ubuntu `sudo apt-get install wrk`")
+    return path
+
+
+def registry_key(size: str, seed: int) -> str:
+    """A file name that changes whenever the code or data that shape the registry file change."""
+    digest = hashlib.sha256(BUILD_VERSION.encode())
+    shaping = [ROOT / "stations" / "store.py", ROOT / "stations" / "model.py", SAMPLE_DIR / "stations.csv"]
+    shaping += sorted((ROOT / "stations" / "migrations").rglob("*.py"))
+    for path in shaping:
+        digest.update(path.read_bytes())
+    return f"{size}-seed{seed}-{digest.hexdigest()[:12]}.sqlite3"
+
+
+def write_stations(url: str, payloads: Sequence[dict]) -> int:
+    """Stations (JSON-ready dicts as the store keeps them) written in bulk straight into the store's table; how
+    many the table then holds.
+
+    The registry's write path (validation, history, version) is not what is measured here, and at 1M rows it
+    would take minutes; the server validates every row when it loads them anyway.
+    """
+    store = Store(url)
+    now = datetime.now(UTC)
+    with store.engine.begin() as connection:
+        for start in range(0, len(payloads), 50_000):
+            rows = [
+                {"id": p["id"], "lon": p["lon"], "lat": p["lat"], "adcode": p.get("adcode"), "payload": p,
+                 "updated_at": now}
+                for p in payloads[start : start + 50_000]
+            ]  # fmt: skip
+            connection.execute(StationRow.__table__.insert(), rows)
+    count = store.count()
+    store.engine.dispose()
+    return count
+
+
+def sample_payloads(districts: Districts) -> list[dict]:
+    """The sample's stations as `yizhan import data/hangzhou/stations.csv` stores them (districts located)."""
+    parsed = parse_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+    assert not parsed.problems, parsed.problems[:3]
+    located, _ = assign_districts(parsed.stations, parsed.station_rows, districts)
+    return [s.model_dump(mode="json", exclude_none=True) for s in located]
+
+
+def synthetic_payloads(n: int, districts: Districts, seed: int) -> list[dict]:
+    """``n`` synthetic stations over Hangzhou: positions as in bench/coverage.py, districts by point-in-polygon,
+    every other field copied from a random sample station (address left out), labelled synthetic."""
+    templates = sample_payloads(districts)
+    lon, lat = synthetic_stations(n, districts, seed)
+    where = districts.locate(lon, lat)
+    pick = np.random.default_rng(seed + 1).integers(0, len(templates), n)
+    payloads = []
+    for i in range(n):
+        payload = {k: v for k, v in templates[pick[i]].items() if k not in ("address", "adcode", "district")}
+        payload.update(id=f"HZ-LOAD-{i:07d}", name=f"合成驿站{i:07d}", lon=float(lon[i]), lat=float(lat[i]))
+        payload["source"] = "synthetic (bench/load.py)"
+        if where[i] >= 0:
+            payload.update(adcode=districts.adcodes[where[i]], district=districts.names[where[i]])
+        payloads.append(payload)
+    return payloads
+
+
+def registry_file(size: str, cache_dir: Path, seed: int) -> Path:
+    """The cached SQLite registry for ``size``, built first if missing (into a temporary name, then renamed)."""
+    path = cache_dir / registry_key(size, seed)
+    if path.exists():
+        print(f"  reusing {path}", flush=True)
+        return path
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    for leftover in cache_dir.glob(partial.name + "*"):
+        leftover.unlink()
+    start = time.perf_counter()
+    url = f"sqlite:///{partial}"
+    districts = Districts.from_file(SAMPLE_DIR / "districts.geojson")
+    n = SIZES[size]
+    count = write_stations(url, synthetic_payloads(n, districts, seed) if n else sample_payloads(districts))
+    os.replace(partial, path)  # every connection is closed, so the write-ahead log is merged and removed
+    print(f"  built {path} ({count:,} stations) in {time.perf_counter() - start:.1f} s", flush=True)
+    return path
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running server: its supervisor process and when each worker finished starting."""
+
+    process: subprocess.Popen
+    base_url: str
+    launched: float
+    started: list[float] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line.rstrip())
+            if STARTED in line:
+                self.started.append(time.perf_counter() - self.launched)
+
+    def workers(self) -> list[int]:
+        """Process ids of the worker processes (children of the supervisor started by multiprocessing)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == self.process.pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+        return sorted(found)
+
+    def restarts(self) -> int:
+        """Workers that uvicorn's supervisor found dead or unresponsive (5 s health check) and replaced."""
+        return sum("died" in line for line in self.log)
+
+    def cpu_s(self) -> float:
+        """CPU time (user + system) used so far by the workers, seconds."""
+        total = 0
+        for pid in self.workers():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mib(pid: int) -> tuple[float, float]:
+    """Resident memory now and at its peak (VmRSS, VmHWM) of a process, MiB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+DEFAULT_SERVER = "{bin}/yizhan serve --host 127.0.0.1 --port {port} --workers {workers}"
+
+
+def server_command(template: str, port: int) -> list[str]:
+    """The server's command line: ``template`` with {bin} (this Python's bin directory), {python}, {port} and
+    {workers} filled in."""
+    values = {"bin": Path(sys.executable).parent, "python": sys.executable, "port": port, "workers": WORKERS}
+    return shlex.split(template.format(**values))
+
+
+@contextlib.contextmanager
+def serving(database: Path, template: str, timeout_s: float = 900.0) -> Iterator[Server]:
+    """Start the server on a free loopback port with ``database``; wait until every worker is up; stop it."""
+    port = free_port()
+    env = {**os.environ, "YIZHAN_DATABASE_URL": f"sqlite:///{database}"}
+    command = server_command(template, port)
+    print(f"  starting: {' '.join(command)}", flush=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group: stopping it stops its workers and nothing else
+    )  # fmt: skip
+    server = Server(process, f"http://127.0.0.1:{port}", time.perf_counter())
+    threading.Thread(target=server._read_log, daemon=True).start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(server.started) < WORKERS or get_ok(server.base_url + "/healthz") is False:
+            if process.poll() is not None or any(line.startswith("Traceback") for line in server.log):
+                raise RuntimeError("the server failed:\n" + "\n".join(server.log[-30:]))
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start within {timeout_s:.0f} s")
+            time.sleep(0.1)
+        yield server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def get_ok(url: str) -> bool:
+    with contextlib.suppress(OSError):
+        return get(url, timeout=2.0)[0] == 200
+    return False
+
+
+# --------------------------------------------------------------------------- wrk
+
+
+@dataclass
+class Run:
+    """One wrk run's figures."""
+
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+    requests: int
+    server_cpu_ms: float
+    """Workers' CPU time per request (user + system), milliseconds: robust to other load on the machine."""
+    wrk_cpu_ms: float
+
+
+def run_wrk(
+    wrk: str, server: Server, path: str, query: str | None, box: Sequence[float], seconds: float, connections: int
+) -> Run:
+    """wrk with one thread and ``connections`` connections for ``seconds``; its figures from load.lua's summary."""
+    script_args = [path, *(f"{v:.6f}" for v in box), query] if query is not None else [path]
+    command = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA_SCRIPT),
+               server.base_url, "--", *script_args]  # fmt: skip
+    server_before, wrk_before = server.cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    server_cpu, wrk_after = server.cpu_s() - server_before, resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    errors = sum(summary[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    return Run(
+        requests_per_s=summary["requests"] / (summary["duration_us"] / 1e6),
+        p50_ms=summary["p50_us"] / 1000,
+        p99_ms=summary["p99_us"] / 1000,
+        non_2xx=summary["non_2xx_3xx"],
+        socket_errors=errors,
+        requests=summary["requests"],
+        server_cpu_ms=server_cpu * 1000 / max(summary["requests"], 1),
+        wrk_cpu_ms=wrk_cpu * 1000 / max(summary["requests"], 1),
+    )
+
+
+def check_answers(server: Server, box: Sequence[float]) -> None:
+    """A few nearby answers before loading: 200, a FeatureCollection, k=10 features for the plain query."""
+    rng = np.random.default_rng(7)
+    for path, query in CASES.values():
+        for _ in range(5):
+            lon, lat = rng.uniform(box[0], box[2]), rng.uniform(box[1], box[3])
+            url = server.base_url + path + (f"?lon={lon:.6f}&lat={lat:.6f}&{query}" if query else "")
+            status, body = get(url)
+            assert status == 200, f"{url}: {status} {body[:300]!r}"
+            answer = json.loads(body)
+            if query == "k=10":
+                assert answer["type"] == "FeatureCollection" and len(answer["features"]) == 10, url
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def spread(values: Sequence[float], digits: int) -> str:
+    median = statistics.median(values)
+    return f"{median:,.{digits}f} ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
+
+
+@dataclass
+class SizeResult:
+    size: str
+    stations: int
+    started_s: list[float]
+    memory: list[tuple[float, float]]
+    runs: dict[str, list[Run]]
+    restarts: int
+
+
+def measure(size: str, database: Path, wrk: str, box: Sequence[float], args: argparse.Namespace) -> SizeResult:
+    with serving(database, args.server) as server:
+        stations = json.loads(get(server.base_url + "/healthz")[1])["stations"]
+        started = sorted(server.started)
+        print(f"  {stations:,} stations; workers up after {', '.join(f'{s:.1f} s' for s in started)}", flush=True)
+        check_answers(server, box)
+        for path, query in CASES.values():  # warm-up, not counted
+            run_wrk(wrk, server, path, query, box, args.warmup, args.connections)
+        runs: dict[str, list[Run]] = {label: [] for label in CASES}
+        for number in range(args.runs):
+            for label, (path, query) in CASES.items():
+                run = run_wrk(wrk, server, path, query, box, args.duration, args.connections)
+                runs[label].append(run)
+                print(f"  run {number + 1} {label}: {run.requests_per_s:,.0f} req/s, p50 {run.p50_ms:.2f} ms, "
+                      f"p99 {run.p99_ms:.2f} ms, non-2xx {run.non_2xx}, errors {run.socket_errors}, server CPU "
+                      f"{run.server_cpu_ms:.2f} ms/request, wrk {run.wrk_cpu_ms:.2f}", flush=True)  # fmt: skip
+        memory = [memory_mib(pid) for pid in server.workers()]
+        restarts = server.restarts()
+    return SizeResult(size, stations, started, memory, runs, restarts)
+
+
+def report(results: Sequence[SizeResult], args: argparse.Namespace, box: Sequence[float]) -> list[str]:
+    versions = ", ".join(
+        f"{p} {importlib.metadata.version(p)}" for p in ("fastapi", "starlette", "uvicorn", "pydantic")
+    )
+    extras = [p for p in ("uvloop", "httptools", "orjson") if importlib.util.find_spec(p) is not None]
+    wrk_version = subprocess.run([require_wrk(), "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    lines = [
+        "Load test of GET /stations/nearby (bench/load.py)",
+        f"date:    {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        *machine_lines(f"python {sys.version.split()[0]}, {versions}; also importable: {', '.join(extras) or 'none'}"),
+        *code_lines((api.routes.stations, stations.exporters, stations.snapshot)),
+        f"server:  {args.server}",
+        f"load:    {wrk_version.split(' [')[0]}, 1 thread, {args.connections} connections, {args.warmup:g} s warm-up "
+        f"per case, then {args.runs} runs x {args.duration:g} s per case, interleaved",
+        f"points:  uniform in Hangzhou's bounding box lon {box[0]:.3f}–{box[2]:.3f}, lat {box[1]:.3f}–{box[3]:.3f}",
+        "figures: median over runs (min–max); latency from wrk (send to full answer); the machine is shared",
+    ]
+    for result in results:
+        lines += ["", f"registry: {result.size}, {result.stations:,} stations"]
+        lines.append(
+            f"  workers up (from launch): {', '.join(f'{s:.1f} s' for s in result.started_s)}; RSS per worker "
+            f"after the runs: {', '.join(f'{now:,.0f} MiB (peak {peak:,.0f})' for now, peak in result.memory)}; "
+            f"workers replaced by uvicorn's supervisor: {result.restarts}"
+        )
+        floor = statistics.median(r.requests_per_s for r in result.runs[BASELINE])
+        body = []
+        for label, runs in result.runs.items():
+            rps = [r.requests_per_s for r in runs]
+            body.append([
+                label, spread(rps, 0), spread([r.p50_ms for r in runs], 2), spread([r.p99_ms for r in runs], 2),
+                f"{sum(r.non_2xx for r in runs)}", f"{sum(r.socket_errors for r in runs)}",
+                f"{sum(r.requests for r in runs):,}", f"{statistics.median(rps) / floor:.2f}x",
+                spread([r.server_cpu_ms for r in runs], 2), spread([r.wrk_cpu_ms for r in runs], 2),
+            ])  # fmt: skip
+        header = ["case", "req/s", "p50 ms", "p99 ms", "non-2xx", "socket errors", "requests", "req/s vs floor",
+                  "server CPU ms/req", "wrk CPU ms/req"]  # fmt: skip
+        lines += ["  " + line for line in table(header, body)]
+        if result.size == "sample":
+            nearby = result.runs["nearby k=10"]
+            rps, p99 = statistics.median(r.requests_per_s for r in nearby), statistics.median(r.p99_ms for r in nearby)
+            met = rps >= TARGET_RPS and p99 < TARGET_P99_MS
+            lines.append(
+                f"  target at the sample, nearby k=10: >= {TARGET_RPS:,.0f} req/s with p99 < {TARGET_P99_MS:g} ms "
+                f"-> {'MET' if met else 'NOT MET'} ({rps:,.0f} req/s, p99 {p99:.1f} ms)"
+            )
+    return lines
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so the server is stopped too
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per counted run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of uncounted load per case first")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "yizhan-load")
+    parser.add_argument("--server", default=DEFAULT_SERVER, help="the server's command line (default: %(default)s)")
+    args = parser.parse_args(argv)
+    wrk = require_wrk()
+    districts = Districts.from_file(SAMPLE_DIR / "districts.geojson")
+    box = [float(v) for v in shapely.total_bounds(districts.geometries)]
+    results = []
+    for size in args.sizes:
+        print(f"registry {size}:", flush=True)
+        database = registry_file(size, args.cache_dir, args.seed)
+        results.append(measure(size, database, wrk, box, args))
+    print("\n" + "\n".join(report(results, args, box)))
+
+
+if __name__ == "__main__":
+    main()
