@@ -59,6 +59,8 @@ class Reports:
     """Reports in ``store``; each client may file ``per_hour`` of them in any hour."""
 
     def __init__(self, store: Store, per_hour: int = 10) -> None:
+        if per_hour < 1:
+            raise InvalidValue("reports_per_hour", per_hour, "must be at least 1 (riders must be able to report)")
         self.store = store
         self.per_hour = per_hour
 

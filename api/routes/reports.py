@@ -12,6 +12,7 @@ from api.auth import Editor, Viewer
 from api.deps import SettingsDep
 from api.routes.stations import Crs
 from geo.crs import transform
+from stations.errors import InvalidValue
 from stations.reports import Kind, Reports, client_key
 
 router = APIRouter(tags=["reports"])
@@ -62,6 +63,9 @@ def report_station(
     """Tell the station's keepers it is closed, has moved, has wrong hours or lacks an amenity; no token
     needed. Each client may send a few reports an hour (429 with `Retry-After` beyond)."""
     position = None
+    if (report.lon is None) != (report.lat is None):
+        missing = "lat" if report.lat is None else "lon"
+        raise InvalidValue(missing, None, "a position needs lon and lat together (or neither)")
     if report.lon is not None and report.lat is not None:
         x, y = transform(report.lon, report.lat, crs, "wgs84")
         position = (round(float(x), 7), round(float(y), 7))

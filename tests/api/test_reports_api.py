@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from geo.crs import transform
 from geo.distance import haversine_m
+from stations.errors import InvalidValue
 from stations.model import Station
+from stations.reports import Reports
 from stations.store import ReportRow
 
 
@@ -77,6 +79,8 @@ def test_a_report_for_an_unknown_station_is_404_and_stores_nothing(keeper: Keepe
         ({"kind": "closed", "message": "a\x00b"}, "message"),
         ({"kind": "moved", "lon": 200, "lat": 30}, "lon"),
         ({"kind": "closed", "who": "me"}, "who"),
+        ({"kind": "moved", "lon": 120.17}, "lat"),  # a position needs both coordinates
+        ({"kind": "moved", "lat": 30.27}, "lon"),
     ],
 )
 def test_bad_reports_are_422_naming_the_field(keeper: Keeper, body: dict, field: str) -> None:
@@ -85,6 +89,12 @@ def test_bad_reports_are_422_naming_the_field(keeper: Keeper, body: dict, field:
     assert response.status_code == 422, response.text
     assert field in [entry["field"] for entry in response.json()["detail"]]
     assert keeper.written() == before
+
+
+def test_the_hourly_allowance_must_allow_a_report(keeper: Keeper) -> None:
+    for per_hour in (0, -1):
+        with pytest.raises(InvalidValue, match="reports_per_hour"):
+            Reports(keeper.store, per_hour)
 
 
 def test_a_client_gets_a_few_reports_an_hour_then_429_with_retry_after(keeper: Keeper) -> None:
