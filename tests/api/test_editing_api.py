@@ -329,6 +329,13 @@ def test_a_patch_that_is_not_a_json_object_is_422(keeper: Keeper, body: bytes) -
     assert response.status_code == 422, response.text
 
 
+def test_a_patch_may_say_it_is_a_merge_patch(keeper: Keeper) -> None:
+    keeper.add("A")
+    headers = keeper.auth(If_Match='"1"', Content_Type="application/merge-patch+json")
+    response = keeper.client.patch("/stations/A", content=b'{"phone": "0571-1"}', headers=headers)
+    assert response.status_code == 200 and response.json()["properties"]["phone"] == "0571-1"
+
+
 def test_a_patch_is_an_rfc_7396_merge_patch(keeper: Keeper) -> None:
     keeper.add("A", amenities={"hot_water": "yes", "wifi": "no"}, phone="0571-0", host="市总工会")
     patch = {"amenities": {"wifi": None, "toilet": "yes"}, "phone": None, "opening_hours": "24/7"}
