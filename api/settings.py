@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     cors_write_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Other origins whose pages may also write (POST, PUT, PATCH, DELETE; rider reports and /siting included);
     default none: writes from a browser come from this server's own pages only."""
-    planning_concurrency: int = 2
+    planning_concurrency: int = Field(default=2, ge=1)
     """Planning requests (/coverage, /gaps, /maps/coverage, /siting) one server process runs at once; more
     wait up to planning_wait_s for a turn, then get 503 with Retry-After."""
-    planning_wait_s: float = 10.0
+    planning_wait_s: float = Field(default=10.0, ge=0)
     """How long (seconds) a planning request waits for a turn before 503."""
     admin_token: str | None = None
     """A bootstrap admin token (keep it secret); tokens made with `yizhan token create` are the usual way."""

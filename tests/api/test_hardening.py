@@ -186,7 +186,13 @@ def test_origin_settings_are_checked_and_normalised() -> None:
     assert settings_.cors_origins == (OTHER, "http://127.0.0.1:8080")
     assert settings_.cors_write_origins == (FRIEND,)
     assert Settings().cors_origins == ("*",) and Settings().cors_write_origins == ()
-    for bad in ({"cors_write_origins": "*"}, {"cors_origins": "union.example.cn"}, {"cors_origins": f"*, {OTHER}"}):
+    for bad in (
+        {"cors_write_origins": "*"},
+        {"cors_origins": "union.example.cn"},
+        {"cors_origins": f"*, {OTHER}"},
+        {"cors_origins": "https://union.example.cn/path"},
+        {"planning_concurrency": 0},
+    ):
         with pytest.raises(ValidationError):
             Settings(**bad)
 
