@@ -123,9 +123,18 @@ def serve(
     """Serve the API (and, later, the pages) with uvicorn."""
     import uvicorn
 
+    from api.access_log import uvicorn_log_config
+
     # a worker busy building its index (or a loaded machine) must not be taken for hung and restarted
     uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers, timeout_worker_healthcheck=60
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=60,
+        access_log=False,  # api.access_log writes one JSON line per request, without tokens or positions
+        log_config=uvicorn_log_config(),
     )
 
 

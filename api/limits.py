@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import send_error
 from stations.errors import TooLarge
 
 
@@ -55,12 +55,5 @@ class BodyLimit:
         await self.app(scope, counting_receive, guarded_send)
 
 
-def _message(limit: int) -> str:
-    return f"the request body is larger than {limit:,} bytes"
-
-
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"error": TooLarge.code, "detail": _message(limit)}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 413, TooLarge.code, f"the request body is larger than {limit:,} bytes")

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import RegistryDep, SettingsDep, SnapshotDep
-from api.security import PageRule, hash_source
+from api.security import PageRule
 from api.settings import Settings
 from geo.crs import transform
 from maps.elements import escape, js_literal
@@ -36,7 +36,6 @@ router = APIRouter(tags=["pages"])
 
 EMBED_PATH = "/embed"
 BUILDER_PATH = f"{EMBED_PATH}/builder"
-BUILDER_STYLE_ATTRIBUTES = ("border:0",)
 """Style attributes builder.js sets on the preview iframe (``setAttribute("style", …)``), allowed by hash."""
 FEATURE_KEYS = ("id", "name", "types", "address", "district", "opening_hours", "amenities", "verified_at", "navigation")
 """Station properties an inline page carries (enough for the popups; smaller pages)."""
@@ -182,9 +181,5 @@ def embed_builder(registry: RegistryDep) -> HTMLResponse:
 
 def page_rules(settings: Settings) -> dict[str, PageRule]:
     """What these pages may do beyond ``api.security``'s default: ``/embed`` may be framed by
-    ``settings.frame_ancestors``; the builder's preview iframe carries a style attribute."""
-    attributes = ("'unsafe-hashes'", *(hash_source(a.encode()) for a in BUILDER_STYLE_ATTRIBUTES))
-    return {
-        EMBED_PATH: PageRule(frame_ancestors=settings.frame_ancestors),
-        BUILDER_PATH: PageRule(sources={"style-src-attr": attributes}),
-    }
+    ``settings.frame_ancestors``."""
+    return {EMBED_PATH: PageRule(frame_ancestors=settings.frame_ancestors)}

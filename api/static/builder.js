@@ -26,7 +26,7 @@
     iframe.width = String(size(form.elements.width, 600));
     iframe.height = String(size(form.elements.height, 450));
     iframe.title = form.elements.lang.value === "en" ? "Map of union service stations" : "工会驿站地图";
-    iframe.setAttribute("style", "border:0");
+    iframe.style.border = "0";  // CSSOM, not a style attribute: the page's CSP allows no inline style attributes
     iframe.setAttribute("loading", "lazy");
     snippet.value = iframe.outerHTML;
     preview.textContent = "";
