@@ -190,7 +190,7 @@ def export(
         output.write_bytes(body)
     else:
         output.write_text(body, encoding="utf-8")
-    cursor = data.next_modified_since.isoformat() if data.next_modified_since else "none"
+    cursor = opendata.iso(data.next_modified_since) or "none"
     where = f" to {output}" if output is not None else ""
     err.print(f"wrote {len(data.stations)} stations ({len(data.deleted)} removed){where}")
     err.print(f"next --modified-since {cursor}")

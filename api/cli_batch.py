@@ -52,7 +52,7 @@ def serving_stations(path: Path, crs: str | None, types: tuple[str, ...]) -> lis
     parsed = parse_file(data, path.name, crs)
     if parsed.problems:
         raise ImportRejected(parsed.problems)
-    return [s for s in parsed.stations if s.operating_status != "closed" and (not types or set(s.types) & set(types))]
+    return [s for s in parsed.stations if s.serves(types)]
 
 
 def table_rows(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -29,6 +29,8 @@ TIMEZONE = ZoneInfo("Asia/Shanghai")
 def today() -> date:
     """Today's date in China."""
     return datetime.now(TIMEZONE).date()
+
+
 OpenStatus = Literal["open", "closed", "unknown"]
 
 

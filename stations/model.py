@@ -118,6 +118,11 @@ class Station(BaseModel):
         """Whether nobody has confirmed the station within ``max_age_days`` of ``today`` (or ever)."""
         return self.verified_at is None or (today - self.verified_at).days > max_age_days
 
+    def serves(self, types: tuple[str, ...] | frozenset[str] = ()) -> bool:
+        """Whether the station counts for riders and coverage: not closed for good, and of any of ``types``
+        (all types when empty). Temporarily closed stations still count: they are expected back."""
+        return self.operating_status != "closed" and (not types or any(kind in types for kind in self.types))
+
     @property
     def is_closed(self) -> bool:
         """Closed for good or for now, whatever its hours say."""

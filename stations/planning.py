@@ -170,8 +170,7 @@ class Planner:
         snapshot = self.registry.snapshot()
 
         def compute() -> CoverageReport:
-            open_stations = [s for s in snapshot.stations if s.operating_status != "closed"]
-            serving = [s for s in open_stations if not request.types or set(s.types) & set(request.types)]
+            serving = [s for s in snapshot.stations if s.serves(request.types)]
             coverage = compute_coverage(
                 self.grid(request.cell_m),
                 np.array([s.lon for s in serving]),

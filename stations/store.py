@@ -58,7 +58,7 @@ class HistoryRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
-    """The station's revision after the change (0 after a hard delete)."""
+    """The station's revision after the change (a hard delete takes the next revision too)."""
     action: Mapped[str] = mapped_column(String(16), nullable=False)
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)

@@ -111,7 +111,7 @@ def station_map(
     if adcode is not None and districts is not None and adcode not in districts.adcodes:
         raise InvalidValue("adcode", adcode, "unknown district", districts.adcodes)
     kinds = params.names(types, STATION_TYPES, "types")
-    chosen = snapshot.select(None, adcode, kinds)
+    chosen = [s for s in snapshot.select(None, adcode, kinds) if s.serves()]  # closed for good: hidden from riders
     centre = None
     if lon is not None and lat is not None:
         x, y = transform(lon, lat, "wgs84", settings.tiles_crs)

@@ -152,8 +152,7 @@ def list_stations(
         return Response("\ufeff" + to_csv(page, crs), media_type="text/csv; charset=utf-8", headers=headers)
     lon, lat = coordinates(page, crs)
     features = [
-        station_feature(s, x, y, {"stale": s.is_stale(today, max_age)})
-        for s, x, y in zip(page, lon, lat, strict=True)
+        station_feature(s, x, y, {"stale": s.is_stale(today, max_age)}) for s, x, y in zip(page, lon, lat, strict=True)
     ]
     body = feature_collection(features, crs, total=len(chosen), limit=limit, offset=offset)
     return GeoJSONResponse(body, headers=headers)
