@@ -74,15 +74,15 @@ class Grid:
         planar = [_transformed(g, to_plane) for g in districts.geometries]
         west, south, east, north = shapely.total_bounds(planar)
 
-        def cells_at(size: float) -> int:
-            return int(np.ceil((east - west) / size)) * int(np.ceil((north - south) / size))
+        def cells_at(size: float) -> float:  # a float: a tiny size gives inf, not an overflow
+            return float(np.ceil((east - west) / size)) * float(np.ceil((north - south) / size))
 
         if cells_at(cell_m) > max_cells:
-            suggestion = float(np.ceil(cell_m * np.sqrt(cells_at(cell_m) / max_cells)))
+            suggestion = float(np.ceil(np.sqrt((east - west) * (north - south) / max_cells)))
             while cells_at(suggestion) > max_cells:  # the rounding up of rows and columns can still overshoot
                 suggestion += 1.0
             raise GridTooLarge(
-                f"cell_m={cell_m:g} gives {cells_at(cell_m):,} cells, more than the limit of {max_cells:,}; "
+                f"cell_m={cell_m:g} gives {cells_at(cell_m):,.0f} cells, more than the limit of {max_cells:,}; "
                 f"use cell_m ≥ {suggestion:g}"
             )
         nx, ny = int(np.ceil((east - west) / cell_m)), int(np.ceil((north - south) / cell_m))

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import Editor, Viewer
 from api.deps import RegistryDep, SettingsDep
-from api.routes.stations import Crs, station_response
+from api.routes.stations import Crs, GeoJSONResponse, station_response
 from geo.crs import CrsName, transform
 from stations.errors import InvalidValue, RevisionRequired
 from stations.importers import _generated_id
@@ -67,7 +67,7 @@ def _in_wgs84(data: dict[str, Any], crs: CrsName) -> dict[str, Any]:
     return {**data, "lon": round(float(x), 7), "lat": round(float(y), 7)}
 
 
-@router.post("", status_code=201, summary="Add a station", response_class=JSONResponse)
+@router.post("", status_code=201, summary="Add a station", response_class=GeoJSONResponse)
 def create_station(
     account: Editor,
     registry: RegistryDep,
@@ -90,7 +90,7 @@ def create_station(
     return response
 
 
-@router.patch("/{station_id}", summary="Change a station", response_class=JSONResponse)
+@router.patch("/{station_id}", summary="Change a station", response_class=GeoJSONResponse)
 def update_station(
     account: Editor,
     registry: RegistryDep,
@@ -113,7 +113,7 @@ def update_station(
     return station_response(station, revision, settings, crs)
 
 
-@router.post("/{station_id}/verify", summary="Confirm a station is as recorded", response_class=JSONResponse)
+@router.post("/{station_id}/verify", summary="Confirm a station is as recorded", response_class=GeoJSONResponse)
 def verify_station(
     account: Editor, registry: RegistryDep, settings: SettingsDep, station_id: str, if_match: IfMatch = None
 ) -> JSONResponse:

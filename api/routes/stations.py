@@ -181,4 +181,4 @@ def station_response(
         "stale": station.is_stale(now.date(), settings.stale_after_days),
     }
     feature = rider_features([station], crs, [extra])[0]
-    return JSONResponse(feature, status_code=status_code, media_type=GEOJSON, headers={"ETag": etag(revision)})
+    return GeoJSONResponse(feature, status_code=status_code, headers={"ETag": etag(revision)})
