@@ -32,7 +32,6 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from schemathesis.core.failures import FailureGroup
 from schemathesis.python import asgi
 from starlette.types import Receive, Scope, Send
 
@@ -98,25 +97,9 @@ def _schema(**config: Any) -> schemathesis.BaseSchema:
     return loaded
 
 
-KNOWN_BUGS: dict[str, str] = {
-    "POST /stations": "its 201 is application/geo+json but documented as application/json "
-    "(test_created_station_is_documented_as_geojson)",
-    "POST /siting": "a tiny cell_m (5e-324) overflows in geo/grid.py: 500 (test_tiny_cell_sizes_are_refused)",
-    "GET /embed": "api/static is looked up in tests/api under pytest (test_pages_find_their_assets_under_pytest)",
-    "GET /embed/builder": "as GET /embed",
-}
-
-
 def call_and_validate(case: schemathesis.Case) -> None:
-    """Send ``case`` and run the checks; an operation in ``KNOWN_BUGS`` that fails is reported as xfail."""
-    reason = KNOWN_BUGS.get(case.operation.label)
-    if reason is None:
-        case.call_and_validate()
-        return
-    try:
-        case.call_and_validate()
-    except (FailureGroup, Exception) as failure:  # failed checks (a BaseExceptionGroup), or the app's exception
-        pytest.xfail(f"known bug: {reason} ({type(failure).__name__})")
+    """Send ``case`` and run every check: no 5xx, status codes, content types and bodies as documented."""
+    case.call_and_validate()
 
 
 def _needs_a_token(context: Any) -> bool:
@@ -198,21 +181,10 @@ def test_405_lists_every_allowed_method(client: TestClient) -> None:
 # --- bugs elsewhere (KNOWN_BUGS), kept as failing tests until fixed -----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/routes/editing.py: POST /stations answers 201 application/geo+json but documents application/json; "
-    "declare response_class=GeoJSONResponse or responses={201: {'content': {GEOJSON: {}}}}",
-)
 def test_created_station_is_documented_as_geojson() -> None:
     assert "application/geo+json" in SPEC["paths"]["/stations"]["post"]["responses"]["201"]["content"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="geo/grid.py Grid.build: cells_at() does int(np.ceil(width / cell_m)), which overflows for a tiny "
-    "cell_m (5e-324 gives inf): 500 on /coverage, /gaps, /maps/coverage and /siting. Compare the cell count as a "
-    "float (or refuse cell_m below, say, 1 m in CoverageRequest) so that the max_cells check answers 422",
-)
 @pytest.mark.parametrize(
     ("method", "path", "body"), [("GET", "/coverage?cell_m=5e-324", None), ("POST", "/siting", {"cell_m": 5e-324})]
 )
@@ -220,13 +192,6 @@ def test_tiny_cell_sizes_are_refused(client: TestClient, method: str, path: str,
     assert client.request(method, path, json=body).status_code == 422
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="under pytest, `api` resolves to the namespace package tests/api (tests/ is first on sys.path and "
-    "has no __init__.py), so api/routes/pages.py's resources.files('api') / 'static' is tests/api/static and "
-    "/embed, /embed/builder and / answer 500 in-process. Fix: pythonpath = ['.'] in [tool.pytest.ini_options], "
-    "or Path(__file__)-relative static files in pages.py",
-)
 def test_pages_find_their_assets_under_pytest(client: TestClient) -> None:
     assert (resources.files("api") / "static" / "app.css").is_file()
     assert client.get("/embed/builder").status_code == 200
