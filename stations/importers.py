@@ -224,12 +224,22 @@ def _decode(data: bytes) -> str:
 STATION_COLUMNS = ("name", "types", "lon", "lat")
 
 
+EXTERNAL_ID_PREFIX = "external_ids."
+"""Columns ``external_ids.<system>`` (e.g. ``external_ids.union``) hold a station's id in another register; an
+import matches rows to stations by them (GeoJSON: an ``external_ids`` object property)."""
+
+
+def _external_id_column(header: str) -> str | None:
+    return header if header.startswith(EXTERNAL_ID_PREFIX) and len(header) > len(EXTERNAL_ID_PREFIX) else None
+
+
 def _map_headers(headers: list[Any], parsed: ParsedFile, required: tuple[str, ...]) -> list[str | None]:
     """Canonical field per column (None: ignored column, reported as a warning)."""
     fields: list[str | None] = []
     seen: dict[str, str] = {}
     for header in headers:
-        name = _HEADER_TO_FIELD.get(_normalise_header(header or ""))
+        normalised = _normalise_header(header or "")
+        name = _HEADER_TO_FIELD.get(normalised) or _external_id_column(normalised)
         if name is None:
             if str(header or "").strip():
                 parsed.warnings.append(RowProblem(1, str(header), "", "unknown column, ignored"))
@@ -338,6 +348,8 @@ def _geojson_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...] 
                 record[name] = value
             elif key == "amenities" and isinstance(value, dict):
                 record.update({a: v for a, v in value.items() if a in AMENITIES})
+            elif key == "external_ids" and isinstance(value, dict):
+                record.update({f"{EXTERNAL_ID_PREFIX}{system}": v for system, v in value.items()})
         record["lon"], record["lat"] = coordinates[0], coordinates[1]
         yield number, record, None
 
@@ -445,6 +457,11 @@ def _fields(record: Record, default_crs: CrsName) -> dict[str, Any]:
         if _TRISTATE_ALIASES[raw] is not None:
             amenities[amenity] = _TRISTATE_ALIASES[raw]
     fields["amenities"] = amenities
+    fields["external_ids"] = {
+        key.removeprefix(EXTERNAL_ID_PREFIX): _text(value)
+        for key, value in record.items()
+        if key.startswith(EXTERNAL_ID_PREFIX) and len(key) > len(EXTERNAL_ID_PREFIX) and _text(value)
+    }
     fields["id"] = _text(record.get("id")) or _generated_id(name, lon, lat)
     return {k: v for k, v in fields.items() if v is not None}
 

@@ -13,6 +13,7 @@ Station is built (see ``stations.importers`` and ``api``). Amenities are tri-sta
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Literal, get_args
 
@@ -56,6 +57,7 @@ TriState = Literal["yes", "no", "unknown"]
 OperatingStatus = Literal["normal", "notice", "limited", "temporarily_closed", "closed"]
 OPERATING_STATUSES: tuple[str, ...] = get_args(OperatingStatus)
 CLOSED_STATUSES = frozenset({"temporarily_closed", "closed"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 RESERVED_IDS = ("nearby",)  # /stations/nearby is a route, so no station may be called that
 
 
@@ -85,6 +87,15 @@ class Station(BaseModel):
     verified_at: date | None = None
     source: str | None = Field(default=None, max_length=200)
     external_ids: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("id", "name", "host", "address", "district", "opening_hours", "phone", "photo_url", "source")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        """Text is text: no NUL or other C0 control characters (PostgreSQL and XLSX cannot hold them);
+        tabs and line breaks are allowed."""
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("must not contain control characters (such as NUL); tabs and line breaks are fine")
+        return value
 
     @field_validator("id")
     @classmethod

@@ -144,11 +144,6 @@ def test_a_file_updates_only_the_columns_it_has(keeper: Keeper) -> None:
     assert (b["operating_status"], b["phone"]) == ("closed", "0571-2")  # not reopened by a sheet without statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no importer reads external ids (stations/importers.py: neither an external_ids property nor columns "
-    "such as external_ids.union), so a row can never be matched by one; stations.imports.plan can (tested there)",
-)
 def test_a_row_matched_by_external_id_updates_that_station(keeper: Keeper) -> None:
     keeper.add("HZ-7", name="武林驿站", external_ids={"union": "007"})
     feature = {
@@ -160,6 +155,16 @@ def test_a_row_matched_by_external_id_updates_that_station(keeper: Keeper) -> No
     report = upload(keeper, data, filename="moved.geojson").json()
     assert [(r["id"], r["matched_by"]) for r in report["rows_updated"]] == [("HZ-7", "external_ids.union")]
     assert report["added"] == 0
+
+
+def test_a_spreadsheet_row_matched_by_an_external_id_column_updates_that_station(keeper: Keeper) -> None:
+    keeper.add("HZ-8", name="古荡驿站", external_ids={"union": "008"})
+    header = "名称,类型,经度,纬度,external_ids.union,external_ids.amap"
+    text = f"{header}\n古荡驿站（新址）,爱心驿站,120.12,30.28,008,B0FFX\n"
+    report = upload(keeper, text.encode()).json()
+    assert [(r["id"], r["matched_by"]) for r in report["rows_updated"]] == [("HZ-8", "external_ids.union")]
+    stored = keeper.app.state.registry.versioned("HZ-8")[0]
+    assert stored.external_ids == {"union": "008", "amap": "B0FFX"} and stored.name == "古荡驿站（新址）"
 
 
 # ---------------------------------------------------------------------------------------------- formats

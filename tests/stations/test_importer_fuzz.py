@@ -441,14 +441,9 @@ def test_guard_and_unguard_are_inverses(text: str) -> None:
     assert not guarded.startswith(FORMULA_START)
 
 
-# --- bugs elsewhere, kept as failing tests until fixed --------------------------------------------------------
+# --- text is text ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stations/model.py: Station text fields accept control characters (NUL...): PostgreSQL jsonb "
-    "refuses \\u0000 and XLSX cannot hold U+0001–U+001F; the model should refuse them",
-)
 def test_station_text_refuses_control_characters() -> None:
     with pytest.raises(ValueError):
         Station(id="A", name="a\x00b", types=["outdoor_worker"], lon=120.1, lat=30.2)
