@@ -1,6 +1,7 @@
 """Write stations as canonical CSV or RFC 7946 GeoJSON, in WGS84 or a Chinese map's coordinate system.
 
-The CSV columns are the ones ``stations.importers`` reads, so an export imports back unchanged. Text cells
+The CSV columns are the ones ``stations.importers`` reads (``CSV_COLUMNS``, then ``external_ids.<system>`` for
+each system some exported station has an id in), so an export imports back unchanged. Text cells
 that a spreadsheet would run as a formula (starting with ``= + - @``, tab or carriage return) are prefixed
 with ``'``, which the importers remove again (``guard_formula``/``unguard_formula``).
 """
@@ -31,6 +32,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "id", "name", "types", "host", "lon", "lat", "crs", "address", "adcode", "district", "opening_hours",
     "operating_status", "phone", "capacity", "area_m2", "photo_url", "verified_at", "source", *AMENITIES,
 )  # fmt: skip
+EXTERNAL_ID_PREFIX = "external_ids."
+"""Columns ``external_ids.<system>`` (e.g. ``external_ids.union``) hold a station's id in another register; an
+import matches rows to stations by them (GeoJSON: an ``external_ids`` object property)."""
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet cell a formula (OWASP's CSV-injection list)."""
 _GUARD = "'"
@@ -89,26 +93,35 @@ def to_geojson(stations: Sequence[Station], crs: CrsName = "wgs84") -> dict:
     return feature_collection((station_feature(s, x, y) for s, x, y in zip(stations, lon, lat, strict=True)), crs)
 
 
+def external_id_columns(stations: Sequence[Station]) -> tuple[str, ...]:
+    """``external_ids.<system>`` for every system some of ``stations`` has an id in, sorted."""
+    return tuple(EXTERNAL_ID_PREFIX + system for system in sorted({k for s in stations for k in s.external_ids}))
+
+
 def station_rows(stations: Sequence[Station], crs: CrsName = "wgs84") -> list[dict[str, Any]]:
-    """Stations as table rows with the ``CSV_COLUMNS`` (types ``;``-joined, lon/lat in ``crs``), for
-    ``table_csv``/``table_xlsx``; unknown amenities and absent fields are ``None``."""
+    """Stations as table rows with the ``CSV_COLUMNS`` (types ``;``-joined, lon/lat in ``crs``) and the
+    station's own ``external_ids.<system>`` keys, for ``table_csv``/``table_xlsx``; unknown amenities and absent
+    fields are ``None``."""
     lon, lat = coordinates(stations, crs)
     rows = []
     for station, x, y in zip(stations, lon, lat, strict=True):
         data = station.model_dump(mode="json")
         data.update(types=";".join(station.types), lon=float(x), lat=float(y), crs=crs, **station.amenities)
-        rows.append({column: data.get(column) for column in CSV_COLUMNS})
+        row = {column: data.get(column) for column in CSV_COLUMNS}
+        row.update({EXTERNAL_ID_PREFIX + system: value for system, value in station.external_ids.items()})
+        rows.append(row)
     return rows
 
 
 def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
     """Stations as canonical CSV text (UTF-8; prepend a BOM yourself if Excel must open it directly)."""
-    return table_csv(station_rows(stations, crs), CSV_COLUMNS)
+    return table_csv(station_rows(stations, crs), (*CSV_COLUMNS, *external_id_columns(stations)))
 
 
 def to_xlsx(stations: Sequence[Station], crs: CrsName = "wgs84") -> bytes:
     """Stations as an XLSX workbook with the canonical CSV columns (coordinates and numbers as numbers)."""
-    return table_xlsx(station_rows(stations, crs), sheet="stations", columns=CSV_COLUMNS)
+    columns = (*CSV_COLUMNS, *external_id_columns(stations))
+    return table_xlsx(station_rows(stations, crs), sheet="stations", columns=columns)
 
 
 def rider_features(stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict] | None = None) -> list:

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from geo.crs import CRS_NAMES, CrsName, in_china, transform
 from stations.errors import FileUnreadable, ImportRejected, InvalidValue, RowProblem
-from stations.exporters import unguard_formula
+from stations.exporters import EXTERNAL_ID_PREFIX, unguard_formula
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 
 FORMATS = ("csv", "xlsx", "geojson")
@@ -222,11 +222,6 @@ def _decode(data: bytes) -> str:
 
 
 STATION_COLUMNS = ("name", "types", "lon", "lat")
-
-
-EXTERNAL_ID_PREFIX = "external_ids."
-"""Columns ``external_ids.<system>`` (e.g. ``external_ids.union``) hold a station's id in another register; an
-import matches rows to stations by them (GeoJSON: an ``external_ids`` object property)."""
 
 
 def _external_id_column(header: str) -> str | None:

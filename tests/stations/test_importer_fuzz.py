@@ -342,13 +342,23 @@ STATIONS = st.fixed_dictionaries(
         "photo_url": st.from_regex(r"\A[a-z0-9/]{0,40}\Z").map(lambda path: "https://img.example.cn/" + path),
         "verified_at": st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
         "source": station_text(200),
+        # system names as a header keeps them (headers are read lower-cased, without spaces or a "(unit)")
+        "external_ids": st.dictionaries(st.from_regex(r"\A[a-z0-9_]{1,12}\Z"), station_text(40).map(str.strip)),
     },
 ).map(lambda fields: Station(**fields))
 
 
 STATION_LISTS = st.lists(STATIONS, max_size=5, unique_by=lambda s: s.id)
 NAMED_LIKE_FORMULAS = [
-    Station(id=f"F{i}", name=name, types=["outdoor_worker"], lon=120.1, lat=30.2, phone="+86 571 8888")
+    Station(
+        id=f"F{i}",
+        name=name,
+        types=["outdoor_worker"],
+        lon=120.1,
+        lat=30.2,
+        phone="+86 571 8888",
+        external_ids={"union": name, "amap": "-B0FFX"},
+    )
     for i, name in enumerate([HYPERLINK, "=1+1", "+1", "-1", "@x", "\t=x", "\r=x", "'=x", "''", "'"])
 ]
 
