@@ -97,6 +97,16 @@ class Station(BaseModel):
             raise ValueError("must not contain control characters (such as NUL); tabs and line breaks are fine")
         return value
 
+    @field_validator("external_ids")
+    @classmethod
+    def _external_ids_are_text(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not key or _CONTROL.search(key) or _CONTROL.search(text) or len(key) > 64 or len(text) > 200:
+                raise ValueError(
+                    f"{key!r}: systems and ids are 1-64 and up to 200 characters of text, no control characters"
+                )
+        return value
+
     @field_validator("id")
     @classmethod
     def _not_reserved(cls, value: str) -> str:

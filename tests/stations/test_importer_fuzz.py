@@ -459,12 +459,6 @@ def test_station_text_refuses_control_characters() -> None:
         Station(id="A", name="a\x00b", types=["outdoor_worker"], lon=120.1, lat=30.2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stations/model.py: _no_control_characters covers the text fields but not external_ids, whose keys and "
-    "values an import now reads from columns external_ids.<system>: 'a\\x00b' is stored (PostgreSQL jsonb refuses "
-    "\\u0000, XLSX cannot hold it); validate external_ids' keys and values too",
-)
 def test_external_ids_refuse_control_characters() -> None:
     text = "name,types,lon,lat,external_ids.union\n驿站,outdoor_worker,120.1,30.2,a\x00b\n"
     assert parse_file(text.encode(), "ids.csv").stations == []
