@@ -112,7 +112,7 @@ _VERSION_KEY = "version"
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL may wait for another process
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may wait for another process (a migration)
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
