@@ -87,6 +87,7 @@ CASES = {
     "nearby k=10 filtered": ("/stations/nearby", "k=10&types=outdoor_worker&amenities=hot_water&open_at=now"),
 }
 BASELINE = "GET /healthz (floor)"
+LIFESPAN = "Waiting for application startup."  # a worker has imported the app and starts loading the registry
 STARTED = "Application startup complete."
 BUILD_VERSION = "1"  # bump when the way registries are built here changes
 
@@ -167,9 +168,9 @@ def registry_file(size: str, cache_dir: Path, seed: int) -> Path:
         print(f"  reusing {path}", flush=True)
         return path
     cache_dir.mkdir(parents=True, exist_ok=True)
+    for stale in cache_dir.glob(f"{size}-seed{seed}-*"):  # built by other code: up to 1 GB each
+        stale.unlink()
     partial = path.with_suffix(".partial")
-    for leftover in cache_dir.glob(partial.name + "*"):
-        leftover.unlink()
     start = time.perf_counter()
     url = f"sqlite:///{partial}"
     districts = Districts.from_file(SAMPLE_DIR / "districts.geojson")
@@ -196,6 +197,7 @@ class Server:
     process: subprocess.Popen
     base_url: str
     launched: float
+    lifespan: list[float] = field(default_factory=list)
     started: list[float] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
 
@@ -203,6 +205,8 @@ class Server:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line.rstrip())
+            if LIFESPAN in line:
+                self.lifespan.append(time.perf_counter() - self.launched)
             if STARTED in line:
                 self.started.append(time.perf_counter() - self.launched)
 
@@ -363,6 +367,8 @@ def spread(values: Sequence[float], digits: int) -> str:
 class SizeResult:
     size: str
     stations: int
+    lifespan_s: list[float]
+    """When each worker had imported the app and began loading the registry (seconds from launch)."""
     started_s: list[float]
     memory: list[tuple[float, float]]
     runs: dict[str, list[Run]]
@@ -372,7 +378,7 @@ class SizeResult:
 def measure(size: str, database: Path, wrk: str, box: Sequence[float], args: argparse.Namespace) -> SizeResult:
     with serving(database, args.server) as server:
         stations = json.loads(get(server.base_url + "/healthz")[1])["stations"]
-        started = sorted(server.started)
+        started, lifespan = sorted(server.started), sorted(server.lifespan)
         print(f"  {stations:,} stations; workers up after {', '.join(f'{s:.1f} s' for s in started)}", flush=True)
         check_answers(server, box)
         for path, query in CASES.values():  # warm-up, not counted
@@ -387,7 +393,7 @@ def measure(size: str, database: Path, wrk: str, box: Sequence[float], args: arg
                       f"{run.server_cpu_ms:.2f} ms/request, wrk {run.wrk_cpu_ms:.2f}", flush=True)  # fmt: skip
         memory = [memory_mib(pid) for pid in server.workers()]
         restarts = server.restarts()
-    return SizeResult(size, stations, started, memory, runs, restarts)
+    return SizeResult(size, stations, lifespan, started, memory, runs, restarts)
 
 
 def report(results: Sequence[SizeResult], args: argparse.Namespace, box: Sequence[float]) -> list[str]:
@@ -410,7 +416,8 @@ def report(results: Sequence[SizeResult], args: argparse.Namespace, box: Sequenc
     for result in results:
         lines += ["", f"registry: {result.size}, {result.stations:,} stations"]
         lines.append(
-            f"  workers up (from launch): {', '.join(f'{s:.1f} s' for s in result.started_s)}; RSS per worker "
+            f"  workers (seconds from launch): app imported at {', '.join(f'{s:.1f}' for s in result.lifespan_s)}, "
+            f"registry loaded and serving at {', '.join(f'{s:.1f}' for s in result.started_s)}; RSS per worker "
             f"after the runs: {', '.join(f'{now:,.0f} MiB (peak {peak:,.0f})' for now, peak in result.memory)}; "
             f"workers replaced by uvicorn's supervisor: {result.restarts}"
         )
