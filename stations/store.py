@@ -149,10 +149,10 @@ class Store:
             return session.scalar(select(func.count()).select_from(StationRow)) or 0
 
     def all(self) -> list[Station]:
-        """Every station, ordered by id."""
+        """Every station, ordered by id (rows streamed, so a large registry's payloads are never all held at once)."""
         with Session(self.engine) as session:
-            payloads = session.scalars(select(StationRow.payload).order_by(StationRow.id))
-            return [Station.model_validate(p) for p in payloads]
+            query = select(StationRow.payload).order_by(StationRow.id).execution_options(yield_per=10_000)
+            return [Station.model_validate(p) for p in session.scalars(query)]
 
     def get(self, station_id: str) -> Station | None:
         with Session(self.engine) as session:
