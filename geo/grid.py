@@ -75,7 +75,8 @@ class Grid:
         west, south, east, north = shapely.total_bounds(planar)
 
         def cells_at(size: float) -> float:  # a float: a tiny size gives inf, not an overflow
-            return float(np.ceil((east - west) / size)) * float(np.ceil((north - south) / size))
+            with np.errstate(over="ignore"):
+                return float(np.ceil((east - west) / size)) * float(np.ceil((north - south) / size))
 
         if cells_at(cell_m) > max_cells:
             suggestion = float(np.ceil(np.sqrt((east - west) * (north - south) / max_cells)))
