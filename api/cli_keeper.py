@@ -153,8 +153,7 @@ def history(
         fail(error)
     if as_json:
         for e in entries:
-            line = {"revision": e.revision, "action": e.action, "actor": e.actor, "at": e.at.isoformat()}
-            out.print(json.dumps({**line, "changes": e.changes}, ensure_ascii=False), highlight=False, markup=False)
+            out.print(json.dumps(e.as_json(), ensure_ascii=False), highlight=False, markup=False)
         return
     table = Table(title=f"history of {station_id}", title_justify="left")
     for column in ("rev", "action", "who", "when (UTC)", "changes"):

@@ -58,6 +58,13 @@ class HistoryEntry:
     at: datetime
     changes: dict[str, list[Any]]
 
+    def as_json(self) -> dict[str, Any]:
+        """The entry as the API and ``yizhan history --json`` give it (time in ISO 8601, UTC)."""
+        return {
+            "revision": self.revision, "action": self.action, "actor": self.actor, "at": self.at.isoformat(),
+            "changes": self.changes,
+        }  # fmt: skip
+
 
 def payload(station: Station) -> dict[str, Any]:
     """A station as stored: JSON types, absent fields left out."""

@@ -420,7 +420,7 @@ def _optional_number(record: Record, field_name: str, integer: bool = False) -> 
     return int(number) if integer else number
 
 
-def _generated_id(name: str, lon: float, lat: float) -> str:
+def generated_id(name: str, lon: float, lat: float) -> str:
     """A stable id for rows without one: the same name and place give the same id on every import."""
     digest = hashlib.sha1(f"{name}|{lon:.6f}|{lat:.6f}".encode()).hexdigest()[:12]
     return f"ST-{digest}"
@@ -457,7 +457,7 @@ def _fields(record: Record, default_crs: CrsName) -> dict[str, Any]:
         for key, value in record.items()
         if key.startswith(EXTERNAL_ID_PREFIX) and len(key) > len(EXTERNAL_ID_PREFIX) and _text(value)
     }
-    fields["id"] = _text(record.get("id")) or _generated_id(name, lon, lat)
+    fields["id"] = _text(record.get("id")) or generated_id(name, lon, lat)
     return {k: v for k, v in fields.items() if v is not None}
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from stations.errors import Conflict, InvalidValue, NotFound, RateLimited
@@ -113,10 +113,6 @@ class Reports:
             query = query.where(ReportRow.station_id == station_id)
         with Session(self.store.engine) as session:
             return [_report(r) for r in session.scalars(query)]
-
-    def count_open(self) -> int:
-        with Session(self.store.engine) as session:
-            return session.scalar(select(func.count()).where(ReportRow.status == "open")) or 0
 
     def resolve(self, report_id: int, status: str, actor: str, resolution: str | None = None) -> Report:
         """Close an open report as ``resolved`` or ``rejected``; Conflict if it was closed already."""

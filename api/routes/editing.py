@@ -18,7 +18,7 @@ from api.deps import RegistryDep, SettingsDep
 from api.routes.stations import Crs, GeoJSONResponse, station_response
 from geo.crs import CrsName, transform
 from stations.errors import InvalidValue, RevisionRequired
-from stations.importers import _generated_id
+from stations.importers import generated_id
 from stations.model import station_from
 
 router = APIRouter(prefix="/stations", tags=["editing"])
@@ -83,7 +83,7 @@ def create_station(
         and isinstance(data.get("name"), str)
         and all(isinstance(data.get(k), (int, float)) for k in ("lon", "lat"))
     ):
-        data = {"id": _generated_id(data["name"].strip(), float(data["lon"]), float(data["lat"])), **data}
+        data = {"id": generated_id(data["name"].strip(), float(data["lon"]), float(data["lat"])), **data}
     station, revision = registry.create(station_from(data), account.name)
     response = station_response(station, revision, settings, crs, status_code=201)
     response.headers["Location"] = f"/stations/{station.id}"
@@ -147,8 +147,5 @@ def station_history(_account: Viewer, registry: RegistryDep, station_id: str) ->
     entries = registry.history(station_id)
     return {
         "station": station_id,
-        "history": [
-            {"revision": e.revision, "action": e.action, "actor": e.actor, "at": e.at.isoformat(), "changes": e.changes}
-            for e in entries
-        ],
+        "history": [e.as_json() for e in entries],
     }
