@@ -57,7 +57,7 @@ from maps.elements import (
     escape,
     html_table,
 )
-from maps.page import base_map, marker_cluster, self_contained
+from maps.page import base_map, marker_cluster, self_contained, tile_layer
 from maps.styles import (
     COVERAGE_STOPS,
     COVERED_COLOUR,
@@ -206,7 +206,7 @@ def coverage_map(
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [0.0, 0.0]
     m = base_map(location=center, zoom_start=11, tiles=None, prefer_canvas=True, control_scale=True)
     m.get_root().title = escape(title or f"驿站 Yizhan — {legend_caption(radius_m)}")
-    _tile_layer(tiles, attribution).add_to(m)
+    tile_layer(tiles, attribution).add_to(m)
 
     if after is None:
         district_group = folium.FeatureGroup(name=escape(DISTRICTS_LAYER)).add_to(m)
@@ -442,22 +442,6 @@ def _bounds(districts: Districts, focus: int | None, points: list[_Point]) -> li
         return None
     west, south, east, north = (float(value) for value in box)
     return [[south, west], [north, east]]
-
-
-def _tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer:
-    if ("{" in tiles or "://" in tiles) and not attribution:
-        raise ValueError(
-            f"tiles {tiles!r} is a URL template: pass attribution= naming its provider and licence "
-            "(e.g. '© OpenStreetMap contributors')"
-        )
-    attr = None if attribution is None else escape(attribution)
-    try:
-        return folium.TileLayer(tiles=tiles, attr=attr, control=False)
-    except ValueError as error:  # folium: "Custom tiles must have an attribution."
-        raise ValueError(
-            f"tiles {tiles!r} is neither a tile provider name (e.g. 'OpenStreetMap') nor a URL template "
-            "with {z}/{x}/{y}; a URL template also needs attribution="
-        ) from error
 
 
 def _all_synthetic(stations: Sequence[Mapping[str, Any]]) -> bool:

@@ -18,6 +18,12 @@ substitution adds no markup.)
 - ``KeepAtBack``: layers the layer control re-adds go back under the others on the shared canvas;
 - ``StyleSheet``: trusted CSS for the page header.
 
+Every element here is a ``Macro``: its macros are rendered once and their output goes into the page as it
+is (``Verbatim``). branca's own ``MacroElement.render`` wraps each rendered macro in ``Element(text)``,
+which compiles that text, data included, as a Jinja2 template a second time: a station named
+``{{ 7*7 }}`` would show as ``49`` and ``{# ...`` would break the page. ``maps.page.self_contained``
+refuses any other element that could do so.
+
 >>> import folium
 >>> m = folium.Map(tiles=None)
 >>> group = folium.FeatureGroup(name="stations").add_to(m)
@@ -88,6 +94,55 @@ def js_literal(value: Any) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+class Verbatim(Element):
+    """Markup that is rendered already: the page gets ``text`` as it is, never compiled as a template.
+
+    >>> Verbatim("{{ 7*7 }} {# #}").render()
+    '{{ 7*7 }} {# #}'
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Verbatim"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """``text``, unchanged."""
+        return self.text
+
+
+class Macro(MacroElement):
+    """A ``MacroElement`` whose rendered ``header``, ``html`` and ``script`` macros reach the page verbatim.
+
+    Values reach the macros as template *variables* (``{{ this.rows_js }}``), which Jinja2 substitutes once;
+    the result is never parsed again, so text in the data (``{{``, ``{%``, ``{#``) stays text.
+
+    >>> import folium
+    >>> m = folium.Map(tiles=None)
+    >>> _ = HtmlControl(escape("SSTI[{{ 7*7 }}] {# 二号")).add_to(m)
+    >>> html = m.get_root().render()
+    >>> "SSTI[{{ 7*7 }}] {# 二号" in html, "SSTI[49]" in html
+    (True, False)
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        """Add this element's rendered macros to the figure (as ``Verbatim``), then render the children."""
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError(f"{type(self).__name__} must be added to a folium.Map before rendering")
+        self.add_styles(figure)
+        module = self._template.module.__dict__
+        for part, section in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.get(part)
+            if macro is not None:
+                section.add_child(Verbatim(str(macro(self, kwargs))), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+    def add_styles(self, figure: Figure) -> None:
+        """Hook: put trusted CSS into ``figure.header`` (as ``Verbatim``); nothing by default."""
+
+
 def html_table(title: str, subtitle: str | None, rows: Iterable[tuple[str, str]]) -> str:
     """A popup fragment: bold title, muted subtitle, then a two-column table; every text is escaped.
 
@@ -103,15 +158,12 @@ def html_table(title: str, subtitle: str | None, rows: Iterable[tuple[str, str]]
     return f'<div class="yizhan-popup">{head}<table>{body}</table></div>'
 
 
-class _StyledElement(MacroElement):
+class _StyledElement(Macro):
     """Adds the shared ``CSS`` to the page header once, whatever number of elements use it."""
 
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            raise TypeError(f"{type(self).__name__} must be added to a folium.Map before rendering")
-        figure.header.add_child(Element(f"<style>{CSS}</style>"), name="yizhan_css")
-        super().render(**kwargs)
+    def add_styles(self, figure: Figure) -> None:
+        """The shared ``CSS``, once per page."""
+        figure.header.add_child(Verbatim(f"<style>{CSS}</style>"), name="yizhan_css")
 
 
 class PointsLayer(_StyledElement):
@@ -221,7 +273,7 @@ LABEL_CSS = """
 """Styles of ``LabelMarkers`` (no user text): a rounded badge with a white ring."""
 
 
-class LabelMarkers(MacroElement):
+class LabelMarkers(Macro):
     """Markers that each show a short text, e.g. a rank number: ``L.divIcon`` badges in one layer.
 
     No images and no icon fonts: the badge is a ``<div>`` styled by ``LABEL_CSS`` and the colours given here.
@@ -305,16 +357,13 @@ class LabelMarkers(MacroElement):
         self.popup_js = js_literal(popup or "")
         self.tooltip_js = js_literal(tooltip or "")
 
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            raise TypeError("LabelMarkers must be added to a folium.Map before rendering")
-        figure.header.add_child(Element(f"<style>{CSS}</style>"), name="yizhan_css")
-        figure.header.add_child(Element(f"<style>{LABEL_CSS}</style>"), name="yizhan_label_css")
-        super().render(**kwargs)
+    def add_styles(self, figure: Figure) -> None:
+        """The shared ``CSS`` and ``LABEL_CSS``, once per page."""
+        figure.header.add_child(Verbatim(f"<style>{CSS}</style>"), name="yizhan_css")
+        figure.header.add_child(Verbatim(f"<style>{LABEL_CSS}</style>"), name="yizhan_label_css")
 
 
-class KeepAtBack(MacroElement):
+class KeepAtBack(Macro):
     """Puts ``layers`` back under the other vector layers whenever the layer control adds them again.
 
     On a ``prefer_canvas`` map all vector layers of the overlay pane share one canvas, drawn and hit-tested
@@ -450,7 +499,7 @@ class HtmlControl(_StyledElement):
         self.position_js = js_literal(position)
 
 
-class Pane(MacroElement):
+class Pane(Macro):
     """A Leaflet map pane drawn as one image at ``opacity``: shapes inside it never darken where they overlap.
 
     Add it to the map before the layers that use it (their style names it: ``{"pane": name}``; on a
@@ -489,7 +538,7 @@ class Pane(MacroElement):
         self.pointer_events = pointer_events
 
 
-class StyleSheet(MacroElement):
+class StyleSheet(Macro):
     """Trusted CSS for the page header (no user text: build it from constants)."""
 
     _template = Template(

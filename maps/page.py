@@ -10,6 +10,12 @@ default ``L.Marker`` still shows. The only network requests left are the tiles.
 A library that is not vendored is refused with its name and URL rather than silently linked, and so is
 ``folium.Popup`` (it needs jQuery and evaluates ``${...}`` in its text): use ``maps.elements`` instead.
 
+Data is never template source. branca renders a ``MacroElement``'s macros and then compiles their output
+again as a Jinja2 template, so any text inside (a station named ``{{ 7*7 }}``) would be evaluated.
+``self_contained`` therefore renders only ``maps.elements.Macro`` elements, whose output goes into the page
+verbatim, and the few folium elements in ``FOLIUM_SETTINGS_ONLY``, which builders here give numbers,
+constant labels and the operator's tile settings only; any other ``MacroElement`` is refused.
+
 >>> import folium
 >>> m = base_map(location=[30.25, 120.15], zoom_start=11, tiles=None)
 >>> page = self_contained(m)
@@ -26,8 +32,10 @@ from importlib import resources
 from typing import Any
 
 import folium
-from branca.element import CssLink, Element, Figure, JavascriptLink
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.plugins import MarkerCluster
+
+from maps.elements import Macro, escape
 
 LEAFLET_VERSION = "1.9.4"
 MARKERCLUSTER_VERSION = "1.5.3"
@@ -65,6 +73,19 @@ _CSS_IMAGE = re.compile(r"url\((['\"]?)images/([\w.-]+\.png)\1\)")
 _EXTERNAL = re.compile(r"<script\b[^>]*\bsrc\s*=|<link\b[^>]*\bhref\s*=", re.IGNORECASE)
 
 
+FOLIUM_SETTINGS_ONLY: tuple[type[MacroElement], ...] = (
+    folium.Map,
+    folium.TileLayer,
+    folium.FeatureGroup,
+    folium.LayerControl,
+    folium.FitBounds,
+    folium.Marker,
+    MarkerCluster,
+)
+"""folium's own elements a page may hold: branca compiles their rendered output as a template, so builders
+give them no data, only numbers, labels from the code and the operator's tile URL and attribution."""
+
+
 def base_map(**kwargs: Any) -> folium.Map:
     """A ``folium.Map`` that needs Leaflet only (not jQuery, Bootstrap or icon fonts).
 
@@ -78,6 +99,43 @@ def base_map(**kwargs: Any) -> folium.Map:
     m.default_js = [LEAFLET_JS]  # instance lists: folium's class-level lists stay untouched
     m.default_css = [LEAFLET_CSS]
     return m
+
+
+_TILE_PLACEHOLDER = re.compile(r"\{[sxyzr]\}|\{-y\}")
+
+
+def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer:
+    """The base tiles: a URL template with ``{z}/{x}/{y}`` (needs ``attribution``, plain text, escaped here)
+    or a folium/xyzservices provider name such as ``"OpenStreetMap"``.
+
+    A URL may hold Leaflet's placeholders only (``{s}``, ``{z}``, ``{x}``, ``{y}``, ``{-y}``, ``{r}``): folium
+    compiles the layer's output as a template, so no other brace may reach it; braces in the attribution are
+    written as HTML character references.
+
+    >>> tile_layer("https://t.example/{z}/{x}/{y}.png", "{{ 7*7 }} & co").options["attribution"]
+    '&#123;&#123; 7*7 &#125;&#125; &amp; co'
+    >>> tile_layer("https://t.example/{{ 7*7 }}/{z}/{x}/{y}.png", "x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: tiles '...': a URL template may hold {s}, {z}, {x}, {y}, {-y} and {r} only
+    """
+    if "{" in tiles or "}" in tiles or "://" in tiles:
+        if not attribution:
+            raise ValueError(
+                f"tiles {tiles!r} is a URL template: pass attribution= naming its provider and licence "
+                "(e.g. '© OpenStreetMap contributors')"
+            )
+        if "{" in _TILE_PLACEHOLDER.sub("", tiles) or "}" in _TILE_PLACEHOLDER.sub("", tiles):
+            raise ValueError(
+                f"tiles {tiles!r}: a URL template may hold {{s}}, {{z}}, {{x}}, {{y}}, {{-y}} and {{r}} only"
+            )
+    attr = None if attribution is None else escape(attribution).replace("{", "&#123;").replace("}", "&#125;")
+    try:
+        return folium.TileLayer(tiles=tiles, attr=attr, control=False)
+    except ValueError as error:  # folium: "Custom tiles must have an attribution."
+        raise ValueError(
+            f"tiles {tiles!r} is neither a tile provider name (e.g. 'OpenStreetMap') nor a URL template "
+            "with {z}/{x}/{y}; a URL template also needs attribution="
+        ) from error
 
 
 def marker_cluster(name: str, **options: Any) -> MarkerCluster:
@@ -96,7 +154,9 @@ def self_contained(m: folium.Map) -> str:
     """The whole page of ``m`` as one HTML string with every script and style sheet inlined.
 
     Raises ``ValueError`` naming a resource that is not in ``VENDORED`` (vendor it into ``maps/vendor``
-    or drop it from the element's ``default_js``/``default_css``) and when ``m`` holds a ``folium.Popup``.
+    or drop it from the element's ``default_js``/``default_css``), when ``m`` holds a ``folium.Popup``, and
+    when it holds a ``MacroElement`` that is neither a ``maps.elements.Macro`` nor in ``FOLIUM_SETTINGS_ONLY``
+    (branca would compile its output, data included, as a template).
     Pure: reads the vendored files (cached), writes nothing, fetches nothing.
 
     Examples
@@ -109,7 +169,7 @@ def self_contained(m: folium.Map) -> str:
     figure = m.get_root()
     if not isinstance(figure, Figure):
         raise TypeError("the map is not in a folium Figure; build it with base_map() or folium.Map()")
-    _refuse_jquery_users(m)
+    _refuse_unsafe_elements(m)
     page = figure.render()
     for name, link in list(figure.header._children.items()):
         if not isinstance(link, JavascriptLink | CssLink):
@@ -129,7 +189,7 @@ def self_contained(m: folium.Map) -> str:
     return page
 
 
-def _refuse_jquery_users(element: Element) -> None:
+def _refuse_unsafe_elements(element: Element) -> None:
     if isinstance(element, folium.Popup):
         raise ValueError(
             "folium.Popup needs jQuery and evaluates ${...} in its text: use maps.elements.PointsLayer / "
@@ -139,8 +199,14 @@ def _refuse_jquery_users(element: Element) -> None:
         raise ValueError("folium.Icon needs Leaflet.awesome-markers and icon fonts, which are not vendored")
     if isinstance(element, folium.Map) and element.objects_to_stay_in_front:
         raise ValueError("Map.keep_in_front needs jQuery; add the layers in drawing order instead")
+    if isinstance(element, MacroElement) and not isinstance(element, (Macro, *FOLIUM_SETTINGS_ONLY)):
+        raise ValueError(
+            f"{type(element).__name__} renders through branca, which compiles its output (data included) as a "
+            "Jinja2 template: build it on maps.elements.Macro (or add a settings-only folium class to "
+            "maps.page.FOLIUM_SETTINGS_ONLY)"
+        )
     for child in element._children.values():
-        _refuse_jquery_users(child)
+        _refuse_unsafe_elements(child)
 
 
 @cache

@@ -23,12 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import folium
-from branca.element import Figure, MacroElement
 from folium.template import Template
 
-from maps.elements import escape, js_literal
-from maps.page import base_map, marker_cluster, self_contained
+from maps.elements import Macro, escape, js_literal
+from maps.page import base_map, marker_cluster, self_contained, tile_layer
 from maps.styles import STATION_TYPES
 
 TilesCrs = Literal["wgs84", "gcj02"]
@@ -56,7 +54,7 @@ class PageAssets:
                 raise ValueError(f"PageAssets.{name} contains {closing!r} and cannot be inlined")
 
 
-class _App(MacroElement):
+class _App(Macro):
     _template = Template(
         """
         {% macro header(this, kwargs) %}
@@ -77,20 +75,6 @@ class _App(MacroElement):
         self._name = "YizhanApp"
         self.assets = assets
         self.config_js = js_literal(dict(config))
-
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            raise TypeError("the app must be added to a folium.Map before rendering")
-        super().render(**kwargs)
-
-
-def tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer:
-    """The base tiles: a URL template with ``{z}/{x}/{y}`` (needs ``attribution``, plain text, escaped here)
-    or a folium/xyzservices provider name such as ``"OpenStreetMap"``."""
-    if ("{" in tiles or "://" in tiles) and not attribution:
-        raise ValueError(f"tiles {tiles!r} is a URL template: give its attribution (provider and licence)")
-    return folium.TileLayer(tiles=tiles, attr=None if attribution is None else escape(attribution), control=False)
 
 
 def features_bounds(features: Sequence[Mapping[str, Any]]) -> list[list[float]] | None:
