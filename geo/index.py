@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pykdtree.kdtree import KDTree
 from rtree import index as rtree_index
+from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
 from geo.distance import EARTH_RADIUS_M, chord_from_m, m_from_chord, unit_vectors
@@ -149,6 +150,39 @@ class NearestIndex:
         index[order, :kk] = found.reshape(m, kk)
         distance[order, :kk] = m_from_chord(chord.reshape(m, kk))
         return index, distance
+
+    @cached_property
+    def _ball_tree(self) -> cKDTree:
+        """scipy k-d tree on the unit vectors, for radius queries of many points at once; built on first use
+        (pykdtree answers k-nearest only)."""
+        return cKDTree(unit_vectors(self.lon, self.lat))
+
+    def within_many(
+        self, lon: ArrayLike, lat: ArrayLike, radius_m: float
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+        """Every (query point, indexed point) pair at most ``radius_m`` metres apart, in one batched query.
+
+        Returns ``(query, position, distance_m)``: positions into the query arrays and into the indexed
+        points, and great-circle metres, sorted by query, then distance, then position. The cost grows with
+        the number of points and of pairs found, never with queries × points.
+
+        >>> index = NearestIndex([120.16, 120.1601, 120.30], [30.25, 30.25, 30.30])
+        >>> query, position, distance_m = index.within_many([120.16, 120.5], [30.25, 30.5], 50.0)
+        >>> query.tolist(), position.tolist(), distance_m.round(1).tolist()
+        ([0, 0], [0, 1], [0.0, 9.6])
+        """
+        q_lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        q_lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+        if not len(self) or not q_lon.size:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
+        queries = cKDTree(unit_vectors(q_lon, q_lat))
+        pairs = queries.sparse_distance_matrix(self._ball_tree, _chord_bound(radius_m), output_type="ndarray")
+        query, position = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
+        distance = _metres(pairs["v"].astype(np.float64))
+        keep = distance <= radius_m
+        query, position, distance = query[keep], position[keep], distance[keep]
+        order = np.lexsort((position, distance, query))
+        return query[order], position[order], distance[order]
 
     @cached_property
     def _bbox_tree(self) -> rtree_index.Index:

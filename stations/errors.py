@@ -163,3 +163,14 @@ def jsonable(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+class ImportCancelled(Exception):
+    """An import stopped on request (a signal, or the caller's cancel) before its commit: nothing was written.
+
+    Not a YizhanError: nothing was wrong with the input, and no HTTP request can ask for it.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"import cancelled ({reason}); nothing was written")

@@ -11,13 +11,18 @@ taken for no column: reopen those with an edit).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from geo.index import NearestIndex
 from stations.edits import payload
 from stations.model import AMENITIES, Station, station_from
+from stations.progress import Progress
 from stations.snapshot import Snapshot
 
 DUPLICATE_ANY_M = 15.0
@@ -78,73 +83,144 @@ def similar_names(a: str, b: str) -> bool:
     >>> similar_names("武林街道工会驿站", "古荡街道工会驿站")
     False
     """
-    core_a, core_b = _GENERIC.sub("", a).lower(), _GENERIC.sub("", b).lower()
+    return _similar_cores(a, b, _core(a), _core(b))
+
+
+def _core(name: str) -> str:
+    """A name without the words every station name shares, lower case."""
+    return _GENERIC.sub("", name).lower()
+
+
+def _similar_cores(a: str, b: str, core_a: str, core_b: str) -> bool:
     if not core_a or not core_b:
         return a.strip().lower() == b.strip().lower()
     if core_a in core_b or core_b in core_a:
         return True
-    return SequenceMatcher(None, core_a, core_b).ratio() >= SIMILAR_NAME
+    matcher = SequenceMatcher(None, core_a, core_b)
+    # the quick ratios are upper bounds of ratio() (as in difflib.get_close_matches): same answer, less work
+    return (
+        matcher.real_quick_ratio() >= SIMILAR_NAME
+        and matcher.quick_ratio() >= SIMILAR_NAME
+        and matcher.ratio() >= SIMILAR_NAME
+    )
 
 
 def plan(
-    stations: Sequence[Station], rows: Sequence[int], snapshot: Snapshot, columns: Collection[str] | None = None
+    stations: Sequence[Station],
+    rows: Sequence[int],
+    snapshot: Snapshot,
+    columns: Collection[str] | None = None,
+    progress: Progress | None = None,
 ) -> ImportPlan:
     """What importing the valid ``stations`` (from file ``rows``) into ``snapshot``'s registry would do.
 
     ``columns``: the Station fields and amenities the file has a column (or GeoJSON property) for, when known.
+    ``progress`` hears of the stages ("planning", "checking duplicates") and may cancel between chunks of rows.
     """
+    progress = progress or Progress()
+    progress.stage("planning", len(stations))
     carried = _carried_fields(stations, columns)
     by_external = {(system, value): s.id for s in snapshot.stations for system, value in s.external_ids.items()}
     result = ImportPlan()
-    for station, row in zip(stations, rows, strict=True):
+    for count, (station, row) in enumerate(zip(stations, rows, strict=True), start=1):
+        if count % DUPLICATE_CHUNK == 0:
+            progress.advance(DUPLICATE_CHUNK)
         target, matched_by = _match(station, snapshot, by_external)
         if target is None:
             result.writes.append(station)
             result.added.append(PlannedRow(row, station.id, station.name))
             continue
         updated = _merged(target, station, carried)
-        changes = sorted(k for k, v in payload(updated).items() if payload(target).get(k) != v)
-        changes += sorted(k for k in payload(target).keys() - payload(updated).keys())
+        before, after = payload(target), payload(updated)  # once each: a dump per key was quadratic in fields
+        changes = sorted(k for k, v in after.items() if before.get(k) != v)
+        changes += sorted(k for k in before.keys() - after.keys())
         planned = PlannedRow(row, target.id, station.name, matched_by, changes)
         if changes:
             result.writes.append(updated)
             result.updated.append(planned)
         else:
             result.unchanged.append(planned)
+    progress.advance(len(stations) % DUPLICATE_CHUNK)
     added = {p.row for p in result.added}
-    result.duplicates = likely_duplicates([(r, s) for s, r in zip(stations, rows, strict=True) if r in added], snapshot)
+    result.duplicates = likely_duplicates(
+        [(r, s) for s, r in zip(stations, rows, strict=True) if r in added], snapshot, progress
+    )
     return result
 
 
-def likely_duplicates(new: Sequence[tuple[int, Station]], snapshot: Snapshot) -> list[Duplicate]:
+def likely_duplicates(
+    new: Sequence[tuple[int, Station]], snapshot: Snapshot, progress: Progress | None = None
+) -> list[Duplicate]:
     """New stations within 15 m of an existing one, or within 50 m of one with a similar name; and pairs of
-    new stations so close to each other (reported once, on the later row)."""
-    found = _near(new, snapshot, lambda _row, _other: True)
-    rows_of = {station.id: row for row, station in new}
-    found += _near(new, Snapshot([s for _, s in new]), lambda row, other: rows_of[other.id] < row)
+    new stations so close to each other (reported once, on the later row).
+
+    Batched radius queries (``NearestIndex.within_many``) over all new rows, ``DUPLICATE_CHUNK`` rows at a
+    time: the cost grows with the rows and the pairs within 50 m, not with rows × stations. Duplicates of
+    existing stations come first, then those between new rows; each in row order, nearest first.
+    """
+    if not new:
+        return []
+    progress = progress or Progress()
+    progress.stage("checking duplicates", 2 * len(new))
+    lon = np.array([s.lon for _, s in new], dtype=np.float64)
+    lat = np.array([s.lat for _, s in new], dtype=np.float64)
+    rows = np.array([row for row, _ in new], dtype=np.int64)
+    cores: dict[str, str] = {}
+    found = _near(new, lon, lat, snapshot.index, snapshot.stations, None, cores, progress)
+    new_stations = [s for _, s in new]
+    found += _near(new, lon, lat, NearestIndex(lon, lat), new_stations, rows, cores, progress)
     return found
 
 
+DUPLICATE_CHUNK = 20_000
+"""New rows per batched radius query: bounds the memory of the pairs found, and how long a cancel waits."""
+
+
 def _near(
-    new: Sequence[tuple[int, Station]], snapshot: Snapshot, counts: Callable[[int, Station], bool]
+    new: Sequence[tuple[int, Station]],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    index: NearestIndex,
+    others: Sequence[Station],
+    other_rows: NDArray[np.int64] | None,
+    cores: dict[str, str],
+    progress: Progress,
 ) -> list[Duplicate]:
+    """Duplicates of ``new`` rows among ``others`` (indexed by ``index``); with ``other_rows`` (the new rows
+    themselves), only those on an earlier row."""
     found = []
-    for row, station in new:
-        near = snapshot.index.query(station.lon, station.lat, k=None, radius_m=DUPLICATE_SIMILAR_M)
-        for position, distance in zip(near.index, near.distance_m, strict=True):
-            existing = snapshot.stations[position]
-            if existing.id == station.id or not counts(row, existing):
+    for start in range(0, len(new), DUPLICATE_CHUNK):
+        stop = min(start + DUPLICATE_CHUNK, len(new))
+        query, position, distance = index.within_many(lon[start:stop], lat[start:stop], DUPLICATE_SIMILAR_M)
+        query += start
+        if other_rows is not None:
+            earlier = other_rows[position] < other_rows[query]
+            query, position, distance = query[earlier], position[earlier], distance[earlier]
+        for i, j, distance_m in zip(query.tolist(), position.tolist(), distance.tolist(), strict=True):
+            row, station = new[i]
+            existing = others[j]
+            if existing.id == station.id:
                 continue
-            if distance <= DUPLICATE_ANY_M:
+            if distance_m <= DUPLICATE_ANY_M:
                 reason = f"within {DUPLICATE_ANY_M:g} m"
-            elif similar_names(station.name, existing.name):
+            elif _similar_cores(
+                station.name, existing.name, _cached_core(station.name, cores), _cached_core(existing.name, cores)
+            ):
                 reason = f"similar name within {DUPLICATE_SIMILAR_M:g} m"
             else:
                 continue
             found.append(
-                Duplicate(row, station.id, station.name, existing.id, existing.name, round(float(distance), 1), reason)
+                Duplicate(row, station.id, station.name, existing.id, existing.name, round(distance_m, 1), reason)
             )
+        progress.advance(stop - start)
     return found
+
+
+def _cached_core(name: str, cores: dict[str, str]) -> str:
+    core = cores.get(name)
+    if core is None:
+        core = cores[name] = _core(name)
+    return core
 
 
 def _match(
