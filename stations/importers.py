@@ -16,6 +16,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import json
 import math
 import re
@@ -32,6 +33,7 @@ from geo.crs import CRS_NAMES, CrsName, in_china, transform
 from stations.errors import FileUnreadable, ImportRejected, InvalidValue, RowProblem
 from stations.exporters import EXTERNAL_ID_PREFIX, unguard_formula
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+from stations.progress import Progress
 
 FORMATS = ("csv", "xlsx", "geojson")
 
@@ -154,29 +156,63 @@ def file_format(filename: str) -> str:
     return fmt
 
 
-def parse_file(data: bytes, filename: str, crs: str | None = None) -> ParsedFile:
+def parse_file(data: bytes, filename: str, crs: str | None = None, progress: Progress | None = None) -> ParsedFile:
     """Validate every row of a CSV/XLSX/GeoJSON file given as bytes; writes nothing.
 
-    ``crs`` is the coordinate system of rows without a ``crs`` column value (default WGS84).
+    ``crs`` is the coordinate system of rows without a ``crs`` column value (default WGS84). Rows are
+    validated ``CHUNK_ROWS`` at a time, their coordinates converted together (one vectorised transform per
+    coordinate system, not one per row); ``progress`` hears of each chunk and may cancel between them.
     """
     default_crs = _crs_value(crs, "crs") if crs else "wgs84"
     parsed = ParsedFile()
     seen_ids: dict[str, int] = {}
-    for row, record, problem in _read(data, filename, parsed, STATION_COLUMNS):
-        parsed.rows += 1
-        if problem is not None:
-            parsed.problems.append(problem)
-            continue
-        station, problems = _station_from_record(row, record, default_crs)
-        if station is not None and station.id in seen_ids:
-            problems.append(RowProblem(row, "id", station.id, f"duplicate id: also on row {seen_ids[station.id]}"))
-        if problems:
-            parsed.problems.extend(problems)
-        elif station is not None:
-            seen_ids[station.id] = row
-            parsed.stations.append(station)
-            parsed.station_rows.append(row)
+    records = _read(data, filename, parsed, STATION_COLUMNS)
+    while chunk := list(itertools.islice(records, CHUNK_ROWS)):
+        for (row, record, problem), coordinates in zip(chunk, _chunk_coordinates(chunk, default_crs), strict=True):
+            parsed.rows += 1
+            if problem is not None:
+                parsed.problems.append(problem)
+                continue
+            station, problems = _station_from_record(row, record, default_crs, coordinates)
+            if station is not None and station.id in seen_ids:
+                problems.append(RowProblem(row, "id", station.id, f"duplicate id: also on row {seen_ids[station.id]}"))
+            if problems:
+                parsed.problems.extend(problems)
+            elif station is not None:
+                seen_ids[station.id] = row
+                parsed.stations.append(station)
+                parsed.station_rows.append(row)
+        if progress is not None:
+            progress.advance(len(chunk))
     return parsed
+
+
+CHUNK_ROWS = 4096
+"""Rows validated together (their coordinates converted in one call); also how often progress is told."""
+
+
+def _chunk_coordinates(
+    chunk: list[tuple[int, Record, RowProblem | None]], default_crs: CrsName
+) -> list[tuple[float, float] | InvalidValue | None]:
+    """Each row's WGS84 (lon, lat) rounded to 7 decimals, or the InvalidValue its coordinates raise (None: a
+    row already broken); rows of one coordinate system are converted in one vectorised call."""
+    result: list[tuple[float, float] | InvalidValue | None] = [None] * len(chunk)
+    by_crs: dict[CrsName, list[tuple[int, float, float]]] = {}
+    for i, (_, record, problem) in enumerate(chunk):
+        if problem is not None:
+            continue
+        try:
+            lon, lat, crs = _source_coordinates(record, default_crs)
+        except InvalidValue as error:
+            result[i] = error
+            continue
+        by_crs.setdefault(crs, []).append((i, lon, lat))
+    for crs, points in by_crs.items():
+        positions, lon, lat = zip(*points, strict=True)
+        wgs_lon, wgs_lat = (lon, lat) if crs == "wgs84" else transform(list(lon), list(lat), crs, "wgs84")
+        for i, x, y in zip(positions, wgs_lon, wgs_lat, strict=True):
+            result[i] = (round(float(x), 7), round(float(y), 7))
+    return result
 
 
 Record = dict[str, Any]
@@ -384,7 +420,8 @@ def _number(value: Any, field_name: str) -> float:
     return number
 
 
-def _coordinates(record: Record, default_crs: CrsName) -> tuple[float, float]:
+def _source_coordinates(record: Record, default_crs: CrsName) -> tuple[float, float, CrsName]:
+    """A record's lon, lat (checked to be on the globe) and coordinate system, not yet converted."""
     lon, lat = _number(record.get("lon"), "lon"), _number(record.get("lat"), "lat")
     if not -90 <= lat <= 90:
         swapped = -90 <= lon <= 90 and bool(in_china(lat, lon))
@@ -393,6 +430,11 @@ def _coordinates(record: Record, default_crs: CrsName) -> tuple[float, float]:
     if not -180 <= lon <= 180:
         raise InvalidValue("lon", record.get("lon"), "longitude must be within [-180, 180]")
     crs = _crs_value(record["crs"], "crs") if _text(record.get("crs")) else default_crs
+    return lon, lat, crs
+
+
+def _coordinates(record: Record, default_crs: CrsName) -> tuple[float, float]:
+    lon, lat, crs = _source_coordinates(record, default_crs)
     wgs_lon, wgs_lat = transform(lon, lat, crs, "wgs84")
     return round(float(wgs_lon[()]), 7), round(float(wgs_lat[()]), 7)
 
@@ -426,9 +468,14 @@ def generated_id(name: str, lon: float, lat: float) -> str:
     return f"ST-{digest}"
 
 
-def _fields(record: Record, default_crs: CrsName) -> dict[str, Any]:
-    """Plain field values from a record; raises InvalidValue for the first bad one."""
-    lon, lat = _coordinates(record, default_crs)
+def _fields(
+    record: Record, default_crs: CrsName, coordinates: tuple[float, float] | InvalidValue | None = None
+) -> dict[str, Any]:
+    """Plain field values from a record; raises InvalidValue for the first bad one. ``coordinates``: the
+    record's WGS84 position (or the error it raised) when already converted with others of its chunk."""
+    if isinstance(coordinates, InvalidValue):
+        raise coordinates
+    lon, lat = coordinates if coordinates is not None else _coordinates(record, default_crs)
     name = _text(record.get("name"))
     fields: dict[str, Any] = {"name": name, "types": _types(record.get("types")), "lon": lon, "lat": lat}
     for key in ("host", "address", "adcode", "district", "phone", "photo_url", "source", "verified_at"):
@@ -461,9 +508,11 @@ def _fields(record: Record, default_crs: CrsName) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _station_from_record(row: int, record: Record, default_crs: CrsName) -> tuple[Station | None, list[RowProblem]]:
+def _station_from_record(
+    row: int, record: Record, default_crs: CrsName, coordinates: tuple[float, float] | InvalidValue | None = None
+) -> tuple[Station | None, list[RowProblem]]:
     try:
-        fields = _fields(record, default_crs)
+        fields = _fields(record, default_crs, coordinates)
     except InvalidValue as error:
         return None, [RowProblem(row, error.field, _shown(error.value), _reason(error))]
     try:
