@@ -26,7 +26,8 @@ from maps.coverage import coverage_html
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '"</script><script>alert(2)</script>'
-TEMPLATE = "${alert(3)}`+alert(4)+`"
+TEMPLATE = "${alert(3)}`+alert(4)+` SSTI[{{ 7*7 }}]X {% if 1 %}IF-RAN{% endif %} #{7*7} <%= 7*7 %> {# 二号"
+"""JavaScript template literal syntax, and the template syntax of Jinja2 (which folium and branca use), Ruby, ERB."""
 ADCODE = "'\"><svg onload=alert(5)>"
 TILES = "https://tiles.invalid/{z}/{x}/{y}.png"
 PROBE = Path(__file__).with_name("browser_probe.mjs")
