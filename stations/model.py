@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date
 from typing import Literal, get_args
 
@@ -59,6 +60,38 @@ OPERATING_STATUSES: tuple[str, ...] = get_args(OperatingStatus)
 CLOSED_STATUSES = frozenset({"temporarily_closed", "closed"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 RESERVED_IDS = ("nearby",)  # /stations/nearby is a route, so no station may be called that
+ID_PATTERN = r"^[^\s/?#%\\]+$"
+"""Station ids: 1-64 characters, none of them white space or ``/ ? # % \\`` (see ``id_problem``)."""
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+"""Characters an id may not hold: controls, format characters (bidi overrides, zero-width), surrogates, spaces."""
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a station id, or None when it can.
+
+    A station id is 1-64 visible characters — letters of any script (Chinese too), digits, marks, punctuation
+    and symbols — except white space and ``/ ? # % \\``; no control, format (bidi overrides, zero-width) or
+    surrogate characters; not ``.`` or ``..`` (URL paths remove those segments); not a reserved word
+    (``RESERVED_IDS``). Every id that the sample data and the importers make (``HZ-SYN-00001``, ``ST-<hex>``)
+    is one, so an id always fits one URL path segment once percent-encoded.
+
+    >>> id_problem("驿站-RT-1") is None, id_problem("HZ:2026.1~a_b") is None
+    (True, True)
+    >>> id_problem("..")
+    "'..' is a path step (. and .. are refused)"
+    >>> id_problem("a\\u202eb")
+    'must not contain invisible characters (U+202E: controls, bidi or zero-width marks, spaces)'
+    """
+    if value in _DOT_SEGMENTS:
+        return f"{value!r} is a path step (. and .. are refused)"
+    hidden = next((c for c in value if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        code = f"U+{ord(hidden):04X}"
+        return f"must not contain invisible characters ({code}: controls, bidi or zero-width marks, spaces)"
+    if value.lower() in RESERVED_IDS:
+        return f"{value!r} is reserved (it names an API path); reserved: {', '.join(RESERVED_IDS)}"
+    return None
 
 
 class Station(BaseModel):
@@ -66,7 +99,13 @@ class Station(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/?#%\\]+$", examples=["HZ-SYN-00001"])
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=ID_PATTERN,
+        examples=["HZ-SYN-00001", "驿站-RT-1"],
+        description="1-64 visible characters (any script), none of white space and / ? # % \\; not . or ..",
+    )
     name: str = Field(min_length=1, max_length=200, examples=["武林街道工会驿站"])
     types: tuple[StationType, ...] = Field(min_length=1, examples=[["outdoor_worker"]])
     host: str | None = Field(default=None, max_length=200, description="who runs it: union, company, shop...")
@@ -109,9 +148,10 @@ class Station(BaseModel):
 
     @field_validator("id")
     @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if value.lower() in RESERVED_IDS:
-            raise ValueError(f"{value!r} is reserved (it names an API path); reserved: {', '.join(RESERVED_IDS)}")
+    def _usable_id(cls, value: str) -> str:
+        problem = id_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("lon", "lat")

@@ -37,7 +37,7 @@ from stations.exporters import (
     unguard_formula,
 )
 from stations.importers import ParsedFile, parse_file
-from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station, id_problem
 
 EXTENSIONS = (".csv", ".txt", ".xlsx", ".geojson", ".json")
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -314,7 +314,7 @@ def station_text(max_size: int) -> st.SearchStrategy[str]:
     )
 
 
-STATION_ID = st.from_regex(r"\A[^\s/?#%\\\x00-\x1f\x7f]{1,64}\Z").filter(lambda i: i.lower() != "nearby")
+STATION_ID = st.from_regex(r"\A[^\s/?#%\\\x00-\x1f\x7f]{1,64}\Z").filter(lambda i: id_problem(i) is None)
 LON = st.floats(min_value=-180, max_value=180).map(lambda x: round(x, 7))
 LAT = st.floats(min_value=-90, max_value=90).map(lambda x: round(x, 7))
 
