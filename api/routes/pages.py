@@ -11,6 +11,7 @@ a Content-Security-Policy allowing only the page's own inline code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from importlib import resources
@@ -174,9 +175,22 @@ def embed_builder(registry: RegistryDep) -> HTMLResponse:
         f'<label class="yz-check"><input type="checkbox" name="types" value="{kind}"> {TYPE_NAMES[kind]}</label>'
         for kind in STATION_TYPES
     )
-    page = _static("builder.html").replace("{{css}}", _static("builder.css"))
-    page = page.replace("{{script}}", _static("builder.js")).replace("{{embed_path}}", js_literal(EMBED_PATH))
-    return HTMLResponse(page.replace("{{types}}", types).replace("{{districts}}", options))  # user text last
+    values = {"css": _static("builder.css"), "script": _static("builder.js"), "embed_path": js_literal(EMBED_PATH),
+              "types": types, "districts": options}  # fmt: skip
+    return HTMLResponse(fill(_static("builder.html"), values))
+
+
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def fill(page: str, values: dict[str, str]) -> str:
+    """``page`` with each ``{{name}}`` slot replaced by ``values[name]`` in one pass: inserted text (district
+    names may hold ``{{...}}``) is never searched for slots again, and no template engine sees it.
+
+    >>> fill("<p>{{a}}</p><p>{{b}}</p>", {"a": "{{b}}", "b": "{% x %}"})
+    '<p>{{b}}</p><p>{% x %}</p>'
+    """
+    return _SLOT.sub(lambda match: values[match.group(1)], page)
 
 
 def page_rules(settings: Settings) -> dict[str, PageRule]:
