@@ -11,7 +11,7 @@ from api import errors
 from api.access_log import AccessLog
 from api.concurrency import ConcurrencyLimit
 from api.cors import CrossOrigin
-from api.limits import BodyLimit
+from api.limits import BodyLimit, BodyTimeout
 from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, stations
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
 from api.settings import Settings, get_settings
@@ -46,7 +46,7 @@ def build_planner(settings: Settings, registry: Registry) -> Planner | None:
         return None
     path = settings.demand_path
     demand = load_demand(path) if path is not None and path.exists() else None
-    return Planner(registry, demand, settings.max_cells)
+    return Planner(registry, demand, settings.max_cells, settings.planning_cache_bytes)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,14 +74,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """The request pipeline, outermost first: access log and request id; security headers and page policies;
-    cross-origin rules; the cap on concurrent planning requests; body size limits. All pure ASGI."""
+    cross-origin rules; the time limit and the size limit on request bodies; the cap on concurrent planning
+    requests and their memory ceiling, innermost, so that a turn is taken only once the body is in. All pure ASGI."""
+
+    def relieve() -> None:
+        planner = getattr(app.state, "planner", None)
+        if planner is not None:
+            planner.clear_cache()
+
+    planning = [route.path for route in coverage.router.routes]
+    app.add_middleware(
+        ConcurrencyLimit,
+        paths=planning,
+        limit=settings.planning_concurrency,
+        wait_s=settings.planning_wait_s,
+        memory_bytes=settings.planning_memory_bytes,
+        relieve=relieve,
+    )
     app.add_middleware(
         BodyLimit,
         limit_for=lambda path: settings.max_upload_bytes if path == "/imports" else REQUEST_BODY_LIMIT,
     )
-    planning = [route.path for route in coverage.router.routes]
     app.add_middleware(
-        ConcurrencyLimit, paths=planning, limit=settings.planning_concurrency, wait_s=settings.planning_wait_s
+        BodyTimeout,
+        timeout_for=lambda path: settings.upload_timeout_s if path == "/imports" else settings.body_timeout_s,
     )
     app.add_middleware(CrossOrigin, read_origins=settings.cors_origins, write_origins=settings.cors_write_origins)
     tiles = (*tile_sources(settings.tiles), *tile_sources(OSM_TILES))  # /maps/coverage always draws OpenStreetMap

@@ -8,16 +8,26 @@ registry version). The cap holds per process: with ``--workers N`` it is N times
 Per-client request rates belong in the reverse proxy (e.g. nginx ``limit_req``), which sees the real client
 address; rider reports, the one public write to the registry, are also limited per client in the database (see
 ``stations.reports``), which holds across processes.
+
+A request takes its turn only once its whole body is in (the body is read here, at most the body limit, and
+handed to the app as it came): a client sending its body slowly holds a connection, bounded by
+``api.limits.BodyTimeout``, but never a turn.
+
+A memory ceiling guards the turns too: when the process's resident memory is above ``memory_bytes``, the
+planning caches are emptied (``relieve``) and, if memory stays above, the request gets 503 with
+``Retry-After`` instead of starting work that could push the process out of memory.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import anyio
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import send_error
 
@@ -25,17 +35,43 @@ POLL_S = 0.05
 """How often a waiting request looks for a free turn (only while all turns are taken)."""
 
 
+def resident_bytes() -> int:
+    """Resident memory (RSS) of this process, bytes, from ``/proc/self/statm``; 0 where there is no ``/proc``
+    (the ceiling then never applies)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
 class ConcurrencyLimit:
     """ASGI middleware: requests to ``paths`` run at most ``limit`` at a time; a request that finds no turn
-    within ``wait_s`` gets 503 with ``Retry-After``. Other paths pass untouched."""
+    within ``wait_s`` gets 503 with ``Retry-After``. Other paths pass untouched.
 
-    def __init__(self, app: ASGIApp, paths: Iterable[str], limit: int, wait_s: float) -> None:
+    The body is read before the turn is taken. With ``memory_bytes`` > 0, a request arriving while the process's
+    resident memory (``memory()``) is above it first has ``relieve()`` called (empty the caches), and gets 503
+    if memory is still above."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        paths: Iterable[str],
+        limit: int,
+        wait_s: float,
+        memory_bytes: int = 0,
+        relieve: Callable[[], None] | None = None,
+        memory: Callable[[], int] = resident_bytes,
+    ) -> None:
         if limit < 1:
             raise ValueError(f"limit={limit}: at least one request must be able to run")
         self.app = app
         self.paths = frozenset(paths)
         self.limit = limit
         self.wait_s = wait_s
+        self.memory_bytes = memory_bytes
+        self.relieve = relieve
+        self.memory = memory
         self.running = 0
         """Requests to ``paths`` being answered now (one event loop per process: no lock needed)."""
 
@@ -43,16 +79,59 @@ class ConcurrencyLimit:
         if scope["type"] != "http" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client left (or an outer middleware answered) before its body was in
+        retry = str(max(1, math.ceil(self.wait_s))).encode()
+        if self._over_memory():
+            detail = (
+                f"the server is using more memory than its planning ceiling ({self.memory_bytes / 1e9:.1f} GB, "
+                "YIZHAN_PLANNING_MEMORY_BYTES); try again in a moment"
+            )
+            await send_error(send, 503, "busy", detail, [(b"retry-after", retry)])
+            return
         deadline = time.monotonic() + self.wait_s
         while self.running >= self.limit:
             if time.monotonic() >= deadline:
-                retry = str(max(1, math.ceil(self.wait_s))).encode()
                 detail = f"{self.limit} planning requests are running already; try again in a moment"
                 await send_error(send, 503, "busy", detail, [(b"retry-after", retry)])
                 return
             await anyio.sleep(POLL_S)
         self.running += 1
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, _replay(body, receive), send)
         finally:
             self.running -= 1
+
+    def _over_memory(self) -> bool:
+        if not self.memory_bytes or self.memory() <= self.memory_bytes:
+            return False
+        if self.relieve is not None:
+            self.relieve()
+        return self.memory() > self.memory_bytes
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` in one message, then whatever ``receive`` gives (the disconnect)."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed

@@ -1,9 +1,12 @@
-"""Request body limits, enforced while the body streams in (before any parsing): 413 beyond the limit."""
+"""Request body limits, enforced while the body streams in (before any parsing): 413 beyond the size limit,
+408 beyond the time limit."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import send_error
@@ -57,3 +60,51 @@ class BodyLimit:
 
 async def _too_large(send: Send, limit: int) -> None:
     await send_error(send, 413, TooLarge.code, f"the request body is larger than {limit:,} bytes")
+
+
+class BodyTimeout:
+    """ASGI middleware: a request body must be in within ``timeout_for(path)`` seconds of the request reaching
+    the app (its headers are in by then), or the request gets 408 with ``Connection: close`` and the app sees
+    the client gone.
+
+    uvicorn bounds neither the time to send a body nor the pace: a client sending a byte a second would hold
+    its connection, and whatever the app holds while it reads (formerly a planning turn), for as long as it
+    likes. The deadline covers the whole body, not each chunk, so trickling bytes does not extend it.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_for: Callable[[str], float]) -> None:
+        self.app = app
+        self.timeout_for = timeout_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        timeout_s = self.timeout_for(scope["path"])
+        deadline = time.monotonic() + timeout_s
+        body_in = started = expired = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_in, expired
+            if expired:
+                return {"type": "http.disconnect"}
+            if body_in:  # after the body only the disconnect is left to wait for: no deadline
+                return await receive()
+            with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
+                message = await receive()
+                body_in = message["type"] != "http.request" or not message.get("more_body", False)
+                return message
+            expired = True
+            if not started:
+                detail = f"the request body was not received within {timeout_s:g} s"
+                await send_error(send, 408, "request_timeout", detail, [(b"connection", b"close")])
+            return {"type": "http.disconnect"}
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if expired:
+                return  # the 408 has been sent
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, timed_receive, guarded_send)

@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     wait up to planning_wait_s for a turn, then get 503 with Retry-After."""
     planning_wait_s: float = Field(default=10.0, ge=0)
     """How long (seconds) a planning request waits for a turn before 503."""
+    planning_cache_bytes: int = Field(default=256_000_000, ge=0)
+    """Bytes the planning caches (grids, coverage, gaps) of one server process may hold, least recently used
+    dropped first; a result bigger than this is answered but not kept."""
+    planning_memory_bytes: int = Field(default=3_000_000_000, ge=0)
+    """Resident memory (bytes) of a server process above which new planning requests get 503 with Retry-After
+    (after the planning caches were emptied and memory still stayed above); 0: no ceiling."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """How long (seconds) a client may take to send a request's line and headers; then the connection closes."""
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    """How long (seconds) a client may take to send a request body (imports: upload_timeout_s); then 408."""
+    upload_timeout_s: float = Field(default=300.0, gt=0)
+    """How long (seconds) a client may take to send an import file (POST /imports); then 408."""
     admin_token: str | None = None
     """A bootstrap admin token (keep it secret); tokens made with `yizhan token create` are the usual way."""
     secret: str = "yizhan-change-me"

@@ -9,6 +9,11 @@ Units that the very same candidates cover are merged, which shrinks the exact mo
   objective, HiGHS's proven bound and the gap; a solution cut short by the time limit is never called optimal.
 * ``greedy_cover`` / ``exact_cover`` — the fewest sites that cover a target amount of demand.
 
+Every solver takes an optional ``stop`` (a function answering "should I give up?", e.g. because the client
+who asked has gone): greedy asks it as it picks sites; with ``stop``, the exact solvers run HiGHS in a child
+process, which is ended as soon as ``stop()`` says so (HiGHS cannot be interrupted from within scipy). Either
+way a stopped solver raises ``Stopped`` and returns nothing.
+
 Both constructors follow spopt: ``from_arrays`` for planar coordinates in metres, ``from_frames`` for
 GeoDataFrames in any CRS.
 
@@ -21,9 +26,11 @@ from __future__ import annotations
 
 import heapq
 import math
+import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,6 +39,17 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from scipy.spatial import cKDTree
 
 from geo.grid import local_projection
+
+Stop = Callable[[], bool] | None
+"""Asked while a solver runs; True: give up (``Stopped``)."""
+STOP_POLL_S = 0.1
+"""How often an exact solve in a child process asks ``stop``."""
+STOP_EVERY = 64
+"""Greedy asks ``stop`` once per this many candidates it looks at."""
+
+
+class Stopped(Exception):
+    """A solver gave up because its ``stop()`` said so; there is no result."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,9 +242,12 @@ def _rank(problem: SitingProblem, chosen: Sequence[int]) -> tuple[NDArray[np.int
     return np.array(order, dtype=np.intp), np.array(gains, dtype=float)
 
 
-def _lazy_greedy(problem: SitingProblem, p: int | None, target: float | None) -> tuple[list[int], list[float]]:
+def _lazy_greedy(
+    problem: SitingProblem, p: int | None, target: float | None, stop: Stop = None
+) -> tuple[list[int], list[float]]:
     """CELF: stale gains are upper bounds (coverage is submodular), so a site whose recomputed gain still
-    tops the heap is the true best. Stops after ``p`` sites or once ``target`` weight is covered."""
+    tops the heap is the true best. Stops after ``p`` sites or once ``target`` weight is covered; raises
+    ``Stopped`` when ``stop()`` says so."""
     cover = problem.cover.tocsc()
     covered = np.zeros(problem.weights.size, dtype=bool)
     conflicts: dict[int, list[int]] = {}
@@ -244,7 +265,11 @@ def _lazy_greedy(problem: SitingProblem, p: int | None, target: float | None) ->
     chosen: list[int] = []
     gains: list[float] = []
     total = 0.0
+    looked = 0
     while heap and (p is None or len(chosen) < p) and (target is None or total < target * (1 - 1e-12) - 1e-12):
+        looked += 1
+        if stop is not None and looked % STOP_EVERY == 0 and stop():
+            raise Stopped("greedy siting was stopped before it finished")
         negative, j, stamp = heapq.heappop(heap)
         group = int(problem.candidate_group[j])
         if blocked[j] or group_count.get(group, 0) >= problem.quotas.get(group, math.inf):
@@ -264,11 +289,11 @@ def _lazy_greedy(problem: SitingProblem, p: int | None, target: float | None) ->
     return chosen, gains
 
 
-def greedy(problem: SitingProblem, p: int) -> SitingResult:
+def greedy(problem: SitingProblem, p: int, stop: Stop = None) -> SitingResult:
     """Lazy greedy maximal covering with ``p`` new sites (fewer if nothing more can be gained)."""
     _check_p(problem, p)
     start = time.perf_counter()
-    chosen, gains = _lazy_greedy(problem, p, None)
+    chosen, gains = _lazy_greedy(problem, p, None, stop)
     objective = float(sum(gains))
     if len(problem.conflicts):
         bound = problem.total_weight  # greedy has no approximation guarantee under spacing conflicts
@@ -306,12 +331,57 @@ def _weight_scale(problem: SitingProblem) -> float:
     return float(problem.weights.max()) if problem.weights.size and problem.weights.max() > 0 else 1.0
 
 
-def _solve(c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, time_limit_s: float) -> OptimizeResult:
+def _solve(
+    c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, time_limit_s: float, stop: Stop = None
+) -> OptimizeResult:
+    """``milp`` within ``time_limit_s``; with ``stop``, in a child process that is ended once ``stop()`` is
+    True (then ``Stopped``)."""
     options = {"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False}
+    if stop is None:
+        return _milp(c, constraints, integrality, upper, options)
+    if stop():
+        raise Stopped("the exact solve was stopped before it started")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["geo.siting"])  # numpy and scipy load once, in the fork server
+    receiver, sender = context.Pipe(duplex=False)
+    args = (sender, c, constraints, integrality, upper, options)
+    process = context.Process(target=_milp_in_child, args=args, name="yizhan-milp")
+    process.start()
+    sender.close()
+    try:
+        while not receiver.poll(STOP_POLL_S):
+            if stop():
+                raise Stopped("the exact solve was stopped before it finished")
+            if not process.is_alive() and not receiver.poll():
+                raise RuntimeError(f"the MILP solver process ended without an answer (exit code {process.exitcode})")
+        failed, answer = receiver.recv()
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if failed:
+        raise RuntimeError(f"the MILP solver failed: {answer}")
+    return answer
+
+
+def _milp(c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, options: dict) -> OptimizeResult:
     return milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(0, upper), options=options)
 
 
-def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0) -> SitingResult:
+def _milp_in_child(
+    sender: Connection, c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, options: dict
+) -> None:
+    """Run in a child process: solve and send ``(failed, OptimizeResult or message)`` back."""
+    try:
+        answer: tuple[bool, object] = (False, _milp(c, constraints, integrality, upper, options))
+    except Exception as exc:  # reported to the parent, which raises
+        answer = (True, f"{type(exc).__name__}: {exc}")
+    sender.send(answer)
+    sender.close()
+
+
+def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0, stop: Stop = None) -> SitingResult:
     """Maximal covering as a MILP: max Σ wᵢyᵢ s.t. yᵢ ≤ Σ_{j covers i} xⱼ, Σ xⱼ ≤ p, spacing and quotas;
     x binary, y in [0, 1]. Solved by HiGHS within ``time_limit_s``; the proven bound is reported."""
     _check_p(problem, p)
@@ -326,11 +396,11 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0) -> SitingR
     constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(budget, -np.inf, p)]
     constraints += _side_constraints(problem, n + m)
     integrality = np.concatenate((np.ones(n), np.zeros(m)))
-    result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s)
+    result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s, stop)
     seconds = time.perf_counter() - start
     # stopped by the time limit with nothing or with less than greedy finds: greedy's sites are always feasible
     # and HiGHS's bound still holds, so answer with the better of the two
-    greedy_sites = _lazy_greedy(problem, p, None)[0]
+    greedy_sites = _lazy_greedy(problem, p, None, stop)[0]
     chosen = np.flatnonzero(result.x[:n] > 0.5) if result.x is not None else greedy_sites
     if problem.covered_weight(greedy_sites) > problem.covered_weight(chosen):
         chosen = np.asarray(greedy_sites, dtype=np.intp)
@@ -343,11 +413,11 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0) -> SitingR
     return SitingResult("exact", order, gains, objective, max(bound, objective), optimal, seconds, status)
 
 
-def greedy_cover(problem: SitingProblem, target_weight: float) -> SitingResult:
+def greedy_cover(problem: SitingProblem, target_weight: float, stop: Stop = None) -> SitingResult:
     """Fewest sites, chosen greedily, that newly cover at least ``target_weight`` of demand."""
     _check_target(problem, target_weight)
     start = time.perf_counter()
-    chosen, gains = _lazy_greedy(problem, None, target_weight)
+    chosen, gains = _lazy_greedy(problem, None, target_weight, stop)
     objective = float(sum(gains))
     if objective < target_weight - 1e-9:
         raise ValueError(f"target {target_weight:g} not reachable: the candidates cover at most {objective:g} here")
@@ -364,7 +434,9 @@ def _check_target(problem: SitingProblem, target_weight: float) -> None:
         raise ValueError(f"target weight {target_weight!r}: must be finite and ≥ 0")
 
 
-def exact_cover(problem: SitingProblem, target_weight: float, time_limit_s: float = 60.0) -> SitingResult:
+def exact_cover(
+    problem: SitingProblem, target_weight: float, time_limit_s: float = 60.0, stop: Stop = None
+) -> SitingResult:
     """Fewest sites that newly cover at least ``target_weight``: min Σ xⱼ s.t. Σ wᵢyᵢ ≥ target,
     yᵢ ≤ Σ_{j covers i} xⱼ. ``objective`` is the covered weight; ``bound`` is the proven least number of sites."""
     _check_target(problem, target_weight)
@@ -378,7 +450,8 @@ def exact_cover(problem: SitingProblem, target_weight: float, time_limit_s: floa
     reach = sparse.csr_array(np.concatenate((np.zeros(n), problem.weights / scale))[None, :])
     constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(reach, target_weight / scale, np.inf)]
     constraints += _side_constraints(problem, n + m)
-    result = _solve(c, constraints, np.concatenate((np.ones(n), np.zeros(m))), np.ones(n + m), time_limit_s)
+    integrality = np.concatenate((np.ones(n), np.zeros(m)))
+    result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s, stop)
     if result.status == 2:  # infeasible: the spacing or quotas keep the target out of reach
         raise ValueError(f"target {target_weight:g} not reachable under the spacing and quotas")
     if result.x is None:

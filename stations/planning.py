@@ -4,12 +4,20 @@ Stations closed for good (``operating_status=closed``) are left out; every other
 types counts as serving. The grid of a district set and cell size is built once and reused; results are
 cached per (registry version, radius, types, cell size), so a repeated question is answered at once and a
 write to the registry makes the next answer fresh.
+
+The caches are bounded by bytes, not entries (``cache_bytes``; the size of a value is estimated from its numpy
+arrays and geometries, see ``value_bytes``), least recently used dropped first. Cell sizes are rounded to whole
+metres (``CoverageRequest``), so ``cell_m=60.001`` and ``cell_m=60`` share one grid and one cached answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
+import gc
 import io
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -19,25 +27,35 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
+import shapely
 from numpy.typing import NDArray
+from scipy import sparse
 
 from geo.coverage import Coverage, Demand, compute_coverage, nearest_distance_m
 from geo.districts import Districts
 from geo.gaps import Gap, find_gaps
 from geo.grid import Grid, GridTooLarge
-from geo.siting import SitingProblem, SitingResult, exact, exact_cover, greedy, greedy_cover
+from geo.siting import SitingProblem, SitingResult, Stopped, exact, exact_cover, greedy, greedy_cover
 from stations.errors import FileUnreadable, InvalidValue
 from stations.model import STATION_TYPES, Station
 from stations.registry import Registry
 
 MAX_RADIUS_M = 50_000.0
 DEFAULT_MAX_CELLS = 10_000_000
+DEFAULT_CACHE_BYTES = 256_000_000
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class CoverageRequest:
-    """What a planner asks: service distance (m), station types (empty: all), grid cell size (m)."""
+    """What a planner asks: service distance (m), station types (empty: all), grid cell size (m).
+
+    ``cell_m`` is rounded to whole metres (at least 1 m): finer differences change no planning answer worth
+    having, and every distinct cell size costs a grid of its own, so ``cell_m=60.001`` asks for the 60 m grid.
+
+    >>> CoverageRequest(cell_m=60.001).cell_m
+    60.0
+    """
 
     radius_m: float = 1000.0
     types: tuple[str, ...] = ()
@@ -46,8 +64,9 @@ class CoverageRequest:
     def __post_init__(self) -> None:
         if not (np.isfinite(self.radius_m) and 0 < self.radius_m <= MAX_RADIUS_M):
             raise InvalidValue("radius_m", self.radius_m, f"must be between 0 and {MAX_RADIUS_M:g} metres")
-        if not (np.isfinite(self.cell_m) and self.cell_m > 0):
-            raise InvalidValue("cell_m", self.cell_m, "must be a positive number of metres")
+        if not (np.isfinite(self.cell_m) and self.cell_m >= 1):
+            raise InvalidValue("cell_m", self.cell_m, "must be at least 1 metre (it is rounded to whole metres)")
+        object.__setattr__(self, "cell_m", float(round(self.cell_m)))
         if self.cell_m > self.radius_m:
             raise InvalidValue(
                 "cell_m", self.cell_m, f"cells larger than the radius cannot resolve it; try {self.radius_m / 10:g}"
@@ -123,10 +142,17 @@ def load_demand(path: str | Path) -> Demand:
 
 
 class Planner:
-    """Coverage and gaps of the registry's current stations over its districts."""
+    """Coverage and gaps of the registry's current stations over its districts.
+
+    Grids, coverage reports and gap lists are cached together within ``cache_bytes`` (estimated by
+    ``value_bytes``; a value that alone exceeds the budget is returned but not kept)."""
 
     def __init__(
-        self, registry: Registry, demand: Demand | None = None, max_cells: int = DEFAULT_MAX_CELLS, cache_size: int = 16
+        self,
+        registry: Registry,
+        demand: Demand | None = None,
+        max_cells: int = DEFAULT_MAX_CELLS,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         if registry.districts is None:
             raise InvalidValue("districts", None, "planning needs district boundaries (YIZHAN_DISTRICTS_PATH)")
@@ -134,21 +160,42 @@ class Planner:
         self.districts: Districts = registry.districts
         self.demand = demand
         self.max_cells = max_cells
-        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
-        self._cache_size = cache_size
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._cached_bytes = 0
         self._lock = threading.Lock()
+
+    @property
+    def cached_bytes(self) -> int:
+        """Estimated bytes the cache holds now (≤ ``cache_bytes``)."""
+        return self._cached_bytes
 
     def _cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
-                return self._cache[key]
+                return self._cache[key][0]
         value = compute()
+        size = value_bytes(value)
         with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            if key in self._cache:  # another thread computed it meanwhile: keep one
+                return self._cache[key][0]
+            if size <= self.cache_bytes:
+                self._cache[key] = (value, size)
+                self._cached_bytes += size
+            while self._cached_bytes > self.cache_bytes:
+                _, (_, dropped) = self._cache.popitem(last=False)
+                self._cached_bytes -= dropped
         return value
+
+    def clear_cache(self) -> None:
+        """Drop every cached grid and answer, and hand freed memory back to the system where the C library
+        allows it (glibc ``malloc_trim``), so that the process's resident memory falls too."""
+        with self._lock:
+            self._cache.clear()
+            self._cached_bytes = 0
+        gc.collect()
+        _trim_malloc()
 
     def check_adcode(self, adcode: str | None) -> None:
         if adcode is not None and adcode not in self.districts.adcodes:
@@ -192,11 +239,16 @@ class Planner:
         key = ("gaps", report.version, request, adcode, limit)
         return self._cached(key, lambda: find_gaps(report.coverage, lon, lat, adcode=adcode, limit=limit))
 
-    def site(self, request: SitingRequest) -> SitingReport:
-        """Propose new sites for ``request`` against the current registry (not cached: each run solves)."""
+    def site(self, request: SitingRequest, stop: Callable[[], bool] | None = None) -> SitingReport:
+        """Propose new sites for ``request`` against the current registry (not cached: each run solves).
+
+        ``stop`` is asked between steps and by the solvers as they run (e.g. "has the client gone?"); once it
+        answers True the run ends with ``geo.siting.Stopped`` and no report."""
         for adcode, _ in request.quotas:
             self.check_adcode(adcode)
+        check = _stop_check(stop)
         report = self.coverage(request.coverage)
+        check()
         grid, radius = report.coverage.grid, request.coverage.radius_m
         sx, sy = grid.project(np.array([s.lon for s in report.stations]), np.array([s.lat for s in report.stations]))
         unit_x, unit_y, unit_w, total_all, weight_unit = self._uncovered_units(report, request, sx, sy)
@@ -209,7 +261,8 @@ class Planner:
             min_spacing_m=request.min_spacing_m, candidate_group=group, quotas=quotas,
         )  # fmt: skip
         covered_before = total_all - float(unit_w.sum())
-        results = self._solve(problem, request, total_all, covered_before)
+        check()
+        results = self._solve(problem, request, total_all, covered_before, stop)
         if "exact" in results and "greedy" in results and request.add is not None:
             # the exact solver's proven bound also bounds the greedy answer: report its real gap
             greedy_result, bound = results["greedy"], results["exact"].bound
@@ -317,17 +370,23 @@ class Planner:
 
     @staticmethod
     def _solve(
-        problem: SitingProblem, request: SitingRequest, total_all: float, covered_before: float
+        problem: SitingProblem,
+        request: SitingRequest,
+        total_all: float,
+        covered_before: float,
+        stop: Callable[[], bool] | None = None,
     ) -> dict[str, SitingResult]:
         methods = ["greedy", "exact"] if request.method == "both" else [request.method]
+        greedy_p, greedy_target = partial(greedy, stop=stop), partial(greedy_cover, stop=stop)
+        exact_p = partial(exact, time_limit_s=request.time_limit_s, stop=stop)
+        exact_target = partial(exact_cover, time_limit_s=request.time_limit_s, stop=stop)
         results: dict[str, SitingResult] = {}
         try:
             if request.add is not None:
                 if request.add > problem.n_candidates:
                     raise InvalidValue("add", request.add, f"more than the {problem.n_candidates} candidate sites")
                 for method in methods:
-                    solve = greedy if method == "greedy" else partial(exact, time_limit_s=request.time_limit_s)
-                    results[method] = solve(problem, request.add)
+                    results[method] = (greedy_p if method == "greedy" else exact_p)(problem, request.add)
                 return results
             needed = request.target_share * total_all - covered_before
             reachable = (covered_before + problem.total_weight) / total_all
@@ -338,13 +397,56 @@ class Planner:
                     f"not reachable with these candidates; best is {reachable:.4f}",
                 )
             for method in methods:
-                solve = greedy_cover if method == "greedy" else partial(exact_cover, time_limit_s=request.time_limit_s)
+                solve = greedy_target if method == "greedy" else exact_target
                 results[method] = solve(problem, max(needed, 0.0))
             return results
         except TimeoutError as exc:
             raise InvalidValue("time_limit_s", request.time_limit_s, str(exc)) from None
         except ValueError as exc:  # a target the spacing or quotas keep out of reach
             raise InvalidValue("target_share", request.target_share, str(exc)) from None
+
+
+def _stop_check(stop: Callable[[], bool] | None) -> Callable[[], None]:
+    def check() -> None:
+        if stop is not None and stop():
+            raise Stopped("siting was stopped before it finished")
+
+    return check
+
+
+def value_bytes(value: object, seen: set[int] | None = None) -> int:
+    """Estimated memory (bytes) held by a cached planning value: its numpy arrays (``nbytes``), sparse matrices,
+    geometries (16 bytes a coordinate plus a little), containers and objects' attributes, each object counted
+    once. Districts and stations are left out: the registry holds them whatever the cache does.
+
+    >>> value_bytes(np.zeros(1000)) >= 8000
+    True
+    """
+    seen = set() if seen is None else seen
+    if id(value) in seen or isinstance(value, Districts | Station | type):
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + 112
+    if isinstance(value, sparse.sparray | sparse.spmatrix):
+        return sum(value_bytes(getattr(value, name, None), seen) for name in ("data", "indices", "indptr", "coords"))
+    if isinstance(value, shapely.Geometry):
+        return 64 + 16 * int(shapely.get_num_coordinates(value))
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        return size + sum(value_bytes(k, seen) + value_bytes(v, seen) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return size + sum(value_bytes(item, seen) for item in value)
+    if hasattr(value, "__dict__"):  # dataclasses, with their cached properties
+        return size + sum(value_bytes(item, seen) for item in vars(value).values())
+    return size
+
+
+def _trim_malloc() -> None:
+    """Ask glibc to return freed heap memory to the system (numpy's big arrays are returned anyway; the many
+    small ones of a coverage report leave holes otherwise). Nothing where the C library has no ``malloc_trim``."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def gap_features(gaps: Sequence[Gap], stations: Sequence[Station]) -> dict[str, Any]:

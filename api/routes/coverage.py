@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+import anyio
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PlannerDep
 from api.routes.stations import GEOJSON, GeoJSONResponse
 from geo.crs import CrsName, transform
+from geo.siting import Stopped
 from stations import params
 from stations.exporters import table_csv, table_xlsx
 from stations.model import STATION_TYPES
@@ -29,7 +33,9 @@ router = APIRouter(tags=["planning"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Radius = Annotated[float, Query(gt=0, allow_inf_nan=False, description="service distance, metres (≈15 min walk: 1000)")]
 Types = Annotated[str | None, Query(description=f"comma-separated, any of: {', '.join(STATION_TYPES)}; default all")]
-Cell = Annotated[float, Query(gt=0, allow_inf_nan=False, description="grid cell size, metres")]
+Cell = Annotated[
+    float, Query(ge=1, allow_inf_nan=False, description="grid cell size, metres; rounded to whole metres")
+]
 Adcode = Annotated[str | None, Query(description="only this district, e.g. 330106")]
 
 
@@ -127,7 +133,7 @@ class SitingIn(BaseModel):
     target_share: float | None = Field(default=None, gt=0, le=1, description="instead of add: share of demand to cover")
     radius_m: float = Field(default=1000.0, gt=0, allow_inf_nan=False)
     types: list[str] = Field(default_factory=list, examples=[["outdoor_worker"]])
-    cell_m: float = Field(default=100.0, gt=0, allow_inf_nan=False)
+    cell_m: float = Field(default=100.0, ge=1, allow_inf_nan=False, description="rounded to whole metres")
     method: Literal["greedy", "exact", "both"] = "greedy"
     time_limit_s: float = Field(default=30.0, gt=0, le=600)
     min_spacing_m: float = Field(default=0.0, ge=0, allow_inf_nan=False)
@@ -160,11 +166,36 @@ class SitingIn(BaseModel):
 @router.post(
     "/siting", response_class=GeoJSONResponse, summary="Propose new sites", responses={200: {"content": {GEOJSON: {}}}}
 )
-def siting(planner: PlannerDep, body: SitingIn) -> GeoJSONResponse:
+async def siting(planner: PlannerDep, body: SitingIn, request: Request) -> Response:
     """Ranked proposals (GeoJSON points with rank, district and marginal gain) and a summary: solver figures
     per method (objective, proven bound, gap, optimal, seconds) and coverage per district before and after.
-    Runs in a worker thread, so other requests are answered meanwhile."""
-    return GeoJSONResponse(siting_geojson(planner.site(body.request())))
+    Runs in a worker thread, so other requests are answered meanwhile, and stops when the client goes away."""
+    siting_request = body.request()
+    gone = threading.Event()
+    failure: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(_watch_disconnect, request, gone)
+        try:
+            report = await anyio.to_thread.run_sync(partial(planner.site, siting_request, stop=gone.is_set))
+        except Exception as exc:  # raised below, outside the task group (which would wrap it in a group)
+            failure = exc
+        group.cancel_scope.cancel()
+    if isinstance(failure, Stopped):  # nobody is left to read an answer; the access log shows 499 (nginx's)
+        return JSONResponse({"error": "client_closed_request", "detail": str(failure)}, status_code=499)
+    if failure is not None:
+        raise failure
+    return GeoJSONResponse(siting_geojson(report))
+
+
+DISCONNECT_POLL_S = 0.2
+"""How often a running siting request looks whether its client is still there."""
+
+
+async def _watch_disconnect(request: Request, gone: threading.Event) -> None:
+    """Set ``gone`` once the client of ``request`` has disconnected."""
+    while not await request.is_disconnected():
+        await anyio.sleep(DISCONNECT_POLL_S)
+    gone.set()
 
 
 def render_coverage_map(
