@@ -1,6 +1,8 @@
 """The ``yizhan`` command line: serve, import, export, nearby.
 
-Exit codes: 0 success, 1 rejected input (bad rows, bad values), 2 usage errors (typer's own).
+Exit codes: 0 success, 1 rejected input (bad rows, bad values, a file or database that cannot be used),
+2 usage errors. Every error is one line on stderr, ``yizhan: error: ...`` (``api.cli_support.YizhanGroup``);
+``YIZHAN_DEBUG=1`` shows the traceback of unexpected ones.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from rich.table import Table
 
 from api import cli_batch, cli_keeper
 from api.app import build_planner
-from api.cli_support import cli_actor, err, out
+from api.cli_support import (
+    CLICK_ERRORS,
+    YizhanGroup,
+    check_database,
+    cli_actor,
+    err,
+    is_help_request,
+    out,
+    report_error,
+)
 from api.cli_support import fail as _fail
 from api.cli_support import registry as _registry
 from api.cli_support import row as _row
@@ -39,7 +50,12 @@ from stations.planning import (
 )
 from stations.registry import ImportReport
 
-app = typer.Typer(help="Yizhan (驿站): find, map and plan union service stations.", no_args_is_help=True)
+app = typer.Typer(
+    help="Yizhan (驿站): find, map and plan union service stations.",
+    no_args_is_help=True,
+    cls=YizhanGroup,  # every error of every command as one line, never a traceback
+    pretty_exceptions_enable=False,  # nor a rich one, should anything get past it
+)
 map_app = typer.Typer(help="Write maps as self-contained HTML files.", no_args_is_help=True)
 app.add_typer(map_app, name="map")
 
@@ -122,6 +138,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API and the pages with uvicorn (JSON access log on stdout)."""
+    check_database()  # a bad URL or an unreachable database is one line here, not a traceback per worker
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -456,5 +473,25 @@ def map_stations(
 cli_keeper.register(app)
 app.add_typer(cli_batch.app, name="batch")
 
+
+def main(args: list[str] | None = None) -> int:
+    """The ``yizhan`` program: run the app on ``args`` (default: the command line) and return the exit status.
+
+    Errors inside a command are one line already (``YizhanGroup``); this also makes one line of a usage error
+    before any command is chosen (``yizhan --no-such-option``).
+    """
+    command = typer.main.get_command(app)
+    try:
+        status = command.main(args, prog_name="yizhan", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        return 1
+    except CLICK_ERRORS as error:
+        if is_help_request(error):  # `yizhan` alone: typer printed the help already
+            return error.exit_code
+        return report_error(error)
+    return status if isinstance(status, int) else 0
+
+
 if __name__ == "__main__":
-    app()
+    sys.exit(main())

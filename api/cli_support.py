@@ -1,29 +1,72 @@
-"""What every ``yizhan`` command shares: the consoles, the registry of the settings, errors, table rows."""
+"""What every ``yizhan`` command shares: the consoles, the registry of the settings, errors, table rows.
+
+Errors end here, in one place: :class:`YizhanGroup` (the class of the ``yizhan`` app) turns whatever a command
+raises into one line on stderr, ``yizhan: error: <what and why>``, and an exit code — 1 for a value, file or
+database that cannot be used, 2 for a usage error (as click does) — never a traceback. An error nobody expected is
+one line too, with a hint to set ``YIZHAN_DEBUG=1`` for the traceback.
+"""
 
 from __future__ import annotations
 
 import getpass
-from typing import NoReturn
+import os
+import re
+from pathlib import Path
+from typing import Any, NoReturn
 
+import pydantic
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from typer.core import TyperGroup
 
 from api.app import build_registry
 from api.settings import get_settings
-from stations.errors import YizhanError
+from stations.errors import ImportRejected, YizhanError
+from stations.migrations import SchemaTooNew
 from stations.registry import Registry
+from stations.store import Store
 
 out = Console()
 err = Console(stderr=True)
 
-__all__ = ["Console", "cli_actor", "err", "fail", "out", "registry", "row"]
+__all__ = [
+    "CLICK_ERRORS",
+    "Console",
+    "YizhanGroup",
+    "check_database",
+    "cli_actor",
+    "describe_error",
+    "err",
+    "fail",
+    "is_help_request",
+    "out",
+    "registry",
+    "report_error",
+    "row",
+]
+
+PROGRAM = "yizhan"
+DEBUG_VARIABLE = "YIZHAN_DEBUG"
+"""Set (to anything but 0/false/no) for the traceback of database, file and unexpected errors."""
+DATABASE_URL_EXAMPLES = "sqlite:///yizhan.sqlite3 or postgresql://user:password@host:5432/yizhan"
 
 
 def registry() -> Registry:
     """The registry the settings (YIZHAN_DATABASE_URL...) point at."""
     return build_registry(get_settings())
+
+
+def check_database() -> None:
+    """Open the database the settings point at, creating or upgrading its schema, then close it.
+
+    ``yizhan serve`` calls it first, so that a bad URL, an unreachable server or a schema newer than this code
+    is one line before uvicorn starts instead of a traceback in the log of every worker.
+    """
+    Store(get_settings().database_url).engine.dispose()
 
 
 def cli_actor() -> str:
@@ -32,10 +75,164 @@ def cli_actor() -> str:
 
 
 def fail(error: YizhanError) -> NoReturn:
-    err.print(Text("error: ", style="bold red") + Text(str(error)))
-    raise typer.Exit(1)
+    """Print ``error`` as ``yizhan: error: ...`` on stderr and exit with status 1."""
+    raise typer.Exit(report_error(error))
 
 
 def row(table: Table, *cells: str) -> None:
     """Add cells as plain text: names and values from files must never be read as rich markup."""
     table.add_row(*(Text(cell) for cell in cells))
+
+
+try:  # typer ≥ 0.26 carries its own click; older ones raise click's exceptions
+    from click import ClickException as _ClickException
+
+    CLICK_ERRORS: tuple[type[Exception], ...] = (typer.TyperException, _ClickException)
+except ImportError:  # pragma: no cover - click is not installed beside a typer that no longer needs it
+    CLICK_ERRORS = (typer.TyperException,)
+"""Usage errors (exit 2), bad parameters, unreadable ``typer.FileText``...: each has exit_code and format_message."""
+
+
+def is_help_request(error: BaseException) -> bool:
+    """A group called without a command: typer printed its help already (matched by name, as typer does)."""
+    return type(error).__name__ == "NoArgsIsHelpError"
+
+
+class YizhanGroup(TyperGroup):
+    """The ``yizhan`` app's group: every error of every command (sub-groups included) ends as one line.
+
+    Exits (``typer.Exit``), aborts (Ctrl-C), ``--help`` and the help a group without a command prints pass
+    through untouched; so does a broken pipe (``yizhan export | head``), which click ends quietly.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, BrokenPipeError):
+            raise
+        except Exception as error:
+            if is_help_request(error) or (_debug() and not isinstance(error, (*CLICK_ERRORS, YizhanError))):
+                raise
+            raise typer.Exit(report_error(error)) from None
+
+
+def report_error(error: BaseException) -> int:
+    """Print ``error`` on stderr as ``yizhan: error: <one line>`` (and maybe a hint line); its exit status.
+
+    The line is written as is: no rich markup (file names may hold brackets) and no wrapping at the console
+    width, so it stays one line whatever the terminal.
+    """
+    status, message, hint = describe_error(error)
+    typer.echo(typer.style(f"{PROGRAM}: error:", fg="red", bold=True) + " " + message, err=True)
+    if hint:
+        typer.echo(hint, err=True)
+    return status
+
+
+def describe_error(error: BaseException) -> tuple[int, str, str | None]:
+    """Exit status, message and optional hint for ``error``; the message is one line, passwords masked.
+
+    >>> describe_error(IsADirectoryError(21, "Is a directory", "maps"))
+    (1, 'maps: Is a directory', None)
+    >>> describe_error(ArgumentError("Could not parse SQLAlchemy URL from given URL string"))[1][:27]
+    'database URL is not usable:'
+    """
+    if isinstance(error, CLICK_ERRORS):
+        status: int = getattr(error, "exit_code", 1)
+        context = getattr(error, "ctx", None)
+        hint = f"see '{context.command_path} --help'" if status == 2 and context is not None else None
+        return status, _one_line(error.format_message()), hint  # type: ignore[attr-defined]
+    if isinstance(error, ImportRejected):
+        return 1, str(error), None  # the bad rows, one per line: the report is the point
+    if isinstance(error, YizhanError):
+        return 1, _one_line(str(error)), None
+    url = _database_url()
+    if isinstance(error, SchemaTooNew):
+        return 1, _masked(f"database {_shown_url(url)}: {error}", url), None
+    if isinstance(error, ArgumentError):  # NoSuchModuleError (unknown dialect) and unparsable URLs included
+        reason = str(error.args[0]) if error.args else type(error).__name__
+        return (
+            1,
+            _masked(f"database URL {_shown_url(url)} is not usable: {reason}", url),
+            (f"set YIZHAN_DATABASE_URL to e.g. {DATABASE_URL_EXAMPLES}"),
+        )
+    if isinstance(error, DBAPIError):  # OperationalError (cannot connect, read-only...), DatabaseError (corrupted)
+        reason = str(error.orig) if error.orig is not None else str(error)
+        message = f"cannot use database {_shown_url(url)}: {reason}{_sqlite_folder_hint(url)}"
+        return 1, _masked(message, url), None
+    if isinstance(error, OSError) and error.strerror:
+        path = error.filename if error.filename is not None else None
+        where = "" if path is None else f"{os.fsdecode(path)}: "
+        if error.filename2 is not None:
+            where = f"{os.fsdecode(path)} → {os.fsdecode(error.filename2)}: "
+        return 1, _one_line(f"{where}{error.strerror}"), None
+    if isinstance(error, pydantic.ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '*'}={e.get('input')!r}: {e['msg']}" for e in error.errors()
+        )
+        prefix = "invalid setting (YIZHAN_...)" if error.title == "Settings" else f"invalid {error.title}"
+        return 1, _masked(f"{prefix}: {problems}", url), None
+    reason = _one_line(str(error)) or "(no message)"
+    return (
+        1,
+        _masked(f"unexpected {type(error).__name__}: {reason}", url),
+        (f"this is a bug or an unforeseen situation; set {DEBUG_VARIABLE}=1 to see the traceback"),
+    )
+
+
+def _one_line(text: str) -> str:
+    """Runs of white space (line breaks included) as one space."""
+    return " ".join(text.split())
+
+
+def _debug() -> bool:
+    # read directly, not through Settings: the error being reported may be that the settings cannot be read
+    return os.environ.get(DEBUG_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _database_url() -> str | None:
+    """The database URL of the settings; the environment's when the settings themselves cannot be read."""
+    try:
+        return get_settings().database_url
+    except Exception:  # the settings are what is broken: report the error at hand, not this one
+        return os.environ.get("YIZHAN_DATABASE_URL")
+
+
+def _password(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        match = re.search(r"://[^/@:]*:([^/@]*)@", url)
+        password = match.group(1) if match else None
+    return str(password) if password else None
+
+
+def _shown_url(url: str | None) -> str:
+    """``url`` with its password as ``***``; ``(none)`` when there is none."""
+    if not url:
+        return "(none)"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _masked(text: str, url: str | None) -> str:
+    """``text`` on one line, without the password of ``url`` anywhere in it (drivers may quote the DSN)."""
+    text = _one_line(text)
+    password = _password(url)
+    return text.replace(password, "***") if password else text
+
+
+def _sqlite_folder_hint(url: str | None) -> str:
+    """For a SQLite file whose folder does not exist: says so (SQLite only says "unable to open")."""
+    try:
+        parsed = make_url(url or "")
+    except ArgumentError:
+        return ""
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return ""
+    folder = Path(parsed.database).parent
+    return "" if folder.is_dir() else f" (folder {folder} does not exist)"
