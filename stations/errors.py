@@ -112,6 +112,34 @@ class TooLarge(YizhanError):
     code = "too_large"
 
 
+class LimitExceeded(YizhanError):
+    """An import file past one of the readers' limits on rows, cells per row or characters per cell (HTTP 422);
+    reading stopped there. ``limit`` names it: a field of ``stations.xlsx.ReadLimits``, set on a server and the
+    CLI by ``YIZHAN_IMPORT_<LIMIT>``."""
+
+    code = "limit_exceeded"
+
+    def __init__(self, limit: str, maximum: int, found: str, where: str) -> None:
+        self.limit, self.maximum, self.found, self.where = limit, maximum, found, where
+        super().__init__(f"{where}: {found}; the limit {limit} is {maximum:,} (setting YIZHAN_IMPORT_{limit.upper()})")
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "message": str(self),
+            "limit": self.limit,
+            "maximum": self.maximum,
+            "found": self.found,
+            "where": self.where,
+        }
+
+
+class UnpackedTooLarge(TooLarge, LimitExceeded):
+    """An XLSX archive past a limit on what it unpacks to: parts, bytes, compression ratio, shared strings
+    (HTTP 413); checked before its XML is parsed."""
+
+    code = "too_large"
+
+
 class RateLimited(YizhanError):
     """Too many requests of one kind from one client; ``retry_after_s`` tells when to try again (HTTP 429)."""
 

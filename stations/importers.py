@@ -26,14 +26,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from pydantic import ValidationError
 
 from geo.crs import CRS_NAMES, CrsName, in_china, transform
-from stations.errors import FileUnreadable, ImportRejected, InvalidValue, RowProblem
+from stations.errors import FileUnreadable, ImportRejected, InvalidValue, LimitExceeded, RowProblem
 from stations.exporters import EXTERNAL_ID_PREFIX, unguard_formula
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 from stations.progress import Progress
+from stations.xlsx import DEFAULT_LIMITS, ReadLimits, worksheet_rows
 
 FORMATS = ("csv", "xlsx", "geojson")
 
@@ -156,17 +156,25 @@ def file_format(filename: str) -> str:
     return fmt
 
 
-def parse_file(data: bytes, filename: str, crs: str | None = None, progress: Progress | None = None) -> ParsedFile:
+def parse_file(
+    data: bytes,
+    filename: str,
+    crs: str | None = None,
+    progress: Progress | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+) -> ParsedFile:
     """Validate every row of a CSV/XLSX/GeoJSON file given as bytes; writes nothing.
 
     ``crs`` is the coordinate system of rows without a ``crs`` column value (default WGS84). Rows are
     validated ``CHUNK_ROWS`` at a time, their coordinates converted together (one vectorised transform per
     coordinate system, not one per row); ``progress`` hears of each chunk and may cancel between them.
+    A file past one of ``limits`` (rows, cells per row, characters per cell; for XLSX, what it unpacks to)
+    raises LimitExceeded (UnpackedTooLarge for sizes) as soon as reading reaches it.
     """
     default_crs = _crs_value(crs, "crs") if crs else "wgs84"
     parsed = ParsedFile()
     seen_ids: dict[str, int] = {}
-    records = _read(data, filename, parsed, STATION_COLUMNS)
+    records = _read(data, filename, parsed, STATION_COLUMNS, limits)
     while chunk := list(itertools.islice(records, CHUNK_ROWS)):
         for (row, record, problem), coordinates in zip(chunk, _chunk_coordinates(chunk, default_crs), strict=True):
             parsed.rows += 1
@@ -219,18 +227,22 @@ Record = dict[str, Any]
 RecordStream = Iterator[tuple[int, Record, RowProblem | None]]
 
 
-def _read(data: bytes, filename: str, parsed: ParsedFile, required: tuple[str, ...]) -> RecordStream:
+def _read(
+    data: bytes, filename: str, parsed: ParsedFile, required: tuple[str, ...], limits: ReadLimits
+) -> RecordStream:
     reader = {"csv": _csv_records, "xlsx": _xlsx_records, "geojson": _geojson_records}[file_format(filename)]
-    return reader(data, parsed, required)
+    return reader(data, parsed, required, limits)
 
 
-def parse_candidates(data: bytes, filename: str, crs: str | None = None) -> list[tuple[float, float, str | None]]:
+def parse_candidates(
+    data: bytes, filename: str, crs: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> list[tuple[float, float, str | None]]:
     """Candidate sites (WGS84 lon, lat, optional name) from a CSV/XLSX/GeoJSON with lon/lat columns in any
-    of the importers' spellings; ImportRejected listing every bad row."""
+    of the importers' spellings; ImportRejected listing every bad row, LimitExceeded past ``limits``."""
     default_crs = _crs_value(crs, "crs") if crs else "wgs84"
     parsed = ParsedFile()
     sites, problems = [], []
-    for row, record, problem in _read(data, filename, parsed, ("lon", "lat")):
+    for row, record, problem in _read(data, filename, parsed, ("lon", "lat"), limits):
         if problem is not None:
             problems.append(problem)
             continue
@@ -286,15 +298,18 @@ def _map_headers(headers: list[Any], parsed: ParsedFile, required: tuple[str, ..
 
 
 def _records(
-    table: Iterator[list[Any]], parsed: ParsedFile, strict_width: bool, required: tuple[str, ...]
+    table: Iterator[list[Any]], parsed: ParsedFile, strict_width: bool, required: tuple[str, ...], limits: ReadLimits
 ) -> RecordStream:
     """Records from a header row and data rows; row numbers are the lines a spreadsheet shows (header = 1).
 
     With ``strict_width`` (CSV) a row with fewer fields than the header is broken; spreadsheets may omit
     trailing empty cells, so XLSX rows may be short. Text cells lose the exporters' formula guard ("'=...").
+    LimitExceeded for a row past ``limits.max_rows``, one of more cells than ``max_columns`` or a cell longer
+    than ``max_cell_chars`` (the XLSX reader stops earlier still, before building such a row).
     """
     header: list[Any] | None = None
     for line, cells in enumerate(table, start=1):
+        _check_row(line, cells, limits)
         if header is None:
             if any(str(c or "").strip() for c in cells):
                 header, fields = cells, _map_headers(cells, parsed, required)
@@ -312,48 +327,43 @@ def _records(
         raise FileUnreadable("file is empty: no header row")
 
 
-def _csv_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...]) -> RecordStream:
+def _check_row(line: int, cells: list[Any], limits: ReadLimits) -> None:
+    """LimitExceeded if row ``line`` of a table is past the row limit, has too many cells or too long a one."""
+    if line > limits.max_rows:
+        raise LimitExceeded("max_rows", limits.max_rows, f"row {line:,}", "file")
+    if len(cells) > limits.max_columns:
+        raise LimitExceeded("max_columns", limits.max_columns, f"{len(cells):,} cells", f"row {line:,}")
+    longest = max((len(c) for c in cells if isinstance(c, str)), default=0)
+    if longest > limits.max_cell_chars:
+        raise LimitExceeded(
+            "max_cell_chars", limits.max_cell_chars, f"a cell of {longest:,} characters", f"row {line:,}"
+        )
+
+
+def _csv_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...], limits: ReadLimits) -> RecordStream:
     text = _decode(data)
     first_line = text.lstrip("\r\n").partition("\n")[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","  # Excel's "Unicode text" is TSV
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        yield from _records(reader, parsed, strict_width=True, required=required)
+        yield from _records(reader, parsed, strict_width=True, required=required, limits=limits)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):  # the csv module's own cap (131,072), set process-wide
+            where = f"row {reader.line_num:,}"
+            found = f"a cell of more than {csv.field_size_limit():,} characters"
+            raise LimitExceeded("max_cell_chars", limits.max_cell_chars, found, where) from exc
         raise FileUnreadable(f"malformed CSV: {exc}") from exc
 
 
-def _xlsx_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...]) -> RecordStream:
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a non-workbook (zip, xml, key errors)
-        raise FileUnreadable(f"not a readable XLSX workbook: {exc}") from exc
-    try:
-        yield from _records(_sheet_rows(workbook), parsed, strict_width=False, required=required)
-    finally:
-        workbook.close()
+def _xlsx_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...], limits: ReadLimits) -> RecordStream:
+    yield from _records(worksheet_rows(data, limits), parsed, strict_width=False, required=required, limits=limits)
 
 
-def _sheet_rows(workbook: openpyxl.Workbook) -> Iterator[list[Any]]:
-    """The first sheet's rows as lists of cell values; a sheet openpyxl cannot read (a damaged part inside a
-    valid zip) is FileUnreadable, whatever openpyxl raised."""
-    try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # trust the cells, not the declared used range (it may claim a million rows)
-        rows = sheet.iter_rows(values_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged parts (xml, key, index, value errors)
-        raise FileUnreadable(f"not a readable XLSX worksheet: {exc}") from exc
-    while True:
-        try:
-            row = next(rows, None)
-        except Exception as exc:  # as above; raised while reading, so only openpyxl's errors land here
-            raise FileUnreadable(f"not a readable XLSX worksheet: {exc}") from exc
-        if row is None:
-            return
-        yield list(row)
-
-
-def _geojson_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...] = ()) -> RecordStream:
+def _geojson_records(
+    data: bytes, parsed: ParsedFile, required: tuple[str, ...] = (), limits: ReadLimits = DEFAULT_LIMITS
+) -> RecordStream:
+    """Records of a FeatureCollection's Point features; LimitExceeded past ``limits``: features (rows), the
+    fields a feature fills (columns, external ids included) or characters in a value the importer uses."""
     try:
         document = json.loads(_decode(data))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, an integer too long, nesting too deep
@@ -361,6 +371,8 @@ def _geojson_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...] 
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection" or not isinstance(features, list):
         raise FileUnreadable("GeoJSON must be a FeatureCollection of Point features")
+    if len(features) > limits.max_rows:
+        raise LimitExceeded("max_rows", limits.max_rows, f"{len(features):,} features", "FeatureCollection")
     for number, feature in enumerate(features, start=1):
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
@@ -382,6 +394,12 @@ def _geojson_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...] 
             elif key == "external_ids" and isinstance(value, dict):
                 record.update({f"{EXTERNAL_ID_PREFIX}{system}": v for system, v in value.items()})
         record["lon"], record["lat"] = coordinates[0], coordinates[1]
+        where = f"feature {number:,}"
+        if len(record) > limits.max_columns:
+            raise LimitExceeded("max_columns", limits.max_columns, f"{len(record):,} properties", where)
+        longest = max((len(v) for v in record.values() if isinstance(v, str)), default=0)
+        if longest > limits.max_cell_chars:
+            raise LimitExceeded("max_cell_chars", limits.max_cell_chars, f"a value of {longest:,} characters", where)
         yield number, record, None
 
 

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from stations.errors import FileUnreadable, ImportRejected, InvalidValue, YizhanError
+from stations.errors import FileUnreadable, ImportRejected, InvalidValue, LimitExceeded, YizhanError
 from stations.exporters import (
     CSV_COLUMNS,
     FORMULA_START,
@@ -45,13 +45,14 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
 
 
 def parse_or_refuse(data: bytes, filename: str) -> ParsedFile | YizhanError:
-    """What ``parse_file`` answers: a ParsedFile that is consistent with itself, or the YizhanError it raised.
+    """What ``parse_file`` answers: a ParsedFile that is consistent with itself, or the YizhanError it raised
+    (LimitExceeded for a file past the readers' limits, e.g. a cell of 200,000 characters).
 
     Any other exception propagates and fails the test.
     """
     try:
         parsed = parse_file(data, filename)
-    except (ImportRejected, FileUnreadable, InvalidValue) as error:
+    except (ImportRejected, FileUnreadable, InvalidValue, LimitExceeded) as error:
         assert str(error)  # every refusal says why
         return error
     assert len(parsed.stations) == len(parsed.station_rows) <= parsed.rows
