@@ -6,8 +6,11 @@ Run on the server, they act on the database directly; changes are recorded in th
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Annotated, Any
+import math
+import re
+from datetime import UTC, date, datetime
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import typer
 from rich.table import Table
@@ -16,6 +19,7 @@ from api.cli_support import cli_actor, err, fail, out, registry, row
 from api.settings import get_settings
 from stations.accounts import ROLES, Accounts
 from stations.errors import InvalidValue, YizhanError
+from stations.model import Station
 from stations.reports import KINDS, Reports, client_key
 
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -78,31 +82,121 @@ def token_revoke(key: Annotated[str, typer.Argument(help="token id or name")]) -
     err.print(f"revoked {', '.join(f'{t.id} {t.name!r}' for t in revoked)}")
 
 
-def _value(text: str) -> Any:
-    """A field value from the command line: JSON if it parses (numbers, lists, null), else the text."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+NULL = "null"
+"""The value that clears a field (``phone=null``) or removes one amenity or external id (``amenities.wifi=null``)."""
+_LIST_SEPARATORS = re.compile(r"[,;，；]")
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, Any]:
-    """``field=value`` pairs as a merge patch; ``amenities.hot_water=yes`` sets one amenity, ``field=null`` clears.
+    """``field=value`` pairs as a merge patch, each value typed by the Station field it sets (see ``field_value``).
 
-    >>> parse_assignments(["name=新名字", "capacity=8", "amenities.wifi=yes", "phone=null"])
-    {'name': '新名字', 'capacity': 8, 'amenities': {'wifi': 'yes'}, 'phone': None}
+    ``amenities.hot_water=yes`` sets one amenity, ``field=null`` clears a field.
+
+    >>> parse_assignments(["name=新名字", "phone=88881234", "capacity=8", "amenities.wifi=yes", "host=null"])
+    {'name': '新名字', 'phone': '88881234', 'capacity': 8, 'amenities': {'wifi': 'yes'}, 'host': None}
     """
     patch: dict[str, Any] = {}
     for assignment in assignments:
         key, sep, text = assignment.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise InvalidValue("assignment", assignment, "write field=value, e.g. opening_hours='Mo-Fr 08:00-18:00'")
-        *parents, leaf = key.strip().split(".")
-        target = patch
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = _value(text)
+        field, _, member = key.partition(".")
+        value = field_value(key, text)
+        if not member:
+            patch[field] = value
+            continue
+        members = patch.setdefault(field, {})
+        if not isinstance(members, dict):
+            raise InvalidValue(key, text, f"{field} is already set as a whole by another assignment")
+        members[member] = value
     return patch
+
+
+def field_value(key: str, text: str) -> Any:
+    """The value ``text`` stands for in the Station field ``key`` (``phone``, ``capacity``, ``amenities.wifi``).
+
+    Typed by the field, never guessed from its look: text fields keep digits as text, numbers are numbers,
+    ``types`` is a comma-separated list, amenities are ``yes``, ``no`` or ``unknown``; ``null`` clears.
+    InvalidValue names the field and its valid values when ``key`` or ``text`` does not fit.
+
+    >>> field_value("phone", "88881234"), field_value("area_m2", "12.5"), field_value("amenities.wifi", "unknown")
+    ('88881234', 12.5, None)
+    >>> field_value("types", "driver_home, outdoor_worker")
+    ['driver_home', 'outdoor_worker']
+    >>> field_value("capacity", "lots")
+    Traceback (most recent call last):
+    ...
+    stations.errors.InvalidValue: capacity='lots': not a whole number; valid: a whole number such as 8, null
+    """
+    field, dot, member = key.partition(".")
+    info = Station.model_fields.get(field)
+    if info is None:
+        raise InvalidValue("field", field, "no station has this field", Station.model_fields)
+    annotation = _without_none(info.annotation)
+    if not dot:
+        return _typed(key, annotation, text)
+    if get_origin(annotation) is not dict or "." in member or not member:
+        nested = [name for name, f in Station.model_fields.items() if get_origin(_without_none(f.annotation)) is dict]
+        raise InvalidValue("field", key, "only these fields take field.NAME=value", [f"{n}.NAME" for n in nested])
+    key_type, value_type = get_args(annotation)
+    if get_origin(key_type) is Literal and member not in get_args(key_type):
+        raise InvalidValue(field, member, f"no such {field} name", get_args(key_type))
+    return _typed(key, value_type, text)
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X`` for ``X | None``; other types as they are."""
+    if get_origin(annotation) in (Union, UnionType):
+        arguments = [a for a in get_args(annotation) if a is not type(None)]
+        if len(arguments) == 1:
+            return arguments[0]
+    return annotation
+
+
+def _typed(key: str, annotation: Any, text: str) -> Any:
+    """``text`` as a value of ``annotation`` (str, int, float, bool, date, Literal, tuple of them...)."""
+    if text.strip() == NULL:
+        return None
+    origin = get_origin(annotation)
+    if origin is Literal:
+        choices = get_args(annotation)
+        if set(choices) == {"yes", "no"}:  # a tri-state amenity: its third state, unknown, is its absence
+            if text.strip() == "unknown":
+                return None
+            choices = (*choices, "unknown")
+        if text.strip() not in choices:
+            raise InvalidValue(key, text, "not one of the values", [*choices, NULL])
+        return text.strip()
+    if origin in (tuple, list):
+        item_type = get_args(annotation)[0]
+        items = [part.strip() for part in _LIST_SEPARATORS.split(text) if part.strip()]
+        return [_typed(key, item_type, item) for item in items]
+    if annotation is bool:
+        if text.strip().lower() not in ("true", "yes", "1", "false", "no", "0"):
+            raise InvalidValue(key, text, "not true or false", ["true", "false", NULL])
+        return text.strip().lower() in ("true", "yes", "1")
+    if annotation is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise InvalidValue(key, text, "not a whole number", ["a whole number such as 8", NULL]) from None
+    if annotation is float:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise InvalidValue(key, text, "not a finite number", ["a number such as 12.5", NULL])
+        return number
+    if annotation is date:
+        try:
+            return date.fromisoformat(text.strip()).isoformat()
+        except ValueError:
+            raise InvalidValue(key, text, "not a date", ["YYYY-MM-DD, e.g. 2026-12-03", NULL]) from None
+    if get_origin(annotation) is dict:
+        raise InvalidValue(key, text, f"set one at a time: {key}.NAME=value")
+    return text  # str, and anything else the Station model checks itself
 
 
 def _print_station(station_id: str, revision: int) -> None:
@@ -153,7 +247,7 @@ def history(
         fail(error)
     if as_json:
         for e in entries:
-            out.print(json.dumps(e.as_json(), ensure_ascii=False), highlight=False, markup=False)
+            typer.echo(json.dumps(e.as_json(), ensure_ascii=False))  # one line each, never wrapped at 80 columns
         return
     table = Table(title=f"history of {station_id}", title_justify="left")
     for column in ("rev", "action", "who", "when (UTC)", "changes"):

@@ -134,8 +134,9 @@ def describe_error(error: BaseException) -> tuple[int, str, str | None]:
 
     >>> describe_error(IsADirectoryError(21, "Is a directory", "maps"))
     (1, 'maps: Is a directory', None)
-    >>> describe_error(ArgumentError("Could not parse SQLAlchemy URL from given URL string"))[1][:27]
-    'database URL is not usable:'
+    >>> from stations.errors import NotFound
+    >>> describe_error(NotFound("station", "HZ-9"))
+    (1, "no station with id 'HZ-9'", None)
     """
     if isinstance(error, CLICK_ERRORS):
         status: int = getattr(error, "exit_code", 1)
