@@ -9,8 +9,10 @@ from fastapi import FastAPI
 
 from api import errors
 from api.access_log import AccessLog
+from api.auth import TokenFirst
 from api.concurrency import ConcurrencyLimit
 from api.cors import CrossOrigin
+from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout
 from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, stations
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
@@ -64,7 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.registry.store.engine.dispose()
 
-    app = FastAPI(title="Yizhan 驿站", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Yizhan 驿站",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redirect_slashes=False,  # Starlette's redirects name the Host header's host; api.errors redirects relatively
+    )
     errors.install(app)
     for module in (opendata, stations, editing, imports, reports, districts, coverage, health, pages):
         app.include_router(module.router)
@@ -73,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """The request pipeline, outermost first: access log and request id; security headers and page policies;
-    cross-origin rules; the time limit and the size limit on request bodies; the cap on concurrent planning
+    """The request pipeline, outermost first: access log and request id; HEAD answered as GET without a body;
+    security headers and page policies; cross-origin rules; a JSON 500 for anything unhandled (so it still
+    carries the headers above); the token check of writes, before any body is read; the time limit and the size
+    limit on request bodies; JSON bodies that are not Unicode text refused; the cap on concurrent planning
     requests and their memory ceiling, innermost, so that a turn is taken only once the body is in. All pure ASGI."""
 
     def relieve() -> None:
@@ -91,6 +101,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         memory_bytes=settings.planning_memory_bytes,
         relieve=relieve,
     )
+    app.add_middleware(errors.JsonBodies)
     app.add_middleware(
         BodyLimit,
         limit_for=lambda path: settings.max_upload_bytes if path == "/imports" else REQUEST_BODY_LIMIT,
@@ -99,6 +110,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         BodyTimeout,
         timeout_for=lambda path: settings.upload_timeout_s if path == "/imports" else settings.body_timeout_s,
     )
+    app.add_middleware(TokenFirst)
+    app.add_middleware(errors.ServerErrors)
     app.add_middleware(CrossOrigin, read_origins=settings.cors_origins, write_origins=settings.cors_write_origins)
     tiles = (*tile_sources(settings.tiles), *tile_sources(OSM_TILES))  # /maps/coverage always draws OpenStreetMap
     rules = {
@@ -108,4 +121,5 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         "/maps/coverage": PageRule(sources={"style-src-attr": ("'unsafe-inline'",)}),
     }
     app.add_middleware(SecurityHeaders, img_sources=tiles, rules=rules)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog, secret=settings.secret)

@@ -153,6 +153,9 @@ def serve(
         timeout_worker_healthcheck=60,  # a worker busy building its index (or a loaded machine) is not hung
         access_log=False,  # api.access_log writes one JSON line per request, without tokens or positions
         log_config=uvicorn_log_config(),
+        # X-Forwarded-For only from YIZHAN_TRUSTED_PROXIES (uvicorn's own default trusts 127.0.0.1)
+        proxy_headers=bool(get_settings().trusted_proxies),
+        forwarded_allow_ips=list(get_settings().trusted_proxies) or None,
     )
     if workers == 1:
         uvicorn.Server(config).run()

@@ -19,6 +19,10 @@ attributes), tested with hostile names. JSON and other non-HTML responses get ``
 
 FastAPI's ``/docs`` and ``/redoc`` load Swagger UI and ReDoc from cdn.jsdelivr.net; ``docs_rules`` names what
 they need (their inline start-up scripts are still pinned by hash).
+
+Header values built from data (a station id in ``Location``) are percent-encoded with ``url_path`` and
+``path_segment`` (RFC 3986), so any text fits a header (HTTP header values are Latin-1 bytes; a Chinese id
+or a line break cannot be sent raw) and comes back whole when the client follows the URL.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +47,26 @@ _START = re.compile(rb"<(script|style)\b([^>]*)>")  # searched in the lower-case
 _TAG_END = frozenset(b" \t\n\f\r/>")
 _SRC = re.compile(rb"\ssrc\s*=", re.IGNORECASE)
 _CHARSET = re.compile(rb"charset=([\w-]+)", re.IGNORECASE)
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+"""What RFC 3986 lets a path segment hold as is besides letters, digits and ``-._~`` (sub-delims, ``:``, ``@``)."""
+
+
+def path_segment(text: str) -> str:
+    """``text`` as one percent-encoded URL path segment (RFC 3986, UTF-8): ASCII, no ``/``, safe in a header.
+
+    >>> path_segment("驿站-RT-1"), path_segment("a/b c%")
+    ('%E9%A9%BF%E7%AB%99-RT-1', 'a%2Fb%20c%25')
+    """
+    return quote(text, safe=_SEGMENT_SAFE, errors="surrogatepass")
+
+
+def url_path(path: str) -> str:
+    """A decoded URL ``path`` percent-encoded again, each segment as ``path_segment`` does.
+
+    >>> url_path("/stations/驿站 1"), url_path("/a\\\\b")
+    ('/stations/%E9%A9%BF%E7%AB%99%201', '/a%5Cb')
+    """
+    return quote(path, safe=f"/{_SEGMENT_SAFE}", errors="surrogatepass")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     """Key of the daily hash that identifies report senders for rate limits; set a random one in production."""
     reports_per_hour: int = 10
     """Rider reports one client may send in an hour."""
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Reverse proxies (IP addresses or networks, comma-separated, e.g. "10.0.0.0/8, 127.0.0.1") whose
+    X-Forwarded-For and X-Forwarded-Proto `yizhan serve` believes; default none: the client is the address that
+    connected, so a client cannot name another address (and dodge the report limit) with X-Forwarded-For."""
     max_upload_bytes: int = 20_000_000
     """Largest import file accepted (bytes); bigger uploads get 413."""
     stale_after_days: int = 180
@@ -81,6 +86,34 @@ class Settings(BaseSettings):
     @classmethod
     def _origin_list(cls, value: object, info: ValidationInfo) -> object:
         return origins(value, allow_any=info.field_name == "cors_origins")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        return networks(value)
+
+
+def networks(value: object) -> object:
+    """IP addresses and networks from a comma- or space-separated string (or a sequence), normalised.
+
+    >>> networks("127.0.0.1, 10.0.0.0/8 ::1")
+    ('127.0.0.1', '10.0.0.0/8', '::1')
+    >>> networks("")
+    ()
+    """
+    if not isinstance(value, str | list | tuple):
+        return value  # pydantic reports the wrong type
+    items = value.replace(",", " ").split() if isinstance(value, str) else [str(v).strip() for v in value]
+    found = []
+    for item in items:
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or network: give e.g. 127.0.0.1 or 10.0.0.0/8 (0.0.0.0/0 trusts any)"
+            ) from None
+        found.append(str(network.network_address) if network.num_addresses == 1 else str(network))
+    return tuple(found)
 
 
 def origins(value: object, *, allow_any: bool = True) -> object:

@@ -150,6 +150,50 @@ class RateLimited(YizhanError):
         super().__init__(message)
 
 
+class ReadOnly(YizhanError):
+    """The database takes no writes just now (a read-only file or replica, a server in read-only mode): reads
+    still work (HTTP 503)."""
+
+    code = "read_only"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "the station registry is read-only just now, so nothing was changed; reads still work — try again "
+            "later or ask the operator (数据库当前只读，未做任何修改；查询不受影响，请稍后再试或联系管理员)"
+        )
+
+
+SQLITE_READONLY = 8
+"""SQLite's primary result code for a write to a read-only database (extended codes keep it in the low byte)."""
+POSTGRES_READ_ONLY_TRANSACTION = "25006"
+"""SQLSTATE of a write in a read-only transaction (``default_transaction_read_only``, a hot standby)."""
+
+
+def read_only_error(error: BaseException) -> ReadOnly | None:
+    """A ``ReadOnly`` when ``error`` (a database driver's error, or SQLAlchemy's wrapping of one in ``orig``)
+    says the database refused a write because it is read-only; else None.
+
+    >>> import sqlite3
+    >>> database = sqlite3.connect(":memory:")
+    >>> _ = database.execute("PRAGMA query_only = 1")
+    >>> try:
+    ...     database.execute("CREATE TABLE t (x)")
+    ... except sqlite3.OperationalError as refused:
+    ...     print(read_only_error(refused).code)
+    read_only
+    >>> read_only_error(sqlite3.OperationalError("database is locked")) is None
+    True
+    """
+    cause = getattr(error, "orig", None) or error
+    if getattr(cause, "sqlstate", None) == POSTGRES_READ_ONLY_TRANSACTION:
+        return ReadOnly()
+    code = getattr(cause, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == SQLITE_READONLY:
+        return ReadOnly()
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """One problem with one row of an import: 1-based data row (the header is row 0), field, value, reason."""

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 
 from api.auth import Editor, Viewer
 from api.deps import RegistryDep, SettingsDep
-from api.routes.stations import Crs, GeoJSONResponse, station_response
+from api.routes.stations import Crs, GeoJSONResponse, StationId, station_response
+from api.security import path_segment
 from geo.crs import CrsName, transform
 from stations.errors import InvalidValue, RevisionRequired
 from stations.importers import generated_id
@@ -76,7 +77,9 @@ def create_station(
     crs: Crs = "wgs84",
 ) -> JSONResponse:
     """Add a station (fields as in `GET /stations/{id}`; `id` optional: one is made from name and place).
-    Its district is found from its position. 409 if the id exists."""
+    Its district is found from its position. 409 if the id exists. An id is 1-64 visible characters of any
+    script (e.g. `驿站-RT-1`), without spaces or `/ ? # % \\`, and not `.` or `..`; the `Location` of the new
+    station is its URL, percent-encoded (`/stations/%E9%A9%BF%E7%AB%99-RT-1`)."""
     data = _in_wgs84(body, crs)
     if (
         "id" not in data
@@ -86,7 +89,7 @@ def create_station(
         data = {"id": generated_id(data["name"].strip(), float(data["lon"]), float(data["lat"])), **data}
     station, revision = registry.create(station_from(data), account.name)
     response = station_response(station, revision, settings, crs, status_code=201)
-    response.headers["Location"] = f"/stations/{station.id}"
+    response.headers["Location"] = f"/stations/{path_segment(station.id)}"
     return response
 
 
@@ -95,7 +98,7 @@ def update_station(
     account: Editor,
     registry: RegistryDep,
     settings: SettingsDep,
-    station_id: str,
+    station_id: StationId,
     patch: Annotated[
         dict[str, Any],
         Body(
@@ -115,7 +118,7 @@ def update_station(
 
 @router.post("/{station_id}/verify", summary="Confirm a station is as recorded", response_class=GeoJSONResponse)
 def verify_station(
-    account: Editor, registry: RegistryDep, settings: SettingsDep, station_id: str, if_match: IfMatch = None
+    account: Editor, registry: RegistryDep, settings: SettingsDep, station_id: StationId, if_match: IfMatch = None
 ) -> JSONResponse:
     """Record that an editor checked the station and found it as recorded: `verified_at` becomes today (China
     time), so it is no longer `stale`. Needs `If-Match` (you confirm the revision you saw)."""
@@ -127,7 +130,7 @@ def verify_station(
 def delete_station(
     account: Editor,
     registry: RegistryDep,
-    station_id: str,
+    station_id: StationId,
     if_match: IfMatch = None,
     hard: Annotated[bool, Query(description="remove for good, history kept (admins only)")] = False,
 ) -> Response:
@@ -140,7 +143,7 @@ def delete_station(
 
 
 @router.get("/{station_id}/history", summary="Every change of a station")
-def station_history(_account: Viewer, registry: RegistryDep, station_id: str) -> dict[str, Any]:
+def station_history(_account: Viewer, registry: RegistryDep, station_id: StationId) -> dict[str, Any]:
     """Who changed what and when, oldest first: each entry has the revision it made, the action (create,
     update, verify, delete, restore, purge, import), the token name, the time (UTC) and each changed field
     as `[before, after]` (null: absent)."""

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import RegistryDep, SettingsDep, SnapshotDep
 from api.settings import Settings
 from geo.crs import CrsName, transform
 from stations import hours, params
-from stations.errors import InvalidValue
+from stations.errors import InvalidValue, NotFound
 from stations.exporters import (
     coordinates,
     feature_collection,
@@ -21,7 +23,7 @@ from stations.exporters import (
     station_feature,
     to_csv,
 )
-from stations.model import AMENITIES, STATION_TYPES, Station
+from stations.model import AMENITIES, ID_PATTERN, STATION_TYPES, Station, id_problem
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -61,6 +63,19 @@ Types = Annotated[
     str | None,
     Query(description=f"comma-separated, any of: {', '.join(STATION_TYPES)}", examples=["outdoor_worker"]),
 ]
+
+
+def station_id_path(
+    station_id: Annotated[str, PathParam(description="a station id, e.g. HZ-SYN-00001 or 驿站-RT-1")],
+) -> str:
+    """The ``{station_id}`` of a path; NotFound at once for text no station id can be (``..``, a bidi override,
+    a NUL: no database is asked about it)."""
+    if len(station_id) > 64 or re.match(ID_PATTERN, station_id) is None or id_problem(station_id) is not None:
+        raise NotFound("station", station_id)
+    return station_id
+
+
+StationId = Annotated[str, Depends(station_id_path)]
 
 
 class GeoJSONResponse(JSONResponse):
@@ -159,7 +174,9 @@ def list_stations(
 
 
 @router.get("/{station_id}", response_class=GeoJSONResponse, summary="One station")
-def get_station(registry: RegistryDep, settings: SettingsDep, station_id: str, crs: Crs = "wgs84") -> JSONResponse:
+def get_station(
+    registry: RegistryDep, settings: SettingsDep, station_id: StationId, crs: Crs = "wgs84"
+) -> JSONResponse:
     """One station as a GeoJSON Feature, with its ``open_status`` now, ``stale``, navigation links and its
     ``revision``; the ``ETag`` header is what ``If-Match`` of a change must carry."""
     station, revision = registry.versioned(station_id)
