@@ -33,9 +33,7 @@ router = APIRouter(tags=["planning"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Radius = Annotated[float, Query(gt=0, allow_inf_nan=False, description="service distance, metres (≈15 min walk: 1000)")]
 Types = Annotated[str | None, Query(description=f"comma-separated, any of: {', '.join(STATION_TYPES)}; default all")]
-Cell = Annotated[
-    float, Query(ge=1, allow_inf_nan=False, description="grid cell size, metres; rounded to whole metres")
-]
+Cell = Annotated[float, Query(ge=1, allow_inf_nan=False, description="grid cell size, metres; rounded to whole metres")]
 Adcode = Annotated[str | None, Query(description="only this district, e.g. 330106")]
 
 
