@@ -143,6 +143,7 @@ def serve(
     from uvicorn.supervisors import Multiprocess
 
     from api.access_log import uvicorn_log_config
+    from api.serving import uvicorn_options
 
     config = uvicorn.Config(
         "api.app:create_app",
@@ -156,6 +157,7 @@ def serve(
         # X-Forwarded-For only from YIZHAN_TRUSTED_PROXIES (uvicorn's own default trusts 127.0.0.1)
         proxy_headers=bool(get_settings().trusted_proxies),
         forwarded_allow_ips=list(get_settings().trusted_proxies) or None,
+        **uvicorn_options(),  # deadlines on request headers; header size and keep-alive bounds
     )
     if workers == 1:
         uvicorn.Server(config).run()
