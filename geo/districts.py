@@ -13,6 +13,7 @@ GeoJSON FeatureCollection whose features carry ``adcode`` and ``name`` propertie
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +38,17 @@ class Districts:
     geometries: list[BaseGeometry]
     metadata: dict[str, Any] = field(default_factory=dict)
     _tree: shapely.STRtree = field(init=False, repr=False, compare=False)
+    _prepared: NDArray[np.object_] = field(init=False, repr=False, compare=False)
+    _prepared_lock: threading.Lock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_tree", shapely.STRtree(self.geometries))
+        # prepared copies for point-in-polygon (the public geometries stay as given); GEOS builds a prepared
+        # geometry's indexes lazily on first use, which is not thread-safe, so tests run under a lock
+        prepared = shapely.from_wkb(shapely.to_wkb(np.array(self.geometries, dtype=object)))
+        shapely.prepare(prepared)
+        object.__setattr__(self, "_prepared", prepared)
+        object.__setattr__(self, "_prepared_lock", threading.Lock())
 
     def __len__(self) -> int:
         return len(self.adcodes)
@@ -104,7 +113,12 @@ class Districts:
         points = shapely.points(np.atleast_1d(lon), np.atleast_1d(lat))
         none = len(self)
         result = np.full(len(points), none, dtype=np.intp)
-        point_at, district_at = self._tree.query(points, predicate="intersects")
+        # boxes from the tree, then the exact test on prepared polygons: ~25x faster than the tree's own
+        # "intersects" predicate, which tests each point against the unprepared polygon
+        point_at, district_at = self._tree.query(points)
+        with self._prepared_lock:
+            inside = shapely.intersects(self._prepared[district_at], points[point_at])
+        point_at, district_at = point_at[inside], district_at[inside]
         np.minimum.at(result, point_at, district_at)  # a point on a shared border: first district in file order
         result[result == none] = -1
         return result

@@ -8,7 +8,7 @@ is still current (optimistic concurrency: a stale revision changes nothing).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -23,6 +23,8 @@ from stations.store import HistoryRow, StationRow, Store, as_utc, bump_version
 Action = Literal["create", "update", "verify", "delete", "restore", "purge", "import"]
 ACTIONS: tuple[str, ...] = get_args(Action)
 _CHUNK = 500
+WRITE_CHUNK = 5_000
+"""Rows written per statement of a large batch (and how often ``apply`` reports progress)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +104,19 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def apply(store: Store, changes: Sequence[Change], actor: str, expected_version: int | None = None) -> list[Written]:
+def apply(
+    store: Store,
+    changes: Sequence[Change],
+    actor: str,
+    expected_version: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> list[Written]:
     """Write ``changes`` in one transaction with their history; raise (writing nothing) on the first change
     whose expected revision is stale, whose station is missing, or that creates an existing id — or, with
     ``expected_version``, with RegistryChanged if anything was written since the registry was at that version.
+
+    ``on_chunk(count)`` is told of every ``WRITE_CHUNK`` changes prepared and then stored (so ``2 * len(changes)``
+    in all), inside the transaction: whatever it raises (a cancel) rolls the whole batch back.
 
     Changes that change nothing are skipped: no new revision, no history; a batch with nothing to write
     leaves the registry version alone. A station created again after it was removed for good continues
@@ -123,7 +134,9 @@ def apply(store: Store, changes: Sequence[Change], actor: str, expected_version:
         # each changed station's row as the batch leaves it (None: removed): changes apply in order, the last wins
         final: dict[str, dict[str, Any] | None] = {}
         history = []
-        for change in changes:
+        for count, change in enumerate(changes, start=1):
+            if on_chunk is not None and count % WRITE_CHUNK == 0:
+                on_chunk(WRITE_CHUNK)
             row = current.get(change.station_id)
             revision = row[1] if row else None
             _check(change, revision)
@@ -141,6 +154,8 @@ def apply(store: Store, changes: Sequence[Change], actor: str, expected_version:
                  "at": now, "changes": changed}
             )  # fmt: skip
             written.append(Written(change.station_id, new_revision, changed, now))
+        if on_chunk is not None:
+            on_chunk(len(changes) % WRITE_CHUNK)
         if not history:
             transaction.rollback()  # not even the version bump: nothing changed
             return written
@@ -149,11 +164,16 @@ def apply(store: Store, changes: Sequence[Change], actor: str, expected_version:
         updates = [values for station_id, values in final.items() if values is not None and station_id in stored]
         for start in range(0, len(purges), _CHUNK):
             session.execute(delete(StationRow).where(StationRow.id.in_(purges[start : start + _CHUNK])))
-        if inserts:
-            session.execute(insert(StationRow), inserts)
-        if updates:
-            session.execute(update(StationRow), updates)
-        session.execute(insert(HistoryRow), history)
+        # in chunks, so that ``on_chunk`` can stop a long write; still one transaction
+        for start in range(0, max(len(inserts), len(updates), len(history)), WRITE_CHUNK):
+            if inserts[start : start + WRITE_CHUNK]:
+                session.execute(insert(StationRow), inserts[start : start + WRITE_CHUNK])
+            if updates[start : start + WRITE_CHUNK]:
+                session.execute(update(StationRow), updates[start : start + WRITE_CHUNK])
+            if history[start : start + WRITE_CHUNK]:
+                session.execute(insert(HistoryRow), history[start : start + WRITE_CHUNK])
+            if on_chunk is not None:
+                on_chunk(min(WRITE_CHUNK, len(changes) - start))
     return written
 
 

@@ -511,7 +511,10 @@ def _fields(
     fields["area_m2"] = _optional_number(record, "area_m2")
     amenities = {}
     for amenity in AMENITIES:
-        raw = _text(record.get(amenity)).lower()
+        value = record.get(amenity)
+        if value is None or value == "":
+            continue  # unknown; most cells of a wide sheet, so skipped without the text handling below
+        raw = _text(value).lower()
         if raw not in _TRISTATE_ALIASES:
             raise InvalidValue(amenity, record.get(amenity), "not a yes/no value", ["yes", "no", "(empty)"])
         if _TRISTATE_ALIASES[raw] is not None:

@@ -20,8 +20,9 @@ from geo.districts import Districts
 from stations import edits, hours, imports
 from stations.edits import Change, Written
 from stations.errors import ImportRejected, InvalidValue, NotFound, RegistryChanged, RowProblem, StaleRevision
-from stations.importers import parse_file
+from stations.importers import file_format, parse_file
 from stations.model import Station, station_from
+from stations.progress import Progress
 from stations.snapshot import Snapshot
 from stations.store import Store
 
@@ -83,6 +84,15 @@ def assign_districts(
     return result, warnings
 
 
+def _estimated_rows(data: bytes, filename: str) -> int | None:
+    """Rows of a CSV file, counted as lines (a cell with a line break makes it an overestimate); None for
+    other formats and for names that are no known format (parse_file reports those)."""
+    try:
+        return max(data.count(b"\n") - 1, 0) if file_format(filename) == "csv" else None
+    except InvalidValue:
+        return None
+
+
 class Registry:
     """Stations stored in ``store``, located in ``districts``, answered from an atomically swapped snapshot."""
 
@@ -112,7 +122,13 @@ class Registry:
         return self.snapshot()
 
     def import_file(
-        self, data: bytes, filename: str, crs: str | None = None, dry_run: bool = False, actor: str = "import"
+        self,
+        data: bytes,
+        filename: str,
+        crs: str | None = None,
+        dry_run: bool = False,
+        actor: str = "import",
+        progress: Progress | None = None,
     ) -> ImportReport:
         """Validate a whole file and, unless ``dry_run``, write its additions and updates in one transaction,
         recorded in the history as ``actor``'s.
@@ -120,12 +136,20 @@ class Registry:
         The plan is made from the registry as it is; if anything is written meanwhile, it is made again (a few
         times, then RegistryChanged), so an edit committed during an import is never overwritten.
         Raises ImportRejected (nothing written) if any row is bad; a dry run reports the problems instead.
+
+        ``progress`` hears of each stage ("validating rows", "locating districts", "planning", "checking
+        duplicates", "writing") and its rows; a cancel through it raises ImportCancelled at the next chunk of
+        rows, before the commit (a cancel during the write rolls the transaction back): nothing is written.
         """
-        parsed = parse_file(data, filename, crs)
+        progress = progress or Progress()
+        progress.stage("validating rows", _estimated_rows(data, filename))
+        parsed = parse_file(data, filename, crs, progress)
+        progress.stage("locating districts", len(parsed.stations))
         stations, warnings = assign_districts(parsed.stations, parsed.station_rows, self.districts)
+        progress.advance(len(parsed.stations))
         for attempt in range(_ATTEMPTS):
             snapshot = self.refresh()
-            planned = imports.plan(stations, parsed.station_rows, snapshot)
+            planned = imports.plan(stations, parsed.station_rows, snapshot, progress=progress)
             report = ImportReport(
                 file=filename,
                 rows=parsed.rows,
@@ -146,12 +170,16 @@ class Registry:
                 return report
             if parsed.problems:
                 raise ImportRejected(parsed.problems, report)
+            progress.stage("writing", 2 * len(planned.writes))  # each row counted when prepared and when stored
+            changes = [Change(s.id, s, "import") for s in planned.writes]
             try:
-                self._write([Change(s.id, s, "import") for s in planned.writes], actor, snapshot.version)
+                written = edits.apply(self.store, changes, actor, snapshot.version, progress.advance)
             except RegistryChanged:
                 if attempt == _ATTEMPTS - 1:
                     raise
                 continue
+            if written:
+                self._swap_in(snapshot, planned.writes)
             report.committed = True
             return report
         raise AssertionError("unreachable")
@@ -243,6 +271,17 @@ class Registry:
     def _located(self, station: Station) -> Station:
         located, _ = assign_districts([station], [1], self.districts)
         return located[0]
+
+    def _swap_in(self, before: Snapshot, writes: list[Station]) -> None:
+        """After an import committed on ``before``'s version: the new snapshot from ``before`` and the stations
+        just written, held in memory already, instead of reading every station back from the store (the
+        registry is exactly that: the write succeeded only if nothing else was written in between)."""
+        merged = {s.id: s for s in before.stations}
+        merged.update((s.id, s) for s in writes)
+        rebuilt = Snapshot([merged[key] for key in sorted(merged)], before.version + 1)  # by id, as Store.all
+        with self._lock:
+            self._snapshot = rebuilt
+            self._checked_at = time.monotonic()
 
     def _write(self, changes: list[Change], actor: str, expected_version: int | None = None) -> list[Written]:
         written = edits.apply(self.store, changes, actor, expected_version)
