@@ -365,7 +365,10 @@ def site(
     radius: RadiusOption = 1000.0,
     types: TypesOption = None,
     cell: CellOption = 100.0,
-    candidates: Annotated[Path | None, typer.Option(help="CSV/XLSX/GeoJSON of feasible sites (lon, lat, name)")] = None,
+    candidates: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="CSV/XLSX/GeoJSON of feasible sites (lon, lat, name)"),
+    ] = None,
     method: Annotated[str, typer.Option(help="greedy, exact or both")] = "greedy",
     time_limit: Annotated[float, typer.Option("--time-limit", help="seconds for the exact solver")] = 30.0,
     min_spacing: Annotated[float, typer.Option("--min-spacing", help="metres between new sites")] = 0.0,

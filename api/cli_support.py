@@ -11,6 +11,8 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import sqlite3
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -157,8 +159,9 @@ def describe_error(error: BaseException) -> tuple[int, str, str | None]:
             _masked(f"database URL {_shown_url(url)} is not usable: {reason}", url),
             (f"set YIZHAN_DATABASE_URL to e.g. {DATABASE_URL_EXAMPLES}"),
         )
-    if isinstance(error, DBAPIError):  # OperationalError (cannot connect, read-only...), DatabaseError (corrupted)
-        reason = str(error.orig) if error.orig is not None else str(error)
+    if isinstance(error, (DBAPIError, *_driver_errors())):  # cannot connect, read-only, corrupted...
+        orig = getattr(error, "orig", None) if isinstance(error, DBAPIError) else error
+        reason = str(orig if orig is not None else error)
         message = f"cannot use database {_shown_url(url)}: {reason}{_sqlite_folder_hint(url)}"
         return 1, _masked(message, url), None
     if isinstance(error, OSError) and error.strerror:
@@ -179,6 +182,15 @@ def describe_error(error: BaseException) -> tuple[int, str, str | None]:
         _masked(f"unexpected {type(error).__name__}: {reason}", url),
         (f"this is a bug or an unforeseen situation; set {DEBUG_VARIABLE}=1 to see the traceback"),
     )
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """The database drivers' own errors, for those raised where SQLAlchemy does not wrap them (connect hooks)."""
+    errors: list[type[Exception]] = [sqlite3.Error]
+    psycopg = sys.modules.get("psycopg")  # not imported: no psycopg error can have happened
+    if psycopg is not None:
+        errors.append(psycopg.Error)
+    return tuple(errors)
 
 
 def _one_line(text: str) -> str:
