@@ -39,7 +39,7 @@ def build_registry(settings: Settings) -> Registry:
     """The registry for ``settings``: the store at its database URL and its district boundaries."""
     path = settings.districts_path
     districts = Districts.from_file(path) if path is not None and path.exists() else None
-    return Registry(Store(settings.database_url), districts, settings.check_interval_s)
+    return Registry(Store(settings.database_url), districts, settings.check_interval_s, settings.import_limits())
 
 
 def build_planner(settings: Settings, registry: Registry) -> Planner | None:

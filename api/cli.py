@@ -354,7 +354,7 @@ def gaps(
 
 def _read_candidates(path: Path) -> tuple[Candidate, ...]:
     """Candidate sites from a CSV/XLSX/GeoJSON file with lon/lat (and optionally name) — the importers' formats."""
-    parsed = parse_candidates(path.read_bytes(), path.name)
+    parsed = parse_candidates(path.read_bytes(), path.name, limits=get_settings().import_limits())
     return tuple(Candidate(lon, lat, name) for lon, lat, name in parsed)
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import typer
 
 from api.cli_support import err, fail
-from api.settings import REPO_ROOT
+from api.settings import REPO_ROOT, get_settings
 from geo.districts import DistrictFileError, Districts
 from geo.grid import DEFAULT_MAX_CELLS, GridTooLarge
 from geo.national import NATIONAL_CELL_M, local_cluster, national_coverage
@@ -49,7 +49,7 @@ def serving_stations(path: Path, crs: str | None, types: tuple[str, ...]) -> lis
         data = path.read_bytes()
     except OSError as exc:
         raise FileUnreadable(f"cannot read station file {path}: {exc}") from exc
-    parsed = parse_file(data, path.name, crs)
+    parsed = parse_file(data, path.name, crs, limits=get_settings().import_limits())
     if parsed.problems:
         raise ImportRejected(parsed.problems)
     return [s for s in parsed.stations if s.serves(types)]

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from stations.xlsx import DEFAULT_LIMITS, ReadLimits
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "data" / "hangzhou"
 
@@ -71,6 +73,21 @@ class Settings(BaseSettings):
     connected, so a client cannot name another address (and dodge the report limit) with X-Forwarded-For."""
     max_upload_bytes: int = 20_000_000
     """Largest import file accepted (bytes); bigger uploads get 413."""
+    import_max_rows: int = Field(default=DEFAULT_LIMITS.max_rows, ge=1)
+    """Rows below the header an import file may have (GeoJSON: features); more get 422. The import limits
+    (import_*) hold for `yizhan import` too; each is described on ``stations.xlsx.ReadLimits``."""
+    import_max_columns: int = Field(default=DEFAULT_LIMITS.max_columns, ge=1)
+    """Cells in one row of an import file (GeoJSON: properties of a feature); more get 422."""
+    import_max_cell_chars: int = Field(default=DEFAULT_LIMITS.max_cell_chars, ge=1)
+    """Characters in one cell of an import file (GeoJSON: a property value); more get 422."""
+    import_max_unpacked_bytes: int = Field(default=DEFAULT_LIMITS.max_unpacked_bytes, ge=1)
+    """Bytes an imported XLSX may unpack to (all its parts); more get 413 before any XML is parsed."""
+    import_max_compression_ratio: int = Field(default=DEFAULT_LIMITS.max_compression_ratio, ge=1)
+    """Unpacked over packed size of a part (over 1 MB) of an imported XLSX; more get 413 (a zip bomb)."""
+    import_max_parts: int = Field(default=DEFAULT_LIMITS.max_parts, ge=1)
+    """Parts (files) of an imported XLSX archive; more get 413."""
+    import_max_shared_strings: int = Field(default=DEFAULT_LIMITS.max_shared_strings, ge=0)
+    """Entries of an imported XLSX's shared-string table; more get 413."""
     stale_after_days: int = 180
     """A station not verified for this many days (or never) is shown as stale."""
     data_licence: str = "CC BY 4.0"
@@ -81,6 +98,10 @@ class Settings(BaseSettings):
     """Licence and attribution carried by the open-data downloads (/stations.csv, .geojson, .xlsx)."""
     max_k: int = 100
     max_radius_m: float = 100_000.0
+
+    def import_limits(self) -> ReadLimits:
+        """The ``import_*`` settings as the importers take them."""
+        return ReadLimits(**{name: getattr(self, f"import_{name}") for name in ReadLimits.__dataclass_fields__})
 
     @field_validator("cors_origins", "cors_write_origins", mode="before")
     @classmethod

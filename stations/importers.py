@@ -329,8 +329,10 @@ def _records(
 
 def _check_row(line: int, cells: list[Any], limits: ReadLimits) -> None:
     """LimitExceeded if row ``line`` of a table is past the row limit, has too many cells or too long a one."""
-    if line > limits.max_rows:
-        raise LimitExceeded("max_rows", limits.max_rows, f"row {line:,}", "file")
+    if line > limits.max_rows + 1:  # the header is row 1
+        raise LimitExceeded(
+            "max_rows", limits.max_rows, f"row {line:,}: more than {limits.max_rows:,} rows below the header", "file"
+        )
     if len(cells) > limits.max_columns:
         raise LimitExceeded("max_columns", limits.max_columns, f"{len(cells):,} cells", f"row {line:,}")
     longest = max((len(c) for c in cells if isinstance(c, str)), default=0)

@@ -25,6 +25,7 @@ from stations.model import Station, station_from
 from stations.progress import Progress
 from stations.snapshot import Snapshot
 from stations.store import Store
+from stations.xlsx import DEFAULT_LIMITS, ReadLimits
 
 _ATTEMPTS = 3
 """How often a write based on what was just read is made again when another write lands in between."""
@@ -96,8 +97,16 @@ def _estimated_rows(data: bytes, filename: str) -> int | None:
 class Registry:
     """Stations stored in ``store``, located in ``districts``, answered from an atomically swapped snapshot."""
 
-    def __init__(self, store: Store, districts: Districts | None = None, check_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        districts: Districts | None = None,
+        check_interval_s: float = 1.0,
+        limits: ReadLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.store = store
+        self.limits = limits
+        """What an imported file may hold (rows, cells, characters; what an XLSX unpacks to)."""
         self.districts = districts
         self.check_interval_s = check_interval_s
         self._lock = threading.Lock()
@@ -143,7 +152,7 @@ class Registry:
         """
         progress = progress or Progress()
         progress.stage("validating rows", _estimated_rows(data, filename))
-        parsed = parse_file(data, filename, crs, progress)
+        parsed = parse_file(data, filename, crs, progress, limits=self.limits)
         progress.stage("locating districts", len(parsed.stations))
         stations, warnings = assign_districts(parsed.stations, parsed.station_rows, self.districts)
         progress.advance(len(parsed.stations))

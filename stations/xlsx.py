@@ -54,9 +54,9 @@ class ReadLimits:
     XLSX archive (past them: UnpackedTooLarge, HTTP 413).
     """
 
-    max_rows: int = 250_000
-    """Rows, counted as a spreadsheet numbers them (the header row is row 1); GeoJSON: features. The national
-    registry (~186,000 outdoor stations) fits in one file."""
+    max_rows: int = 1_000_000
+    """Rows below the header (a row numbered past ``max_rows + 1`` is refused); GeoJSON: features. A national
+    registry (~186,000 outdoor stations, and the driver homes and nursing rooms) fits in one file."""
     max_columns: int = 1_000
     """Cells in one row (and the highest column a cell may sit in); GeoJSON: properties of one feature."""
     max_cell_chars: int = 32_767
@@ -105,7 +105,12 @@ def worksheet_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator
         strings: list[str] = []
         if strings_part is not None:
             with _opened(archive, strings_part.PartName[1:]) as stream:
-                strings = _shared_strings(stream, strings_part.PartName[1:], limits)
+                try:
+                    strings = _shared_strings(stream, strings_part.PartName[1:], limits)
+                except YizhanError:
+                    raise
+                except Exception as exc:  # what openpyxl's Text raises for a damaged entry (type, value errors)
+                    raise FileUnreadable(f"not a readable XLSX workbook: shared strings: {exc}") from exc
         cells = WorkSheetParser(
             None,
             strings,
@@ -146,8 +151,13 @@ def _checked_archive(data: bytes, limits: ReadLimits) -> zipfile.ZipFile:
         if info.file_size > RATIO_GRACE_BYTES and ratio > limits.max_compression_ratio:
             found = f"{info.file_size:,} bytes packed into {info.compress_size:,} ({ratio:,.0f}:1)"
             raise UnpackedTooLarge("max_compression_ratio", limits.max_compression_ratio, found, info.filename)
-    for info in infos:
-        _refuse_dtd(archive, info)
+    try:
+        for info in infos:
+            _refuse_dtd(archive, info)
+    except YizhanError:
+        raise
+    except Exception as exc:  # zlib errors, BadZipFile (a CRC that does not match what a part declares)
+        raise FileUnreadable(f"not a readable XLSX workbook: {exc}") from exc
     return archive
 
 
@@ -277,8 +287,8 @@ def _sheet_rows(stream: IO[bytes], part: str, cells: WorkSheetParser, limits: Re
                     row_depth, row = len(stack), []
                     number, _ = cells.parse_row(Element(ROW_TAG, element.attrib))  # the number, as openpyxl reads it
                     cells.row_dimensions.clear()
-                    if number > limits.max_rows:
-                        found = f"row {number:,}"
+                    if number > limits.max_rows + 1:  # the header is row 1
+                        found = f"row {number:,}: more than {limits.max_rows:,} rows below the header"
                         raise LimitExceeded("max_rows", limits.max_rows, found, part)
                 elif row_depth and len(stack) == row_depth + 1:  # a cell
                     chars = 0
