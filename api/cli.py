@@ -18,6 +18,7 @@ from rich.table import Table
 
 from api import cli_batch, cli_keeper
 from api.app import build_planner
+from api.cli_progress import EXIT_STATUS, cancellable
 from api.cli_support import (
     CLICK_ERRORS,
     YizhanGroup,
@@ -35,7 +36,7 @@ from api.routes.coverage import render_coverage_map
 from api.settings import get_settings
 from geo.crs import CrsName
 from stations import opendata, params
-from stations.errors import ImportRejected, InvalidValue, RowProblem, YizhanError
+from stations.errors import ImportCancelled, ImportRejected, InvalidValue, RowProblem, YizhanError
 from stations.exporters import nearby_geojson, table_csv, table_xlsx
 from stations.importers import parse_candidates
 from stations.model import STATION_TYPES
@@ -180,15 +181,27 @@ def import_file(
     crs: CrsOption = "wgs84",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report; write nothing")] = False,
 ) -> None:
-    """Import stations from a file: all rows or none, with a report of every bad row."""
-    try:
-        report = _registry().import_file(file.read_bytes(), file.name, _crs(crs), dry_run=dry_run, actor=cli_actor())
-    except ImportRejected as rejected:
-        err.print(_problem_table(f"{file.name}: nothing was imported", rejected.problems))
-        raise typer.Exit(1) from None
-    except YizhanError as error:
-        _fail(error)
+    """Import stations from a file: all rows or none, with a report of every bad row.
+
+    On a terminal a progress bar shows each stage; Ctrl-C (SIGINT) or SIGTERM stops the import cleanly:
+    nothing is written, and the exit status is 130 or 143.
+    """
+    with cancellable(err) as progress:
+        try:
+            report = _registry().import_file(
+                file.read_bytes(), file.name, _crs(crs), dry_run=dry_run, actor=cli_actor(), progress=progress
+            )
+        except ImportCancelled as cancelled:
+            err.print(f"{file.name}: {cancelled}", highlight=False, markup=False)
+            raise typer.Exit(EXIT_STATUS.get(cancelled.reason, 1)) from None
+        except ImportRejected as rejected:
+            err.print(_problem_table(f"{file.name}: nothing was imported", rejected.problems))
+            raise typer.Exit(1) from None
+        except YizhanError as error:
+            _fail(error)
     _print_report(report)
+    if progress.cancelled and report.committed:
+        err.print(f"{file.name}: {progress.cancelled} came after the commit; the import is complete", highlight=False)
     if report.problems:
         raise typer.Exit(1)
 
