@@ -170,6 +170,7 @@ async def siting(planner: PlannerDep, body: SitingIn, request: Request) -> Respo
     Runs in a worker thread, so other requests are answered meanwhile, and stops when the client goes away."""
     siting_request = body.request()
     gone = threading.Event()
+    report: SitingReport | None = None
     failure: Exception | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(_watch_disconnect, request, gone)
@@ -180,8 +181,8 @@ async def siting(planner: PlannerDep, body: SitingIn, request: Request) -> Respo
         group.cancel_scope.cancel()
     if isinstance(failure, Stopped):  # nobody is left to read an answer; the access log shows 499 (nginx's)
         return JSONResponse({"error": "client_closed_request", "detail": str(failure)}, status_code=499)
-    if failure is not None:
-        raise failure
+    if failure is not None or report is None:
+        raise failure or RuntimeError("siting gave no report")
     return GeoJSONResponse(siting_geojson(report))
 
 
