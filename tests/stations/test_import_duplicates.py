@@ -1,0 +1,136 @@
+"""The batched duplicate finder (``stations.imports.likely_duplicates`` over ``NearestIndex.within_many``) equals a
+brute-force haversine pair search: random stations anywhere on the globe (the antimeridian and the poles too),
+rows in any order, batches cut anywhere (``DUPLICATE_CHUNK`` made tiny).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from geo.index import NearestIndex
+from stations import imports
+from stations.imports import DUPLICATE_ANY_M, DUPLICATE_SIMILAR_M, likely_duplicates, similar_names
+from stations.model import Station
+from stations.snapshot import Snapshot
+
+EARTH_RADIUS_M = 6_371_008.8
+NAMES = [
+    "武林街道工会驿站",
+    "武林街道爱心驿站",
+    "古荡街道工会驿站",
+    "文三路骑士之家",
+    "文三路司机之家",
+    "母婴室",
+    "驿站",
+]
+
+
+def haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle metres, written out here as the oracle."""
+    p1, p2, dp, dl = map(math.radians, (lat1, lat2, lat2 - lat1, lon2 - lon1))
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def moved(origin: tuple[float, float], north_m: float, east_m: float) -> tuple[float, float]:
+    """About that far north and east of ``origin``, wrapped onto the globe."""
+    lon, lat = origin
+    lat2 = max(-90.0, min(90.0, lat + math.degrees(north_m / EARTH_RADIUS_M)))
+    lon2 = lon + math.degrees(east_m / (EARTH_RADIUS_M * max(math.cos(math.radians(lat2)), 1e-3)))
+    return (lon2 + 180.0) % 360.0 - 180.0, lat2
+
+
+ORIGINS = st.sampled_from([(120.16, 30.27), (179.9999, 10.0), (-179.9999, -45.0), (0.0, 89.9995), (30.0, -89.9995)])
+OFFSETS = st.tuples(st.floats(-60, 60), st.floats(-60, 60), st.sampled_from(NAMES))
+
+
+@settings(max_examples=200)
+@given(
+    origin=ORIGINS,
+    existing=st.lists(OFFSETS, max_size=25),
+    new=st.lists(OFFSETS, min_size=1, max_size=25),
+    row_order=st.randoms(use_true_random=False),
+    chunk=st.integers(1, 7),
+)
+def test_batched_duplicates_equal_a_brute_force_pair_search(
+    origin: tuple[float, float],
+    existing: list[tuple[float, float, str]],
+    new: list[tuple[float, float, str]],
+    row_order: object,
+    chunk: int,
+) -> None:
+    old = [Station(id=f"E{i}", name=n, types=["outdoor_worker"], lon=moved(origin, y, x)[0], lat=moved(origin, y, x)[1])
+           for i, (y, x, n) in enumerate(existing)]  # fmt: skip
+    rows = list(range(2, 2 + len(new)))
+    row_order.shuffle(rows)  # type: ignore[attr-defined]  # rows need not come in file order
+    added = [(row, Station(id=f"N{i}", name=n, types=["nursing_room"], lon=moved(origin, y, x)[0],
+                           lat=moved(origin, y, x)[1]))
+             for i, ((y, x, n), row) in enumerate(zip(new, rows, strict=True))]  # fmt: skip
+
+    def rule(a: Station, b: Station) -> tuple[str, float] | None:
+        distance = haversine(a.lon, a.lat, b.lon, b.lat)
+        assume(abs(distance - DUPLICATE_ANY_M) > 1e-3 and abs(distance - DUPLICATE_SIMILAR_M) > 1e-3)
+        if distance <= DUPLICATE_ANY_M:
+            return f"within {DUPLICATE_ANY_M:g} m", distance
+        if distance <= DUPLICATE_SIMILAR_M and similar_names(a.name, b.name):
+            return f"similar name within {DUPLICATE_SIMILAR_M:g} m", distance
+        return None
+
+    expected = Counter()
+    distances = {}
+    for row, station in added:
+        for other in old + [s for r, s in added if r < row]:
+            found = rule(station, other)
+            if found is not None:
+                expected[(row, station.id, station.name, other.id, other.name, found[0])] += 1
+                distances[(station.id, other.id)] = found[1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(imports, "DUPLICATE_CHUNK", chunk)
+        result = likely_duplicates(added, Snapshot(old))
+    got = Counter((d.row, d.id, d.name, d.existing_id, d.existing_name, d.reason) for d in result)
+    assert got == expected
+    for d in result:
+        assert d.distance_m == pytest.approx(distances[(d.id, d.existing_id)], abs=0.051)
+    # existing stations first, then new ones; each part in row order (as given), nearest first
+    order = {row: position for position, (row, _) in enumerate(added)}
+    new_ids = {s.id for _, s in added}
+    keys = [(d.existing_id in new_ids, order[d.row], d.distance_m) for d in result]
+    assert keys == sorted(keys)
+
+
+@settings(max_examples=200)
+@given(
+    origin=ORIGINS,
+    points=st.lists(st.tuples(st.floats(-500, 500), st.floats(-500, 500)), max_size=40),
+    queries=st.lists(st.tuples(st.floats(-500, 500), st.floats(-500, 500)), max_size=20),
+    radius_m=st.floats(0.5, 300),
+)
+def test_within_many_equals_brute_force(
+    origin: tuple[float, float],
+    points: list[tuple[float, float]],
+    queries: list[tuple[float, float]],
+    radius_m: float,
+) -> None:
+    at = [moved(origin, y, x) for y, x in points]
+    asked = [moved(origin, y, x) for y, x in queries]
+    index = NearestIndex([p[0] for p in at], [p[1] for p in at])
+    query, position, distance_m = index.within_many([q[0] for q in asked], [q[1] for q in asked], radius_m)
+    expected = set()
+    for i, (qx, qy) in enumerate(asked):
+        for j, (px, py) in enumerate(at):
+            d = haversine(qx, qy, px, py)
+            assume(abs(d - radius_m) > 1e-6)
+            if d <= radius_m:
+                expected.add((i, j))
+    assert set(zip(query.tolist(), position.tolist(), strict=True)) == expected
+    assert len(query) == len(expected)
+    for i, j, d in zip(query.tolist(), position.tolist(), distance_m.tolist(), strict=True):
+        assert d == pytest.approx(haversine(*asked[i], *at[j]), abs=1e-6)
+    assert np.all(np.diff(query) >= 0)
