@@ -103,6 +103,16 @@ def _problem_table(title: str, problems: list[RowProblem]) -> Table:
     return table
 
 
+SHOWN_ROWS = 200
+"""Likely duplicates and warnings listed in an import's printed report (rich draws ~700 table rows a second);
+``--report FILE`` writes them all."""
+
+
+def _print_more(count: int, what: str) -> None:
+    if count > SHOWN_ROWS:
+        out.print(f"... and {count - SHOWN_ROWS:,} more {what} (--report FILE writes them all)", highlight=False)
+
+
 def _print_report(report: ImportReport) -> None:
     would = "would " if report.dry_run else ""
     add, update = ("would add", "would update") if report.dry_run else ("added", "updated")
@@ -123,11 +133,13 @@ def _print_report(report: ImportReport) -> None:
         table = Table(title="likely duplicates of stations already there", title_justify="left")
         for column in ("row", "name", "existing", "existing name", "distance", "why"):
             table.add_column(column, overflow="fold")
-        for d in report.duplicates:
+        for d in report.duplicates[:SHOWN_ROWS]:
             _row(table, str(d.row), d.name, d.existing_id, d.existing_name, f"{d.distance_m:g} m", d.reason)
         out.print(table)
+        _print_more(len(report.duplicates), "likely duplicates")
     if report.warnings:
-        out.print(_problem_table("warnings", report.warnings))
+        out.print(_problem_table("warnings", report.warnings[:SHOWN_ROWS]))
+        _print_more(len(report.warnings), "warnings")
     if report.problems:
         out.print(_problem_table("rejected rows (nothing is imported while any remain)", report.problems))
 
@@ -180,6 +192,9 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, XLSX or GeoJSON file")],
     crs: CrsOption = "wgs84",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report; write nothing")] = False,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="also write the whole report (every row) to this JSON file")
+    ] = None,
 ) -> None:
     """Import stations from a file: all rows or none, with a report of every bad row.
 
@@ -199,6 +214,8 @@ def import_file(
             raise typer.Exit(1) from None
         except YizhanError as error:
             _fail(error)
+    if report_path is not None:
+        report_path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, default=str), encoding="utf-8")
     _print_report(report)
     if progress.cancelled and report.committed:
         err.print(f"{file.name}: {progress.cancelled} came after the commit; the import is complete", highlight=False)
