@@ -150,7 +150,7 @@ def nursing_kind(rng: np.random.Generator, centre: Centre) -> str:
         for kind, w in station_names().nursing_kind_weights.items()
         if not (kind == "metro" and not centre.metro) and not (kind == "hub" and not centre.hubs)
     )
-    return pick_weighted(rng, allowed)
+    return str(pick_weighted(rng, allowed))
 
 
 def nursing_stations(rng: np.random.Generator, district: District, mask: BaseGeometry) -> list[Station]:

@@ -161,8 +161,8 @@ def opening_hours(rng: np.random.Generator, station: Station) -> str:
     """
     attributes = station_attributes()
     if station.kind in attributes.opening_hours_by_kind:
-        return pick_weighted(rng, attributes.opening_hours_by_kind[station.kind])
-    return pick_weighted(rng, attributes.opening_hours[station.types[0]])
+        return str(pick_weighted(rng, attributes.opening_hours_by_kind[station.kind]))
+    return str(pick_weighted(rng, attributes.opening_hours[station.types[0]]))
 
 
 def station_row(

@@ -151,4 +151,5 @@ def allocate(rng: np.random.Generator, weights: Sequence[float], n: int) -> list
     60
     """
     shares = np.array(weights, dtype=float)
-    return rng.multinomial(n, shares / shares.sum()).tolist()
+    counts: list[int] = rng.multinomial(n, shares / shares.sum()).tolist()
+    return counts
