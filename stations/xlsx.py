@@ -212,7 +212,7 @@ def _events(stream: IO[bytes], part: str, limits: ReadLimits) -> Iterator[tuple[
     what ``max_cell_chars`` characters of UTF-8 take (4 bytes each) and a chunk, some text (or tag) is too long,
     and reading stops before the parser holds more of it.
     """
-    parser = XMLPullParser(events=("start", "end"))
+    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     most = 4 * limits.max_cell_chars + CHUNK_BYTES
     quiet = 0
     try:
@@ -221,12 +221,12 @@ def _events(stream: IO[bytes], part: str, limits: ReadLimits) -> Iterator[tuple[
             quiet += len(chunk)
             for event in parser.read_events():
                 quiet = 0
-                yield event  # type: ignore[misc]
+                yield event  # type: ignore[misc]  # start and end events only: (str, Element)
             if quiet > most:
                 found = f"a text or tag of more than {limits.max_cell_chars:,} characters"
                 raise LimitExceeded("max_cell_chars", limits.max_cell_chars, found, part)
         parser.close()
-        yield from parser.read_events()  # type: ignore[misc]
+        yield from parser.read_events()  # type: ignore[misc]  # as above
     except YizhanError:
         raise
     except Exception as exc:  # ParseError, zlib errors, BadZipFile (a CRC that does not match)
