@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from api.deps import get_registry
@@ -322,8 +323,20 @@ def test_public_writes_still_need_no_token(client: TestClient) -> None:
 # --- 10: a read-only database ---------------------------------------------------------------------------------
 
 
-def test_a_read_only_database_answers_writes_503_and_reads_200(database: Path) -> None:
-    read_only = f"sqlite:///file:{database}?mode=ro&uri=true"
+def read_only_url(url: str) -> str:
+    """``url`` opened read-only: SQLite's ``mode=ro``; PostgreSQL's ``default_transaction_read_only``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite:///file:{parsed.database}?mode=ro&uri=true"
+    options = {"options": "-c default_transaction_read_only=on"}
+    return parsed.update_query_dict(options).render_as_string(hide_password=False)
+
+
+def test_a_read_only_database_answers_writes_503_and_reads_200(database_url: str) -> None:
+    with TestClient(create_app(settings_for(database_url))) as client:
+        assert client.app.state.registry.import_file(CSV, "h.csv").committed
+        client.app.state.registry.store.engine.dispose()
+    read_only = read_only_url(database_url)
     with TestClient(create_app(settings_for(read_only)), raise_server_exceptions=False) as client:
         assert client.get("/stations/HZ-1").status_code == 200
         assert client.get("/stations/nearby", params={"lon": 120.16, "lat": 30.25, "k": 1}).status_code == 200
