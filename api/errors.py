@@ -188,8 +188,8 @@ def _headers(exc: YizhanError) -> dict[str, str] | None:
 async def send_domain_error(send: Send, exc: YizhanError) -> None:
     """Answer with ``exc`` from ASGI middleware, as the exception handlers would (same status, body, headers)."""
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (_headers(exc) or {}).items()]
-    detail = exc.detail()
-    await send_error(send, status_of(exc), exc.code, json.loads(unicode_text(json.dumps(detail))), headers)
+    detail = json.loads(unicode_text(json.dumps(exc.detail(), ensure_ascii=False)))
+    await send_error(send, status_of(exc), exc.code, detail, headers)
 
 
 def install(app: FastAPI) -> None:
@@ -327,7 +327,8 @@ class JsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = header(scope, b"content-type") if scope["type"] == "http" else None
+        bodiless = scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS")
+        content_type = None if bodiless else header(scope, b"content-type")
         if content_type is None or _JSON_TYPE.match(content_type.encode("latin-1")) is None:
             await self.app(scope, receive, send)
             return

@@ -8,6 +8,7 @@ was written (nothing, when the answer is an error).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -26,10 +27,11 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from api.deps import get_registry
-from api.errors import body_problem, error_response
+from api.errors import body_problem, error_response, send_domain_error
 from api.security import path_segment
 from api.settings import Settings
 from stations.accounts import Accounts
+from stations.errors import Forbidden
 
 ADMIN_TOKEN = "hz-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -212,6 +214,15 @@ def test_error_bodies_are_utf8_whatever_they_echo() -> None:
     response = error_response(422, "invalid_value", [{"field": "name", "value": "a\ud800\udfffb", "reason": "x"}])
     assert json.loads(response.body.decode("utf-8"))["detail"][0]["value"] == "a\ufffd\ufffdb"
     assert body_problem(b'{"a": "\\\\ud800"}') is None  # an escaped backslash, then text: no surrogate
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(send_domain_error(send, Forbidden("token 'a\ud800' is a viewer")))
+    assert sent[0]["status"] == 403
+    assert json.loads(sent[1]["body"].decode("utf-8"))["detail"] == "token 'a\ufffd' is a viewer"
 
 
 # --- 10: 500s, redirects, HEAD, 401 before 422 ---------------------------------------------------------------
