@@ -6,8 +6,8 @@ Run from the repository root to write one::
 
 Rows are canonical CSV (the exporters' columns) over central Hangzhou (lon 120.08-120.25, lat 30.22-30.33,
 about 16 km by 12 km), seeded: 100,000 rows put one station every ~45 m on average, so many rows are likely
-duplicates of another row or of a sample station. One row in twenty is a copy of an earlier row moved 0-40 m
-with a similar name (a union that listed the same station twice), one in fifty sits within 0-12 m of a sample
+duplicates of another row or of a sample station. One row in twenty is a copy of an earlier row moved 1-40 m
+with a similar name (a union that listed the same station twice), one in fifty sits within 0.3-12 m of a sample
 station; one row in three has no id (the importer derives one), one in ten is in GCJ-02 (``crs`` column).
 """
 
@@ -56,7 +56,7 @@ def import_csv(n: int, seed: int = 1, sample: list[tuple[float, float, str]] | N
     roll = rng.random(n)
     kinds = rng.integers(0, len(KINDS), n)
     streets = rng.integers(0, len(STREETS), n)
-    metres = rng.uniform(0, 40, n)
+    metres = rng.uniform(1, 40, n)  # at least 1 m: a copy never lands on its original (same generated id)
     bearings = rng.uniform(0, 2 * math.pi, n)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -70,8 +70,8 @@ def import_csv(n: int, seed: int = 1, sample: list[tuple[float, float, str]] | N
             earlier = int(rng.integers(0, i))
             name = names[earlier].replace("工会驿站", "爱心驿站")
             x, y = _moved(float(lon[earlier]), float(lat[earlier]), float(metres[i]), float(bearings[i]))
-        elif roll[i] < 0.07 and sample:  # next to a station already in the registry
-            x, y, name = sample[int(rng.integers(0, len(sample)))]
+        elif roll[i] < 0.07 and sample:  # next to a station already in the registry (always with an id: rows
+            x, y, name = sample[int(rng.integers(0, len(sample)))]  # of one name so close could share one)
             x, y = _moved(x, y, float(metres[i]) * 0.3, float(bearings[i]))
         lon[i], lat[i] = x, y
         names.append(name)
@@ -81,7 +81,7 @@ def import_csv(n: int, seed: int = 1, sample: list[tuple[float, float, str]] | N
             x, y = float(gx[()]), float(gy[()])
         writer.writerow(
             {
-                "id": "" if roll[i] % 0.1 < 0.033 else f"BENCH-{seed}-{i:07d}",
+                "id": "" if roll[i] % 0.1 < 0.033 and not 0.05 <= roll[i] < 0.07 else f"BENCH-{seed}-{i:07d}",
                 "name": name,
                 "types": kind,
                 "host": "合成测试" if i % 2 else "",
