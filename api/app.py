@@ -16,14 +16,11 @@ from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout
 from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, stations
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
-from api.settings import Settings, get_settings
-from geo.districts import Districts
 from maps.stations import OSM_TILES
 from stations.accounts import Accounts
-from stations.planning import Planner, load_demand
-from stations.registry import Registry
 from stations.reports import Reports
-from stations.store import Store
+from stations.service import Service
+from stations.settings import Settings, get_settings
 
 REQUEST_BODY_LIMIT = 1_000_000
 """Largest request body (bytes) anywhere but /imports, whose limit is a setting."""
@@ -35,22 +32,6 @@ driver homes (司机之家) and nursing rooms (母婴室). Coordinates are WGS84
 """
 
 
-def build_registry(settings: Settings) -> Registry:
-    """The registry for ``settings``: the store at its database URL and its district boundaries."""
-    path = settings.districts_path
-    districts = Districts.from_file(path) if path is not None and path.exists() else None
-    return Registry(Store(settings.database_url), districts, settings.check_interval_s, settings.import_limits())
-
-
-def build_planner(settings: Settings, registry: Registry) -> Planner | None:
-    """Coverage planning over ``registry``, with the demand layer when one is configured; None without districts."""
-    if registry.districts is None:
-        return None
-    path = settings.demand_path
-    demand = load_demand(path) if path is not None and path.exists() else None
-    return Planner(registry, demand, settings.max_cells, settings.planning_cache_bytes)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A Yizhan API app; ``settings`` default to the environment's."""
     settings = settings or get_settings()
@@ -58,9 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.registry = build_registry(settings)
+        app.state.service = Service(settings)
+        app.state.registry = app.state.service.registry
         app.state.registry.snapshot()  # build the index before the first request
-        app.state.planner = build_planner(settings, app.state.registry)
+        app.state.planner = app.state.service.optional_planner
         app.state.accounts = Accounts(app.state.registry.store, settings.admin_token)
         app.state.reports = Reports(app.state.registry.store, settings.reports_per_hour)
         yield

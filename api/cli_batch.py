@@ -13,25 +13,20 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 
-from api.cli_support import err, fail
-from api.settings import REPO_ROOT, get_settings
-from geo.districts import DistrictFileError, Districts
-from geo.grid import DEFAULT_MAX_CELLS, GridTooLarge
-from geo.national import NATIONAL_CELL_M, local_cluster, national_coverage
-from stations import params
+from api.cli_support import err, fail, get_settings
 from stations.errors import FileUnreadable, ImportRejected, InvalidValue, YizhanError
-from stations.exporters import table_csv, table_xlsx
-from stations.importers import parse_file
-from stations.model import STATION_TYPES, Station
-from stations.planning import CoverageRequest
+from stations.model import STATION_TYPES
 
-NATIONAL_DISTRICTS_PATH = REPO_ROOT / "data" / "china" / "districts.fgb.zip"
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from stations.model import Station
+
+NATIONAL_DISTRICTS_PATH = Path(__file__).resolve().parent.parent / "data" / "china" / "districts.fgb.zip"
 
 app = typer.Typer(help="Batch jobs for planners: national coverage on a dask cluster.", no_args_is_help=True)
 
@@ -49,6 +44,8 @@ def serving_stations(path: Path, crs: str | None, types: tuple[str, ...]) -> lis
         data = path.read_bytes()
     except OSError as exc:
         raise FileUnreadable(f"cannot read station file {path}: {exc}") from exc
+    from stations.importers import parse_file
+
     parsed = parse_file(data, path.name, crs, limits=get_settings().import_limits())
     if parsed.problems:
         raise ImportRejected(parsed.problems)
@@ -86,7 +83,9 @@ def national_coverage_command(
         Path, typer.Option("--districts", help="district file (GeoJSON, GeoPackage, FlatGeobuf, zipped...)")
     ] = NATIONAL_DISTRICTS_PATH,
     radius_m: Annotated[float, typer.Option("--radius-m", help="service distance, metres")] = 1000.0,
-    cell_m: Annotated[float, typer.Option("--cell-m", help="grid cell size, metres")] = NATIONAL_CELL_M,
+    cell_m: Annotated[
+        float | None, typer.Option("--cell-m", help="grid cell size, metres (default 500: every province fits)")
+    ] = None,
     types: Annotated[
         str | None, typer.Option("--types", help=f"comma-separated: {', '.join(STATION_TYPES)} (default all)")
     ] = None,
@@ -96,11 +95,23 @@ def national_coverage_command(
         str | None, typer.Option("--scheduler", help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786")
     ] = None,
     max_cells: Annotated[
-        int, typer.Option("--max-cells", min=1, help="largest grid of one province (raster cells)")
-    ] = DEFAULT_MAX_CELLS,
+        int | None,
+        typer.Option("--max-cells", min=1, help="largest grid of one province (raster cells; default 20 million)"),
+    ] = None,
 ) -> None:
     """Coverage of every district within RADIUS-M of a station, one dask task per province, as a table."""
+    import numpy as np
     from distributed import Client  # heavy; only this command needs it
+
+    from geo.districts import DistrictFileError, Districts
+    from geo.grid import DEFAULT_MAX_CELLS, GridTooLarge
+    from geo.national import NATIONAL_CELL_M, local_cluster, national_coverage
+    from stations import params
+    from stations.exporters import table_csv, table_xlsx
+    from stations.planning import CoverageRequest
+
+    cell_m = NATIONAL_CELL_M if cell_m is None else cell_m
+    max_cells = DEFAULT_MAX_CELLS if max_cells is None else max_cells
 
     suffix = output.suffix.lower()
     try:

@@ -10,17 +10,19 @@ import math
 import re
 from datetime import UTC, date, datetime
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import typer
 from rich.table import Table
 
-from api.cli_support import cli_actor, err, fail, out, registry, row
-from api.settings import get_settings
-from stations.accounts import ROLES, Accounts
+from api.cli_support import cli_actor, err, fail, get_settings, out, registry, row
 from stations.errors import InvalidValue, YizhanError
-from stations.model import Station
-from stations.reports import KINDS, Reports, client_key
+from stations.vocabulary import REPORT_KINDS as KINDS
+from stations.vocabulary import ROLES
+
+if TYPE_CHECKING:
+    from stations.accounts import Accounts
+    from stations.reports import Reports
 
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 reports_app = typer.Typer(help="Riders' reports: list, file, resolve.", no_args_is_help=True)
@@ -35,10 +37,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _accounts() -> Accounts:
+    from stations.accounts import Accounts
+
     return Accounts(registry().store)
 
 
 def _reports() -> Reports:
+    from stations.reports import Reports
+
     return Reports(registry().store, get_settings().reports_per_hour)
 
 
@@ -129,6 +135,8 @@ def field_value(key: str, text: str) -> Any:
     ...
     stations.errors.InvalidValue: capacity='lots': not a whole number; valid: a whole number such as 8, null
     """
+    from stations.model import Station
+
     field, dot, member = key.partition(".")
     info = Station.model_fields.get(field)
     if info is None:
@@ -301,6 +309,8 @@ def reports_file(
     message: Annotated[str | None, typer.Option(help="what is wrong")] = None,
 ) -> None:
     """File a report as a rider would (e.g. one phoned in)."""
+    from stations.reports import client_key
+
     try:
         filed = _reports().submit(station_id, kind, client_key(cli_actor(), get_settings().secret), message)
     except YizhanError as error:

@@ -14,23 +14,20 @@ import re
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import pydantic
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
 from typer.core import TyperGroup
 
-from api.app import build_registry
-from api.settings import get_settings
 from stations.errors import ImportRejected, YizhanError
-from stations.migrations import SchemaTooNew
-from stations.registry import Registry
-from stations.store import Store
+
+if TYPE_CHECKING:
+    from stations.registry import Registry
+    from stations.service import Service
+    from stations.settings import Settings
 
 out = Console()
 err = Console(stderr=True)
@@ -57,9 +54,31 @@ DEBUG_VARIABLE = "YIZHAN_DEBUG"
 DATABASE_URL_EXAMPLES = "sqlite:///yizhan.sqlite3 or postgresql://user:password@host:5432/yizhan"
 
 
+def get_settings() -> Settings:
+    """The settings of the environment (``stations.settings.get_settings``, read once), loaded on first use."""
+    from stations.settings import get_settings as read
+
+    return read()
+
+
+_services: dict[int, Service] = {}
+
+
+def service() -> Service:
+    """The service of the settings (YIZHAN_DATABASE_URL...), opened once per settings (once per command run)."""
+    from stations.service import Service
+
+    settings = get_settings()
+    found = _services.get(id(settings))
+    if found is None or found.settings is not settings:
+        _services.clear()
+        found = _services[id(settings)] = Service(settings)
+    return found
+
+
 def registry() -> Registry:
     """The registry the settings (YIZHAN_DATABASE_URL...) point at."""
-    return build_registry(get_settings())
+    return service().registry
 
 
 def check_database() -> None:
@@ -68,6 +87,8 @@ def check_database() -> None:
     ``yizhan serve`` calls it first, so that a bad URL, an unreachable server or a schema newer than this code
     is one line before uvicorn starts instead of a traceback in the log of every worker.
     """
+    from stations.store import Store
+
     Store(get_settings().database_url).engine.dispose()
 
 
@@ -108,6 +129,7 @@ class YizhanGroup(TyperGroup):
     """
 
     def invoke(self, ctx: typer.Context) -> Any:
+        _services.clear()  # each run opens the database afresh (in-process callers run several)
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, BrokenPipeError):
@@ -149,6 +171,11 @@ def describe_error(error: BaseException) -> tuple[int, str, str | None]:
         return 1, str(error), None  # the bad rows, one per line: the report is the point
     if isinstance(error, YizhanError):
         return 1, _one_line(str(error)), None
+    import pydantic
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from stations.migrations import SchemaTooNew
+
     url = _database_url()
     if isinstance(error, SchemaTooNew):
         return 1, _masked(f"database {_shown_url(url)}: {error}", url), None
@@ -212,6 +239,9 @@ def _database_url() -> str | None:
 
 
 def _password(url: str | None) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     if not url:
         return None
     try:
@@ -224,6 +254,9 @@ def _password(url: str | None) -> str | None:
 
 def _shown_url(url: str | None) -> str:
     """``url`` with its password as ``***``; ``(none)`` when there is none."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     if not url:
         return "(none)"
     try:
@@ -241,6 +274,9 @@ def _masked(text: str, url: str | None) -> str:
 
 def _sqlite_folder_hint(url: str | None) -> str:
     """For a SQLite file whose folder does not exist: says so (SQLite only says "unable to open")."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url or "")
     except ArgumentError:

@@ -1,4 +1,5 @@
-"""Dependencies for routes: the settings, the registry and its current snapshot (built in the lifespan)."""
+"""Dependencies for routes: the settings, the service, its registry and the registry's current snapshot (built in
+the lifespan)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.settings import Settings
-from stations.errors import InvalidValue
-from stations.planning import Planner
 from stations.registry import Registry
+from stations.service import Service
+from stations.settings import Settings
 from stations.snapshot import Snapshot
 
 
@@ -21,11 +21,8 @@ def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def get_planner(request: Request) -> Planner:
-    planner = request.app.state.planner
-    if planner is None:
-        raise InvalidValue("districts", None, "coverage needs district boundaries: set YIZHAN_DISTRICTS_PATH")
-    return planner
+def get_service(request: Request) -> Service:
+    return request.app.state.service
 
 
 def get_snapshot(registry: Annotated[Registry, Depends(get_registry)]) -> Snapshot:
@@ -35,4 +32,4 @@ def get_snapshot(registry: Annotated[Registry, Depends(get_registry)]) -> Snapsh
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
-PlannerDep = Annotated[Planner, Depends(get_planner)]
+ServiceDep = Annotated[Service, Depends(get_service)]

@@ -17,7 +17,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from api.settings import get_settings
+from stations.settings import get_settings
 
 PROTOCOL = "api.serving:DeadlineH11Protocol"
 """The protocol class as uvicorn imports it (a string: the config is pickled for ``--workers``)."""

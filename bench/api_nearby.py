@@ -20,7 +20,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings
+from stations.settings import SAMPLE_DIR, Settings
 from stations.snapshot import NearbyQuery
 
 

@@ -57,7 +57,7 @@ def measure(n: int, seed: int) -> dict[str, Any]:
     """Time a dry run and then the commit of ``n`` synthetic rows in this process; the figures as a dict."""
     from import_data import import_csv
 
-    from api.settings import SAMPLE_DIR
+    from stations.settings import SAMPLE_DIR
     from geo.districts import Districts
     from stations.registry import Registry
     from stations.store import Store
@@ -108,7 +108,7 @@ def measure_cli(n: int, seed: int) -> dict[str, Any]:
     """Wall time and peak RSS of ``yizhan import FILE --dry-run`` and then ``yizhan import FILE``."""
     from import_data import import_csv
 
-    from api.settings import SAMPLE_DIR
+    from stations.settings import SAMPLE_DIR
 
     yizhan = Path(sys.executable).with_name("yizhan")
     folder = Path(tempfile.mkdtemp(prefix="yizhan-bench-cli-"))

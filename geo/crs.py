@@ -161,3 +161,25 @@ def transform(lon: ArrayLike, lat: ArrayLike, source: CrsName, target: CrsName) 
     if source == target:
         return _identity(lon, lat)
     return _TRANSFORMS[(source, target)](lon, lat)
+
+
+def point_in(lon: float, lat: float, crs: CrsName) -> tuple[float, float]:
+    """One position given in ``crs`` as WGS84 ``(lon, lat)`` degrees: where every coordinate a user gives enters.
+
+    >>> point_in(120.17125, 30.25341, "bd09") == point_in(120.16, 30.25, "wgs84")
+    False
+    >>> [round(v, 4) for v in point_in(120.17125, 30.25341, "bd09")]
+    [120.16, 30.25]
+    """
+    x, y = transform([lon], [lat], crs, "wgs84")
+    return float(x[0]), float(y[0])
+
+
+def point_out(lon: float, lat: float, crs: CrsName) -> tuple[float, float]:
+    """One WGS84 position as ``(lon, lat)`` in ``crs`` (e.g. the tiles' coordinate system of a page).
+
+    >>> [round(v, 5) for v in point_out(120.16, 30.25, "bd09")]
+    [120.17125, 30.25341]
+    """
+    x, y = transform([lon], [lat], "wgs84", crs)
+    return float(x[0]), float(y[0])

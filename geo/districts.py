@@ -53,6 +53,11 @@ class Districts:
     def __len__(self) -> int:
         return len(self.adcodes)
 
+    def __reduce__(self) -> tuple[type[Districts], tuple[Any, ...]]:
+        """Pickled as its public fields (dask ships districts to workers); the tree, the prepared copies and
+        their lock are rebuilt on arrival."""
+        return (Districts, (self.adcodes, self.names, self.geometries, self.metadata))
+
     @classmethod
     def from_geojson(cls, path: str | Path) -> Districts:
         """Read a GeoJSON FeatureCollection with ``adcode`` and ``name`` properties on every feature."""

@@ -19,13 +19,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pykdtree.kdtree import KDTree
-from rtree import index as rtree_index
-from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:  # scipy and rtree load when a radius batch or a box is first asked: nearest needs neither
+    from rtree import index as rtree_index
+    from scipy.spatial import cKDTree
 
 from geo.distance import EARTH_RADIUS_M, chord_from_m, m_from_chord, unit_vectors
 
@@ -155,6 +158,8 @@ class NearestIndex:
     def _ball_tree(self) -> cKDTree:
         """scipy k-d tree on the unit vectors, for radius queries of many points at once; built on first use
         (pykdtree answers k-nearest only)."""
+        from scipy.spatial import cKDTree
+
         return cKDTree(unit_vectors(self.lon, self.lat))
 
     def within_many(
@@ -175,6 +180,8 @@ class NearestIndex:
         q_lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
         if not len(self) or not q_lon.size:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
+        from scipy.spatial import cKDTree
+
         queries = cKDTree(unit_vectors(q_lon, q_lat))
         pairs = queries.sparse_distance_matrix(self._ball_tree, _chord_bound(radius_m), output_type="ndarray")
         query, position = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
@@ -188,6 +195,8 @@ class NearestIndex:
     def _bbox_tree(self) -> rtree_index.Index:
         """2-D R-tree on lon/lat for box listing; built on first use."""
         stream = ((i, (x, y, x, y), None) for i, (x, y) in enumerate(zip(self.lon, self.lat, strict=True)))
+        from rtree import index as rtree_index
+
         return rtree_index.Index(stream) if len(self) else rtree_index.Index()
 
     def in_bbox(self, west: float, south: float, east: float, north: float) -> NDArray[np.intp]:

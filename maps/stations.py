@@ -3,7 +3,7 @@
 One builder serves the rider page (``GET /``), the embeddable map (``GET /embed``) and the static export
 (``yizhan map stations``): ``station_page`` starts from ``maps.page.base_map`` (Leaflet only, plus
 Leaflet.markercluster for many stations), adds the tile layer, the app's trusted CSS, markup and script
-(``PageAssets``, kept by the caller: the API ships them in ``api/static``) and one configuration object.
+(``PageAssets``: ``station_assets`` reads the app in ``maps/static``) and one configuration object.
 ``maps.page.self_contained`` then inlines every library, so the page loads nothing but tiles.
 
 User text (station names, addresses, hours) reaches the page only inside the configuration, a JSON literal
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any, Literal
 
 from folium.template import Template
@@ -75,6 +77,25 @@ class _App(Macro):
         self._name = "YizhanApp"
         self.assets = assets
         self.config_js = js_literal(dict(config))
+
+
+@cache
+def _static(name: str) -> str:
+    return (resources.files("maps") / "static" / name).read_text(encoding="utf-8")
+
+
+def station_assets(body: str | None = None) -> PageAssets:
+    """The station app (``maps/static/app.css``, ``app.js``) with ``body`` markup before the map.
+
+    >>> "function yizhanApp" in station_assets().script
+    True
+    """
+    return PageAssets(css=_static("app.css"), script=_static("app.js"), body=body or "")
+
+
+def rider_assets() -> PageAssets:
+    """The station app with the rider page's markup (``maps/static/rider.html``): search, filters and the list."""
+    return station_assets(_static("rider.html"))
 
 
 def features_bounds(features: Sequence[Mapping[str, Any]]) -> list[list[float]] | None:

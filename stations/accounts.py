@@ -12,16 +12,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, get_args
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from stations.errors import Forbidden, InvalidValue, NotFound, Unauthorized
 from stations.store import Store, TokenRow, as_utc
+from stations.vocabulary import ROLES, Role
 
-Role = Literal["viewer", "editor", "admin"]
-ROLES: tuple[str, ...] = get_args(Role)
 PREFIX = "yzt_"
 MAX_EXPIRES_IN_DAYS = 36_500
 """A token may be made to last up to a hundred years (or for ever, with no expiry)."""

@@ -124,6 +124,21 @@ def to_xlsx(stations: Sequence[Station], crs: CrsName = "wgs84") -> bytes:
     return table_xlsx(station_rows(stations, crs), sheet="stations", columns=columns)
 
 
+MAP_FEATURE_KEYS = (
+    "id", "name", "types", "address", "district", "opening_hours", "amenities", "verified_at", "navigation",
+)  # fmt: skip
+"""Station properties an inline map page carries (enough for the popups; smaller pages)."""
+
+
+def map_features(stations: Sequence[Station], tiles_crs: CrsName) -> list[dict[str, Any]]:
+    """Stations as Features for an inline map: coordinates in the tiles' CRS, navigation links per app, and only
+    the ``MAP_FEATURE_KEYS`` properties."""
+    features = rider_features(stations, tiles_crs)
+    for feature in features:
+        feature["properties"] = {k: v for k, v in feature["properties"].items() if k in MAP_FEATURE_KEYS}
+    return features
+
+
 def rider_features(stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict] | None = None) -> list:
     """Station Features for riders: coordinates in ``crs``, ``navigation`` links, plus per-station ``extras``."""
     lon, lat = coordinates(stations, crs)

@@ -16,48 +16,23 @@ import math
 import re
 import unicodedata
 from datetime import date
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stations import hours
 from stations.errors import InvalidFields
+from stations.vocabulary import AMENITIES as AMENITIES  # re-exported: the model's vocabulary is stations.vocabulary
+from stations.vocabulary import (
+    CLOSED_STATUSES,
+    Amenity,
+    OperatingStatus,
+    StationType,
+    TriState,
+)
+from stations.vocabulary import OPERATING_STATUSES as OPERATING_STATUSES
+from stations.vocabulary import STATION_TYPES as STATION_TYPES
 
-StationType = Literal["outdoor_worker", "driver_home", "nursing_room"]
-STATION_TYPES: tuple[str, ...] = get_args(StationType)
-
-Amenity = Literal[
-    "drinking_water",
-    "hot_water",
-    "microwave",
-    "fridge",
-    "seating",
-    "toilet",
-    "phone_charging",
-    "ebike_charging",
-    "battery_swap",
-    "wifi",
-    "first_aid",
-    "aed",
-    "umbrella",
-    "books",
-    "shower",
-    "laundry",
-    "air_conditioning",
-    "wheelchair",
-    "parking",
-    "truck_parking",
-    "breastfeeding_room",
-    "changing_table",
-    "lockable_door",
-    "sink",
-]
-AMENITIES: tuple[str, ...] = get_args(Amenity)
-
-TriState = Literal["yes", "no", "unknown"]
-OperatingStatus = Literal["normal", "notice", "limited", "temporarily_closed", "closed"]
-OPERATING_STATUSES: tuple[str, ...] = get_args(OperatingStatus)
-CLOSED_STATUSES = frozenset({"temporarily_closed", "closed"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 RESERVED_IDS = ("nearby",)  # /stations/nearby is a route, so no station may be called that
 ID_PATTERN = r"^[^\s/?#%\\]+$"

@@ -198,8 +198,8 @@ class Planner:
         _trim_malloc()
 
     def check_adcode(self, adcode: str | None) -> None:
-        if adcode is not None and adcode not in self.districts.adcodes:
-            raise InvalidValue("adcode", adcode, "unknown district", self.districts.adcodes)
+        """``InvalidValue`` naming the known districts when ``adcode`` is given and not one of them."""
+        self.registry.check_adcode(adcode)
 
     def grid(self, cell_m: float) -> Grid:
         """The grid at ``cell_m`` metres (built once per cell size)."""

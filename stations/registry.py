@@ -12,20 +12,22 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geo.districts import Districts
-from stations import edits, hours, imports
+from stations import edits, hours
 from stations.edits import Change, Written
 from stations.errors import ImportRejected, InvalidValue, NotFound, RegistryChanged, RowProblem, StaleRevision
-from stations.importers import file_format, parse_file
+from stations.limits import DEFAULT_LIMITS, ReadLimits
 from stations.model import Station, station_from
 from stations.progress import Progress
 from stations.snapshot import Snapshot
 from stations.store import Store
-from stations.xlsx import DEFAULT_LIMITS, ReadLimits
+
+if TYPE_CHECKING:  # the importers (openpyxl) and the import planner (scipy) load with the first import
+    from stations import imports
 
 _ATTEMPTS = 3
 """How often a write based on what was just read is made again when another write lands in between."""
@@ -89,6 +91,8 @@ def _estimated_rows(data: bytes, filename: str) -> int | None:
     """Rows of a CSV file, counted as lines (a cell with a line break makes it an overestimate); None for
     other formats and for names that are no known format (parse_file reports those)."""
     try:
+        from stations.importers import file_format
+
         return max(data.count(b"\n") - 1, 0) if file_format(filename) == "csv" else None
     except InvalidValue:
         return None
@@ -112,6 +116,12 @@ class Registry:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
+
+    def check_adcode(self, adcode: str | None) -> None:
+        """``InvalidValue`` naming the known districts when ``adcode`` is given and not one of them (any adcode
+        passes when no district boundaries are loaded: there is nothing to check against)."""
+        if adcode is not None and self.districts is not None and adcode not in self.districts.adcodes:
+            raise InvalidValue("adcode", adcode, "unknown district", self.districts.adcodes)
 
     def snapshot(self) -> Snapshot:
         """The current snapshot; rebuilt only when the store's version has changed since it was built."""
@@ -152,6 +162,9 @@ class Registry:
         """
         progress = progress or Progress()
         progress.stage("validating rows", _estimated_rows(data, filename))
+        from stations import imports
+        from stations.importers import parse_file
+
         parsed = parse_file(data, filename, crs, progress, limits=self.limits)
         progress.stage("locating districts", len(parsed.stations))
         stations, warnings = assign_districts(parsed.stations, parsed.station_rows, self.districts)

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from stations.errors import Conflict, InvalidValue, NotFound, RateLimited
 from stations.store import ReportRow, StationRow, Store, as_utc
+from stations.vocabulary import REPORT_KINDS as KINDS
 
-Kind = Literal["closed", "moved", "hours_wrong", "amenity_missing", "other"]
-KINDS: tuple[str, ...] = get_args(Kind)
 Status = Literal["open", "resolved", "rejected"]
 STATUSES: tuple[str, ...] = get_args(Status)
 WINDOW = timedelta(hours=1)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 from xml.etree.ElementTree import Element, XMLPullParser
 from xml.parsers import expat
@@ -34,6 +33,7 @@ from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 from stations.errors import FileUnreadable, LimitExceeded, UnpackedTooLarge, YizhanError
+from stations.limits import DEFAULT_LIMITS, ReadLimits
 
 CHUNK_BYTES = 64 * 1024
 """Bytes of a part unpacked and parsed at a time."""
@@ -44,35 +44,6 @@ PROLOG_BYTES = 1_000_000
 
 ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
 STRING_TAG = f"{{{SHEET_MAIN_NS}}}si"
-
-
-@dataclass(frozen=True)
-class ReadLimits:
-    """Limits on what one import file may hold; each has a setting ``YIZHAN_IMPORT_<NAME>`` (``api.settings``).
-
-    Rows, columns and characters apply to every format (past them: LimitExceeded, HTTP 422); the rest to the
-    XLSX archive (past them: UnpackedTooLarge, HTTP 413).
-    """
-
-    max_rows: int = 1_000_000
-    """Rows below the header (a row numbered past ``max_rows + 1`` is refused); GeoJSON: features. A national
-    registry (~186,000 outdoor stations, and the driver homes and nursing rooms) fits in one file."""
-    max_columns: int = 1_000
-    """Cells in one row (and the highest column a cell may sit in); GeoJSON: properties of one feature."""
-    max_cell_chars: int = 32_767
-    """Characters in one cell (Excel's own limit); GeoJSON: in one property value."""
-    max_unpacked_bytes: int = 500_000_000
-    """Bytes of all the parts of an XLSX archive together, unpacked."""
-    max_compression_ratio: int = 100
-    """Unpacked over packed size of one part of an XLSX archive (for parts over 1 MB unpacked); spreadsheets
-    pack about 10:1."""
-    max_parts: int = 1_000
-    """Parts (files) in an XLSX archive."""
-    max_shared_strings: int = 2_000_000
-    """Entries of an XLSX workbook's shared-string table."""
-
-
-DEFAULT_LIMITS = ReadLimits()
 
 
 def worksheet_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[list[Any]]:

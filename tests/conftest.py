@@ -13,9 +13,9 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from api import cli
-from api.settings import SAMPLE_DIR, get_settings
+from api import cli, cli_planning, cli_riders
 from geo.districts import Districts
+from stations.settings import SAMPLE_DIR, get_settings
 from stations.store import Store
 
 # Never a wall-clock limit in tests: machines here are shared and noisy.
@@ -86,7 +86,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def sample_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     """A CLI runner on a fresh SQLite file holding the sample registry (the sample demand layer is the default)."""
     monkeypatch.setenv("YIZHAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-    monkeypatch.setattr(cli, "out", Console(width=200))
+    wide = Console(width=200)
+    for module in (cli, cli_planning, cli_riders):  # every module printing tables
+        monkeypatch.setattr(module, "out", wide)
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(cli.app, ["import", str(SAMPLE_DIR / "stations.csv")]).exit_code == 0

@@ -13,7 +13,8 @@ from api.deps import SettingsDep
 from api.routes.stations import Crs
 from geo.crs import transform
 from stations.errors import InvalidValue
-from stations.reports import Kind, Reports, client_key
+from stations.reports import Reports, client_key
+from stations.vocabulary import ReportKind as Kind
 
 router = APIRouter(tags=["reports"])
 

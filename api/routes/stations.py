@@ -11,7 +11,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import RegistryDep, SettingsDep, SnapshotDep
-from api.settings import Settings
 from geo.crs import CrsName, transform
 from stations import hours, params
 from stations.errors import InvalidValue, NotFound
@@ -24,6 +23,7 @@ from stations.exporters import (
     to_csv,
 )
 from stations.model import AMENITIES, ID_PATTERN, STATION_TYPES, Station, id_problem
+from stations.settings import Settings
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 

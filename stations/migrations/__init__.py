@@ -23,19 +23,22 @@ previous head). On SQLite, anything beyond adding a column or an index needs ``o
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:  # alembic loads only when a database needs migrating (or a test asks): opening one is a SELECT
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 POSTGIS_COLUMNS = {("stations", "geom")}
@@ -70,7 +73,40 @@ class SchemaTooNew(RuntimeError):
 
 @lru_cache(maxsize=1)
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(SCRIPT_LOCATION))
+
+
+_REVISION = re.compile(r'^(down_)?revision = (?:"(\w+)"|None)$', re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def newest_revision() -> str:
+    """The newest revision, read from the scripts' ``revision``/``down_revision`` lines without alembic (the
+    one revision no other revision follows); ``head()`` says the same through alembic.
+
+    >>> newest_revision() == head()
+    True
+    """
+    revisions, parents = set(), set()
+    for script in (SCRIPT_LOCATION / "versions").glob("*.py"):
+        for down, name in _REVISION.findall(script.read_text(encoding="utf-8")):
+            if name:
+                (parents if down else revisions).add(name)
+    heads = revisions - parents
+    assert len(heads) == 1, f"stations/migrations/versions has heads {sorted(heads)}, not one"
+    return heads.pop()
+
+
+def _stamped(connection: Connection) -> tuple[str, ...]:
+    """The revisions in the database's ``alembic_version`` table by a plain SELECT (none when it has none)."""
+    try:
+        with connection.begin_nested() if connection.in_transaction() else connection.begin():
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except (OperationalError, ProgrammingError):  # no such table: a new database or one made before migrations
+        return ()
+    return tuple(rows)
 
 
 def head() -> str:
@@ -82,11 +118,15 @@ def head() -> str:
 
 def current(connection: Connection) -> tuple[str, ...]:
     """The revisions the database is stamped with (empty for a new database or one made before migrations)."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_heads()
 
 
 def config(connection: Connection | None = None) -> Config:
     """Alembic configuration for these migrations, run on ``connection`` (see ``env.py``)."""
+    from alembic.config import Config
+
     alembic_config = Config()
     alembic_config.set_main_option("script_location", str(SCRIPT_LOCATION))
     alembic_config.attributes["connection"] = connection
@@ -94,10 +134,12 @@ def config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema; at once when it is there already (one SELECT)."""
+    """Bring the database to the newest schema; at once when it is there already (one SELECT, no alembic)."""
     with engine.connect() as connection:
-        if current(connection) == (head(),):
+        if _stamped(connection) == (newest_revision(),):
             return
+    from alembic import command
+
     with locked_transaction(engine) as connection:
         unknown = set(current(connection)) - {script.revision for script in _scripts().walk_revisions()}
         if unknown:

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings
 from stations.model import Station
+from stations.settings import SAMPLE_DIR, Settings
 from stations.store import HistoryRow, ReportRow, StationRow, TokenRow
 
 DISTRICTS_PATH = SAMPLE_DIR / "districts.geojson"

@@ -27,13 +27,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings
 from geo.crs import transform
 from geo.distance import haversine_m
 from geo.districts import Districts
 from stations.errors import ImportRejected
 from stations.importers import parse_file
 from stations.model import STATION_TYPES
+from stations.settings import SAMPLE_DIR, Settings
 
 DISTRICTS_PATH = SAMPLE_DIR / "districts.geojson"
 GEOJSON = "application/geo+json"

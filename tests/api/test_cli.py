@@ -13,12 +13,12 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from api import cli
-from api.settings import SAMPLE_DIR, get_settings
+from api import cli, cli_planning, cli_riders
 from geo.crs import transform
 from geo.distance import haversine_m
 from stations.importers import parse_file
 from stations.model import STATION_TYPES
+from stations.settings import SAMPLE_DIR, get_settings
 from stations.store import Store
 
 HEADER = ["id", "name", "types", "lon", "lat", "opening_hours", "operating_status", "hot_water", "microwave"]
@@ -51,8 +51,9 @@ def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     monkeypatch.setenv("YIZHAN_DATABASE_URL", url)
     monkeypatch.setenv("YIZHAN_DISTRICTS_PATH", str(SAMPLE_DIR / "districts.geojson"))
     # a wide console, so that table cells are not folded across lines (rendering is otherwise unchanged)
-    monkeypatch.setattr(cli, "out", Console(width=250))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=250))
+    for module in (cli, cli_planning, cli_riders):
+        monkeypatch.setattr(module, "out", Console(width=250))
+        monkeypatch.setattr(module, "err", Console(stderr=True, width=250))
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
@@ -291,7 +292,8 @@ def test_nearby_open_at_out_of_range_after_conversion_exits_1_naming_it(runner: 
 
 def test_nearby_out_of_range_coordinates_exit_1(runner: CliRunner, imported: str) -> None:
     result = invoke(runner, "nearby", "120", "91")
-    assert result.exit_code == 1 and "lon,lat" in result.stderr and "91" in result.stderr
+    # the bound is declared once (stations.inputs) and named as the API names it: lat=91.0: must be at most 90
+    assert result.exit_code == 1 and "lat=91" in result.stderr and "90" in result.stderr
 
 
 def test_nearby_on_an_empty_registry(runner: CliRunner, database_file: str) -> None:

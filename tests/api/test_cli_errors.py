@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from api import cli
-from api.settings import SAMPLE_DIR, get_settings
+from stations import params
+from stations.settings import SAMPLE_DIR, get_settings
 from stations.store import Store
 
 YIZHAN = Path(sys.executable).with_name("yizhan")
@@ -204,7 +205,7 @@ def test_batch_with_a_missing_station_file(database: Path, tmp_path: Path, yizha
     [
         (("nearby", "abc", "30"), 2, ("'lon'",)),
         (("nearby", "120", "91"), 1, ("91",)),
-        (("nearby", "120", "30", "-k", "0"), 2, ("-k",)),
+        (("nearby", "120", "30", "-k", "0"), 1, ("k=0", "at least 1")),  # bounds: stations.inputs, as the API
         (("nearby", "120", "30", "--crs", "utm"), 1, ("utm", "gcj02")),
         (("export", "--format", "xml"), 1, ("xml", "geojson")),
         (("map", "stations", "--lang", "fr"), 1, ("fr", "zh")),
@@ -238,7 +239,7 @@ def test_an_unexpected_error_is_one_line_with_a_hint_and_its_traceback_with_debu
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the index fell over\nin two lines")
 
-    monkeypatch.setattr(cli.params, "nearby_query", broken)
+    monkeypatch.setattr(params, "nearby_query", broken)
     outcome = yizhan("nearby", "120.15", "30.25")
     assert_one_line_error(outcome, 1, "unexpected RuntimeError: the index fell over in two lines")
     assert "YIZHAN_DEBUG=1" in outcome.lines[1]

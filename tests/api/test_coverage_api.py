@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from api import cli
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings
 from geo.distance import haversine_m
+from stations.settings import SAMPLE_DIR, Settings
 
 CELL = 200  # coarser than the default to keep the suite quick; the figures are checked against each other
 BASE = {"radius_m": 1000, "cell_m": CELL}

@@ -36,8 +36,8 @@ from schemathesis.python import asgi
 from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings
 from stations.registry import Registry
+from stations.settings import SAMPLE_DIR, Settings
 from stations.store import Store
 
 pytestmark = pytest.mark.slow  # ~1,400 requests: 1.5–2 minutes on two shared cores
@@ -193,5 +193,6 @@ def test_tiny_cell_sizes_are_refused(client: TestClient, method: str, path: str,
 
 
 def test_pages_find_their_assets_under_pytest(client: TestClient) -> None:
-    assert (resources.files("api") / "static" / "app.css").is_file()
+    assert (resources.files("maps") / "static" / "app.css").is_file()  # the station app moved to maps/static
+    assert (resources.files("api") / "static" / "builder.css").is_file()
     assert client.get("/embed/builder").status_code == 200

@@ -37,11 +37,11 @@ from starlette.types import Receive, Scope, Send
 from api.access_log import AccessLog, log_query
 from api.app import create_app
 from api.concurrency import ConcurrencyLimit
-from api.routes.pages import assets
 from api.security import SecurityHeaders, inline_code, tile_sources
-from api.settings import REPO_ROOT, Settings
+from maps.stations import station_assets as assets
 from maps.stations import station_page
 from stations.reports import Reports
+from stations.settings import REPO_ROOT, Settings
 
 ADMIN_TOKEN = "hz-admin-token-0123456789abcdef"
 SAME = "http://testserver"  # TestClient's Host is "testserver"

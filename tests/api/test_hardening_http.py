@@ -29,9 +29,9 @@ from api.app import create_app
 from api.deps import get_registry
 from api.errors import body_problem, error_response, send_domain_error
 from api.security import path_segment
-from api.settings import Settings
 from stations.accounts import Accounts
 from stations.errors import Forbidden
+from stations.settings import Settings
 
 ADMIN_TOKEN = "hz-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from xlsx_bombs import wide_row, workbook
 
 from api import cli
-from api.settings import get_settings
+from stations.settings import get_settings
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from api import cli
 from api.app import create_app
-from api.settings import SAMPLE_DIR, Settings
 from geo.distance import haversine_m
+from stations.settings import SAMPLE_DIR, Settings
 
 BODY = {"add": 5, "radius_m": 1000, "types": ["outdoor_worker"], "cell_m": 200}
 
@@ -116,5 +116,6 @@ def test_cli_site_with_a_candidate_file_and_bad_input(sample_runner: CliRunner, 
     result = sample_runner.invoke(cli.app, ["site", "--add", "1", "--cell", "200", "--candidates", str(candidates)])
     assert result.exit_code == 0, result.output
     assert "临平工会大楼" in result.output
-    assert sample_runner.invoke(cli.app, ["site", "--cell", "200"]).exit_code == 1  # neither --add nor --target
+    both = ["site", "--add", "1", "--target", "0.5", "--cell", "200"]
+    assert sample_runner.invoke(cli.app, both).exit_code == 1  # either --add or --target (alone: 10 sites, as the API)
     assert sample_runner.invoke(cli.app, ["site", "--add", "1", "--method", "magic"]).exit_code == 1

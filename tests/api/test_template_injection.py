@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
-from api.settings import Settings
 from maps.elements import escape, js_literal
 from stations.model import Station
+from stations.settings import Settings
 from tests.hostile import ALL, MARKUP, ODDITIES, TEMPLATES, evaluated_in
 
 WEST_LAKE = (120.16, 30.25)

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.settings import SAMPLE_DIR
+from stations.settings import SAMPLE_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from api.app import create_app
-from api.settings import Settings
+from stations.settings import Settings
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 IMG = "<img src=x onerror=alert(1)>"

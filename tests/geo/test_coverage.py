@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
-from api.settings import SAMPLE_DIR
 from geo.coverage import Demand, compute_coverage
 from geo.districts import Districts
 from geo.grid import Grid
+from stations.settings import SAMPLE_DIR
 
 STATIONS_PATH = SAMPLE_DIR / "stations.csv"
 SMALL = ("330102", "330108")  # 上城区 (120 km²) and 滨江区 (71 km²): neighbours across the Qiantang

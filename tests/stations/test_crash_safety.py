@@ -26,11 +26,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
 
-from api.settings import SAMPLE_DIR
 from geo.districts import Districts
 from stations.exporters import CSV_COLUMNS, station_rows, table_csv
 from stations.importers import parse_file
 from stations.registry import Registry
+from stations.settings import SAMPLE_DIR
 from stations.store import Base, Store
 
 pytestmark = pytest.mark.slow  # per store: two 21,614-row imports killed and one finished: ~50–60 s

@@ -283,14 +283,14 @@ def test_the_sample_export_reads_the_same_stations_as_before(sample_xlsx: bytes)
 
 @pytest.fixture(scope="module")
 def sample_xlsx() -> bytes:
-    from api.settings import SAMPLE_DIR
     from stations.exporters import to_xlsx
+    from stations.settings import SAMPLE_DIR
 
     return to_xlsx(parse_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv").stations)
 
 
 def test_the_defaults_are_the_settings_defaults() -> None:
-    from api.settings import Settings
+    from stations.settings import Settings
 
     assert Settings().import_limits() == DEFAULT_LIMITS
     assert Settings(import_max_rows=5).import_limits().max_rows == 5

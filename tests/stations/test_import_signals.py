@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
-from api.settings import SAMPLE_DIR
 from geo.districts import Districts
 from stations.registry import Registry
+from stations.settings import SAMPLE_DIR
 from stations.store import Base, Store
 
 ROWS = 6_000

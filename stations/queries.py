@@ -1,0 +1,217 @@
+"""One typed query per operation, built by ``parse`` from what a user gave either door (API or CLI).
+
+Each query class names its inputs (``inputs``, from ``stations.inputs``) and parses the raw values into checked
+ones: comma lists into names, coordinates into WGS84 (``geo.crs.point_in``), times into datetimes. A bad value is
+an ``InvalidValue`` naming the field, whichever door it came through.
+
+>>> CoverageQuery.parse(radius_m=500, types="outdoor_worker", cell_m=50.4, adcode=None).request
+CoverageRequest(radius_m=500, types=('outdoor_worker',), cell_m=50.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from stations.errors import InvalidValue
+from stations.inputs import (
+    COVERAGE_INPUTS,
+    COVERAGE_MAP_INPUTS,
+    GAPS_INPUTS,
+    NEARBY_INPUTS,
+    SITING_INPUTS,
+    STATION_MAP_INPUTS,
+    Input,
+)
+from stations.vocabulary import STATION_TYPES
+
+if TYPE_CHECKING:  # loaded by the functions that need them: the CLI's help must not wait for numpy and scipy
+    from geo.crs import CrsName
+    from stations.planning import Candidate, CoverageRequest, SitingMethod, SitingRequest
+    from stations.snapshot import NearbyQuery
+
+CRS_NAMES: tuple[CrsName, ...] = ("wgs84", "gcj02", "bd09")  # as geo.crs.CRS_NAMES
+Lang = Literal["zh", "en"]
+
+
+def crs_name(value: str) -> CrsName:
+    """A coordinate system name, checked.
+
+    >>> crs_name("gcj02")
+    'gcj02'
+    """
+    for name in CRS_NAMES:
+        if value == name:
+            return name
+    raise InvalidValue("crs", value, "unknown coordinate system", CRS_NAMES)
+
+
+@dataclass(frozen=True)
+class NearbyRequest:
+    """The nearest stations to a point (``query``, WGS84), answered in ``crs``."""
+
+    query: NearbyQuery
+    crs: CrsName = "wgs84"
+    inputs: ClassVar[tuple[Input, ...]] = NEARBY_INPUTS
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        lon: float,
+        lat: float,
+        k: int = 10,
+        radius_m: float | None = None,
+        types: str | None = None,
+        amenities: str | None = None,
+        open_at: str | None = None,
+        include_unknown_hours: bool = False,
+        crs: str = "wgs84",
+    ) -> NearbyRequest:
+        """Checked from what a user typed: (lon, lat) in ``crs``, comma lists, an ISO time or 'now'."""
+        from stations import params
+
+        name = crs_name(crs)
+        query = params.nearby_query(
+            lon, lat, crs=name, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
+            include_unknown_hours=include_unknown_hours,
+        )  # fmt: skip
+        return cls(query, name)
+
+
+@dataclass(frozen=True)
+class CoverageQuery:
+    """Coverage per district (of ``adcode`` only, when given)."""
+
+    request: CoverageRequest
+    adcode: str | None = None
+    inputs: ClassVar[tuple[Input, ...]] = COVERAGE_INPUTS
+
+    @classmethod
+    def parse(cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None) -> CoverageQuery:
+        """Checked: the types are known names, the radius and cell size in range."""
+        return cls(planning_request(radius_m, types, cell_m), adcode)
+
+
+@dataclass(frozen=True)
+class GapsQuery:
+    """The ``limit`` largest service gaps (in ``adcode`` only, when given)."""
+
+    request: CoverageRequest
+    adcode: str | None = None
+    limit: int = 20
+    inputs: ClassVar[tuple[Input, ...]] = GAPS_INPUTS
+
+    @classmethod
+    def parse(cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, limit: int) -> GapsQuery:
+        """Checked as ``CoverageQuery``, plus the number of gaps."""
+        return cls(planning_request(radius_m, types, cell_m), adcode, limit)
+
+
+@dataclass(frozen=True)
+class CoverageMapQuery(GapsQuery):
+    """The coverage map page: choropleth, covered area, the ``limit`` largest gaps and the stations."""
+
+    limit: int = 50
+    inputs: ClassVar[tuple[Input, ...]] = COVERAGE_MAP_INPUTS
+
+
+def planning_request(radius_m: float, types: str | None, cell_m: float) -> CoverageRequest:
+    """What every planning question shares, checked.
+
+    >>> planning_request(1000, None, 100).types
+    ()
+    """
+    from stations import params
+    from stations.planning import CoverageRequest
+
+    return CoverageRequest(radius_m, params.names(types, STATION_TYPES, "types"), cell_m)
+
+
+def siting_request(
+    *,
+    add: int | None = None,
+    target_share: float | None = None,
+    radius_m: float = 1000.0,
+    types: str | None = None,
+    cell_m: float = 100.0,
+    method: str = "greedy",
+    time_limit_s: float = 30.0,
+    min_spacing_m: float = 0.0,
+    quotas: Sequence[tuple[str, int]] = (),
+    candidates: Sequence[Candidate] = (),
+    crs: str = "wgs84",
+) -> SitingRequest:
+    """Siting, checked: ``add`` new sites (10 when neither it nor ``target_share`` is given) or the fewest that
+    reach ``target_share``; ``candidates`` given in ``crs`` become WGS84.
+
+    >>> siting_request(target_share=0.9).add is None, siting_request().add
+    (True, 10)
+    """
+    from geo.crs import point_in
+    from stations.planning import Candidate, SitingRequest
+
+    if method not in ("greedy", "exact", "both"):
+        raise InvalidValue("method", method, "unknown method", ["greedy", "exact", "both"])
+    chosen: SitingMethod = "greedy" if method == "greedy" else "exact" if method == "exact" else "both"
+    name = crs_name(crs)
+    wgs84 = []
+    for candidate in candidates:
+        lon, lat = point_in(candidate.lon, candidate.lat, name)
+        wgs84.append(Candidate(lon, lat, candidate.name))
+    return SitingRequest(
+        coverage=planning_request(radius_m, types, cell_m),
+        add=add if add is not None or target_share is not None else 10,
+        target_share=target_share,
+        method=chosen,
+        time_limit_s=time_limit_s,
+        min_spacing_m=min_spacing_m,
+        quotas=tuple(quotas),
+        candidates=tuple(wgs84),
+    )
+
+
+SITING_REQUEST_INPUTS = SITING_INPUTS
+"""The inputs ``siting_request`` takes from both doors (the API adds candidates, quotas and crs; the CLI a file)."""
+
+
+@dataclass(frozen=True)
+class StationMapQuery:
+    """A map page of the stations of ``adcode`` and ``types`` with their data inline (embed or static export).
+
+    ``lon``/``lat`` (WGS84) and ``zoom`` set the view; by default it fits the stations.
+    """
+
+    adcode: str | None = None
+    types: tuple[str, ...] = ()
+    lang: Lang = "zh"
+    mode: Literal["embed", "static"] = "static"
+    lon: float | None = None
+    lat: float | None = None
+    zoom: int | None = None
+    controls: bool = True
+    title: str | None = None
+    inputs: ClassVar[tuple[Input, ...]] = STATION_MAP_INPUTS
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        adcode: str | None = None,
+        types: str | None = None,
+        lang: str = "zh",
+        mode: Literal["embed", "static"] = "static",
+        lon: float | None = None,
+        lat: float | None = None,
+        zoom: int | None = None,
+        controls: bool = True,
+    ) -> StationMapQuery:
+        """Checked: known types, a known language."""
+        if lang not in ("zh", "en"):
+            raise InvalidValue("lang", lang, "unknown language", ["zh", "en"])
+        from stations import params
+
+        language: Lang = "en" if lang == "en" else "zh"
+        kinds = params.names(types, STATION_TYPES, "types")
+        return cls(adcode, kinds, language, mode, lon, lat, zoom, controls)
