@@ -44,7 +44,9 @@ def crs_name(value: str) -> CrsName:
     for name in CRS_NAMES:
         if value == name:
             return name
-    raise InvalidValue("crs", value, "unknown coordinate system", CRS_NAMES)
+    raise InvalidValue(
+        "crs", value, "unknown coordinate system: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)", CRS_NAMES
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import RegistryDep, SettingsDep, SnapshotDep
+from api.deps import RegistryDep, ServiceDep, SettingsDep, SnapshotDep
+from api.inputs import query_dependency
 from geo.crs import CrsName, transform
 from stations import hours, params
 from stations.errors import InvalidValue, NotFound
@@ -22,7 +23,8 @@ from stations.exporters import (
     station_feature,
     to_csv,
 )
-from stations.model import AMENITIES, ID_PATTERN, STATION_TYPES, Station, id_problem
+from stations.model import ID_PATTERN, STATION_TYPES, Station, id_problem
+from stations.queries import NearbyRequest
 from stations.settings import Settings
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -89,44 +91,16 @@ class GeoJSONResponse(JSONResponse):
     responses={200: {"content": {GEOJSON: {"example": NEARBY_EXAMPLE}}}},
 )
 async def nearby(  # async: no hop to the thread pool; the work is a fraction of a millisecond of CPU, no I/O
-    snapshot: SnapshotDep,
-    settings: SettingsDep,
-    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, examples=[120.16])],
-    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, examples=[30.25])],
-    k: Annotated[int, Query(ge=1, description="how many stations, at most max_k (100)")] = 10,
-    radius_m: Annotated[
-        float | None,
-        Query(gt=0, allow_inf_nan=False, description="only stations within this distance, metres"),
-    ] = None,
-    types: Types = None,
-    amenities: Annotated[
-        str | None,
-        Query(description=f"comma-separated, all required: {', '.join(AMENITIES)}", examples=["hot_water"]),
-    ] = None,
-    open_at: Annotated[
-        str | None,
-        Query(description="only stations open then: ISO date-time (China time if no offset) or 'now'"),
-    ] = None,
-    include_unknown_hours: Annotated[
-        bool, Query(description="with open_at, also stations whose hours are unknown")
-    ] = False,
+    service: ServiceDep,
+    request: Annotated[NearbyRequest, Depends(query_dependency(NearbyRequest))],
     at: Annotated[
         str | None, Query(description="time for open_status when open_at is not given (ISO date-time); default now")
     ] = None,
-    crs: Crs = "wgs84",
 ) -> Response:
     """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
     ``open_status`` (at ``open_at``, else now) and navigation links for Amap, Baidu, Tencent and ``geo:``."""
-    if k > settings.max_k:
-        raise InvalidValue("k", k, f"must be between 1 and {settings.max_k}")
-    if radius_m is not None and radius_m > settings.max_radius_m:
-        raise InvalidValue("radius_m", radius_m, f"must be at most {settings.max_radius_m:g} m")
-    query = params.nearby_query(
-        lon, lat, crs=crs, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
-        include_unknown_hours=include_unknown_hours,
-    )  # fmt: skip
-    results = snapshot.nearby(query, now=params.moment(at, field="at"))
-    return Response(nearby_geojson_json(results, crs), media_type=GEOJSON)
+    results = service.nearby(request, now=params.moment(at, field="at"))
+    return Response(nearby_geojson_json(results, request.crs), media_type=GEOJSON)
 
 
 @router.get("", summary="List stations", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})
