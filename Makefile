@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench load sample clean
+TEST_WORKERS ?= 2
+# pytest-xdist worker processes (this machine and CI have 2 cores)
+
+.PHONY: run test test-fast lint bench load sample clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +19,13 @@ run: $(STAMP)
 	$(BIN)/yizhan import data/hangzhou/stations.csv
 	$(BIN)/yizhan serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+# The whole suite, slow legs included (PostGIS, browser, fuzzing, crash safety, several workers), after the checks.
+test: lint
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=20
+
+# A developer's loop (~3 min): everything but the tests marked slow; `make test` before pushing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
