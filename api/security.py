@@ -60,6 +60,18 @@ def path_segment(text: str) -> str:
     return quote(text, safe=_SEGMENT_SAFE, errors="surrogatepass")
 
 
+def header_text(text: str) -> str:
+    """``text`` as a header value: as it is when it is printable ASCII, else RFC 8187's ``UTF-8''`` +
+    percent-encoded UTF-8 (a header cannot carry other characters; a licence named in Chinese must not 500).
+
+    >>> header_text("CC BY 4.0"), header_text("知识共享 署名 4.0")
+    ('CC BY 4.0', "UTF-8''%E7%9F%A5%E8%AF%86%E5%85%B1%E4%BA%AB%20%E7%BD%B2%E5%90%8D%204.0")
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return "UTF-8''" + quote(text, safe="", errors="surrogatepass")
+
+
 def url_path(path: str) -> str:
     """A decoded URL ``path`` percent-encoded again, each segment as ``path_segment`` does.
 

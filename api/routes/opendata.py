@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from api.deps import RegistryDep, SettingsDep
 from api.routes.stations import Crs, GeoJSONResponse
+from api.security import header_text
 from stations import opendata, params
 from stations.exporters import table_csv, table_xlsx
 
@@ -31,7 +32,7 @@ def _dump(registry: RegistryDep, settings: SettingsDep, modified_since: str | No
 
 
 def _headers(data: opendata.Dump, filename: str) -> dict[str, str]:
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Licence": data.licence}
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Licence": header_text(data.licence)}
     if data.next_modified_since is not None:
         headers["X-Next-Modified-Since"] = opendata.iso(data.next_modified_since) or ""
     return headers

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.auth import Editor, Viewer
 from api.deps import SettingsDep
-from api.routes.stations import Crs
+from api.routes.stations import Crs, StationId
 from geo.crs import transform
 from stations.errors import InvalidValue
 from stations.reports import Reports, client_key
@@ -59,7 +59,7 @@ def _public(report: Any) -> dict[str, Any]:
 
 @router.post("/stations/{station_id}/reports", status_code=201, summary="Report a problem with a station")
 def report_station(
-    request: Request, settings: SettingsDep, station_id: str, report: NewReport, crs: Crs = "wgs84"
+    request: Request, settings: SettingsDep, station_id: StationId, report: NewReport, crs: Crs = "wgs84"
 ) -> dict[str, Any]:
     """Tell the station's keepers it is closed, has moved, has wrong hours or lacks an amenity; no token
     needed. Each client may send a few reports an hour (429 with `Retry-After` beyond)."""

@@ -438,3 +438,21 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     assert Settings().trusted_proxies == ()
     with pytest.raises(ValueError, match="not an IP address"):
         Settings(trusted_proxies="*")
+
+
+def test_a_licence_named_in_chinese_is_sent_encoded(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'l.sqlite3'}", demand_path=None, data_licence="知识共享 署名 4.0"
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/stations.csv")
+    assert response.status_code == 200
+    assert response.headers["x-licence"] == "UTF-8''%E7%9F%A5%E8%AF%86%E5%85%B1%E4%BA%AB%20%E7%BD%B2%E5%90%8D%204.0"
+
+
+@pytest.mark.parametrize("station_id", ["%2E%2E", "%00x", "a%E2%80%AEb"])
+def test_reports_of_impossible_ids_are_404_without_a_query(tmp_path: Path, station_id: str) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'r.sqlite3'}", demand_path=None)
+    with TestClient(create_app(settings)) as client:
+        response = client.post(f"/stations/{station_id}/reports", json={"kind": "closed"})
+    assert response.status_code == 404, response.text
