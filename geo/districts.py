@@ -24,9 +24,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
-
-class DistrictFileError(ValueError):
-    """A district file that cannot be used, with the reason."""
+from geo.errors import DistrictFileError as DistrictFileError  # re-exported: raised by the readers
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,11 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 
 from geo.districts import Districts
+from geo.errors import GridTooLarge as GridTooLarge  # re-exported: raised by Grid.build
 
 DEFAULT_MAX_CELLS = 20_000_000
-
-
-class GridTooLarge(ValueError):
-    """More cells than allowed; the message suggests a cell size that fits."""
+"""Largest grid ``Grid.build`` allows unless told otherwise (cells); the app always passes its setting
+(``Settings.max_cells`` for planning, ``Settings.national_max_cells`` for the national batch)."""
 
 
 def _transformed(geometry: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
@@ -84,7 +83,9 @@ class Grid:
                 suggestion += 1.0
             raise GridTooLarge(
                 f"cell_m={cell_m:g} gives {cells_at(cell_m):,.0f} cells, more than the limit of {max_cells:,}; "
-                f"use cell_m ≥ {suggestion:g}"
+                f"use cell_m ≥ {suggestion:g}",
+                cell_m=float(cell_m),
+                suggested_cell_m=suggestion,
             )
         nx, ny = int(np.ceil((east - west) / cell_m)), int(np.ceil((north - south) / cell_m))
         raster = np.full((ny, nx), -1, dtype=np.int16)

@@ -103,7 +103,8 @@ def province_table(
     try:
         grid = Grid.build(districts, cell_m, max_cells)
     except GridTooLarge as error:
-        raise GridTooLarge(f"province {', '.join(provinces)}: {error}") from None
+        message = f"province {', '.join(provinces)}: {error}"
+        raise GridTooLarge(message, error.cell_m, error.suggested_cell_m) from None
     coverage = compute_coverage(grid, lon, lat, radius_m)
     frame = pd.DataFrame([asdict(row) for row in coverage.districts])
     frame.insert(0, "province_adcode", [province_adcode(code) for code in districts.adcodes])

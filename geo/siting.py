@@ -7,7 +7,8 @@ Units that the very same candidates cover are merged, which shrinks the exact mo
 * ``greedy(problem, p)`` — lazy greedy (CELF): at least (1 − 1/e) ≈ 63% of the optimum, usually ~98–100%.
 * ``exact(problem, p, time_limit_s)`` — a sparse MILP solved by HiGHS (scipy.optimize.milp). It reports the
   objective, HiGHS's proven bound and the gap; a solution cut short by the time limit is never called optimal.
-* ``greedy_cover`` / ``exact_cover`` — the fewest sites that cover a target amount of demand.
+* ``greedy_cover`` / ``exact_cover`` — the fewest sites that cover a target amount of demand
+  (``geo.errors.TargetUnreachable`` when no choice of the candidates reaches it).
 
 Every solver takes an optional ``stop`` (a function answering "should I give up?", e.g. because the client
 who asked has gone): greedy asks it as it picks sites; with ``stop``, the exact solvers run HiGHS in a child
@@ -38,6 +39,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from scipy.spatial import cKDTree
 
+from geo.errors import TargetUnreachable
 from geo.grid import local_projection
 
 Stop = Callable[[], bool] | None
@@ -420,7 +422,9 @@ def greedy_cover(problem: SitingProblem, target_weight: float, stop: Stop = None
     chosen, gains = _lazy_greedy(problem, None, target_weight, stop)
     objective = float(sum(gains))
     if objective < target_weight - 1e-9:
-        raise ValueError(f"target {target_weight:g} not reachable: the candidates cover at most {objective:g} here")
+        raise TargetUnreachable(
+            f"target {target_weight:g} not reachable: the candidates cover at most {objective:g} here"
+        )
     # every site covers at most the largest single-site gain, so at least target / that many sites are needed
     per_site = problem.cover.T.astype(float) @ problem.weights
     largest = float(per_site.max()) if per_site.size else 0.0
@@ -441,7 +445,9 @@ def exact_cover(
     yᵢ ≤ Σ_{j covers i} xⱼ. ``objective`` is the covered weight; ``bound`` is the proven least number of sites."""
     _check_target(problem, target_weight)
     if target_weight > problem.total_weight + 1e-9:
-        raise ValueError(f"target {target_weight:g} not reachable: candidates can cover {problem.total_weight:g}")
+        raise TargetUnreachable(
+            f"target {target_weight:g} not reachable: candidates can cover {problem.total_weight:g}"
+        )
     start = time.perf_counter()
     m, n = problem.cover.shape
     c = np.concatenate((np.ones(n), np.zeros(m)))
@@ -453,7 +459,7 @@ def exact_cover(
     integrality = np.concatenate((np.ones(n), np.zeros(m)))
     result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s, stop)
     if result.status == 2:  # infeasible: the spacing or quotas keep the target out of reach
-        raise ValueError(f"target {target_weight:g} not reachable under the spacing and quotas")
+        raise TargetUnreachable(f"target {target_weight:g} not reachable under the spacing and quotas")
     if result.x is None:
         raise TimeoutError(f"no solution reaching the target found within {time_limit_s:g} s ({result.message})")
     order, gains = _rank(problem, np.flatnonzero(result.x[:n] > 0.5))
