@@ -4,7 +4,7 @@
 - ``maps.page``: ``base_map`` / ``marker_cluster`` that need only the vendored Leaflet, and
   ``self_contained`` that renders a map with its scripts and styles inlined from ``maps/vendor``;
 - ``maps.elements``: layers and boxes that carry user text escaped (use them, not ``folium.Popup``);
-- ``maps.styles``: colours and labels of station types and of the coverage scale.
+- ``maps.styles``: colours of station types and of the coverage scale (labels come with the data).
 
 Imports ``geo`` only (``api -> maps -> geo``).
 """

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
@@ -99,6 +100,20 @@ def base_map(**kwargs: Any) -> folium.Map:
     m.default_js = [LEAFLET_JS]  # instance lists: folium's class-level lists stay untouched
     m.default_css = [LEAFLET_CSS]
     return m
+
+
+TilesCrs = Literal["wgs84", "gcj02"]
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """A base map: ``source`` is a folium/xyzservices provider name (``"OpenStreetMap"``) or a URL template
+    with ``{z}/{x}/{y}``, which needs ``attribution`` (plain text); ``crs`` is the coordinate system the tiles
+    are drawn in (WGS84, or GCJ-02 for Amap and Tencent), which overlays must be in too."""
+
+    source: str
+    attribution: str | None = None
+    crs: TilesCrs = "wgs84"
 
 
 _TILE_PLACEHOLDER = re.compile(r"\{[sxyzr]\}|\{-y\}")

@@ -3,16 +3,18 @@
 One builder serves the rider page (``GET /``), the embeddable map (``GET /embed``) and the static export
 (``yizhan map stations``): ``station_page`` starts from ``maps.page.base_map`` (Leaflet only, plus
 Leaflet.markercluster for many stations), adds the tile layer, the app's trusted CSS, markup and script
-(``PageAssets``: ``station_assets`` reads the app in ``maps/static``) and one configuration object.
-``maps.page.self_contained`` then inlines every library, so the page loads nothing but tiles.
+(``PageAssets``: ``station_assets`` reads the app in ``maps/static``) and one configuration object, all
+given as one typed value, ``StationPage``. ``maps.page.self_contained`` then inlines every library, so the
+page loads nothing but tiles. The app has no words of the registry of its own: the caller puts the station
+types, amenities and their labels into the configuration (``types``... see ``maps/static/app.js``).
 
 User text (station names, addresses, hours) reaches the page only inside the configuration, a JSON literal
 written by ``maps.elements.js_literal`` (``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes), and the app
 puts it into the page with ``textContent`` only. Station coordinates in ``features`` must already be in the
-tiles' coordinate system (``tiles_crs``): WGS84 for OpenStreetMap, GCJ-02 for Amap or Tencent tiles.
+tiles' coordinate system (``Tiles.crs``): WGS84 for OpenStreetMap, GCJ-02 for Amap or Tencent tiles.
 
 >>> assets = PageAssets(css="body { margin: 0 }", script="function yizhanApp(map, config) {}")
->>> page = station_page(assets, {"mode": "static"}, features=[_feature("</script>")], title="驿站")
+>>> page = station_page(StationPage(assets, {"mode": "static"}, features=[_feature("</script>")], title="驿站"))
 >>> "</script>\\"" in page, "\\\\u003c/script\\\\u003e" in page, "<script src=" in page
 (False, True, False)
 """
@@ -20,25 +22,23 @@ tiles' coordinate system (``tiles_crs``): WGS84 for OpenStreetMap, GCJ-02 for Am
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 from folium.template import Template
 
 from maps.elements import Macro, escape, js_literal
-from maps.page import base_map, marker_cluster, self_contained, tile_layer
-from maps.styles import STATION_TYPES
+from maps.page import Tiles, base_map, marker_cluster, self_contained, tile_layer
+from maps.styles import TYPE_COLOURS
 
-TilesCrs = Literal["wgs84", "gcj02"]
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 DEFAULT_CENTER = (30.25, 120.16)
 """(lat, lon) of the view when there is nothing to fit: Hangzhou, where the sample data is."""
-
-TYPE_COLOURS: dict[str, str] = {kind: colour for kind, (_, colour) in STATION_TYPES.items()}
-"""Marker colour per station type, as on the coverage map."""
+OSM = Tiles(OSM_TILES, OSM_ATTRIBUTION)
+"""OpenStreetMap's tiles (WGS84), the default base map."""
 
 
 @dataclass(frozen=True)
@@ -111,52 +111,66 @@ def features_bounds(features: Sequence[Mapping[str, Any]]) -> list[list[float]] 
     return [[min(lats), min(lons)], [max(lats), max(lons)]]
 
 
-def station_page(
-    assets: PageAssets,
-    config: Mapping[str, Any],
-    *,
-    features: Sequence[Mapping[str, Any]] | None = None,
-    title: str = "驿站 Yizhan",
-    tiles: str = OSM_TILES,
-    attribution: str | None = OSM_ATTRIBUTION,
-    tiles_crs: TilesCrs = "wgs84",
-    center: tuple[float, float] | None = None,
-    zoom: int = 12,
-    zoom_control: bool = True,
-) -> str:
-    """One self-contained HTML page: the map, the app and its configuration (with ``features`` inlined).
+@dataclass(frozen=True)
+class View:
+    """The initial view: ``center`` (lat, lon) in the tiles' CRS and ``zoom``; without a centre the map fits
+    the page's features (or shows Hangzhou). ``zoom_control``: whether the map shows its + / - buttons."""
+
+    center: tuple[float, float] | None = None
+    zoom: int = 12
+    zoom_control: bool = True
+
+
+@dataclass(frozen=True)
+class StationPage:
+    """Everything a station page is built from.
 
     Parameters
     ----------
     assets
         The app (``PageAssets``).
     config
-        JSON-ready settings for the app; ``features``, ``colours``, ``tiles_crs`` and ``fit`` are added here.
+        JSON-ready settings for the app; ``features``, ``colours``, ``tiles_crs`` and ``fit`` are added to it.
     features
-        GeoJSON point Features (coordinates in ``tiles_crs``) to inline, or None when the app fetches them.
+        GeoJSON point Features (coordinates in ``tiles.crs``) to inline, or None when the app fetches them.
     title
         Page title (plain text).
-    tiles, attribution, tiles_crs
+    tiles
         Base map tiles and their coordinate system.
-    center, zoom
-        Initial view as (lat, lon) and zoom; by default the map fits ``features`` (or shows Hangzhou).
-    zoom_control
-        Whether the map shows its + / - buttons.
+    view
+        Initial view.
     """
-    bounds = features_bounds(features) if features and center is None else None
-    start = center or DEFAULT_CENTER
-    m = base_map(location=list(start), zoom_start=zoom, tiles=None, zoom_control=zoom_control, control_scale=True)
-    m.get_root().title = escape(title)
-    tile_layer(tiles, attribution).add_to(m)
+
+    assets: PageAssets
+    config: Mapping[str, Any] = field(default_factory=dict)
+    features: Sequence[Mapping[str, Any]] | None = None
+    title: str = "驿站 Yizhan"
+    tiles: Tiles = OSM
+    view: View = View()
+
+
+def station_page(page: StationPage) -> str:
+    """One self-contained HTML page: the map, the app and its configuration (with the features inlined).
+
+    A tile URL without attribution is a ``ValueError``.
+    """
+    features, view = page.features, page.view
+    bounds = features_bounds(features) if features and view.center is None else None
+    start = view.center or DEFAULT_CENTER
+    m = base_map(
+        location=list(start), zoom_start=view.zoom, tiles=None, zoom_control=view.zoom_control, control_scale=True
+    )
+    m.get_root().title = escape(page.title)
+    tile_layer(page.tiles.source, page.tiles.attribution).add_to(m)
     marker_cluster("stations").add_to(m)  # brings Leaflet.markercluster; the app makes its own cluster groups
     full = {
-        **config,
-        "tiles_crs": tiles_crs,
+        **page.config,
+        "tiles_crs": page.tiles.crs,
         "colours": TYPE_COLOURS,
         "features": list(features) if features is not None else None,
         "fit": bounds,
     }
-    _App(assets, full).add_to(m)
+    _App(page.assets, full).add_to(m)
     return self_contained(m)
 
 

@@ -1,14 +1,15 @@
-"""Colours and labels shared by the map builders: station types, the coverage scale, gaps.
+"""Colours shared by the map builders: station types, the coverage scale, gaps, proposals.
 
-Labels are Chinese first (the words unions use), then English. Colours are chosen to stay apart from each
-other and from the coverage scale (ColorBrewer YlGnBu, light = poorly covered, dark blue = well covered).
+Colours are chosen to stay apart from each other and from the coverage scale (ColorBrewer YlGnBu, light =
+poorly covered, dark blue = well covered). Labels are not here: the maps take them with their data (the
+service passes ``stations.vocabulary``'s).
 
 >>> coverage_colour(0.0), coverage_colour(1.0)
 ('#ffffcc', '#253494')
 >>> coverage_colour(None) == NO_DATA_COLOUR
 True
->>> type_label("driver_home"), type_label("kiosk")
-('司机之家 driver homes', '其他 other')
+>>> type_colour("driver_home"), type_colour("kiosk") == OTHER_COLOUR
+('#6a51a3', True)
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import math
 
 from branca.colormap import LinearColormap
 
-STATION_TYPES: dict[str, tuple[str, str]] = {
-    "outdoor_worker": ("户外劳动者服务站 outdoor workers", "#f16913"),
-    "driver_home": ("司机之家 driver homes", "#6a51a3"),
-    "nursing_room": ("母婴室 nursing rooms", "#dd3497"),
+TYPE_COLOURS: dict[str, str] = {
+    "outdoor_worker": "#f16913",
+    "driver_home": "#6a51a3",
+    "nursing_room": "#dd3497",
 }
-"""Station type → (layer label, marker colour)."""
+"""Station type → marker colour (on the coverage map and in the station app)."""
 
-OTHER_TYPE = ("其他 other", "#636363")
-"""Label and colour for a type outside ``STATION_TYPES`` (maps take plain dicts and never reject them)."""
+OTHER_COLOUR = "#636363"
+"""Colour of a type outside ``TYPE_COLOURS``."""
 
 COVERAGE_STOPS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 """Colours at covered share 0, 25, 50, 75 and 100 %, interpolated linearly between."""
@@ -49,11 +50,6 @@ def coverage_colour(share: float | None) -> str:
     return _SCALE.rgb_hex_str(min(max(float(share), 0.0), 1.0))
 
 
-def type_label(kind: str) -> str:
-    """Layer label of a station type (``其他 other`` for an unknown type)."""
-    return STATION_TYPES.get(kind, OTHER_TYPE)[0]
-
-
 def type_colour(kind: str) -> str:
     """Marker colour of a station type."""
-    return STATION_TYPES.get(kind, OTHER_TYPE)[1]
+    return TYPE_COLOURS.get(kind, OTHER_COLOUR)

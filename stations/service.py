@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +22,15 @@ from stations.registry import Registry
 from stations.settings import Settings
 from stations.snapshot import Nearby
 from stations.store import Store
+from stations.vocabulary import LAYER_LABELS, RIDER_AMENITIES, STATION_TYPES, label, page_labels
 
 if TYPE_CHECKING:
+    from geo.coverage import DistrictCoverage
     from geo.gaps import Gap
+    from maps.coverage import DistrictFigures, ProposedSite
+    from maps.stations import Tiles
     from stations.model import Station
     from stations.planning import CoverageReport, Planner, SitingReport, SitingRequest
-
-TYPE_NAMES = {"outdoor_worker": "骑手/户外劳动者", "driver_home": "司机之家", "nursing_room": "母婴室"}
-"""Short Chinese names of the station types, for page titles."""
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -49,12 +51,20 @@ def build_planner(settings: Settings, registry: Registry) -> Planner | None:
     return Planner(registry, demand, settings.max_cells, settings.planning_cache_bytes)
 
 
-@lru_cache(maxsize=8)
-def _rider_page(centre: tuple[float, float] | None, tiles: tuple[tuple[str, str], ...]) -> str:
-    from maps.stations import rider_assets, station_page
+def app_vocabulary() -> dict[str, Any]:
+    """What the station app (``maps/static/app.js``) names and shows, in its configuration: every station type,
+    the amenities it filters by and lists, and their labels in Chinese and English."""
+    return {"station_types": list(STATION_TYPES), "amenities": list(RIDER_AMENITIES), "labels": page_labels()}
 
-    config = {"mode": "rider", "api": ""}
-    return station_page(rider_assets(), config, title="驿站 · 附近的服务站", center=centre, zoom=12, **dict(tiles))
+
+@lru_cache(maxsize=8)
+def _rider_page(centre: tuple[float, float] | None, tiles: Tiles) -> str:
+    from maps.stations import StationPage, View, rider_assets, station_page
+
+    config = {"mode": "rider", "api": "", **app_vocabulary()}
+    return station_page(
+        StationPage(rider_assets(), config, title="驿站 · 附近的服务站", tiles=tiles, view=View(centre, zoom=12))
+    )
 
 
 class Service:
@@ -107,7 +117,7 @@ class Service:
 
     def station_map(self, query: StationMapQuery) -> str:
         """A self-contained page of the stations of ``query`` with their data inline (embed or static export)."""
-        from maps.stations import station_assets, station_page
+        from maps.stations import StationPage, View, station_assets, station_page
         from stations.exporters import map_features
 
         registry, settings = self.registry, self.settings
@@ -123,36 +133,31 @@ class Service:
         title = query.title or self._map_title(query)
         config = {
             "mode": query.mode, "lang": query.lang, "controls": query.controls, "title": title,
-            "types": list(query.types),
+            "types": list(query.types), **app_vocabulary(),
         }  # fmt: skip
-        return station_page(
-            station_assets(),
-            config,
-            features=map_features(chosen, settings.tiles_crs),
-            title=title,
-            center=centre,
-            zoom=query.zoom if query.zoom is not None else 13,
-            zoom_control=query.controls,
-            **self.tiles(),
-        )
+        view = View(centre, query.zoom if query.zoom is not None else 13, query.controls)
+        features = map_features(chosen, settings.tiles_crs)
+        return station_page(StationPage(station_assets(), config, features, title, self.tiles(), view))
 
     def rider_page(self) -> str:
         """The rider page: locate, filter, list with navigation buttons, map; data from the API in the browser.
         Built once per registry version (the view centres on the stations)."""
         snapshot = self.registry.snapshot()
-        return _rider_page(self.centre(snapshot.stations), tuple(self.tiles().items()))
+        return _rider_page(self.centre(snapshot.stations), self.tiles())
 
     def _map_title(self, query: StationMapQuery) -> str:
         districts = self.registry.districts
         where = "驿站"
         if query.adcode and districts is not None:
             where = districts.names[districts.adcodes.index(query.adcode)]
-        return f"{where} · {'、'.join(TYPE_NAMES[k] for k in query.types) or '服务站'}"
+        return f"{where} · {'、'.join(label(k) for k in query.types) or '服务站'}"
 
-    def tiles(self) -> dict[str, Any]:
+    def tiles(self) -> Tiles:
         """The base map tiles of the settings, as the page builders take them."""
+        from maps.stations import Tiles
+
         settings = self.settings
-        return {"tiles": settings.tiles, "attribution": settings.tiles_attribution, "tiles_crs": settings.tiles_crs}
+        return Tiles(settings.tiles, settings.tiles_attribution, settings.tiles_crs)
 
     def centre(self, stations: Sequence[Station]) -> tuple[float, float] | None:
         """(lat, lon) in the tiles' CRS of the middle of the stations' bounding box; None without stations."""
@@ -182,28 +187,60 @@ class Service:
 
     def coverage_map(self, query: CoverageMapQuery, siting: SitingReport | None = None) -> str:
         """The coverage map page for ``query``, with ``siting``'s proposals and after-coverage when given."""
-        from maps.coverage import coverage_html
+        from maps.coverage import CoverageMap, MapStation, coverage_html
 
         planner = self.planner
         planner.check_adcode(query.adcode)
         report = planner.coverage(query.request)
         found = planner.gaps(query.request, query.adcode, query.limit)
-        stations = [
-            {"id": s.id, "name": s.name, "types": list(s.types), "lon": s.lon, "lat": s.lat} for s in report.stations
-        ]
+        stations = [MapStation(s.id, s.name, tuple(s.types), s.lon, s.lat, s.source) for s in report.stations]
         nearest_names = [report.stations[g.nearest_station].name if g.nearest_station >= 0 else None for g in found]
         kinds = ", ".join(query.request.types) if query.request.types else "all station types"
-        extra: dict[str, Any] = {}
-        if siting is not None:
-            extra = {"proposals": siting.sites, "after_rows": siting.after, "gain_unit": siting.weight_unit}
-        return coverage_html(
+        no_counts = dict.fromkeys(STATION_TYPES, 0)
+        data = CoverageMap(
             planner.districts,
-            report.rows(),
+            query.request.radius_m,
+            [_figures(row, report.counts.get(row.adcode, no_counts)) for row in report.coverage.districts],
             found,
+            nearest_names,
             stations,
-            radius_m=query.request.radius_m,
-            gap_station_names=nearest_names,
+            LAYER_LABELS,
             adcode=query.adcode,
             title=f"Yizhan coverage within {query.request.radius_m:,.0f} m — {kinds}",
-            **extra,
         )
+        if siting is not None:
+            data = replace(
+                data,
+                proposals=[_proposed_site(site) for site in siting.sites],
+                gain_unit=siting.weight_unit,
+                after=[_after_figures(row) for row in siting.after],
+            )
+        return coverage_html(data)
+
+
+def _figures(row: DistrictCoverage, counts: dict[str, int]) -> DistrictFigures:
+    """A district's coverage as the map shows it."""
+    from maps.coverage import DistrictFigures
+
+    return DistrictFigures(
+        row.adcode, row.name, row.area_km2, row.covered_share, row.uncovered_km2, row.median_distance_m,
+        row.p90_distance_m, counts, row.demand, row.demand_covered_share,
+    )  # fmt: skip
+
+
+def _after_figures(row: dict[str, Any]) -> DistrictFigures:
+    """A row of the siting report's table after the proposals (``CoverageReport.rows``) as the map shows it."""
+    from maps.coverage import DistrictFigures
+
+    return DistrictFigures(
+        row["adcode"], row["name"], row["area_km2"], row["covered_share"], row["uncovered_km2"],
+        row["median_distance_m"], row["p90_distance_m"], {kind: row[f"stations_{kind}"] for kind in STATION_TYPES},
+        row.get("demand"), row.get("demand_covered_share"),
+    )  # fmt: skip
+
+
+def _proposed_site(site: dict[str, Any]) -> ProposedSite:
+    """A proposal of the siting report (``Planner.site``) as the map shows it."""
+    from maps.coverage import ProposedSite
+
+    return ProposedSite(site["rank"], site["lon"], site["lat"], site["gain"], site["district"], site["name"])

@@ -44,6 +44,8 @@ Amenity = Literal[
     "sink",
 ]
 AMENITIES: tuple[str, ...] = get_args(Amenity)
+RIDER_AMENITIES: tuple[Amenity, ...] = ("hot_water", "microwave", "phone_charging", "toilet", "air_conditioning")
+"""The amenities the station app offers as filters and lists for each station, in this order."""
 
 TriState = Literal["yes", "no", "unknown"]
 OperatingStatus = Literal["normal", "notice", "limited", "temporarily_closed", "closed"]

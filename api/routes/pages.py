@@ -25,10 +25,9 @@ from api.inputs import with_inputs
 from api.security import PageRule
 from maps.elements import escape, js_literal
 from stations.inputs import STATION_MAP_INPUTS, Input
-from stations.model import STATION_TYPES
 from stations.queries import StationMapQuery
-from stations.service import TYPE_NAMES
 from stations.settings import Settings
+from stations.vocabulary import STATION_TYPES, label
 
 router = APIRouter(tags=["pages"])
 
@@ -83,7 +82,7 @@ def embed_builder(registry: RegistryDep) -> HTMLResponse:
         for code, name in (zip(districts.adcodes, districts.names, strict=True) if districts is not None else [])
     )
     types = "".join(
-        f'<label class="yz-check"><input type="checkbox" name="types" value="{kind}"> {TYPE_NAMES[kind]}</label>'
+        f'<label class="yz-check"><input type="checkbox" name="types" value="{kind}"> {escape(label(kind))}</label>'
         for kind in STATION_TYPES
     )
     values = {"css": _static("builder.css"), "script": _static("builder.js"), "embed_path": js_literal(EMBED_PATH),

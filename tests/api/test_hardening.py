@@ -38,8 +38,8 @@ from api.access_log import AccessLog, log_query
 from api.app import create_app
 from api.concurrency import ConcurrencyLimit
 from api.security import SecurityHeaders, inline_code, tile_sources
+from maps.stations import StationPage, station_page
 from maps.stations import station_assets as assets
-from maps.stations import station_page
 from stations.reports import Reports
 from stations.settings import REPO_ROOT, Settings
 
@@ -403,8 +403,8 @@ def test_station_text_never_adds_code_to_a_page(names: list[str], title: str) ->
         for i, n in enumerate(names)
     ]
     benign = [{**f, "properties": {"id": f["properties"]["id"], "name": "驿站", "address": ""}} for f in features]
-    hostile = station_page(assets(), {"mode": "embed", "title": title}, features=features, title=title)
-    benign_page = station_page(assets(), {"mode": "embed", "title": "x"}, features=benign, title="x")
+    hostile = station_page(StationPage(assets(), {"mode": "embed", "title": title}, features, title))
+    benign_page = station_page(StationPage(assets(), {"mode": "embed", "title": "x"}, benign, "x"))
     hostile_code, benign_code = inline_code(hostile.encode()), inline_code(benign_page.encode())
     assert len(hostile_code.scripts) == len(benign_code.scripts) and len(hostile_code.styles) == len(benign_code.styles)
     assert hostile_code.scripts[:3] == benign_code.scripts[:3]  # the vendored libraries, unchanged

@@ -22,7 +22,9 @@ from shapely.geometry import box
 
 from geo.districts import Districts
 from geo.gaps import Gap
-from maps.coverage import coverage_html
+from maps.coverage import CoverageMap, DistrictFigures, MapStation, coverage_html
+from maps.page import Tiles
+from stations.vocabulary import LAYER_LABELS
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '"</script><script>alert(2)</script>'
@@ -89,24 +91,25 @@ def report(browser: int, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         [ADCODE, "330102"], [IMG, "上城区"], [box(120.0, 30.0, 120.1, 30.1), box(120.1, 30.0, 120.2, 30.1)],
         {"source": f"boundaries {IMG}"},
     )  # fmt: skip
+    counts = {"outdoor_worker": 2, "driver_home": 1, "nursing_room": 1}
     rows = [
-        {"adcode": adcode, "name": name, "area_km2": 100.0, "covered_share": share, "uncovered_km2": 50.0,
-         "median_distance_m": 900.0, "p90_distance_m": 2000.0, "stations_outdoor_worker": 2,
-         "stations_driver_home": 1, "stations_nursing_room": 1}
+        DistrictFigures(adcode, name, 100.0, share, 50.0, 900.0, 2000.0, counts)
         for adcode, name, share in ((ADCODE, IMG, 0.5), ("330102", "上城区", 0.8))
-    ]  # fmt: skip
+    ]
     gaps = [
         Gap(1, "330102", "上城区", 9, 0.09, None, 120.16, 30.06, 0, 1500.0, box(120.15, 30.05, 120.17, 30.07)),
         Gap(2, ADCODE, IMG, 4, 0.04, None, 120.05, 30.05, -1, math.inf, box(120.04, 30.04, 120.06, 30.06)),
     ]
     stations = [
-        {"id": "A", "name": IMG, "types": ["outdoor_worker"], "lon": 120.15, "lat": 30.05},
-        {"id": "B", "name": SCRIPT, "types": ["driver_home"], "lon": 120.12, "lat": 30.08},
-        {"id": "C", "name": TEMPLATE, "types": ["outdoor_worker", "nursing_room"], "lon": 120.05, "lat": 30.08},
+        MapStation("A", IMG, ("outdoor_worker",), 120.15, 30.05),
+        MapStation("B", SCRIPT, ("driver_home",), 120.12, 30.08),
+        MapStation("C", TEMPLATE, ("outdoor_worker", "nursing_room"), 120.05, 30.08),
     ]
     html = coverage_html(
-        districts, rows, gaps, stations, radius_m=1000, gap_station_names=[SCRIPT, None], title=f"T {TEMPLATE}",
-        tiles=TILES, attribution=f"tiles {IMG}",
+        CoverageMap(
+            districts, 1000, rows, gaps, [SCRIPT, None], stations, LAYER_LABELS, title=f"T {TEMPLATE}",
+            tiles=Tiles(TILES, f"tiles {IMG}"),
+        )
     )  # fmt: skip
     page = tmp_path_factory.mktemp("page") / "coverage.html"
     page.write_text(html, encoding="utf-8")

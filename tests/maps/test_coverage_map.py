@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,19 @@ from maps.coverage import (
     DISTRICTS_LAYER,
     GAPS_LAYER,
     PROPOSALS_LAYER,
+    CoverageMap,
+    DistrictFigures,
+    MapStation,
+    ProposedSite,
     coverage_html,
     coverage_map,
     covered_layer_name,
     legend_caption,
     proposed_layer_name,
 )
-from maps.styles import COVERED_COLOUR, GAP_COLOUR, PROPOSED_COLOUR, STATION_TYPES, coverage_colour
+from maps.page import Tiles
+from maps.styles import COVERED_COLOUR, GAP_COLOUR, PROPOSED_COLOUR, TYPE_COLOURS, coverage_colour
+from stations.vocabulary import LAYER_LABELS
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '"</script><script>alert(1)</script>'
@@ -55,24 +62,18 @@ def districts() -> Districts:
     )
 
 
-def row(adcode: str, name: str, share: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "adcode": adcode,
-        "name": name,
-        "area_km2": 103.9,
-        "covered_share": share,
-        "uncovered_km2": 12.34,
-        "median_distance_m": 850.0,
-        "p90_distance_m": 2300.0,
-        "stations_outdoor_worker": 7,
-        "stations_driver_home": 1,
-        "stations_nursing_room": 3,
-        **extra,
-    }
+def row(adcode: str, name: str, share: float, **extra: Any) -> DistrictFigures:
+    counts = {"outdoor_worker": 7, "driver_home": 1, "nursing_room": 3}
+    return DistrictFigures(adcode, name, 103.9, share, 12.34, 850.0, 2300.0, counts, **extra)
+
+
+def draw(districts: Districts, **options: Any) -> str:
+    """The page of ``districts`` with the labels the service passes, at ``RADIUS`` unless told."""
+    return coverage_html(CoverageMap(districts, **{"radius_m": RADIUS, "type_labels": LAYER_LABELS, **options}))
 
 
 @pytest.fixture
-def rows() -> list[dict[str, Any]]:
+def rows() -> list[DistrictFigures]:
     return [
         row(ADCODE, IMG, 0.25),
         row("330102", "上城区", 0.632, demand=12345.0, demand_covered_share=0.71),
@@ -88,25 +89,19 @@ def gaps() -> list[Gap]:
 
 
 @pytest.fixture
-def stations() -> list[dict[str, Any]]:
+def stations() -> list[MapStation]:
     return [
-        {"id": "HZ-SYN-00001", "name": IMG, "types": ["outdoor_worker"], "lon": 120.15, "lat": 30.05},
-        {"id": "HZ-SYN-00002", "name": SCRIPT, "types": ["driver_home"], "lon": 120.12, "lat": 30.15},
-        {
-            "id": "HZ-SYN-00003",
-            "name": TEMPLATE,
-            "types": ["outdoor_worker", "nursing_room"],
-            "lon": 120.05,
-            "lat": 30.08,
-        },
-        {"id": "HZ-SYN-00004", "name": "武林广场母婴室", "types": ["nursing_room"], "lon": 120.16, "lat": 30.12},
+        MapStation("HZ-SYN-00001", IMG, ("outdoor_worker",), 120.15, 30.05),
+        MapStation("HZ-SYN-00002", SCRIPT, ("driver_home",), 120.12, 30.15),
+        MapStation("HZ-SYN-00003", TEMPLATE, ("outdoor_worker", "nursing_room"), 120.05, 30.08),
+        MapStation("HZ-SYN-00004", "武林广场母婴室", ("nursing_room",), 120.16, 30.12),
     ]
 
 
 @pytest.fixture
 def page(districts: Districts, rows: list, gaps: list[Gap], stations: list) -> str:
-    return coverage_html(
-        districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None], title=f"标题 {IMG}"
+    return draw(
+        districts, figures=rows, gaps=gaps, gap_station_names=[SCRIPT, None], stations=stations, title=f"标题 {IMG}"
     )
 
 
@@ -216,7 +211,7 @@ class PageScripts(HTMLParser):
 
 
 def test_layer_names_legend_caption_and_district_names(page: str) -> None:
-    for name in (DISTRICTS_LAYER, covered_layer_name(RADIUS), GAPS_LAYER, *(v[0] for v in STATION_TYPES.values())):
+    for name in (DISTRICTS_LAYER, covered_layer_name(RADIUS), GAPS_LAYER, *LAYER_LABELS.values()):
         assert json.dumps(name) + " : " in page  # the layer control's entries (folium writes them as ASCII JSON)
     assert covered_layer_name(RADIUS) == "覆盖范围 covered (≤ 1,000 m)"
     assert legend_caption(RADIUS) == "覆盖率 covered share within 1,000 m"
@@ -230,23 +225,23 @@ def test_one_circle_of_radius_m_per_station(page: str, stations: list) -> None:
     (circles,) = [layer for layer in point_layers(page) if layer["kind"] == "circle"]
     assert circles["style"]["radius"] == RADIUS
     assert circles["style"]["interactive"] is False  # clicks go through to districts and gaps
-    assert [row[:2] for row in circles["rows"]] == [[s["lat"], s["lon"]] for s in stations]
+    assert [row[:2] for row in circles["rows"]] == [[s.lat, s.lon] for s in stations]
 
 
 def test_station_markers_one_layer_per_type_coloured_and_escaped(page: str, stations: list) -> None:
     markers = [layer for layer in point_layers(page) if layer["kind"] == "circleMarker"]
     by_colour = {layer["style"]["fillColor"]: layer for layer in markers}
-    assert set(by_colour) == {colour for _, colour in STATION_TYPES.values()}
-    for kind, (_, colour) in STATION_TYPES.items():
-        expected = [s for s in stations if kind in s["types"]]  # a station shows in each of its types' layers
+    assert set(by_colour) == set(TYPE_COLOURS.values())
+    for kind, colour in TYPE_COLOURS.items():
+        expected = [s for s in stations if kind in s.types]  # a station shows in each of its types' layers
         layer = by_colour[colour]
-        assert [row[:2] for row in layer["rows"]] == [[s["lat"], s["lon"]] for s in expected]
+        assert [row[:2] for row in layer["rows"]] == [[s.lat, s.lon] for s in expected]
         for station, row in zip(expected, layer["rows"], strict=True):
             popup = assert_inert(filled(layer["popup"], row[2]))
             tooltip = assert_inert(filled(layer["tooltip"], row[2]))
-            assert station["name"] in popup.text and station["id"] in popup.text
-            assert tooltip.text == station["name"]
-    (both,) = [row for row in by_colour[STATION_TYPES["nursing_room"][1]]["rows"] if row[2][1] == "HZ-SYN-00003"]
+            assert station.name in popup.text and station.id in popup.text
+            assert tooltip.text == station.name
+    (both,) = [row for row in by_colour[TYPE_COLOURS["nursing_room"]]["rows"] if row[2][1] == "HZ-SYN-00003"]
     assert both[2][2] == "户外劳动者服务站 outdoor workers, 母婴室 nursing rooms"
     assert "markerClusterGroup" not in page  # few stations: plain groups, no cluster plugin
 
@@ -330,10 +325,9 @@ def test_page_is_self_contained(page: str) -> None:
 
 def test_many_stations_are_clustered_with_the_vendored_plugin(districts: Districts) -> None:
     many = [
-        {"id": f"S{i}", "name": f"驿站 {i}", "types": ["outdoor_worker"], "lon": 120.0 + i * 1e-4, "lat": 30.05}
-        for i in range(CLUSTER_ABOVE + 1)
+        MapStation(f"S{i}", f"驿站 {i}", ("outdoor_worker",), 120.0 + i * 1e-4, 30.05) for i in range(CLUSTER_ABOVE + 1)
     ]
-    page = coverage_html(districts, [], [], many, radius_m=500)
+    page = draw(districts, stations=many, radius_m=500)
     assert "L.markerClusterGroup(" in page and "MarkerClusterGroup" in page  # the plugin is inlined
     assert "marker-cluster-small" in page  # and its default CSS
     assert '"disableClusteringAtZoom": 15' in page
@@ -346,7 +340,7 @@ def test_many_stations_are_clustered_with_the_vendored_plugin(districts: Distric
 
 
 def test_adcode_zooms_to_that_district_and_draws_it_on_top(districts: Districts, rows: list) -> None:
-    page = coverage_html(districts, rows, [], [], radius_m=RADIUS, adcode="330102")
+    page = draw(districts, figures=rows, adcode="330102")
     (bounds,) = _json_after(page, ".fitBounds(")
     west, south, east, north = EAST.bounds
     assert bounds == [[south, west], [north, east]]
@@ -358,20 +352,16 @@ def test_adcode_zooms_to_that_district_and_draws_it_on_top(districts: Districts,
 
 
 def test_without_adcode_the_map_fits_all_districts(districts: Districts) -> None:
-    (bounds,) = _json_after(coverage_html(districts, [], [], [], radius_m=RADIUS), ".fitBounds(")
+    (bounds,) = _json_after(draw(districts), ".fitBounds(")
     assert bounds == [[30.0, 120.0], [30.2, 120.2]]
 
 
 def test_hostile_adcode_focus_and_attribution(districts: Districts, rows: list) -> None:
-    page = coverage_html(
+    page = draw(
         districts,
-        rows,
-        [],
-        [],
-        radius_m=RADIUS,
+        figures=rows,
         adcode=ADCODE,
-        tiles="https://tiles.example.org/{z}/{x}/{y}.png",
-        attribution="<script>alert(1)</script> Example",
+        tiles=Tiles("https://tiles.example.org/{z}/{x}/{y}.png", "<script>alert(1)</script> Example"),
     )
     (bounds,) = _json_after(page, ".fitBounds(")
     assert bounds == [[30.0, 120.0], [30.1, 120.1]]
@@ -384,12 +374,12 @@ def test_credits_name_the_boundary_source_and_synthetic_stations(
     districts: Districts, page: str, stations: list
 ) -> None:
     assert "站点为合成示例数据 Stations are synthetic sample data" in page
-    real = [{**s, "id": s["id"].replace("HZ-SYN-", "HZ-")} for s in stations]
-    other = coverage_html(districts, [], [], real, radius_m=RADIUS)
+    real = [replace(s, id=s.id.replace("HZ-SYN-", "HZ-")) for s in stations]
+    other = draw(districts, stations=real)
     assert "synthetic" not in other
     assert "Test boxes" in other
-    marked = [{**s, "source": "synthetic"} for s in real]
-    assert "Stations are synthetic" in coverage_html(districts, [], [], marked, radius_m=RADIUS)
+    marked = [replace(s, source="synthetic") for s in real]
+    assert "Stations are synthetic" in draw(districts, stations=marked)
 
 
 @pytest.mark.parametrize(
@@ -399,18 +389,18 @@ def test_credits_name_the_boundary_source_and_synthetic_stations(
         ({"radius_m": math.nan}, "radius_m nan"),
         ({"adcode": "999999"}, "adcode '999999' is not one of the districts"),
         ({"gap_station_names": ["only one"]}, "1 names for 2 gaps"),
-        ({"tiles": "https://tiles.example.org/{z}/{x}/{y}.png"}, "pass attribution="),
-        ({"tiles": "No Such Provider"}, "is neither a tile provider name"),
-        ({"rows": [row("110101", "东城区", 0.5)]}, "row 1: adcode '110101' is not one of the districts"),
-        ({"stations": [{"id": "X", "name": "x", "types": [], "lon": 200, "lat": 30}]}, "station 'X'"),
+        ({"tiles": Tiles("https://tiles.example.org/{z}/{x}/{y}.png")}, "pass attribution="),
+        ({"tiles": Tiles("No Such Provider")}, "is neither a tile provider name"),
+        ({"figures": [row("110101", "东城区", 0.5)]}, "figures row 1: adcode '110101' is not one of the districts"),
+        ({"figures": [row("330102", "上城区", 0.5)] * 2}, "figures row 2: a second row for adcode '330102'"),
     ],
 )
 def test_bad_input_is_refused_with_a_reason(
     districts: Districts, rows: list, gaps: list, stations: list, changes: dict, message: str
 ) -> None:
-    arguments: dict[str, Any] = {"rows": rows, "gaps": gaps, "stations": stations, "radius_m": RADIUS, **changes}
+    arguments: dict[str, Any] = {"figures": rows, "gaps": gaps, "stations": stations, "radius_m": RADIUS, **changes}
     with pytest.raises(ValueError, match=re.escape(message)):
-        coverage_map(districts, **arguments)
+        coverage_map(CoverageMap(districts, **arguments))
 
 
 def test_builder_is_pure(
@@ -431,9 +421,10 @@ def test_builder_is_pure(
     monkeypatch.setattr(builtins, "open", watching_open)
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    m = coverage_map(districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None])
-    first = coverage_html(districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None])
-    second = coverage_html(districts, rows, gaps, stations, radius_m=RADIUS, gap_station_names=[SCRIPT, None])
+    data = CoverageMap(districts, RADIUS, rows, gaps, [SCRIPT, None], stations, LAYER_LABELS)
+    m = coverage_map(data)
+    first = coverage_html(data)
+    second = coverage_html(data)
     assert writes == [] and list(tmp_path.iterdir()) == []
     assert isinstance(first, str) and first.startswith("<!DOCTYPE html>")
     # the same inputs give the same page, up to folium's random element ids
@@ -445,18 +436,18 @@ def test_builder_is_pure(
 
 
 @pytest.fixture
-def proposals() -> list[dict[str, Any]]:
+def proposals() -> list[ProposedSite]:
     """Out of rank order on purpose; hostile names and districts."""
     return [
-        {"rank": 3, "lon": 120.05, "lat": 30.15, "district": "拱墅区", "name": None, "gain": 0.35},
-        {"rank": 1, "lon": 120.16, "lat": 30.07, "district": "上城区", "name": IMG, "gain": 1234.0},
-        {"rank": 4, "lon": 120.19, "lat": 30.01, "district": None, "name": TEMPLATE, "gain": 7},
-        {"rank": 2, "lon": 120.04, "lat": 30.05, "district": IMG, "name": SCRIPT, "gain": 56.5},
+        ProposedSite(3, 120.05, 30.15, 0.35, "拱墅区", None),
+        ProposedSite(1, 120.16, 30.07, 1234.0, "上城区", IMG),
+        ProposedSite(4, 120.19, 30.01, 7, None, TEMPLATE),
+        ProposedSite(2, 120.04, 30.05, 56.5, IMG, SCRIPT),
     ]
 
 
 @pytest.fixture
-def after_rows() -> list[dict[str, Any]]:
+def after_rows() -> list[DistrictFigures]:
     return [
         row(ADCODE, IMG, 0.40),
         row("330102", "上城区", 0.75, demand=12345.0, demand_covered_share=0.8),
@@ -468,16 +459,15 @@ def after_rows() -> list[dict[str, Any]]:
 def proposal_page(
     districts: Districts, rows: list, gaps: list[Gap], stations: list, proposals: list, after_rows: list
 ) -> str:
-    return coverage_html(
+    return draw(
         districts,
-        rows,
-        gaps,
-        stations,
-        radius_m=RADIUS,
+        figures=rows,
+        gaps=gaps,
         gap_station_names=[SCRIPT, None],
+        stations=stations,
         title=f"标题 {IMG}",
         proposals=proposals,
-        after_rows=after_rows,
+        after=after_rows,
     )
 
 
@@ -507,9 +497,9 @@ def layer_control(page: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def test_proposals_are_numbered_badges_in_rank_order(proposal_page: str, proposals: list) -> None:
     (layer,) = label_layers(proposal_page)
-    ordered = sorted(proposals, key=lambda p: p["rank"])
+    ordered = sorted(proposals, key=lambda p: p.rank)
     assert [r[3] for r in layer["rows"]] == ["1", "2", "3", "4"]  # the badge texts, in rank order
-    assert [r[:2] for r in layer["rows"]] == [[p["lat"], p["lon"]] for p in ordered]
+    assert [r[:2] for r in layer["rows"]] == [[p.lat, p.lon] for p in ordered]
     assert f"background: {PROPOSED_COLOUR}" in layer["badge"]["style"]
     script = map_script(proposal_page)
     assert "L.divIcon(" in script and "zIndexOffset: 1000 * (rows.length - i)" in script  # rank 1 on top
@@ -518,9 +508,9 @@ def test_proposals_are_numbered_badges_in_rank_order(proposal_page: str, proposa
     for proposal, r in zip(ordered, layer["rows"], strict=True):
         popup = assert_inert(filled(layer["popup"], r[2]))
         tooltip = assert_inert(filled(layer["tooltip"], r[2]))
-        assert f"排名 rank{proposal['rank']}" in popup.text
-        assert f"#{proposal['rank']} " in tooltip.text
-        assert f"{proposal['lon']:.5f}, {proposal['lat']:.5f}" in popup.text
+        assert f"排名 rank{proposal.rank}" in popup.text
+        assert f"#{proposal.rank} " in tooltip.text
+        assert f"{proposal.lon:.5f}, {proposal.lat:.5f}" in popup.text
         texts.append((popup.text, tooltip.text))
     (p1, t1), (p2, _), (p3, t3), (p4, _) = texts
     assert IMG in p1 and "区县 district上城区" in p1 and "新增覆盖 gain+1,234 demand" in p1
@@ -532,7 +522,7 @@ def test_proposals_are_numbered_badges_in_rank_order(proposal_page: str, proposa
 
 
 def test_gain_unit_is_shown_with_each_gain(districts: Districts, proposals: list) -> None:
-    page = coverage_html(districts, [], [], [], radius_m=RADIUS, proposals=proposals, gain_unit="km²")
+    page = draw(districts, proposals=proposals, gain_unit="km²")
     (layer,) = label_layers(page)
     gains = [assert_inert(filled(layer["tooltip"], r[2])).text.rsplit(" · ", 1)[1] for r in layer["rows"]]
     assert gains == ["+1,234 km²", "+56.5 km²", "+0.35 km²", "+7 km²"]
@@ -543,8 +533,8 @@ def test_one_proposed_circle_of_radius_m_per_proposal(proposal_page: str, propos
     assert existing["style"]["fillColor"] == COVERED_COLOUR and len(existing["rows"]) == len(stations)
     assert proposed["style"]["fillColor"] == PROPOSED_COLOUR != COVERED_COLOUR
     assert proposed["style"]["radius"] == RADIUS and proposed["style"]["interactive"] is False
-    ordered = sorted(proposals, key=lambda p: p["rank"])
-    assert [r[:2] for r in proposed["rows"]] == [[p["lat"], p["lon"]] for p in ordered]
+    ordered = sorted(proposals, key=lambda p: p.rank)
+    assert [r[:2] for r in proposed["rows"]] == [[p.lat, p.lon] for p in ordered]
 
 
 def test_layer_control_names_both_choropleths_and_the_proposal_layers(proposal_page: str) -> None:
@@ -557,7 +547,7 @@ def test_layer_control_names_both_choropleths_and_the_proposal_layers(proposal_p
         covered_layer_name(RADIUS),
         proposed_layer_name(RADIUS),
         GAPS_LAYER,
-        *(label for label, _ in STATION_TYPES.values()),
+        *LAYER_LABELS.values(),
         PROPOSALS_LAYER,
     ]
     assert DISTRICTS_LAYER not in base and DISTRICTS_LAYER not in overlays
@@ -616,7 +606,7 @@ def test_proposal_page_is_self_contained_and_its_scripts_parse(proposal_page: st
 
 
 def test_proposals_without_after_rows_keep_one_choropleth(districts: Districts, rows: list, proposals: list) -> None:
-    page = coverage_html(districts, rows, [], [], radius_m=RADIUS, proposals=proposals)
+    page = draw(districts, figures=rows, proposals=proposals)
     base, overlays = layer_control(page)
     assert base == {}
     names = [DISTRICTS_LAYER, covered_layer_name(RADIUS), proposed_layer_name(RADIUS), GAPS_LAYER, PROPOSALS_LAYER]
@@ -628,28 +618,20 @@ def test_proposals_without_after_rows_keep_one_choropleth(districts: Districts, 
 def test_no_proposals_no_proposal_layers(page: str, districts: Districts, rows: list) -> None:
     assert label_layers(page) == [] and "L.divIcon(" not in map_script(page)
     assert "baselayerchange" not in map_script(page) and "proposed" not in page
-    empty = coverage_html(districts, rows, [], [], radius_m=RADIUS, proposals=[])
-    assert re.sub(r"_[0-9a-f]{32}", "_ID", empty) == re.sub(
-        r"_[0-9a-f]{32}", "_ID", coverage_html(districts, rows, [], [], radius_m=RADIUS)
-    )
+    empty = draw(districts, figures=rows, proposals=[])
+    assert re.sub(r"_[0-9a-f]{32}", "_ID", empty) == re.sub(r"_[0-9a-f]{32}", "_ID", draw(districts, figures=rows))
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"proposals": [{"rank": 0, "lon": 120.1, "lat": 30.1}]}, "proposal 1: rank 0 must be a positive integer"),
-        ({"proposals": [{"rank": "1", "lon": 120.1, "lat": 30.1}]}, "proposal 1: rank '1' must be"),
-        ({"proposals": [{"rank": True, "lon": 120.1, "lat": 30.1}]}, "proposal 1: rank True must be"),
-        ({"proposals": [{"lon": 120.1, "lat": 30.1}]}, "proposal 1: rank None must be"),
         (
-            {"proposals": [{"rank": 1, "lon": 120.1, "lat": 30.1}, {"rank": 1, "lon": 120.2, "lat": 30.1}]},
-            "proposal 2: a second proposal of rank 1",
+            {"proposals": [ProposedSite(1, 120.1, 30.1, 1.0), ProposedSite(1, 120.2, 30.1, 1.0)]},
+            "proposals: ranks [1, 1] repeat",
         ),
-        ({"proposals": [{"rank": 1, "lon": "east", "lat": 30.1}]}, "proposal rank 1: 'lon' and 'lat' must be numbers"),
-        ({"proposals": [{"rank": 2, "lon": 120.1, "lat": math.inf}]}, "proposal rank 2: lon 120.1, lat inf"),
-        ({"after_rows": [row("110101", "东城区", 0.5)]}, "after_rows row 1: adcode '110101' is not one of"),
+        ({"after": [row("110101", "东城区", 0.5)]}, "after row 1: adcode '110101' is not one of"),
     ],
 )
 def test_bad_proposals_are_refused_with_a_reason(districts: Districts, rows: list, changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        coverage_map(districts, rows, [], [], radius_m=RADIUS, **changes)
+        CoverageMap(districts, RADIUS, rows, **changes)

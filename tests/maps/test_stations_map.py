@@ -10,7 +10,7 @@ import re
 import pytest
 
 import maps.stations
-from maps.stations import PageAssets, features_bounds, station_page
+from maps.stations import PageAssets, StationPage, Tiles, View, features_bounds, station_page
 
 ASSETS = PageAssets(css=".x { color: red }", script="function yizhanApp(map, config) { window.c = config; }")
 HOSTILE = ['"</script><script>alert(1)</script>', "<img src=x onerror=alert(2)>", "${alert(3)}`", "a\u2028b"]
@@ -38,7 +38,7 @@ def test_docstring_examples() -> None:
 
 def test_user_text_only_inside_escaped_json_and_round_trips() -> None:
     features = [feature(name, 120.1 + i / 100, 30.2) for i, name in enumerate(HOSTILE)]
-    page = station_page(ASSETS, {"mode": "static", "title": HOSTILE[0]}, features=features, title=HOSTILE[1])
+    page = station_page(StationPage(ASSETS, {"mode": "static", "title": HOSTILE[0]}, features, HOSTILE[1]))
     for name in HOSTILE[:2]:
         assert name not in page
     assert page.lower().count("</script") == page.lower().count("<script")  # no script ended early
@@ -51,23 +51,21 @@ def test_user_text_only_inside_escaped_json_and_round_trips() -> None:
 
 def test_view_fits_the_stations_unless_a_centre_is_given() -> None:
     features = [feature("a", 120.1, 30.3), feature("b", 120.2, 30.1)]
-    config = config_of(station_page(ASSETS, {}, features=features))
+    config = config_of(station_page(StationPage(ASSETS, features=features)))
     assert config["fit"] == [[30.1, 120.1], [30.3, 120.2]] == features_bounds(features)
-    page = station_page(ASSETS, {}, features=features, center=(30.0, 121.0), zoom=15)
+    page = station_page(StationPage(ASSETS, features=features, view=View((30.0, 121.0), zoom=15)))
     assert config_of(page)["fit"] is None
     assert "[30.0, 121.0]" in page and '"zoom": 15' in page
 
 
 def test_tiles_and_their_crs_reach_the_page() -> None:
-    page = station_page(
-        ASSETS, {"mode": "rider"}, tiles="https://tiles.example/{z}/{x}/{y}.png", attribution="© <b>Amap</b>",
-        tiles_crs="gcj02",
-    )  # fmt: skip
+    tiles = Tiles("https://tiles.example/{z}/{x}/{y}.png", "© <b>Amap</b>", "gcj02")
+    page = station_page(StationPage(ASSETS, {"mode": "rider"}, tiles=tiles))
     assert "https://tiles.example/{z}/{x}/{y}.png" in page
     assert "<b>Amap" not in page
     assert config_of(page)["tiles_crs"] == "gcj02"
     with pytest.raises(ValueError, match="attribution"):
-        station_page(ASSETS, {}, tiles="https://tiles.example/{z}/{x}/{y}.png", attribution=None)
+        station_page(StationPage(ASSETS, tiles=Tiles("https://tiles.example/{z}/{x}/{y}.png", None)))
 
 
 def test_assets_that_would_end_their_tag_are_refused() -> None:
