@@ -96,32 +96,32 @@ def national_coverage_command(
     ] = None,
     max_cells: Annotated[
         int | None,
-        typer.Option("--max-cells", min=1, help="largest grid of one province (raster cells; default 20 million)"),
+        typer.Option(
+            "--max-cells", min=1, help="largest grid of one province (raster cells; default YIZHAN_NATIONAL_MAX_CELLS)"
+        ),
     ] = None,
 ) -> None:
     """Coverage of every district within RADIUS-M of a station, one dask task per province, as a table."""
     import numpy as np
     from distributed import Client  # heavy; only this command needs it
 
-    from geo.districts import DistrictFileError, Districts
-    from geo.grid import DEFAULT_MAX_CELLS, GridTooLarge
+    from geo.districts import Districts
     from geo.national import NATIONAL_CELL_M, local_cluster, national_coverage
     from stations import params
     from stations.exporters import table_csv, table_xlsx
-    from stations.planning import CoverageRequest
+    from stations.planning import CoverageRequest, PlanningLimits
 
+    settings = get_settings()
     cell_m = NATIONAL_CELL_M if cell_m is None else cell_m
-    max_cells = DEFAULT_MAX_CELLS if max_cells is None else max_cells
+    max_cells = settings.national_max_cells if max_cells is None else max_cells
 
     suffix = output.suffix.lower()
     try:
         if suffix not in (".csv", ".xlsx"):
             raise InvalidValue("output", str(output), "unsupported table format", [".csv", ".xlsx"])
         request = CoverageRequest(radius_m, params.names(types, STATION_TYPES, "types"), cell_m)
-        try:
-            boundaries = Districts.from_file(districts)
-        except DistrictFileError as exc:
-            raise FileUnreadable(str(exc)) from None
+        PlanningLimits.from_settings(settings).check_coverage(request)
+        boundaries = Districts.from_file(districts)  # geo's errors end as one line (api.cli_support)
         with err.status(f"reading {stations}…"):
             serving = serving_stations(stations, crs, request.types)
     except YizhanError as error:
@@ -137,8 +137,6 @@ def national_coverage_command(
             where = scheduler or f"a local cluster of {workers} worker process(es)"
             with err.status(f"computing coverage on {request.cell_m:g} m cells on {where}…"):
                 table = national_coverage(client, boundaries, lon, lat, request.radius_m, request.cell_m, max_cells)
-    except GridTooLarge as exc:
-        fail(InvalidValue("cell_m", cell_m, str(exc)))
     finally:
         if cluster is not None:
             cluster.close()

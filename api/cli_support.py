@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from stations.errors import ImportRejected, YizhanError
+from stations.errors import ImportRejected, YizhanError, domain_error
 
 if TYPE_CHECKING:
     from stations.registry import Registry
@@ -135,7 +135,8 @@ class YizhanGroup(TyperGroup):
         except (typer.Exit, typer.Abort, BrokenPipeError):
             raise
         except Exception as error:
-            if is_help_request(error) or (_debug() and not isinstance(error, (*CLICK_ERRORS, YizhanError))):
+            expected = isinstance(error, CLICK_ERRORS) or domain_error(error) is not None
+            if is_help_request(error) or (_debug() and not expected):
                 raise
             raise typer.Exit(report_error(error)) from None
 
@@ -161,7 +162,11 @@ def describe_error(error: BaseException) -> tuple[int, str, str | None]:
     >>> from stations.errors import NotFound
     >>> describe_error(NotFound("station", "HZ-9"))
     (1, "no station with id 'HZ-9'", None)
+    >>> from geo.errors import DistrictFileError
+    >>> describe_error(DistrictFileError("d.geojson: no district features"))
+    (1, 'd.geojson: no district features', None)
     """
+    error = domain_error(error) or error  # geo's errors as the domain errors they stand for (as the API does)
     if isinstance(error, CLICK_ERRORS):
         status: int = getattr(error, "exit_code", 1)
         context = getattr(error, "ctx", None)

@@ -1,5 +1,7 @@
 """Errors to HTTP responses, in one place: ``{"error": code, "detail": ...}`` with a 4xx status, 503 for a
-read-only database, and a JSON 500 (no traceback; the request id to quote) for anything unexpected.
+read-only database, and a JSON 500 (no traceback; the request id to quote) for anything unexpected. The errors
+``geo`` raises about its input (``geo.errors.GeoError``) are answered as the domain errors
+``stations.errors.domain_error`` maps them to, the same mapping the CLI prints.
 
 The OpenAPI document says so too: every operation documents its client errors (``4XX``) with that body, and
 422 with the list of ``{field, value, reason[, valid]}`` it carries (FastAPI's default 422 schema, ``{loc, msg,
@@ -30,12 +32,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import header, send_error
 from api.security import url_path
-from geo.districts import DistrictFileError
+from geo.errors import GeoError
 from stations.errors import (
     Conflict,
     FileUnreadable,
     Forbidden,
     ImportRejected,
+    InvalidDistrictFile,
     InvalidValue,
     LimitExceeded,
     NotFound,
@@ -47,6 +50,7 @@ from stations.errors import (
     Unauthorized,
     UnpackedTooLarge,
     YizhanError,
+    domain_error,
     jsonable,
     read_only_error,
 )
@@ -55,6 +59,7 @@ STATUS: dict[type[YizhanError], int] = {
     InvalidValue: 422,
     NotFound: 404,
     FileUnreadable: 400,
+    InvalidDistrictFile: 422,
     ImportRejected: 422,
     LimitExceeded: 422,
     UnpackedTooLarge: 413,
@@ -204,7 +209,7 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(YizhanError)
-    async def domain_error(_request: Request, exc: YizhanError) -> JSONResponse:
+    async def yizhan_error(_request: Request, exc: YizhanError) -> JSONResponse:
         return error_response(status_of(exc), exc.code, exc.detail(), _headers(exc))
 
     @app.exception_handler(DBAPIError)
@@ -212,11 +217,14 @@ def install(app: FastAPI) -> None:
         read_only = read_only_error(exc)
         if read_only is None:
             raise exc  # a 500 (ServerErrors), logged with its traceback by the server
-        return await domain_error(request, read_only)
+        return await yizhan_error(request, read_only)
 
-    @app.exception_handler(DistrictFileError)
-    async def district_error(_request: Request, exc: DistrictFileError) -> JSONResponse:
-        return error_response(422, "invalid_district_file", str(exc))
+    @app.exception_handler(GeoError)
+    async def geo_error(request: Request, exc: GeoError) -> JSONResponse:
+        mapped = domain_error(exc)  # the one mapping of geo's errors (stations.errors), as the CLI's
+        if mapped is None:  # pragma: no cover - every GeoError has its domain error
+            raise exc
+        return await yizhan_error(request, mapped)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,7 +1,8 @@
 """Every domain error Yizhan raises, in one place.
 
 Each error names the bad value and, where there is a fixed set, the valid ones; ``api/errors.py`` maps
-them to HTTP statuses and the CLI to exit codes.
+them to HTTP statuses and the CLI to exit codes. The errors ``geo`` raises about its input (``geo.errors``:
+geo knows nothing of this module) become domain errors in one place, ``domain_error``, which both doors call.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from geo.errors import DistrictFileError, GeoError, GridTooLarge, TargetUnreachable
 
 
 class YizhanError(Exception):
@@ -211,6 +214,36 @@ class FileUnreadable(YizhanError):
     """A whole file cannot be read: unknown format, undecodable bytes, no header, malformed JSON..."""
 
     code = "unreadable_file"
+
+
+class InvalidDistrictFile(FileUnreadable):
+    """A district boundary file that cannot be used (``geo.errors.DistrictFileError``), with the reason."""
+
+    code = "invalid_district_file"
+
+
+def domain_error(error: BaseException) -> YizhanError | None:
+    """The domain error ``error`` stands for: itself when it is one, the translation of an error ``geo`` raised
+    about its input (``geo.errors.GeoError``), else None (a fault, not bad input). The one place geo's errors
+    are mapped; ``api/errors.py`` and the CLI's ``describe_error`` both call it.
+
+    >>> from geo.errors import GridTooLarge
+    >>> domain_error(GridTooLarge("cell_m=5 gives 9 cells, more than the limit of 4; use cell_m ≥ 8", 5.0)).field
+    'cell_m'
+    >>> domain_error(KeyError("x")) is None
+    True
+    """
+    if isinstance(error, YizhanError):
+        return error
+    if not isinstance(error, GeoError):
+        return None
+    if isinstance(error, GridTooLarge):
+        return InvalidValue("cell_m", error.cell_m, str(error))
+    if isinstance(error, DistrictFileError):
+        return InvalidDistrictFile(str(error))
+    if isinstance(error, TargetUnreachable):
+        return InvalidValue("target_share", None, str(error))
+    return InvalidValue("input", None, str(error))  # a GeoError raised where no caller gave it a field
 
 
 class ImportRejected(YizhanError):

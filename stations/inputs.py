@@ -6,6 +6,10 @@ API turns each into a query parameter (``api.inputs.query_dependency``), the CLI
 (``stations.errors.InvalidValue`` naming the field) and returns the typed query the service layer takes. So a
 parameter's name, default, bounds and help are written here only, and the two doors cannot drift apart.
 
+The bounds here are those true of any installation (a radius is positive, a latitude at most 90). Limits an
+operator tunes (``max_k``, ``max_new_sites``, ``max_time_limit_s``...) live on ``stations.settings.Settings``
+only; the help names the setting, and the service checks the value against it.
+
 >>> [(i.name, i.default, i.cli_flag) for i in PLANNING_INPUTS]
 [('radius_m', 1000.0, '--radius'), ('types', None, '--types'), ('cell_m', 100.0, '--cell')]
 """
@@ -127,20 +131,46 @@ LIMIT = Input("limit", int, 20, "how many gaps", ge=1, le=1000)
 NEARBY_INPUTS = (
     LON,
     LAT,
-    Input("k", int, 10, "how many stations (at most YIZHAN_MAX_K, 100 by default)", ge=1, flag="--k", short="-k"),
-    Input("radius_m", float | None, None, "only stations within this distance, metres", gt=0, flag="--radius"),
+    Input("k", int, 10, "how many stations (at most the setting YIZHAN_MAX_K)", ge=1, flag="--k", short="-k"),
+    Input(
+        "radius_m",
+        float | None,
+        None,
+        "only stations within this distance, metres (at most YIZHAN_MAX_RADIUS_M)",
+        gt=0,
+        flag="--radius",
+    ),
     TYPES,
     AMENITIES_INPUT,
     Input("open_at", str | None, None, "only stations open then: ISO date-time (China time if no offset) or 'now'"),
     Input("include_unknown_hours", bool, False, "with open_at, also stations whose hours are unknown"),
     CRS,
-)
+    Input(
+        "position_crs", str | None, None,
+        "coordinate system of lon/lat when it is not crs (answers stay in crs): e.g. wgs84 for a phone's GPS "
+        "position with crs=gcj02 for Amap tiles",
+    ),
+)  # fmt: skip
 """``GET /stations/nearby`` and ``yizhan nearby``."""
 
 PLANNING_INPUTS = (
-    Input("radius_m", float, 1000.0, "service distance, metres (≈15 min walk: 1000)", gt=0, flag="--radius"),
+    Input(
+        "radius_m",
+        float,
+        1000.0,
+        "service distance, metres (≈15 min walk: 1000; at most YIZHAN_PLANNING_MAX_RADIUS_M)",
+        gt=0,
+        flag="--radius",
+    ),
     TYPES,
-    Input("cell_m", float, 100.0, "grid cell size, metres; rounded to whole metres", ge=1, flag="--cell"),
+    Input(
+        "cell_m",
+        float,
+        100.0,
+        "grid cell size, metres; rounded to whole metres (grid: at most YIZHAN_MAX_CELLS)",
+        ge=1,
+        flag="--cell",
+    ),
 )
 """What every planning question shares: coverage, gaps, the coverage map and siting."""
 
@@ -154,12 +184,14 @@ COVERAGE_MAP_INPUTS = (*COVERAGE_INPUTS, LIMIT.but(default=50, help="how many ga
 """``GET /maps/coverage`` and ``yizhan map coverage``."""
 
 SITING_INPUTS = (
-    Input("add", int | None, None, "how many new sites (default 10 unless target_share is given)", ge=1, le=500),
+    Input("add", int | None, None, "how many new sites (default 10 unless target_share is given; at most "
+          "YIZHAN_MAX_NEW_SITES)", ge=1),
     Input("target_share", float | None, None, "instead of add: share of demand to cover (0-1)", gt=0, le=1,
           flag="--target"),
     *PLANNING_INPUTS,
     Input("method", str, "greedy", "greedy, exact or both"),
-    Input("time_limit_s", float, 30.0, "seconds for the exact solver", gt=0, le=600, flag="--time-limit"),
+    Input("time_limit_s", float, 30.0, "seconds for the exact solver (at most YIZHAN_MAX_TIME_LIMIT_S)", gt=0,
+          flag="--time-limit"),
     Input("min_spacing_m", float, 0.0, "metres between new sites", ge=0, flag="--min-spacing"),
 )  # fmt: skip
 """``POST /siting`` (a JSON body) and ``yizhan site``; the API adds candidates and quotas, the CLI a file."""

@@ -24,19 +24,19 @@ from stations.inputs import (
     STATION_MAP_INPUTS,
     Input,
 )
+from stations.planning.requests import SITING_METHODS, Candidate, CoverageRequest, SitingRequest
 from stations.vocabulary import STATION_TYPES
 
 if TYPE_CHECKING:  # loaded by the functions that need them: the CLI's help must not wait for numpy and scipy
     from geo.crs import CrsName
-    from stations.planning import Candidate, CoverageRequest, SitingMethod, SitingRequest
     from stations.snapshot import NearbyQuery
 
 CRS_NAMES: tuple[CrsName, ...] = ("wgs84", "gcj02", "bd09")  # as geo.crs.CRS_NAMES
 Lang = Literal["zh", "en"]
 
 
-def crs_name(value: str) -> CrsName:
-    """A coordinate system name, checked.
+def crs_name(value: str, field: str = "crs") -> CrsName:
+    """A coordinate system name, checked (a bad one is an ``InvalidValue`` of ``field``).
 
     >>> crs_name("gcj02")
     'gcj02'
@@ -45,13 +45,17 @@ def crs_name(value: str) -> CrsName:
         if value == name:
             return name
     raise InvalidValue(
-        "crs", value, "unknown coordinate system: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)", CRS_NAMES
+        field, value, "unknown coordinate system: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)", CRS_NAMES
     )
 
 
 @dataclass(frozen=True)
 class NearbyRequest:
-    """The nearest stations to a point (``query``, WGS84), answered in ``crs``."""
+    """The nearest stations to a point (``query``, WGS84), answered in ``crs``.
+
+    The point may be given in another system than the answer (``position_crs``): a phone's GPS gives WGS84,
+    while a page over Amap tiles wants its answers, and the point echoed back, in GCJ-02.
+    """
 
     query: NearbyQuery
     crs: CrsName = "wgs84"
@@ -70,13 +74,16 @@ class NearbyRequest:
         open_at: str | None = None,
         include_unknown_hours: bool = False,
         crs: str = "wgs84",
+        position_crs: str | None = None,
     ) -> NearbyRequest:
-        """Checked from what a user typed: (lon, lat) in ``crs``, comma lists, an ISO time or 'now'."""
+        """Checked from what a user typed: (lon, lat) in ``position_crs`` (default ``crs``), comma lists, an ISO
+        time or 'now'."""
         from stations import params
 
         name = crs_name(crs)
+        position = name if position_crs is None else crs_name(position_crs, "position_crs")
         query = params.nearby_query(
-            lon, lat, crs=name, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
+            lon, lat, crs=position, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
             include_unknown_hours=include_unknown_hours,
         )  # fmt: skip
         return cls(query, name)
@@ -126,7 +133,6 @@ def planning_request(radius_m: float, types: str | None, cell_m: float) -> Cover
     ()
     """
     from stations import params
-    from stations.planning import CoverageRequest
 
     return CoverageRequest(radius_m, params.names(types, STATION_TYPES, "types"), cell_m)
 
@@ -146,17 +152,17 @@ def siting_request(
     crs: str = "wgs84",
 ) -> SitingRequest:
     """Siting, checked: ``add`` new sites (10 when neither it nor ``target_share`` is given) or the fewest that
-    reach ``target_share``; ``candidates`` given in ``crs`` become WGS84.
+    reach ``target_share``; ``candidates`` given in ``crs`` become WGS84. The operator's limits (most sites,
+    longest time limit) are checked by the planner (``stations.planning.PlanningLimits``).
 
     >>> siting_request(target_share=0.9).add is None, siting_request().add
     (True, 10)
     """
     from geo.crs import point_in
-    from stations.planning import Candidate, SitingRequest
 
-    if method not in ("greedy", "exact", "both"):
-        raise InvalidValue("method", method, "unknown method", ["greedy", "exact", "both"])
-    chosen: SitingMethod = "greedy" if method == "greedy" else "exact" if method == "exact" else "both"
+    chosen = next((name for name in SITING_METHODS if name == method), None)
+    if chosen is None:
+        raise InvalidValue("method", method, "unknown method", SITING_METHODS)
     name = crs_name(crs)
     wgs84 = []
     for candidate in candidates:

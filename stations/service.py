@@ -41,14 +41,15 @@ def build_registry(settings: Settings) -> Registry:
 
 
 def build_planner(settings: Settings, registry: Registry) -> Planner | None:
-    """Coverage planning over ``registry``, with the demand layer when one is configured; None without districts."""
-    from stations.planning import Planner, load_demand
+    """Coverage planning over ``registry``, with the demand layer when one is configured and the settings'
+    planning limits (``max_cells``, ``max_new_sites``...); None without districts."""
+    from stations.planning import Planner, PlanningLimits, load_demand
 
     if registry.districts is None:
         return None
     path = settings.demand_path
     demand = load_demand(path) if path is not None and path.exists() else None
-    return Planner(registry, demand, settings.max_cells, settings.planning_cache_bytes)
+    return Planner(registry, demand, PlanningLimits.from_settings(settings), settings.planning_cache_bytes)
 
 
 def app_vocabulary() -> dict[str, Any]:

