@@ -103,7 +103,7 @@ def nearest_distance_m(
     return distance, nearest.astype(np.intp)
 
 
-def _district_quantiles(grid: Grid, values: NDArray[np.float64], quantiles: tuple[float, ...]) -> NDArray:
+def _district_quantiles(grid: Grid, values: NDArray[np.float64], quantiles: tuple[float, ...]) -> NDArray[np.float64]:
     """Quantiles (linear interpolation) of per-cell ``values`` in each district: (n_districts, len(quantiles))."""
     order, bounds = grid.by_district
     grouped = values[order]

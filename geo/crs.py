@@ -22,6 +22,7 @@ return float64 arrays of the same shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -37,6 +38,7 @@ TOLERANCE_DEG = 1e-9  # ≈ 0.1 mm: the inverse shifts iterate until the round t
 _MAX_ITERATIONS = 30
 
 Floats = NDArray[np.float64]
+Shift = Callable[[ArrayLike, ArrayLike], tuple[Floats, Floats]]
 
 
 def _arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
@@ -97,7 +99,7 @@ def _wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def _invert(forward, lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
+def _invert(forward: Shift, lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     """Solve forward(x) = target by fixed-point iteration x ← x − (forward(x) − target).
 
     The shifts are smooth and their derivatives are tiny (< 1e-3), so each step gains about three digits;

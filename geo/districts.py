@@ -17,7 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -113,7 +113,8 @@ class Districts:
 
     def locate(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.intp]:
         """Position of the district containing each point (borders count as inside), -1 where none does."""
-        points = shapely.points(np.atleast_1d(lon), np.atleast_1d(lat))
+        # an array of points: the stubs cannot tell 1-d arrays from scalars (Point | array)
+        points = cast("NDArray[np.object_]", shapely.points(np.atleast_1d(lon), np.atleast_1d(lat)))
         none = len(self)
         result = np.full(len(points), none, dtype=np.intp)
         # boxes from the tree, then the exact test on prepared polygons: ~25x faster than the tree's own

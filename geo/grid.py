@@ -97,7 +97,8 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.raster.shape  # type: ignore[return-value]
+        rows, cols = self.raster.shape
+        return rows, cols
 
     @property
     def cell_area_km2(self) -> float:
@@ -105,7 +106,8 @@ class Grid:
 
     @cached_property
     def _flat(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-        return np.nonzero(self.raster >= 0)
+        row, col = np.nonzero(self.raster >= 0)
+        return row, col
 
     @property
     def n_cells(self) -> int:
@@ -122,12 +124,12 @@ class Grid:
     @cached_property
     def x(self) -> NDArray[np.float64]:
         """Projected x of each inside cell's centre, metres."""
-        return self.x0 + (self.col + 0.5) * self.cell_m
+        return (self.x0 + (self.col + 0.5) * self.cell_m).astype(np.float64, copy=False)  # float64 for the types
 
     @cached_property
     def y(self) -> NDArray[np.float64]:
         """Projected y of each inside cell's centre, metres."""
-        return self.y0 + (self.row + 0.5) * self.cell_m
+        return (self.y0 + (self.row + 0.5) * self.cell_m).astype(np.float64, copy=False)
 
     @cached_property
     def district(self) -> NDArray[np.int16]:
@@ -150,11 +152,15 @@ class Grid:
     def _to_lonlat(self) -> Transformer:
         return Transformer.from_crs(self.projection, "EPSG:4326", always_xy=True)
 
-    def project(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    def project(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """WGS84 degrees → grid plane metres."""
         return self._to_plane.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
 
-    def unproject(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    def unproject(
+        self, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Grid plane metres → WGS84 degrees."""
         return self._to_lonlat.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 

@@ -111,13 +111,13 @@ class NearestIndex:
         if self._tree is None or k == 0:
             return _EMPTY
         want = n if k is None else min(k, n)
-        bounded = {} if radius_m is None else {"distance_upper_bound": _chord_bound(radius_m)}
+        bound = None if radius_m is None else _chord_bound(radius_m)
         point = _unit_vector(lon, lat)
         fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
         while True:
-            chord, found = self._tree.query(point, k=fetch, **bounded)
+            chord, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
             chord, found = chord.reshape(-1), found.reshape(-1)
-            if bounded:
+            if bound is not None:
                 inside = found < n  # pykdtree pads with n beyond the bound
                 chord, found = chord[inside], found[inside]
             exhausted = found.size < fetch or fetch == n

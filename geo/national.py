@@ -172,7 +172,7 @@ def national_coverage(
         for code, part in parts.items()
     ]
     try:
-        frames = client.gather(futures)
+        frames: list[pd.DataFrame] = client.gather(futures)  # province_table's results, in order
     finally:
         client.cancel([*futures, lon_future, lat_future])
     return pd.concat(frames, ignore_index=True)

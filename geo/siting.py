@@ -29,9 +29,10 @@ import heapq
 import math
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,6 +43,7 @@ from scipy.spatial import cKDTree
 from geo.errors import TargetUnreachable
 from geo.grid import local_projection
 
+Floats = NDArray[np.float64]
 Stop = Callable[[], bool] | None
 """Asked while a solver runs; True: give up (``Stopped``)."""
 STOP_POLL_S = 0.1
@@ -176,7 +178,9 @@ class SitingProblem:
         return all(counts.get(group, 0) <= quota for group, quota in self.quotas.items())
 
 
-def _merge_identical_units(weights: NDArray, incidence: sparse.csr_array) -> tuple[NDArray, sparse.csr_array]:
+def _merge_identical_units(
+    weights: NDArray[np.float64], incidence: sparse.csr_array
+) -> tuple[NDArray[np.float64], sparse.csr_array]:
     """Sum the weights of units covered by exactly the same candidates; drop units no candidate covers."""
     incidence = incidence.tocsr()
     incidence.sort_indices()
@@ -187,7 +191,8 @@ def _merge_identical_units(weights: NDArray, incidence: sparse.csr_array) -> tup
         group[i] = keys.setdefault(indices[indptr[i] : indptr[i + 1]].tobytes(), len(keys))
     first = np.full(len(keys), -1, dtype=np.intp)
     first[group[::-1]] = np.arange(incidence.shape[0])[::-1]
-    merged_weights = np.bincount(group, weights=weights, minlength=len(keys))
+    # float64 with weights (numpy's stubs say integer whatever the weights)
+    merged_weights = cast("NDArray[np.float64]", np.bincount(group, weights=weights, minlength=len(keys)))
     merged = incidence[first]
     reachable = np.diff(merged.indptr) > 0
     return merged_weights[reachable], sparse.csr_array(merged[reachable])
@@ -224,7 +229,7 @@ class SitingResult:
         return 0.0 if self.bound <= 0 else max(0.0, (self.bound - self.objective) / self.bound)
 
 
-def _rank(problem: SitingProblem, chosen: Sequence[int]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+def _rank(problem: SitingProblem, chosen: Iterable[int]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """Order chosen sites by greedy marginal gain among themselves."""
     remaining = list(int(j) for j in chosen)
     covered = np.zeros(problem.weights.size, dtype=bool)
@@ -259,7 +264,7 @@ def _lazy_greedy(
     blocked = np.zeros(problem.n_candidates, dtype=bool)
     group_count: dict[int, int] = {}
 
-    def rows_of(j: int) -> NDArray[np.intp]:
+    def rows_of(j: int) -> NDArray[np.integer[Any]]:  # the matrix's index dtype: int32, or int64 when large
         return cover.indices[cover.indptr[j] : cover.indptr[j + 1]]
 
     heap = [(-float(problem.weights[rows_of(j)].sum()), j, 0) for j in range(problem.n_candidates)]
@@ -334,19 +339,23 @@ def _weight_scale(problem: SitingProblem) -> float:
 
 
 def _solve(
-    c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, time_limit_s: float, stop: Stop = None
+    c: Floats,
+    constraints: list[LinearConstraint],
+    integrality: NDArray[np.intp],
+    upper: Floats,
+    time_limit_s: float,
+    stop: Stop = None,
 ) -> OptimizeResult:
     """``milp`` within ``time_limit_s``; with ``stop``, in a child process that is ended once ``stop()`` is
     True (then ``Stopped``)."""
-    options = {"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False}
     if stop is None:
-        return _milp(c, constraints, integrality, upper, options)
+        return _milp(c, constraints, integrality, upper, time_limit_s)
     if stop():
         raise Stopped("the exact solve was stopped before it started")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["geo.siting"])  # numpy and scipy load once, in the fork server
     receiver, sender = context.Pipe(duplex=False)
-    args = (sender, c, constraints, integrality, upper, options)
+    args = (sender, c, constraints, integrality, upper, time_limit_s)
     process = context.Process(target=_milp_in_child, args=args, name="yizhan-milp")
     process.start()
     sender.close()
@@ -364,19 +373,32 @@ def _solve(
         receiver.close()
     if failed:
         raise RuntimeError(f"the MILP solver failed: {answer}")
-    return answer
+    return cast(OptimizeResult, answer)  # what _milp_in_child sent when it did not fail
 
 
-def _milp(c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, options: dict) -> OptimizeResult:
-    return milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(0, upper), options=options)
+def _milp(
+    c: Floats, constraints: list[LinearConstraint], integrality: NDArray[np.intp], upper: Floats, time_limit_s: float
+) -> OptimizeResult:
+    return milp(
+        c,
+        constraints=constraints,
+        integrality=integrality,
+        bounds=Bounds(0, upper),
+        options={"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "disp": False},
+    )
 
 
 def _milp_in_child(
-    sender: Connection, c: NDArray, constraints: list, integrality: NDArray, upper: NDArray, options: dict
+    sender: Connection,
+    c: Floats,
+    constraints: list[LinearConstraint],
+    integrality: NDArray[np.intp],
+    upper: Floats,
+    time_limit_s: float,
 ) -> None:
     """Run in a child process: solve and send ``(failed, OptimizeResult or message)`` back."""
     try:
-        answer: tuple[bool, object] = (False, _milp(c, constraints, integrality, upper, options))
+        answer: tuple[bool, object] = (False, _milp(c, constraints, integrality, upper, time_limit_s))
     except Exception as exc:  # reported to the parent, which raises
         answer = (True, f"{type(exc).__name__}: {exc}")
     sender.send(answer)
@@ -397,7 +419,7 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0, stop: Stop
     budget = sparse.csr_array(np.concatenate((np.ones(n), np.zeros(m)))[None, :])
     constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(budget, -np.inf, p)]
     constraints += _side_constraints(problem, n + m)
-    integrality = np.concatenate((np.ones(n), np.zeros(m)))
+    integrality = np.concatenate((np.ones(n, dtype=np.intp), np.zeros(m, dtype=np.intp)))  # 1: x is integer
     result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s, stop)
     seconds = time.perf_counter() - start
     # stopped by the time limit with nothing or with less than greedy finds: greedy's sites are always feasible
@@ -456,7 +478,7 @@ def exact_cover(
     reach = sparse.csr_array(np.concatenate((np.zeros(n), problem.weights / scale))[None, :])
     constraints = [LinearConstraint(link, -np.inf, 0), LinearConstraint(reach, target_weight / scale, np.inf)]
     constraints += _side_constraints(problem, n + m)
-    integrality = np.concatenate((np.ones(n), np.zeros(m)))
+    integrality = np.concatenate((np.ones(n, dtype=np.intp), np.zeros(m, dtype=np.intp)))  # 1: x is integer
     result = _solve(c, constraints, integrality, np.ones(n + m), time_limit_s, stop)
     if result.status == 2:  # infeasible: the spacing or quotas keep the target out of reach
         raise TargetUnreachable(f"target {target_weight:g} not reachable under the spacing and quotas")
