@@ -33,9 +33,10 @@ def nearby(
     """The nearest stations to LON LAT, with distances and opening status."""
     results = service().nearby(query)
     if as_json:
-        from stations.exporters import nearby_geojson
+        from stations.exporters import nearby_geojson, query_point
 
-        sys.stdout.write(json.dumps(nearby_geojson(results, query.crs), ensure_ascii=False, indent=2) + "\n")
+        answer = nearby_geojson(results, query.crs, query=query_point(query.query, query.crs))
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
         return
     at = f"{query.query.lon:.6f}, {query.query.lat:.6f}"
     table = Table(title=f"nearest stations to {at} (WGS84)", title_justify="left")

@@ -26,7 +26,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
 from stations.navigation import navigation_links_many
-from stations.snapshot import Nearby
+from stations.snapshot import Nearby, NearbyQuery
 
 CSV_COLUMNS: tuple[str, ...] = (
     "id", "name", "types", "host", "lon", "lat", "crs", "address", "adcode", "district", "opening_hours",
@@ -169,6 +169,18 @@ def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members:
     ``open_status`` and ``navigation`` links for Amap, Baidu, Tencent and ``geo:``."""
     extras = [_nearby_members(r) for r in results]
     return feature_collection(rider_features([r.station for r in results], crs, extras), crs, **members)
+
+
+def query_point(query: NearbyQuery, crs: CrsName = "wgs84") -> dict[str, Any]:
+    """The point a nearest-station query asked about, as a GeoJSON Point in ``crs`` (7 decimals, ~1 cm): the
+    ``query`` member of an answer, where a page over GCJ-02 tiles draws a rider it located by GPS (WGS84).
+
+    >>> from stations.snapshot import NearbyQuery
+    >>> query_point(NearbyQuery(lon=120.16, lat=30.25), "gcj02")
+    {'type': 'Point', 'coordinates': [120.1646782, 30.2476603]}
+    """
+    lon, lat = transform([query.lon], [query.lat], "wgs84", crs)
+    return {"type": "Point", "coordinates": [float(lon.round(7)[0]), float(lat.round(7)[0])]}
 
 
 # JSON as starlette's JSONResponse writes it

@@ -19,6 +19,7 @@ from stations.exporters import (
     coordinates,
     feature_collection,
     nearby_geojson_json,
+    query_point,
     rider_features,
     station_feature,
     to_csv,
@@ -33,6 +34,7 @@ GEOJSON = "application/geo+json"
 NEARBY_EXAMPLE = {
     "type": "FeatureCollection",
     "coordinate_system": "wgs84",
+    "query": {"type": "Point", "coordinates": [120.16, 30.25]},
     "features": [
         {
             "type": "Feature",
@@ -100,7 +102,8 @@ async def nearby(  # async: no hop to the thread pool; the work is a fraction of
     """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
     ``open_status`` (at ``open_at``, else now) and navigation links for Amap, Baidu, Tencent and ``geo:``."""
     results = service.nearby(request, now=params.moment(at, field="at"))
-    return Response(nearby_geojson_json(results, request.crs), media_type=GEOJSON)
+    body = nearby_geojson_json(results, request.crs, query=query_point(request.query, request.crs))
+    return Response(body, media_type=GEOJSON)
 
 
 @router.get("", summary="List stations", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})

@@ -3,12 +3,16 @@
  *
  * Every piece of data (names, addresses, hours...) is put into the page with textContent or as an
  * attribute through the DOM API, never as markup. Links are set only when they start with https: or geo:.
- * Coordinates on the map are in config.tiles_crs: WGS84, or GCJ-02 for Amap/Tencent tiles, in which case
- * the rider's GPS position is shifted to GCJ-02 here and the API is asked for GCJ-02 answers. */
+ * Coordinates on the map are in config.tiles_crs: WGS84, or GCJ-02 for Amap/Tencent tiles. The API is asked
+ * for answers in that system; a GPS position (WGS84) is sent as it is, with position_crs=wgs84, and the
+ * rider is drawn where the answer's "query" point says (the API shifts it; there is no datum formula here).
+ *
+ * The words of the registry come from the configuration: config.station_types and config.amenities (the
+ * names, in order) and config.labels.zh / config.labels.en (their labels), from stations.vocabulary. */
 function yizhanApp(map, config) {
   "use strict";
-  var TYPES = ["outdoor_worker", "driver_home", "nursing_room"];
-  var AMENITIES = ["hot_water", "microwave", "phone_charging", "toilet", "air_conditioning"];
+  var TYPES = config.station_types || [];
+  var AMENITIES = config.amenities || [];
   var NAV = ["amap", "baidu", "tencent", "geo"];
   var WALK_M_PER_MIN = 80;
   var RIDE_M_PER_MIN = 250;
@@ -18,9 +22,7 @@ function yizhanApp(map, config) {
     zh: {
       title: "驿站 · 附近的服务站", lang_switch: "English", skip: "跳到服务站列表", filters: "筛选",
       locate: "定位我", district: "或选择区县", district_none: "或选择区县…", types: "类型", amenities: "设施",
-      open_now: "现在开放", outdoor_worker: "骑手/户外劳动者", driver_home: "司机之家", nursing_room: "母婴室",
-      hot_water: "热水", microwave: "微波炉", phone_charging: "充电", toilet: "卫生间", air_conditioning: "空调",
-      locating: "正在定位…", located: "已定位。", start: "点击“定位我”，或点击地图、选择区县来查找附近的服务站。",
+      open_now: "现在开放", locating: "正在定位…", located: "已定位。", start: "点击“定位我”，或点击地图、选择区县来查找附近的服务站。",
       denied: "无法定位：您拒绝了位置权限。请点击地图选择位置，或选择区县。",
       unavailable: "无法定位：此设备或浏览器不能提供位置。请点击地图选择位置，或选择区县。",
       timeout: "定位超时。请点击地图选择位置，或选择区县。",
@@ -40,10 +42,7 @@ function yizhanApp(map, config) {
     en: {
       title: "Yizhan · stations near you", lang_switch: "中文", skip: "Skip to the station list", filters: "Filters",
       locate: "Locate me", district: "or pick a district", district_none: "or pick a district…", types: "Type",
-      amenities: "Amenities", open_now: "Open now", outdoor_worker: "Riders / outdoor workers",
-      driver_home: "Driver home", nursing_room: "Nursing room", hot_water: "Hot water", microwave: "Microwave",
-      phone_charging: "Charging", toilet: "Toilet", air_conditioning: "Air conditioning",
-      locating: "Finding your position…", located: "Located.",
+      amenities: "Amenities", open_now: "Open now", locating: "Finding your position…", located: "Located.",
       start: "Tap “Locate me”, tap the map or pick a district to find stations near you.",
       denied: "Cannot locate you: location permission was refused. Tap the map or pick a district instead.",
       unavailable: "Cannot locate you: this device or browser gives no position. Tap the map or pick a district.",
@@ -65,6 +64,11 @@ function yizhanApp(map, config) {
     }
   };
   var DAY_CODES = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
+  var labels = config.labels || {};
+  Object.keys(TEXT).forEach(function (lang) {
+    var own = labels[lang] || {};
+    Object.keys(own).forEach(function (name) { TEXT[lang][name] = own[name]; });
+  });
 
   var params = new URLSearchParams(window.location.search);
   var mode = config.mode || "rider";
@@ -77,6 +81,7 @@ function yizhanApp(map, config) {
     openNow: false,
     now: params.get("now") || config.now || null,
     position: null,
+    positionCrs: crs,
     features: [],
     markers: {},
     selected: null,
@@ -103,27 +108,6 @@ function yizhanApp(map, config) {
   }
   function byId(id) { return document.getElementById(id); }
   function safeLink(url) { return typeof url === "string" && /^(https:\/\/|geo:)/.test(url) ? url : null; }
-
-  /* WGS84 → GCJ-02, the formula of geo/crs.py (identity outside mainland China's box). */
-  function toGcj02(lon, lat) {
-    if (lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271) { return [lon, lat]; }
-    var A = 6378245.0, EE = 0.00669342162296594323, PI = Math.PI;
-    var x = lon - 105.0, y = lat - 35.0;
-    var wave = (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0;
-    var dLat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x)) + wave;
-    dLat += (20.0 * Math.sin(y * PI) + 40.0 * Math.sin(y / 3.0 * PI)) * 2.0 / 3.0;
-    dLat += (160.0 * Math.sin(y / 12.0 * PI) + 320.0 * Math.sin(y * PI / 30.0)) * 2.0 / 3.0;
-    var dLon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x)) + wave;
-    dLon += (20.0 * Math.sin(x * PI) + 40.0 * Math.sin(x / 3.0 * PI)) * 2.0 / 3.0;
-    dLon += (150.0 * Math.sin(x / 12.0 * PI) + 300.0 * Math.sin(x / 30.0 * PI)) * 2.0 / 3.0;
-    var radLat = lat / 180.0 * PI;
-    var magic = 1.0 - EE * Math.sin(radLat) * Math.sin(radLat);
-    var sqrtMagic = Math.sqrt(magic);
-    dLat = (dLat * 180.0) / ((A * (1.0 - EE)) / (magic * sqrtMagic) * PI);
-    dLon = (dLon * 180.0) / (A / sqrtMagic * Math.cos(radLat) * PI);
-    return [lon + dLon, lat + dLat];
-  }
-  function fromWgs84(lon, lat) { return crs === "gcj02" ? toGcj02(lon, lat) : [lon, lat]; }
 
   /* Opening hours (OpenStreetMap syntax) in words, e.g. "Mo-Fr 08:30-17:00; PH off" → 周一至周五 08:30-17:00；法定节假日休息 */
   function hoursInWords(text) {
@@ -311,7 +295,7 @@ function yizhanApp(map, config) {
       var body = {kind: kind.value};
       if (message.value.trim()) { body.message = message.value.trim(); }
       if (kind.value === "moved" && state.position) { body.lon = state.position[0]; body.lat = state.position[1]; }
-      fetch(api + "/stations/" + encodeURIComponent(props.id) + "/reports?crs=" + crs, {
+      fetch(api + "/stations/" + encodeURIComponent(props.id) + "/reports?crs=" + state.positionCrs, {
         method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
       }).then(function (response) {
         return response.json().then(function (answer) {
@@ -341,6 +325,7 @@ function yizhanApp(map, config) {
     query.set("lat", state.position[1].toFixed(7));
     query.set("k", String(NEARBY_K));
     query.set("crs", crs);
+    if (state.positionCrs !== crs) { query.set("position_crs", state.positionCrs); }
     if (state.types.size) { query.set("types", Array.from(state.types).join(",")); }
     if (state.amenities.size) { query.set("amenities", Array.from(state.amenities).join(",")); }
     if (state.openNow) { query.set("open_at", state.now || "now"); }
@@ -362,6 +347,7 @@ function yizhanApp(map, config) {
       })
       .then(function (body) {
         if (number !== requestNumber) { return; }
+        if (body.query) { placeRider(body.query.coordinates[0], body.query.coordinates[1], crs); }
         state.features = body.features;
         state.selected = null;
         drawStations(state.features, true);
@@ -382,13 +368,20 @@ function yizhanApp(map, config) {
       .finally(function () { byId("yz-list").removeAttribute("aria-busy"); });
   }
 
-  function setPosition(lon, lat, statusKey, statusValues) {
+  /* The rider's position, (lon, lat) in positionCrs; drawn on the map once it is in the tiles' system. */
+  function placeRider(lon, lat, positionCrs) {
     state.position = [lon, lat];
-    if (youMarker) { map.removeLayer(youMarker); }
+    state.positionCrs = positionCrs;
+    if (youMarker) { map.removeLayer(youMarker); youMarker = null; }
+    if (positionCrs !== crs) { return; }  // drawn from the answer's "query" point, in the tiles' system
     youMarker = L.circleMarker([lat, lon], {radius: 8, color: "#ffffff", weight: 3, fillColor: "#1a73e8", fillOpacity: 1})
       .bindTooltip(t("you"))
       .addTo(map);
     youMarker.position = [lon, lat];
+  }
+
+  function setPosition(lon, lat, positionCrs, statusKey, statusValues) {
+    placeRider(lon, lat, positionCrs);
     setStatus("loading");
     search(statusKey, statusValues);
   }
@@ -397,10 +390,7 @@ function yizhanApp(map, config) {
     if (!navigator.geolocation) { setStatus("unavailable"); return; }
     setStatus("locating");
     navigator.geolocation.getCurrentPosition(
-      function (where) {
-        var xy = fromWgs84(where.coords.longitude, where.coords.latitude);
-        setPosition(xy[0], xy[1], "located");
-      },
+      function (where) { setPosition(where.coords.longitude, where.coords.latitude, "wgs84", "located"); },
       function (failure) {
         setStatus(failure.code === 1 ? "denied" : failure.code === 3 ? "timeout" : "unavailable");
         byId("yz-district").focus();
@@ -506,11 +496,10 @@ function yizhanApp(map, config) {
     byId("yz-district").addEventListener("change", function (event) {
       var option = event.target.selectedOptions[0];
       if (!option || !option.value) { return; }
-      var lonLat = JSON.parse(option.dataset.center);
-      var xy = fromWgs84(lonLat[0], lonLat[1]);
-      setPosition(xy[0], xy[1], "picked_district", {name: option.textContent});
+      var lonLat = JSON.parse(option.dataset.center);  // from /districts: WGS84
+      setPosition(lonLat[0], lonLat[1], "wgs84", "picked_district", {name: option.textContent});
     });
-    map.on("click", function (event) { setPosition(event.latlng.lng, event.latlng.lat, "picked"); });
+    map.on("click", function (event) { setPosition(event.latlng.lng, event.latlng.lat, crs, "picked"); });
     applyLanguage();
     setStatus("start");
     loadDistricts();
@@ -529,5 +518,5 @@ function yizhanApp(map, config) {
   }
 
   if (mode === "rider") { startRider(); } else { startMap(); }
-  window.yizhan = {map: map, state: state, select: select, hoursInWords: hoursInWords, toGcj02: toGcj02};
+  window.yizhan = {map: map, state: state, select: select, hoursInWords: hoursInWords};
 }

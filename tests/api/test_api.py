@@ -389,6 +389,31 @@ def test_query_in_a_chinese_datum_is_converted_and_answered_in_it(town: TestClie
         assert_navigation(feature, station.lon, station.lat)  # links always from the stored WGS84 point
 
 
+@pytest.mark.parametrize("crs", ["wgs84", "gcj02", "bd09"])
+def test_the_answer_states_the_query_point_in_its_crs(town: TestClient, crs: str) -> None:
+    x, y = transform(*P, "wgs84", crs)
+    body = nearby(town, lon=float(x), lat=float(y), k=100, crs=crs)
+    assert body["query"]["type"] == "Point"
+    assert body["query"]["coordinates"] == pytest.approx([float(x), float(y)], abs=1e-7)
+
+
+def test_a_wgs84_position_is_answered_in_gcj02_with_its_point_shifted(town: TestClient) -> None:
+    """What the rider page over Amap tiles asks with a GPS fix: the position in WGS84, everything back in GCJ-02."""
+    in_wgs = nearby(town, k=100)
+    mixed = nearby(town, k=100, crs="gcj02", position_crs="wgs84")
+    gx, gy = transform(*P, "wgs84", "gcj02")
+    assert mixed["coordinate_system"] == "gcj02"
+    assert mixed["query"]["coordinates"] == pytest.approx([float(gx), float(gy)], abs=1e-7)
+    assert ids(mixed) == ids(in_wgs)
+    assert [f["properties"]["distance_m"] for f in mixed["features"]] == [
+        f["properties"]["distance_m"] for f in in_wgs["features"]
+    ]
+    for feature in mixed["features"]:
+        station = BY_ID[feature["id"]]
+        ex, ey = transform(station.lon, station.lat, "wgs84", "gcj02")
+        assert feature["geometry"]["coordinates"] == pytest.approx([float(ex), float(ey)], abs=1e-7)
+
+
 def test_gcj02_query_matches_the_wgs84_query_for_the_same_place(town: TestClient) -> None:
     gx, gy = transform(*P, "wgs84", "gcj02")
     in_wgs = nearby(town, k=100)
@@ -533,6 +558,7 @@ def test_nearby_equals_brute_force_haversine(
         ({"open_at": "yesterday"}, "open_at", "yesterday"),
         ({"open_at": "2026-13-01T09:00"}, "open_at", "2026-13-01T09:00"),
         ({"crs": "epsg3857"}, "crs", "epsg3857"),
+        ({"crs": "gcj02", "position_crs": "gps"}, "position_crs", "gps"),
         ({"include_unknown_hours": "maybe"}, "include_unknown_hours", "maybe"),
     ],
 )
