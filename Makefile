@@ -7,13 +7,19 @@ STAMP := $(VENV)/.installed
 TEST_WORKERS ?= 2
 # pytest-xdist worker processes (this machine and CI have 2 cores)
 
-.PHONY: run test test-fast lint bench load sample clean
+.PHONY: run test test-fast lint lint-js bench load sample clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# ESLint and its configs at the versions in package-lock.json (needs node >= 18.18 and npm)
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 run: $(STAMP)
 	$(BIN)/yizhan import data/hangzhou/stations.csv
@@ -27,9 +33,13 @@ test: lint
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
 
-lint: $(STAMP)
+lint: $(STAMP) lint-js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The browser code (maps/static, api/static, tests/maps/*.mjs), by eslint.config.mjs
+lint-js: $(NODE_STAMP)
+	node_modules/.bin/eslint .
 
 bench: $(STAMP)
 	$(BIN)/python bench/nearest.py

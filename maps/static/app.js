@@ -9,6 +9,7 @@
  *
  * The words of the registry come from the configuration: config.station_types and config.amenities (the
  * names, in order) and config.labels.zh / config.labels.en (their labels), from stations.vocabulary. */
+/* exported yizhanApp -- called by the page maps.stations builds, after Leaflet made the map */
 function yizhanApp(map, config) {
   "use strict";
   var TYPES = config.station_types || [];
