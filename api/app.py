@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from api import errors
 from api.access_log import AccessLog
@@ -74,7 +75,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         if planner is not None:
             planner.clear_cache()
 
-    planning = [route.path for route in coverage.router.routes]
+    planning = [route.path for route in coverage.router.routes if isinstance(route, APIRoute)]
     app.add_middleware(
         ConcurrencyLimit,
         paths=planning,

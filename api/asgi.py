@@ -21,7 +21,8 @@ def header(scope: Scope, name: bytes) -> str | None:
     >>> header({"headers": [(b"origin", b"https://a.example")]}, b"origin")
     'https://a.example'
     """
-    for key, value in scope["headers"]:
+    headers: Headers = scope["headers"]
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

@@ -22,8 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.asgi import header
 from api.errors import send_domain_error
-from stations.accounts import Account, Accounts, Role
+from stations.accounts import Account, Accounts
 from stations.errors import Forbidden, Unauthorized
+from stations.vocabulary import Role
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `yizhan token create`")
 ACCOUNT_KEY = "yizhan_account"
@@ -32,7 +33,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_accounts(request: Request) -> Accounts:
-    return request.app.state.accounts
+    accounts: Accounts = request.app.state.accounts  # built in the lifespan
+    return accounts
 
 
 def _role(role: Role) -> Callable[..., Account]:

@@ -208,7 +208,7 @@ def export(
     if output is None:
         if isinstance(body, bytes):
             raise InvalidValue("output", None, "XLSX is binary: write it to a file with --output")
-        sys.stdout.write(body)  # type: ignore[arg-type]
+        sys.stdout.write(body)
     elif isinstance(body, bytes):
         output.write_bytes(body)
     else:

@@ -61,17 +61,17 @@ def table_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
 
     return [
         {
-            "province_adcode": r.province_adcode,
-            "adcode": r.adcode,
-            "name": r.name,
-            "area_km2": round(r.area_km2, 3),
-            "stations": int(r.stations),
-            "covered_share": round(r.covered_share, 4),
-            "uncovered_km2": round(r.uncovered_km2, 3),
-            "median_distance_m": metres(r.median_distance_m),
-            "p90_distance_m": metres(r.p90_distance_m),
+            "province_adcode": r["province_adcode"],
+            "adcode": r["adcode"],
+            "name": r["name"],
+            "area_km2": round(r["area_km2"], 3),
+            "stations": int(r["stations"]),
+            "covered_share": round(r["covered_share"], 4),
+            "uncovered_km2": round(r["uncovered_km2"], 3),
+            "median_distance_m": metres(r["median_distance_m"]),
+            "p90_distance_m": metres(r["p90_distance_m"]),
         }
-        for r in table.itertuples(index=False)
+        for r in table.to_dict("records")
     ]
 
 

@@ -143,7 +143,7 @@ def site(
     from stations.planning import Candidate
     from stations.queries import siting_request
 
-    sites = ()
+    sites: tuple[Candidate, ...] = ()
     if candidates is not None:
         parsed = parse_candidates(candidates.read_bytes(), candidates.name, limits=service().settings.import_limits())
         sites = tuple(Candidate(lon, lat, name) for lon, lat, name in parsed)

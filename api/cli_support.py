@@ -110,7 +110,7 @@ def row(table: Table, *cells: str) -> None:
 try:  # typer ≥ 0.26 carries its own click; older ones raise click's exceptions
     from click import ClickException as _ClickException
 
-    CLICK_ERRORS: tuple[type[Exception], ...] = (typer.TyperException, _ClickException)
+    CLICK_ERRORS: tuple[type[typer.TyperException | _ClickException], ...] = (typer.TyperException, _ClickException)
 except ImportError:  # pragma: no cover - click is not installed beside a typer that no longer needs it
     CLICK_ERRORS = (typer.TyperException,)
 """Usage errors (exit 2), bad parameters, unreadable ``typer.FileText``...: each has exit_code and format_message."""
@@ -128,7 +128,8 @@ class YizhanGroup(TyperGroup):
     through untouched; so does a broken pipe (``yizhan export | head``), which click ends quietly.
     """
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # typer hands its typer.Context; the base class names the Context of typer's private copy of click
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         _services.clear()  # each run opens the database afresh (in-process callers run several)
         try:
             return super().invoke(ctx)
@@ -171,7 +172,7 @@ def describe_error(error: BaseException) -> tuple[int, str, str | None]:
         status: int = getattr(error, "exit_code", 1)
         context = getattr(error, "ctx", None)
         hint = f"see '{context.command_path} --help'" if status == 2 and context is not None else None
-        return status, _one_line(error.format_message()), hint  # type: ignore[attr-defined]
+        return status, _one_line(error.format_message()), hint
     if isinstance(error, ImportRejected):
         return 1, str(error), None  # the bad rows, one per line: the report is the point
     if isinstance(error, YizhanError):
@@ -199,7 +200,7 @@ def describe_error(error: BaseException) -> tuple[int, str, str | None]:
     if isinstance(error, OSError) and error.strerror:
         path = error.filename if error.filename is not None else None
         where = "" if path is None else f"{os.fsdecode(path)}: "
-        if error.filename2 is not None:
+        if path is not None and error.filename2 is not None:
             where = f"{os.fsdecode(path)} → {os.fsdecode(error.filename2)}: "
         return 1, _one_line(f"{where}{error.strerror}"), None
     if isinstance(error, pydantic.ValidationError):

@@ -13,16 +13,20 @@ from stations.settings import Settings
 from stations.snapshot import Snapshot
 
 
+# app.state is untyped: each value is the one the lifespan put there
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_registry(request: Request) -> Registry:
-    return request.app.state.registry
+    registry: Registry = request.app.state.registry
+    return registry
 
 
 def get_service(request: Request) -> Service:
-    return request.app.state.service
+    service: Service = request.app.state.service
+    return service
 
 
 def get_snapshot(registry: Annotated[Registry, Depends(get_registry)]) -> Snapshot:

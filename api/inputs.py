@@ -29,7 +29,7 @@ def query_parameter(spec: Input) -> inspect.Parameter:
     if spec.pattern:
         options["pattern"] = spec.pattern
     default = inspect.Parameter.empty if spec.default is REQUIRED else spec.default
-    annotation = Annotated[spec.annotation, Query(**options)]
+    annotation = Annotated[spec.annotation, Query(**options)]  # type: ignore[name-defined]  # built at run time
     return inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 

@@ -279,8 +279,8 @@ class SecurityHeaders:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            policy = page_policy(inline_code(_utf8(body, start)), self.img_sources, rule)
-            start["headers"] = [*start.get("headers", []), (b"content-security-policy", policy.encode()), *fixed.others]
+            page = page_policy(inline_code(_utf8(body, start)), self.img_sources, rule)
+            start["headers"] = [*start.get("headers", []), (b"content-security-policy", page.encode()), *fixed.others]
             await send(start)
             await send({"type": "http.response.body", "body": body})
 

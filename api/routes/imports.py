@@ -12,6 +12,7 @@ from api.auth import Editor
 from api.deps import RegistryDep
 from api.routes.stations import Crs
 from stations.errors import ImportRejected
+from stations.registry import ImportReport
 
 router = APIRouter(tags=["editing"])
 
@@ -39,7 +40,7 @@ async def import_stations(
     return JSONResponse(_body(report))
 
 
-def _body(report: Any) -> dict[str, Any]:
+def _body(report: ImportReport) -> dict[str, Any]:
     body = report.as_dict()
     body["message"] = (
         "nothing was imported: fix the rejected rows"

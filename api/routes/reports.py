@@ -47,7 +47,8 @@ class Resolution(BaseModel):
 
 
 def get_reports(request: Request) -> Reports:
-    return request.app.state.reports
+    reports: Reports = request.app.state.reports  # built in the lifespan
+    return reports
 
 
 def _public(report: Any) -> dict[str, Any]:
