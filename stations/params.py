@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from geo.crs import CrsName, transform
+from geo.crs import CrsName, point_in
 from stations import hours
 from stations.errors import InvalidValue
 from stations.model import AMENITIES, STATION_TYPES
@@ -50,8 +50,15 @@ def moment(text: str | None, field: str = "open_at") -> datetime | None:
     return at
 
 
-def bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """ "west,south,east,north" in degrees; west > east crosses the antimeridian."""
+def bbox(text: str | None, crs: CrsName = "wgs84") -> tuple[float, float, float, float] | None:
+    """ "west,south,east,north" in degrees of ``crs``, as a WGS84 box (each corner through ``geo.crs.point_in``);
+    west > east crosses the antimeridian.
+
+    >>> bbox("120.1,30.2,120.2,30.3")
+    (120.1, 30.2, 120.2, 30.3)
+    >>> [round(v, 4) for v in bbox("120.1,30.2,120.2,30.3", "gcj02")]
+    [120.0952, 30.2023, 120.1954, 30.3024]
+    """
     if not text:
         return None
     try:
@@ -62,6 +69,9 @@ def bbox(text: str | None) -> tuple[float, float, float, float] | None:
         raise InvalidValue("bbox", text, "numbers must be finite")
     if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
         raise InvalidValue("bbox", text, "need -180 ≤ west, east ≤ 180 and -90 ≤ south ≤ north ≤ 90")
+    if crs == "wgs84":
+        return west, south, east, north
+    (west, south), (east, north) = point_in(west, south, crs), point_in(east, north, crs)
     return west, south, east, north
 
 
@@ -78,10 +88,10 @@ def nearby_query(
     include_unknown_hours: bool = False,
 ) -> NearbyQuery:
     """A checked NearbyQuery from what a user typed: (lon, lat) in ``crs``, comma lists, an ISO time."""
-    wgs_lon, wgs_lat = transform(lon, lat, crs, "wgs84")
+    wgs_lon, wgs_lat = point_in(lon, lat, crs)
     return NearbyQuery(
-        lon=float(wgs_lon[()]),
-        lat=float(wgs_lat[()]),
+        lon=wgs_lon,
+        lat=wgs_lat,
         k=k,
         radius_m=radius_m,
         types=names(types, STATION_TYPES, "types"),

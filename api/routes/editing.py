@@ -17,7 +17,7 @@ from api.auth import Editor, Viewer
 from api.deps import RegistryDep, SettingsDep
 from api.routes.stations import Crs, GeoJSONResponse, StationId, station_response
 from api.security import path_segment
-from geo.crs import CrsName, transform
+from geo.crs import CrsName, point_in
 from stations.errors import InvalidValue, RevisionRequired
 from stations.importers import generated_id
 from stations.model import station_from
@@ -60,12 +60,12 @@ def _in_wgs84(data: dict[str, Any], crs: CrsName) -> dict[str, Any]:
     if crs != "wgs84" and ("lon" in data) != ("lat" in data):
         given = "lon" if "lon" in data else "lat"
         raise InvalidValue(given, data[given], f"with crs={crs}, give lon and lat together")
-    if crs == "wgs84" or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)):
+    if crs == "wgs84" or not isinstance(lon, int | float) or not isinstance(lat, int | float):
         return data
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # type: ignore[operator]
+    if isinstance(lon, bool) or isinstance(lat, bool) or not (-180 <= lon <= 180 and -90 <= lat <= 90):
         return data  # left for validation to reject
-    x, y = transform(lon, lat, crs, "wgs84")
-    return {**data, "lon": round(float(x), 7), "lat": round(float(y), 7)}
+    x, y = point_in(lon, lat, crs)
+    return {**data, "lon": round(x, 7), "lat": round(y, 7)}
 
 
 @router.post("", status_code=201, summary="Add a station", response_class=GeoJSONResponse)

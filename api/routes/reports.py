@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.auth import Editor, Viewer
 from api.deps import SettingsDep
 from api.routes.stations import Crs, StationId
-from geo.crs import transform
+from geo.crs import point_in
 from stations.errors import InvalidValue
 from stations.reports import Reports, client_key
 from stations.vocabulary import ReportKind as Kind
@@ -69,8 +69,8 @@ def report_station(
         missing = "lat" if report.lat is None else "lon"
         raise InvalidValue(missing, None, "a position needs lon and lat together (or neither)")
     if report.lon is not None and report.lat is not None:
-        x, y = transform(report.lon, report.lat, crs, "wgs84")
-        position = (round(float(x), 7), round(float(y), 7))
+        x, y = point_in(report.lon, report.lat, crs)
+        position = (round(x, 7), round(y, 7))
     address = request.client.host if request.client else "unknown"
     filed = get_reports(request).submit(
         station_id, report.kind, client_key(address, settings.secret), report.message, position

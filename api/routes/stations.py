@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import RegistryDep, ServiceDep, SettingsDep, SnapshotDep
 from api.inputs import query_dependency
-from geo.crs import CrsName, transform
+from geo.crs import CrsName
 from stations import hours, params
 from stations.errors import InvalidValue, NotFound
 from stations.exporters import (
@@ -127,10 +127,7 @@ def list_stations(
 ) -> Response:
     """Stations by box, district, type and freshness, ordered by id, a page at a time (``limit``/``offset``);
     each with ``stale``. The total count is in the ``X-Total-Count`` header and the ``total`` member."""
-    box = params.bbox(bbox)
-    if box is not None and crs != "wgs84":
-        (west, east), (south, north) = transform([box[0], box[2]], [box[1], box[3]], crs, "wgs84")
-        box = (float(west), float(south), float(east), float(north))
+    box = params.bbox(bbox, crs)
     districts = registry.districts
     if adcode is not None and districts is not None and adcode not in districts.adcodes:
         raise InvalidValue("adcode", adcode, "unknown district", districts.adcodes)

@@ -23,7 +23,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import shapely
@@ -84,12 +84,12 @@ class Planner:
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
-                return self._cache[key][0]
+                return cast(T, self._cache[key][0])
         value = compute()
         size = value_bytes(value)
         with self._lock:
             if key in self._cache:  # another thread computed it meanwhile: keep one
-                return self._cache[key][0]
+                return cast(T, self._cache[key][0])
             if size <= self.cache_bytes:
                 self._cache[key] = (value, size)
                 self._cached_bytes += size

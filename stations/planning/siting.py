@@ -27,6 +27,7 @@ from stations.planning.requests import SitingRequest
 if TYPE_CHECKING:
     from stations.planning.planner import Planner
 
+Floats = NDArray[np.float64]
 MAX_UNITS = 50_000
 """Demand units for siting by area (no demand layer); coarser units beyond."""
 MAX_CANDIDATES = 5_000
@@ -102,8 +103,8 @@ def propose_sites(planner: Planner, request: SitingRequest, stop: Callable[[], b
 
 
 def uncovered_units(
-    report: CoverageReport, request: SitingRequest, demand: Demand | None, sx: NDArray, sy: NDArray
-) -> tuple[NDArray, NDArray, NDArray, float, str]:
+    report: CoverageReport, request: SitingRequest, demand: Demand | None, sx: Floats, sy: Floats
+) -> tuple[Floats, Floats, Floats, float, str]:
     """Demand units not yet covered by the stations at planar ``sx``, ``sy``: demand points (weights) when a
     demand layer is loaded, else uncovered cells binned to ``unit_m`` squares weighted by area (km²).
     Also the total of all demand and its unit (``demand`` or ``km²``)."""
@@ -130,16 +131,18 @@ def uncovered_units(
     ux = np.bincount(inverse, weights=grid.x[uncovered], minlength=units.size) / count
     uy = np.bincount(inverse, weights=grid.y[uncovered], minlength=units.size) / count
     total = grid.n_cells * grid.cell_area_km2
-    return ux, uy, count * grid.cell_area_km2, float(total), "km²"
+    return ux, uy, (count * grid.cell_area_km2).astype(np.float64), float(total), "km²"
 
 
 def candidate_sites(
-    request: SitingRequest, grid: Grid, unit_x: NDArray, unit_y: NDArray, unit_w: NDArray
-) -> tuple[NDArray, NDArray, list[str | None]]:
+    request: SitingRequest, grid: Grid, unit_x: Floats, unit_y: Floats, unit_w: Floats
+) -> tuple[Floats, Floats, list[str | None]]:
     """User candidates (all must lie in a district), or a lattice over the uncovered demand; planar x, y and
     names (None for derived ones)."""
     if request.candidates:
-        cx, cy = grid.project([c.lon for c in request.candidates], [c.lat for c in request.candidates])
+        cx, cy = grid.project(
+            np.array([c.lon for c in request.candidates]), np.array([c.lat for c in request.candidates])
+        )
         row, col = grid.cell_of(cx, cy)
         outside = [i for i in range(len(request.candidates)) if row[i] < 0 or grid.raster[row[i], col[i]] < 0]
         if outside:
