@@ -60,7 +60,10 @@ def id_problem(value: str) -> str | None:
     """
     if value in _DOT_SEGMENTS:
         return f"{value!r} is a path step (. and .. are refused)"
-    hidden = next((c for c in value if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if value.isascii() and value.isprintable() and " " not in value:  # "!".."~": no hidden character (fast path)
+        hidden = None
+    else:
+        hidden = next((c for c in value if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
     if hidden is not None:
         code = f"U+{ord(hidden):04X}"
         return f"must not contain invisible characters ({code}: controls, bidi or zero-width marks, spaces)"

@@ -193,9 +193,9 @@ class Registry:
             if parsed.problems:
                 raise ImportRejected(parsed.problems, report)
             progress.stage("writing", 2 * len(planned.writes))  # each row counted when prepared and when stored
-            changes = [Change(s.id, s, "import") for s in planned.writes]
+            changes = (Change(s.id, s, "import") for s in planned.writes)
             try:
-                written = edits.apply(self.store, changes, actor, snapshot.version, progress.advance)
+                written = edits.apply_many(self.store, changes, actor, snapshot.version, progress.advance)
             except RegistryChanged:
                 if attempt == _ATTEMPTS - 1:
                     raise
