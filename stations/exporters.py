@@ -25,7 +25,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
-from stations.navigation import navigation_links_many
+from stations.navigation import navigation_links
 from stations.snapshot import Nearby, NearbyQuery
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -87,12 +87,6 @@ def feature_collection(features: Iterable[dict], crs: CrsName = "wgs84", **membe
     return collection
 
 
-def to_geojson(stations: Sequence[Station], crs: CrsName = "wgs84") -> dict:
-    """Stations as a FeatureCollection (RFC 7946 when ``crs`` is WGS84)."""
-    lon, lat = coordinates(stations, crs)
-    return feature_collection((station_feature(s, x, y) for s, x, y in zip(stations, lon, lat, strict=True)), crs)
-
-
 def external_id_columns(stations: Sequence[Station]) -> tuple[str, ...]:
     """``external_ids.<system>`` for every system some of ``stations`` has an id in, sorted."""
     return tuple(EXTERNAL_ID_PREFIX + system for system in sorted({k for s in stations for k in s.external_ids}))
@@ -118,12 +112,6 @@ def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
     return table_csv(station_rows(stations, crs), (*CSV_COLUMNS, *external_id_columns(stations)))
 
 
-def to_xlsx(stations: Sequence[Station], crs: CrsName = "wgs84") -> bytes:
-    """Stations as an XLSX workbook with the canonical CSV columns (coordinates and numbers as numbers)."""
-    columns = (*CSV_COLUMNS, *external_id_columns(stations))
-    return table_xlsx(station_rows(stations, crs), sheet="stations", columns=columns)
-
-
 MAP_FEATURE_KEYS = (
     "id", "name", "types", "address", "district", "opening_hours", "amenities", "verified_at", "navigation",
 )  # fmt: skip
@@ -142,7 +130,7 @@ def map_features(stations: Sequence[Station], tiles_crs: CrsName) -> list[dict[s
 def rider_features(stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict] | None = None) -> list:
     """Station Features for riders: coordinates in ``crs``, ``navigation`` links, plus per-station ``extras``."""
     lon, lat = coordinates(stations, crs)
-    links = navigation_links_many([s.name for s in stations], [s.lon for s in stations], [s.lat for s in stations])
+    links = navigation_links([s.name for s in stations], [s.lon for s in stations], [s.lat for s in stations])
     extras = extras or [{}] * len(stations)
     return [
         station_feature(station, x, y, {**extra, "navigation": link})

@@ -135,11 +135,6 @@ class Snapshot:
             result[known] = np.array([state.status for state in states], dtype=np.int8)[where]
         return result
 
-    def open_status_of(self, station: Station, at: datetime) -> hours.OpenStatus:
-        """``"open"``, ``"closed"`` or ``"unknown"`` for one station of this snapshot at ``at``."""
-        code = self.open_status(np.array([self.positions[station.id]], dtype=np.intp), at)[0]
-        return _STATUS_NAMES[code]
-
     def nearby(self, query: NearbyQuery, now: datetime | None = None) -> list[Nearby]:
         """The nearest stations matching ``query``, nearest first (stations closed for good never match).
 

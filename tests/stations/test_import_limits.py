@@ -283,10 +283,11 @@ def test_the_sample_export_reads_the_same_stations_as_before(sample_xlsx: bytes)
 
 @pytest.fixture(scope="module")
 def sample_xlsx() -> bytes:
-    from stations.exporters import to_xlsx
+    from stations.exporters import station_rows, table_xlsx
     from stations.settings import SAMPLE_DIR
 
-    return to_xlsx(parse_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv").stations)
+    stations = parse_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv").stations
+    return table_xlsx(station_rows(stations), sheet="stations")
 
 
 def test_the_defaults_are_the_settings_defaults() -> None:

@@ -28,12 +28,14 @@ from stations.errors import FileUnreadable, ImportRejected, InvalidValue, LimitE
 from stations.exporters import (
     CSV_COLUMNS,
     FORMULA_START,
+    external_id_columns,
+    feature_collection,
     guard_formula,
+    station_feature,
+    station_rows,
     table_csv,
     table_xlsx,
     to_csv,
-    to_geojson,
-    to_xlsx,
     unguard_formula,
 )
 from stations.importers import ParsedFile, parse_file
@@ -42,6 +44,16 @@ from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 EXTENSIONS = (".csv", ".txt", ".xlsx", ".geojson", ".json")
 HYPERLINK = '=HYPERLINK("http://x","y")'
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
+
+
+def to_xlsx(stations: list[Station]) -> bytes:
+    """Stations as a workbook the way the exports write one: station rows, the canonical columns, ``table_xlsx``."""
+    return table_xlsx(station_rows(stations), "stations", (*CSV_COLUMNS, *external_id_columns(stations)))
+
+
+def to_geojson(stations: list[Station]) -> dict:
+    """Stations as a FeatureCollection the way ``GET /stations`` writes one (WGS84)."""
+    return feature_collection(station_feature(s, s.lon, s.lat) for s in stations)
 
 
 def parse_or_refuse(data: bytes, filename: str) -> ParsedFile | YizhanError:

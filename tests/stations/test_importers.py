@@ -10,7 +10,7 @@ import pytest
 
 from geo.crs import transform
 from stations.errors import FileUnreadable, InvalidValue
-from stations.exporters import to_csv, to_geojson
+from stations.exporters import feature_collection, station_feature, to_csv
 from stations.importers import parse_file
 
 CANONICAL = (
@@ -208,7 +208,8 @@ def test_geojson_points_and_bad_geometries() -> None:
 def test_exports_import_back_unchanged() -> None:
     stations = parse_file(CANONICAL.encode(), "s.csv").stations
     assert parse_file(to_csv(stations).encode(), "e.csv").stations == stations
-    geojson = json.dumps(to_geojson(stations), ensure_ascii=False).encode()
+    collection = feature_collection(station_feature(s, s.lon, s.lat) for s in stations)  # as GET /stations
+    geojson = json.dumps(collection, ensure_ascii=False).encode()
     assert parse_file(geojson, "e.geojson").stations == stations
 
 
