@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
+from shapely.geometry.base import BaseGeometry
 
 from geo.coverage import Coverage
 from geo.index import NearestIndex
@@ -45,7 +46,7 @@ class Gap:
     """Position of the nearest station in the arrays given to ``find_gaps`` (-1 when there is none)."""
     nearest_station_m: float
     """Great-circle distance from the centroid to that station, metres."""
-    polygon: shapely.Geometry
+    polygon: BaseGeometry
     """The gap's cells merged, WGS84."""
 
 
@@ -72,7 +73,7 @@ def _label_gaps(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int3
     return labels[grid.row, grid.col], len(owners), np.array(owners, dtype=np.intp)
 
 
-def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> shapely.Geometry:
+def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> BaseGeometry:
     """Union of the cells, built from one rectangle per run of consecutive cells in a row, WGS84."""
     grid = coverage.grid
     order = np.lexsort((cols, rows))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import shapely
@@ -29,12 +30,15 @@ from pyproj import Transformer
 from geo.districts import Districts
 from geo.errors import GridTooLarge as GridTooLarge  # re-exported: raised by Grid.build
 
+G = TypeVar("G", bound=shapely.Geometry)
+"""A geometry type, kept through a transformation."""
+
 DEFAULT_MAX_CELLS = 20_000_000
 """Largest grid ``Grid.build`` allows unless told otherwise (cells); the app always passes its setting
 (``Settings.max_cells`` for planning, ``Settings.national_max_cells`` for the national batch)."""
 
 
-def _transformed(geometry: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
+def _transformed(geometry: G, transformer: Transformer) -> G:
     return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
@@ -164,11 +168,11 @@ class Grid:
         """Grid plane metres → WGS84 degrees."""
         return self._to_lonlat.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
-    def to_plane(self, geometry: shapely.Geometry) -> shapely.Geometry:
+    def to_plane(self, geometry: G) -> G:
         """A WGS84 geometry in the grid plane (metres)."""
         return _transformed(geometry, self._to_plane)
 
-    def to_lonlat(self, geometry: shapely.Geometry) -> shapely.Geometry:
+    def to_lonlat(self, geometry: G) -> G:
         """A grid-plane geometry in WGS84 degrees."""
         return _transformed(geometry, self._to_lonlat)
 

@@ -37,10 +37,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import folium
 import shapely
+from branca.element import Figure
+from folium.plugins import MarkerCluster
+from shapely.geometry.base import BaseGeometry
 
 from geo.districts import Districts
 from geo.gaps import Gap
@@ -266,7 +269,7 @@ def coverage_map(data: CoverageMap) -> folium.Map:
     bounds = _bounds(districts, focus, [(p.lon, p.lat) for p in points] + [(s.lon, s.lat) for s in sites])
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [0.0, 0.0]
     m = base_map(location=center, zoom_start=11, tiles=None, prefer_canvas=True, control_scale=True)
-    m.get_root().title = escape(data.title or f"驿站 Yizhan — {legend_caption(radius_m)}")
+    cast(Figure, m.get_root()).title = escape(data.title or f"驿站 Yizhan — {legend_caption(radius_m)}")
     tile_layer(data.tiles.source, data.tiles.attribution).add_to(m)
 
     labels = data.type_labels
@@ -308,9 +311,11 @@ def coverage_map(data: CoverageMap) -> folium.Map:
     gap_group = folium.FeatureGroup(name=escape(GAPS_LAYER)).add_to(m)
     ShapesLayer(_gap_shapes(data.gaps, names)).add_to(gap_group)
 
-    kinds, cluster_css = _station_layers(points, labels), []
+    kinds = _station_layers(points, labels)
+    cluster_css: list[str] = []
     for kind, members in kinds.items():
         label, colour = labels.get(kind, OTHER_LAYER), type_colour(kind)
+        group: MarkerCluster | folium.FeatureGroup
         if len(members) > CLUSTER_ABOVE:
             group = marker_cluster(
                 escape(label),
@@ -505,7 +510,7 @@ def _district_shapes(
     labels: Mapping[str, str],
     *,
     before: Mapping[str, DistrictFigures] | None = None,
-) -> list[tuple[shapely.Geometry, dict[str, Any], str, str]]:
+) -> list[tuple[BaseGeometry, dict[str, Any], str, str]]:
     """Choropleth shapes of ``by_adcode``; with ``before`` those of the after layer (popups compare)."""
     shapes = []
     order = [i for i in range(len(districts)) if i != focus] + ([] if focus is None else [focus])  # focus on top
@@ -532,7 +537,7 @@ def _district_shapes(
 
 def _gap_shapes(
     gaps: Sequence[Gap], names: Sequence[str | None]
-) -> list[tuple[shapely.Geometry, dict[str, Any], str, str]]:
+) -> list[tuple[BaseGeometry, dict[str, Any], str, str]]:
     # Gap polygons follow grid cells: Leaflet's default simplification (smoothFactor 1 px) drops parts one
     # cell wide (thinner than a pixel at city zoom), and its default even-odd fill leaves holes where parts
     # touch or overlap. No outline: where a gap is a stack of row strips, their shared edges would show.

@@ -47,6 +47,7 @@ import numpy as np
 import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
+from shapely.geometry.base import BaseGeometry
 
 CSS = """
 .yizhan-box { background: rgba(255, 255, 255, 0.92); padding: 6px 9px; border-radius: 5px;
@@ -125,7 +126,8 @@ class Macro(MacroElement):
     (True, False)
     """
 
-    def render(self, **kwargs: Any) -> None:
+    # MacroElement.render, replaced here, returns nothing; branca's Element.render says str
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Add this element's rendered macros to the figure (as ``Verbatim``), then render the children."""
         figure = self.get_root()
         if not isinstance(figure, Figure):
@@ -397,7 +399,7 @@ class KeepAtBack(Macro):
         self._name = "KeepAtBack"
         self.layers = list(layers)
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as Macro.render
         self.names = ", ".join(layer.get_name() for layer in self.layers)  # folium's generated identifiers
         super().render(**kwargs)
 
@@ -433,7 +435,7 @@ class ShapesLayer(_StyledElement):
 
     def __init__(
         self,
-        shapes: Sequence[tuple[shapely.Geometry, Mapping[str, Any], str | None, str | None]],
+        shapes: Sequence[tuple[BaseGeometry | None, Mapping[str, Any], str | None, str | None]],
         *,
         precision: int = 5,
     ) -> None:

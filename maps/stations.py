@@ -25,8 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
+from branca.element import Figure
 from folium.template import Template
 
 from maps.elements import Macro, escape, js_literal
@@ -160,7 +161,7 @@ def station_page(page: StationPage) -> str:
     m = base_map(
         location=list(start), zoom_start=view.zoom, tiles=None, zoom_control=view.zoom_control, control_scale=True
     )
-    m.get_root().title = escape(page.title)
+    cast(Figure, m.get_root()).title = escape(page.title)  # a folium.Map's root is its Figure
     tile_layer(page.tiles.source, page.tiles.attribution).add_to(m)
     marker_cluster("stations").add_to(m)  # brings Leaflet.markercluster; the app makes its own cluster groups
     full = {
