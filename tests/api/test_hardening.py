@@ -42,6 +42,7 @@ from maps.stations import StationPage, station_page
 from maps.stations import station_assets as assets
 from stations.reports import Reports
 from stations.settings import REPO_ROOT, Settings
+from tests.event_loop import run_isolated
 
 ADMIN_TOKEN = "hz-admin-token-0123456789abcdef"
 SAME = "http://testserver"  # TestClient's Host is "testserver"
@@ -649,7 +650,7 @@ def test_planning_requests_beyond_the_cap_wait_then_get_503() -> None:
                 after.status_code,
             )
 
-    busy, other, first, retry_after, after = anyio.run(scenario)
+    busy, other, first, retry_after, after = run_isolated(scenario)
     assert (busy, other, first, after) == (503, 200, 200, 200)
     assert retry_after == "1" and app.running == 0
 

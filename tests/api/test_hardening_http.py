@@ -8,7 +8,6 @@ was written (nothing, when the answer is an error).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -32,6 +31,7 @@ from api.security import path_segment
 from stations.accounts import Accounts
 from stations.errors import Forbidden
 from stations.settings import Settings
+from tests.event_loop import run_isolated
 
 ADMIN_TOKEN = "hz-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -220,7 +220,7 @@ def test_error_bodies_are_utf8_whatever_they_echo() -> None:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(send_domain_error(send, Forbidden("token 'a\ud800' is a viewer")))
+    run_isolated(send_domain_error, send, Forbidden("token 'a\ud800' is a viewer"))
     assert sent[0]["status"] == 403
     assert json.loads(sent[1]["body"].decode("utf-8"))["detail"] == "token 'a\ufffd' is a viewer"
 

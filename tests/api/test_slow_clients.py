@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 import uvicorn
@@ -34,6 +33,7 @@ from geo.siting import SitingProblem, Stopped, exact
 from stations.planning import CoverageRequest, Planner, value_bytes
 from stations.service import build_registry
 from stations.settings import SAMPLE_DIR, Settings
+from tests.event_loop import run_isolated
 
 HANG_GUARD_S = 120.0
 BODY_TIMEOUT_S = 1.0
@@ -316,7 +316,7 @@ def test_planning_is_refused_above_the_memory_ceiling(before: int, relief: int, 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             return await client.get("/coverage")
 
-    response = anyio.run(ask)
+    response = run_isolated(ask)
     assert (response.status_code, len(calls)) == (status, relieved)
     if status == 503:
         assert response.headers["retry-after"] == "1"
