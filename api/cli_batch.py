@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from api.cli_support import err, fail, get_settings
+from geo.errors import GeoError
 from stations.errors import FileUnreadable, ImportRejected, InvalidValue, YizhanError
 from stations.model import STATION_TYPES
 
@@ -121,10 +122,10 @@ def national_coverage_command(
             raise InvalidValue("output", str(output), "unsupported table format", [".csv", ".xlsx"])
         request = CoverageRequest(radius_m, params.names(types, STATION_TYPES, "types"), cell_m)
         PlanningLimits.from_settings(settings).check_coverage(request)
-        boundaries = Districts.from_file(districts)  # geo's errors end as one line (api.cli_support)
+        boundaries = Districts.from_file(districts)
         with err.status(f"reading {stations}…"):
             serving = serving_stations(stations, crs, request.types)
-    except YizhanError as error:
+    except (YizhanError, GeoError) as error:  # one line each, geo's errors mapped as everywhere (fail)
         fail(error)
     lon = np.array([s.lon for s in serving])
     lat = np.array([s.lat for s in serving])
@@ -137,6 +138,8 @@ def national_coverage_command(
             where = scheduler or f"a local cluster of {workers} worker process(es)"
             with err.status(f"computing coverage on {request.cell_m:g} m cells on {where}…"):
                 table = national_coverage(client, boundaries, lon, lat, request.radius_m, request.cell_m, max_cells)
+    except GeoError as error:  # a province's grid over max_cells: GridTooLarge names it and a cell size that fits
+        fail(error)
     finally:
         if cluster is not None:
             cluster.close()

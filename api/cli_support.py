@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from geo.errors import GeoError
 from stations.errors import ImportRejected, YizhanError, domain_error
 
 if TYPE_CHECKING:
@@ -97,8 +98,10 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def fail(error: YizhanError) -> NoReturn:
-    """Print ``error`` as ``yizhan: error: ...`` on stderr and exit with status 1."""
+def fail(error: YizhanError | GeoError) -> NoReturn:
+    """Print ``error`` as ``yizhan: error: ...`` on stderr and exit with status 1 (a geo error as the domain
+    error ``stations.errors.domain_error`` maps it to); for commands that also run outside the ``yizhan`` group
+    (``python -m api.cli_batch``)."""
     raise typer.Exit(report_error(error))
 
 
