@@ -67,9 +67,12 @@ SHOWN_ROWS = 200
 ``--report FILE`` writes them all."""
 
 
-def _print_more(count: int, what: str) -> None:
+def _print_more(count: int, what: str, listed: int | None = None) -> None:
+    """A line for the ``count - SHOWN_ROWS`` rows not printed; ``listed``: how many the report itself holds,
+    when it holds fewer than ``count`` (likely duplicates past ``stations.imports.DUPLICATES_LISTED``)."""
     if count > SHOWN_ROWS:
-        out.print(f"... and {count - SHOWN_ROWS:,} more {what} (--report FILE writes them all)", highlight=False)
+        where = "writes them all" if listed is None or listed >= count else f"lists the first {listed:,}"
+        out.print(f"... and {count - SHOWN_ROWS:,} more {what} (--report FILE {where})", highlight=False)
 
 
 def _print_report(report: ImportReport) -> None:
@@ -78,7 +81,7 @@ def _print_report(report: ImportReport) -> None:
     out.print(
         f"{report.file}: {report.rows} rows, {report.valid} valid; {add} {report.added}, "
         f"{update} {report.updated}, {report.unchanged} unchanged; {len(report.problems)} rejected, "
-        f"{len(report.duplicates)} likely duplicate(s), {len(report.warnings)} warning(s)",
+        f"{report.duplicates_total} likely duplicate(s), {len(report.warnings)} warning(s)",
         highlight=False,
     )
     if report.rows_updated:
@@ -95,7 +98,7 @@ def _print_report(report: ImportReport) -> None:
         for d in report.duplicates[:SHOWN_ROWS]:
             _row(table, str(d.row), d.name, d.existing_id, d.existing_name, f"{d.distance_m:g} m", d.reason)
         out.print(table)
-        _print_more(len(report.duplicates), "likely duplicates")
+        _print_more(report.duplicates_total, "likely duplicates", len(report.duplicates))
     if report.warnings:
         out.print(_problem_table("warnings", report.warnings[:SHOWN_ROWS]))
         _print_more(len(report.warnings), "warnings")

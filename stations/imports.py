@@ -72,6 +72,9 @@ class ImportPlan:
     updated: list[PlannedRow] = field(default_factory=list)
     unchanged: list[PlannedRow] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
+    """The first ``DUPLICATES_LISTED`` likely duplicates."""
+    duplicates_total: int = 0
+    """How many likely duplicates there are in all."""
 
 
 def similar_names(a: str, b: str) -> bool:
@@ -119,7 +122,7 @@ def plan(
     """
     progress = progress or Progress()
     progress.stage("planning", len(stations))
-    carried = _carried_fields(stations, columns)
+    carried: tuple[set[str], set[str], set[str]] | None = None  # found on the first update: additions need none
     by_external = {(system, value): s.id for s in snapshot.stations for system, value in s.external_ids.items()}
     result = ImportPlan()
     for count, (station, row) in enumerate(zip(stations, rows, strict=True), start=1):
@@ -130,6 +133,8 @@ def plan(
             result.writes.append(station)
             result.added.append(PlannedRow(row, station.id, station.name))
             continue
+        if carried is None:
+            carried = _carried_fields(stations, columns)
         updated = _merged(target, station, carried)
         before, after = payload(target), payload(updated)  # once each: a dump per key was quadratic in fields
         changes = sorted(k for k, v in after.items() if before.get(k) != v)
@@ -142,7 +147,7 @@ def plan(
             result.unchanged.append(planned)
     progress.advance(len(stations) % DUPLICATE_CHUNK)
     added = {p.row for p in result.added}
-    result.duplicates = likely_duplicates(
+    result.duplicates, result.duplicates_total = find_duplicates(
         [(r, s) for s, r in zip(stations, rows, strict=True) if r in added], snapshot, progress
     )
     return result
@@ -152,75 +157,165 @@ def likely_duplicates(
     new: Sequence[tuple[int, Station]], snapshot: Snapshot, progress: Progress | None = None
 ) -> list[Duplicate]:
     """New stations within 15 m of an existing one, or within 50 m of one with a similar name; and pairs of
-    new stations so close to each other (reported once, on the later row).
+    new stations so close to each other (reported once, on the later row). Every one of them: see
+    ``find_duplicates`` for the report's capped list.
+    """
+    return find_duplicates(new, snapshot, progress, limit=None)[0]
+
+
+DUPLICATES_LISTED = 10_000
+"""Likely duplicates an import report lists; past that it gives only their number (``duplicates_total``). A
+real registry has a handful; tens of thousands mean the file and the registry overlap wholesale, which the
+first ten thousand already show (and ``yizhan import`` prints only the first 200)."""
+
+
+def find_duplicates(
+    new: Sequence[tuple[int, Station]],
+    snapshot: Snapshot,
+    progress: Progress | None = None,
+    limit: int | None = DUPLICATES_LISTED,
+) -> tuple[list[Duplicate], int]:
+    """The first ``limit`` likely duplicates (all with None) and how many there are in all.
 
     Batched radius queries (``NearestIndex.within_many``) over all new rows, ``DUPLICATE_CHUNK`` rows at a
-    time: the cost grows with the rows and the pairs within 50 m, not with rows × stations. Duplicates of
-    existing stations come first, then those between new rows; each in row order, nearest first.
+    time: the cost grows with the rows and the pairs within 50 m, not with rows × stations. Pairs within 15 m
+    need no names; the names of pairs 15-50 m apart are compared once per distinct pair of names, and only
+    where a bound computed for all of them at once in numpy (characters shared, counted in buckets: an upper
+    bound of difflib's ratio, and a necessary condition for one name inside the other) leaves it possible.
+    Duplicates of existing stations come first, then those between new rows; each in row order, nearest first.
     """
     if not new:
-        return []
+        return [], 0
     progress = progress or Progress()
     progress.stage("checking duplicates", 2 * len(new))
     lon = np.array([s.lon for _, s in new], dtype=np.float64)
     lat = np.array([s.lat for _, s in new], dtype=np.float64)
     rows = np.array([row for row, _ in new], dtype=np.int64)
-    cores: dict[str, str] = {}
-    found = _near(new, lon, lat, snapshot.index, snapshot.stations, None, cores, progress)
     new_stations = [s for _, s in new]
-    found += _near(new, lon, lat, NearestIndex(lon, lat), new_stations, rows, cores, progress)
-    return found
+    names = _Names()
+    ids: dict[str, int] = {}
+    new_ids = np.array([ids.setdefault(s.id, len(ids)) for s in new_stations], dtype=np.int64)
+    existing_ids = np.array([ids.get(s.id, -1) for s in snapshot.stations], dtype=np.int64)
+    found: list[Duplicate] = []
+    total = 0
+    for others, index, other_ids, other_rows in (
+        (snapshot.stations, snapshot.index, existing_ids, None),
+        (new_stations, NearestIndex(lon, lat), new_ids, rows),
+    ):
+        for start in range(0, len(new), DUPLICATE_CHUNK):
+            stop = min(start + DUPLICATE_CHUNK, len(new))
+            query, position, distance = index.within_many(lon[start:stop], lat[start:stop], DUPLICATE_SIMILAR_M)
+            query += start
+            keep = new_ids[query] != other_ids[position]
+            if other_rows is not None:
+                keep &= other_rows[position] < rows[query]
+            query, position, distance = query[keep], position[keep], distance[keep]
+            close = distance <= DUPLICATE_ANY_M
+            similar = np.zeros(len(query), dtype=bool)
+            far = np.flatnonzero(~close)
+            similar[far] = names.similar(new_stations, query[far], others, position[far])
+            chosen = np.flatnonzero(close | similar)
+            total += len(chosen)
+            room = len(chosen) if limit is None else max(0, min(len(chosen), limit - len(found)))
+            for k in chosen[:room].tolist():
+                station, existing = new_stations[query[k]], others[position[k]]
+                reason = (
+                    f"within {DUPLICATE_ANY_M:g} m" if close[k] else f"similar name within {DUPLICATE_SIMILAR_M:g} m"
+                )
+                found.append(
+                    Duplicate(
+                        int(rows[query[k]]),
+                        station.id,
+                        station.name,
+                        existing.id,
+                        existing.name,
+                        round(float(distance[k]), 1),
+                        reason,
+                    )
+                )
+            progress.advance(stop - start)
+    return found, total
 
 
 DUPLICATE_CHUNK = 20_000
 """New rows per batched radius query: bounds the memory of the pairs found, and how long a cancel waits."""
 
-
-def _near(
-    new: Sequence[tuple[int, Station]],
-    lon: NDArray[np.float64],
-    lat: NDArray[np.float64],
-    index: NearestIndex,
-    others: Sequence[Station],
-    other_rows: NDArray[np.int64] | None,
-    cores: dict[str, str],
-    progress: Progress,
-) -> list[Duplicate]:
-    """Duplicates of ``new`` rows among ``others`` (indexed by ``index``); with ``other_rows`` (the new rows
-    themselves), only those on an earlier row."""
-    found = []
-    for start in range(0, len(new), DUPLICATE_CHUNK):
-        stop = min(start + DUPLICATE_CHUNK, len(new))
-        query, position, distance = index.within_many(lon[start:stop], lat[start:stop], DUPLICATE_SIMILAR_M)
-        query += start
-        if other_rows is not None:
-            earlier = other_rows[position] < other_rows[query]
-            query, position, distance = query[earlier], position[earlier], distance[earlier]
-        for i, j, distance_m in zip(query.tolist(), position.tolist(), distance.tolist(), strict=True):
-            row, station = new[i]
-            existing = others[j]
-            if existing.id == station.id:
-                continue
-            if distance_m <= DUPLICATE_ANY_M:
-                reason = f"within {DUPLICATE_ANY_M:g} m"
-            elif _similar_cores(
-                station.name, existing.name, _cached_core(station.name, cores), _cached_core(existing.name, cores)
-            ):
-                reason = f"similar name within {DUPLICATE_SIMILAR_M:g} m"
-            else:
-                continue
-            found.append(
-                Duplicate(row, station.id, station.name, existing.id, existing.name, round(distance_m, 1), reason)
-            )
-        progress.advance(stop - start)
-    return found
+_BUCKETS = 64
+"""Characters of a name counted in this many buckets (by code point) for the numpy bound of ``_Names``."""
 
 
-def _cached_core(name: str, cores: dict[str, str]) -> str:
-    core = cores.get(name)
-    if core is None:
-        core = cores[name] = _core(name)
-    return core
+class _Names:
+    """Names of stations as compared for duplicates, each station's name coded once: its core (``_core``) as
+    a number, the core's character counts in ``_BUCKETS`` buckets, and the stripped lower-case name (compared
+    when a core is empty)."""
+
+    def __init__(self) -> None:
+        self.cores: dict[str, int] = {}
+        self.core_text: list[str] = []
+        self.plain: dict[str, int] = {}
+        self.counts = np.zeros((64, _BUCKETS), dtype=np.uint8)  # names are at most 200 characters
+        self.lengths = np.zeros(64, dtype=np.int64)
+        self.codes: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        """Per list of stations (by ``id()``: the lists live as long as this object), each one's codes."""
+
+    def _coded(
+        self, stations: Sequence[Station], which: NDArray[np.intp]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Core and plain-name codes of ``stations[which]``, computed the first time each station is asked for."""
+        core_codes, plain_codes = self.codes.setdefault(
+            id(stations), (np.full(len(stations), -1, dtype=np.int64), np.full(len(stations), -1, dtype=np.int64))
+        )
+        for i in np.unique(which[core_codes[which] < 0]).tolist():
+            name = stations[i].name
+            core_codes[i] = self._core_code(_core(name))
+            plain_codes[i] = self.plain.setdefault(name.strip().lower(), len(self.plain))
+        return core_codes[which], plain_codes[which]
+
+    def _core_code(self, core: str) -> int:
+        code = self.cores.get(core)
+        if code is None:
+            code = self.cores[core] = len(self.core_text)
+            self.core_text.append(core)
+            if code == len(self.lengths):
+                self.counts = np.concatenate([self.counts, np.zeros_like(self.counts)])
+                self.lengths = np.concatenate([self.lengths, np.zeros_like(self.lengths)])
+            buckets = np.array([ord(c) for c in core], dtype=np.int64) % _BUCKETS
+            self.counts[code] = np.bincount(buckets, minlength=_BUCKETS)
+            self.lengths[code] = len(core)
+        return code
+
+    def similar(
+        self,
+        stations: Sequence[Station],
+        which: NDArray[np.intp],
+        others: Sequence[Station],
+        other_which: NDArray[np.intp],
+    ) -> NDArray[np.bool_]:
+        """``similar_names`` of each pair (``stations[which[k]]``, ``others[other_which[k]]``), vectorised."""
+        result = np.zeros(len(which), dtype=bool)
+        if not len(which):
+            return result
+        core_a, plain_a = self._coded(stations, which)
+        core_b, plain_b = self._coded(others, other_which)
+        empty = (self.lengths[core_a] == 0) | (self.lengths[core_b] == 0)
+        result[empty] = plain_a[empty] == plain_b[empty]
+        result[~empty & (core_a == core_b)] = True
+        open_ = np.flatnonzero(~empty & (core_a != core_b))
+        if not len(open_):
+            return result
+        keys, inverse = np.unique((core_a[open_] << 32) | core_b[open_], return_inverse=True)
+        decided = np.zeros(len(keys), dtype=bool)
+        for start in range(0, len(keys), 100_000):  # bounds the (pairs x buckets) temporary
+            a, b = keys[start : start + 100_000] >> 32, keys[start : start + 100_000] & 0xFFFFFFFF
+            shared = np.minimum(self.counts[a], self.counts[b]).sum(axis=1, dtype=np.int64)
+            length_a, length_b = self.lengths[a], self.lengths[b]
+            bound = 2.0 * shared / (length_a + length_b) >= SIMILAR_NAME - 1e-9
+            inside = (shared == length_a) | (shared == length_b)  # needed for one core to hold the other
+            for k in np.flatnonzero(bound | inside).tolist():
+                core_x, core_y = self.core_text[a[k]], self.core_text[b[k]]
+                decided[start + k] = _similar_cores(core_x, core_y, core_x, core_y)
+        result[open_] = decided[inverse.reshape(-1)]
+        return result
 
 
 def _match(

@@ -49,6 +49,9 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     warnings: list[RowProblem] = field(default_factory=list)
     duplicates: list[imports.Duplicate] = field(default_factory=list)
+    """The first 10,000 likely duplicates (``imports.DUPLICATES_LISTED``), in the order ``imports.plan`` gives."""
+    duplicates_total: int = 0
+    """How many likely duplicates there are in all (more than are listed when past 10,000)."""
     rows_added: list[imports.PlannedRow] = field(default_factory=list)
     rows_updated: list[imports.PlannedRow] = field(default_factory=list)
     rows_unchanged: list[imports.PlannedRow] = field(default_factory=list)
@@ -184,6 +187,7 @@ class Registry:
                 problems=parsed.problems,
                 warnings=parsed.warnings + warnings,
                 duplicates=planned.duplicates,
+                duplicates_total=planned.duplicates_total,
                 rows_added=planned.added,
                 rows_updated=planned.updated,
                 rows_unchanged=planned.unchanged,
