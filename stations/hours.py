@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from opening_hours import OpeningHours, ParserError, State
+from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # the stub omits ParserError
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 

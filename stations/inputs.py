@@ -16,6 +16,7 @@ only; the help names the setting, and the service checks the value against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,11 +96,12 @@ class Input:
         """
         if value is None or not isinstance(value, int | float) or isinstance(value, bool):
             return value
-        for bound, fails, words in (
+        checks: tuple[tuple[float | None, Callable[[float], bool], str], ...] = (
             (self.ge, lambda b: not value >= b, "at least"),
             (self.gt, lambda b: not value > b, "more than"),
             (self.le, lambda b: not value <= b, "at most"),
-        ):
+        )
+        for bound, fails, words in checks:
             if bound is not None and fails(bound):
                 raise InvalidValue(self.name, value, f"must be {words} {bound:g}")
         return value

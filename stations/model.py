@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -149,9 +149,9 @@ class Station(BaseModel):
     def _parsable_hours(cls, value: str | None) -> str | None:
         return hours.validate(value) if value else None
 
-    def amenity(self, name: str) -> TriState:
+    def amenity(self, name: Amenity) -> TriState:
         """``"yes"``, ``"no"`` or ``"unknown"`` for one amenity."""
-        return self.amenities.get(name, "unknown")  # type: ignore[return-value]
+        return self.amenities.get(name, "unknown")
 
     def is_stale(self, today: date, max_age_days: int) -> bool:
         """Whether nobody has confirmed the station within ``max_age_days`` of ``today`` (or ever)."""
@@ -168,7 +168,7 @@ class Station(BaseModel):
         return self.operating_status in CLOSED_STATUSES
 
 
-def station_from(data: dict) -> Station:
+def station_from(data: dict[str, Any]) -> Station:
     """A Station from JSON-like data; every invalid field is reported at once (InvalidFields)."""
     try:
         return Station.model_validate(data)

@@ -262,7 +262,7 @@ class Registry:
                 return None, "purge"
             return current.model_copy(update={"operating_status": "closed"}), "delete"
 
-        return self._edit(station_id, deleted, actor, expected_revision)[2]
+        return self._edit(station_id, deleted, actor, expected_revision)[2] is not None
 
     def history(self, station_id: str) -> list[edits.HistoryEntry]:
         """Every recorded change of a station, oldest first; NotFound if it never existed."""

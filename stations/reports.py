@@ -13,10 +13,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 from stations.errors import Conflict, InvalidValue, NotFound, RateLimited
 from stations.store import ReportRow, StationRow, Store, as_utc
@@ -123,9 +126,10 @@ class Reports:
         }  # fmt: skip
         with Session(self.store.engine) as session, session.begin():
             # one statement decides, under the row's (PostgreSQL) or the database's (SQLite) write lock
-            closed = session.execute(
+            done = session.execute(
                 update(ReportRow).where(ReportRow.id == report_id, ReportRow.status == "open").values(**values)
-            ).rowcount
+            )
+            closed = cast("CursorResult[Any]", done).rowcount  # an UPDATE's result is a CursorResult
             row = session.get(ReportRow, report_id)
             if row is None:
                 raise NotFound("report", str(report_id))

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from geo.coverage import DistrictCoverage
     from geo.gaps import Gap
     from maps.coverage import DistrictFigures, ProposedSite
-    from maps.stations import Tiles
+    from maps.page import Tiles
     from stations.model import Station
     from stations.planning import CoverageReport, Planner, SitingReport, SitingRequest
 
@@ -155,7 +155,7 @@ class Service:
 
     def tiles(self) -> Tiles:
         """The base map tiles of the settings, as the page builders take them."""
-        from maps.stations import Tiles
+        from maps.page import Tiles
 
         settings = self.settings
         return Tiles(settings.tiles, settings.tiles_attribution, settings.tiles_crs)

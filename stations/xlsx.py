@@ -58,7 +58,7 @@ def worksheet_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator
         try:
             reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
             reader.read_manifest()
-            strings_part = reader.package.find(SHARED_STRINGS)
+            strings_part = reader.package.find(SHARED_STRINGS)  # type: ignore[no-untyped-call]  # untyped in the stub
             reader.read_workbook()
             apply_stylesheet(reader.archive, reader.wb)
             sheet_path = next(
@@ -82,13 +82,15 @@ def worksheet_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator
                     raise
                 except Exception as exc:  # what openpyxl's Text raises for a damaged entry (type, value errors)
                     raise FileUnreadable(f"not a readable XLSX workbook: shared strings: {exc}") from exc
+        # openpyxl's internals, which types-openpyxl does not describe: no source (rows are fed to parse_row one
+        # by one) and the workbook's private format sets, as openpyxl's own reader passes them
         cells = WorkSheetParser(
-            None,
+            None,  # type: ignore[arg-type]
             strings,
             data_only=True,
             epoch=reader.wb.epoch,
-            date_formats=reader.wb._date_formats,
-            timedelta_formats=reader.wb._timedelta_formats,
+            date_formats=reader.wb._date_formats,  # type: ignore[attr-defined]
+            timedelta_formats=reader.wb._timedelta_formats,  # type: ignore[attr-defined]
         )
         with _opened(archive, sheet_path) as stream:
             yield from _sheet_rows(stream, sheet_path, cells, limits)
@@ -231,7 +233,8 @@ def _shared_strings(stream: IO[bytes], part: str, limits: ReadLimits) -> list[st
             if len(strings) >= limits.max_shared_strings:
                 found = f"more than {limits.max_shared_strings:,} entries"
                 raise UnpackedTooLarge("max_shared_strings", limits.max_shared_strings, found, part)
-            text = Text.from_tree(element).content.replace("x005F_", "")
+            # an ElementTree element, as openpyxl's reader passes (the stub wants its own protocol); never None here
+            text = Text.from_tree(element).content.replace("x005F_", "")  # type: ignore[arg-type, union-attr]
             if len(text) > limits.max_cell_chars:
                 raise _too_long(len(text), limits, f"{part} entry {len(strings) + 1:,}")
             strings.append(text)
@@ -256,7 +259,8 @@ def _sheet_rows(stream: IO[bytes], part: str, cells: WorkSheetParser, limits: Re
                 stack.append(element)
                 if element.tag == ROW_TAG and not row_depth:
                     row_depth, row = len(stack), []
-                    number, _ = cells.parse_row(Element(ROW_TAG, element.attrib))  # the number, as openpyxl reads it
+                    # the number, as openpyxl reads it (an ElementTree element: the stub wants its own protocol)
+                    number, _ = cells.parse_row(Element(ROW_TAG, element.attrib))  # type: ignore[arg-type]
                     cells.row_dimensions.clear()
                     if number > limits.max_rows + 1:  # the header is row 1
                         found = f"row {number:,}: more than {limits.max_rows:,} rows below the header"

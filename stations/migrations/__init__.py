@@ -29,14 +29,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 if TYPE_CHECKING:  # alembic loads only when a database needs migrating (or a test asks): opening one is a SELECT
+    import sqlite3
+
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
@@ -63,7 +65,7 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool, c
     return True
 
 
-COMPARE_OPTIONS = {"include_object": include_object, "compare_server_default": True}
+COMPARE_OPTIONS: dict[str, Any] = {"include_object": include_object, "compare_server_default": True}
 """How autogenerate compares the database with the models (``env.py``; the models == migrations test)."""
 
 
@@ -89,7 +91,8 @@ def newest_revision() -> str:
     >>> newest_revision() == head()
     True
     """
-    revisions, parents = set(), set()
+    revisions: set[str] = set()
+    parents: set[str] = set()
     for script in (SCRIPT_LOCATION / "versions").glob("*.py"):
         for down, name in _REVISION.findall(script.read_text(encoding="utf-8")):
             if name:
@@ -186,7 +189,7 @@ def locked_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def _sqlite_manual_transactions(dbapi_connection, _record) -> None:
+def _sqlite_manual_transactions(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None  # sqlite3 emits no BEGIN/COMMIT of its own; the "begin" event does
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_TIMEOUT_MS}")

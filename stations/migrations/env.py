@@ -4,6 +4,7 @@ from the alembic command line (``alembic.ini`` at the repo root), on ``YIZHAN_DA
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import geoalchemy2  # noqa: F401  (reflection then knows PostGIS's geometry type)
 from alembic import context
@@ -20,7 +21,7 @@ def _database_url() -> str:
     return url
 
 
-def _configure(**options: object) -> None:
+def _configure(**options: Any) -> None:  # keyword arguments of context.configure
     context.configure(target_metadata=Base.metadata, **COMPARE_OPTIONS, **options)
 
 

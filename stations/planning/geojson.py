@@ -31,7 +31,7 @@ def gap_features(gaps: Sequence[Gap], stations: Sequence[Station]) -> dict[str, 
             "nearest_station_name": nearest.name if nearest else None,
             "nearest_station_m": round(gap.nearest_station_m, 1) if nearest else None,
         }
-        geometry = shapely.geometry.mapping(gap.polygon)  # type: ignore[arg-type]  # a Geometry has __geo_interface__
+        geometry = shapely.geometry.mapping(gap.polygon)
         features.append({"type": "Feature", "properties": properties, "geometry": geometry})
     return {"type": "FeatureCollection", "features": features}
 
