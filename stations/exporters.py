@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet.worksheet import Worksheet
 
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
@@ -70,7 +71,7 @@ def station_properties(station: Station) -> dict[str, Any]:
     return station.model_dump(mode="json", exclude={"lon", "lat"})
 
 
-def station_feature(station: Station, lon: float, lat: float, extra: dict[str, Any] | None = None) -> dict:
+def station_feature(station: Station, lon: float, lat: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """One GeoJSON Feature with the station's properties plus ``extra``; lon/lat in the caller's CRS."""
     return {
         "type": "Feature",
@@ -80,7 +81,7 @@ def station_feature(station: Station, lon: float, lat: float, extra: dict[str, A
     }
 
 
-def feature_collection(features: Iterable[dict], crs: CrsName = "wgs84", **members: Any) -> dict:
+def feature_collection(features: Iterable[dict[str, Any]], crs: CrsName = "wgs84", **members: Any) -> dict[str, Any]:
     """A FeatureCollection; a non-WGS84 ``crs`` is stated in a ``coordinate_system`` foreign member."""
     collection: dict[str, Any] = {"type": "FeatureCollection", "coordinate_system": crs, **members}
     collection["features"] = list(features)
@@ -127,7 +128,9 @@ def map_features(stations: Sequence[Station], tiles_crs: CrsName) -> list[dict[s
     return features
 
 
-def rider_features(stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict] | None = None) -> list:
+def rider_features(
+    stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Station Features for riders: coordinates in ``crs``, ``navigation`` links, plus per-station ``extras``."""
     lon, lat = coordinates(stations, crs)
     links = navigation_links([s.name for s in stations], [s.lon for s in stations], [s.lat for s in stations])
@@ -152,7 +155,7 @@ def _nearby_members(result: Nearby) -> dict[str, Any]:
     }
 
 
-def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> dict:
+def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> dict[str, Any]:
     """Nearest-station answers as a FeatureCollection, nearest first, each with ``distance_m`` (metres),
     ``open_status`` and ``navigation`` links for Amap, Baidu, Tencent and ``geo:``."""
     extras = [_nearby_members(r) for r in results]
@@ -240,7 +243,8 @@ _FEATURE_TEXTS = _FeatureTexts(FEATURE_TEXT_CACHE_SIZE)
 def nearby_geojson_json(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> str:
     """``nearby_geojson`` as compact JSON text, exactly what ``JSONResponse`` would send for it, built from each
     station's Feature text kept from earlier answers (``FEATURE_TEXT_CACHE_SIZE``): several times faster."""
-    collection = feature_collection([_HOLE.format("features")], crs, **members)
+    collection = feature_collection([], crs, **members)
+    collection["features"] = [_HOLE.format("features")]  # where the features' JSON text goes
     envelope = _split_at_holes(_encode_json(collection), ["features"])
     if envelope is None:
         return _encode_json(nearby_geojson(results, crs, **members))
@@ -290,6 +294,7 @@ def table_xlsx(rows: Sequence[dict[str, Any]], sheet: str = "coverage", columns:
     """
     workbook = openpyxl.Workbook()
     worksheet = workbook.active
+    assert isinstance(worksheet, Worksheet)  # a new workbook has one worksheet, active
     worksheet.title = sheet
     header = list(columns) if columns is not None else list(rows[0].keys()) if rows else []
     if header:
