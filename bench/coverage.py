@@ -150,7 +150,7 @@ def breakdown(grid: Grid, lon: Floats, lat: Floats, radius_m: float, repeats: in
     """Where the whole request's time goes (the steps of compute_coverage and find_gaps, timed apart)."""
     project = timed(lambda: grid.project(lon, lat), repeats)
     sx, sy = project.result  # type: ignore[misc]
-    nearest = timed(lambda: nearest_distance_m(grid, sx, sy, grid.x, grid.y), repeats)
+    nearest = timed(lambda: nearest_distance_m(sx, sy, grid.x, grid.y), repeats)
     distance = nearest.result[0]  # type: ignore[index]
     quantiles = timed(lambda: _district_quantiles(grid, distance, (0.5, 0.9)), repeats)
     coverage = compute_coverage(grid, lon, lat, radius_m)

@@ -38,6 +38,8 @@ class Demand:
 
     @classmethod
     def from_arrays(cls, lon: ArrayLike, lat: ArrayLike, weight: ArrayLike | None = None) -> Demand:
+        """Demand from WGS84 degrees and weights (1 each when ``weight`` is None); ValueError if they differ in
+        length, a coordinate is not finite or a weight is negative or not finite."""
         lon_a, lat_a = np.asarray(lon, dtype=float).ravel(), np.asarray(lat, dtype=float).ravel()
         weight_a = np.ones_like(lon_a) if weight is None else np.asarray(weight, dtype=float).ravel()
         if not lon_a.shape == lat_a.shape == weight_a.shape:
@@ -81,6 +83,7 @@ class Coverage:
 
     @property
     def covered(self) -> NDArray[np.bool_]:
+        """Whether each inside cell's centre is within ``radius_m`` of a station."""
         return self.distance_m <= self.radius_m
 
     def raster(self) -> NDArray[np.float64]:
@@ -91,9 +94,10 @@ class Coverage:
 
 
 def nearest_distance_m(
-    grid: Grid, station_x: NDArray[np.float64], station_y: NDArray[np.float64], x: ArrayLike, y: ArrayLike
+    station_x: NDArray[np.float64], station_y: NDArray[np.float64], x: ArrayLike, y: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    """Planar distance (m) and position of the nearest station for each point in the grid plane."""
+    """Planar distance (m) and position of the nearest station for each point, stations and points in one plane
+    (a grid's)."""
     x_a, y_a = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if station_x.size == 0:
         return np.full(x_a.shape, np.inf), np.full(x_a.shape, -1, dtype=np.intp)
@@ -127,7 +131,7 @@ def compute_coverage(
     if not np.isfinite(radius_m) or radius_m <= 0:
         raise ValueError(f"radius_m={radius_m!r}: must be a positive number of metres")
     station_x, station_y = grid.project(np.atleast_1d(station_lon), np.atleast_1d(station_lat))
-    distance, _ = nearest_distance_m(grid, station_x, station_y, grid.x, grid.y)
+    distance, _ = nearest_distance_m(station_x, station_y, grid.x, grid.y)
     n = len(grid.districts)
     cells = np.bincount(grid.district, minlength=n)
     covered_cells = np.bincount(grid.district, weights=distance <= radius_m, minlength=n)
@@ -142,7 +146,7 @@ def compute_coverage(
         row, col = grid.cell_of(dx, dy)
         owner = np.where(row >= 0, grid.raster[row, col], -1)
         inside = owner >= 0
-        d_distance, _ = nearest_distance_m(grid, station_x, station_y, dx[inside], dy[inside])
+        d_distance, _ = nearest_distance_m(station_x, station_y, dx[inside], dy[inside])
         weights = demand.weight[inside]
         demand_totals = np.bincount(owner[inside], weights=weights, minlength=n)
         served = np.bincount(owner[inside], weights=weights * (d_distance <= radius_m), minlength=n)

@@ -101,11 +101,13 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns) of ``raster``."""
         rows, cols = self.raster.shape
         return rows, cols
 
     @property
     def cell_area_km2(self) -> float:
+        """Area of one cell, km²."""
         return self.cell_m * self.cell_m / 1e6
 
     @cached_property
@@ -115,14 +117,17 @@ class Grid:
 
     @property
     def n_cells(self) -> int:
+        """Number of cells inside some district."""
         return int(self._flat[0].size)
 
     @property
     def row(self) -> NDArray[np.intp]:
+        """Raster row of each inside cell (0 the southernmost)."""
         return self._flat[0]
 
     @property
     def col(self) -> NDArray[np.intp]:
+        """Raster column of each inside cell (0 the westernmost)."""
         return self._flat[1]
 
     @cached_property

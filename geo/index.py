@@ -156,7 +156,7 @@ class NearestIndex:
 
     @cached_property
     def _ball_tree(self) -> cKDTree:
-        """scipy k-d tree on the unit vectors, for radius queries of many points at once; built on first use
+        """A scipy k-d tree on the unit vectors, for radius queries of many points at once; built on first use
         (pykdtree answers k-nearest only)."""
         from scipy.spatial import cKDTree
 

@@ -152,10 +152,12 @@ class SitingProblem:
 
     @property
     def n_candidates(self) -> int:
+        """Number of candidate sites."""
         return int(self.cover.shape[1])
 
     @property
     def total_weight(self) -> float:
+        """Weight of all demand units together."""
         return float(self.weights.sum())
 
     def covered_weight(self, chosen: Sequence[int] | NDArray[np.intp]) -> float:
@@ -439,7 +441,7 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0, stop: Stop
 
 def greedy_cover(problem: SitingProblem, target_weight: float, stop: Stop = None) -> SitingResult:
     """Fewest sites, chosen greedily, that newly cover at least ``target_weight`` of demand."""
-    _check_target(problem, target_weight)
+    _check_target(target_weight)
     start = time.perf_counter()
     chosen, gains = _lazy_greedy(problem, None, target_weight, stop)
     objective = float(sum(gains))
@@ -455,7 +457,7 @@ def greedy_cover(problem: SitingProblem, target_weight: float, stop: Stop = None
                         least == len(chosen), time.perf_counter() - start, "heuristic", "set_covering")  # fmt: skip
 
 
-def _check_target(problem: SitingProblem, target_weight: float) -> None:
+def _check_target(target_weight: float) -> None:
     if not math.isfinite(target_weight) or target_weight < 0:
         raise ValueError(f"target weight {target_weight!r}: must be finite and ≥ 0")
 
@@ -465,7 +467,7 @@ def exact_cover(
 ) -> SitingResult:
     """Fewest sites that newly cover at least ``target_weight``: min Σ xⱼ s.t. Σ wᵢyᵢ ≥ target,
     yᵢ ≤ Σ_{j covers i} xⱼ. ``objective`` is the covered weight; ``bound`` is the proven least number of sites."""
-    _check_target(problem, target_weight)
+    _check_target(target_weight)
     if target_weight > problem.total_weight + 1e-9:
         raise TargetUnreachable(
             f"target {target_weight:g} not reachable: candidates can cover {problem.total_weight:g}"

@@ -1,10 +1,10 @@
-"""folium elements that carry user text safely: many points or shapes per layer, boxes, panes, CSS.
+r"""folium elements that carry user text safely: many points or shapes per layer, boxes, panes, CSS.
 
 Why not ``folium.Popup`` / ``folium.Tooltip``: folium puts their HTML inside a JavaScript template literal
 (`` `...` ``), where ``${...}`` is evaluated and (for tooltips) a backtick ends the string, so even
 ``html.escape``-d user text can run code; ``folium.Popup`` also needs jQuery. Here every piece of user text
 is HTML-escaped in Python (``escape``, ``html_table``, ``PointsLayer`` fields) and reaches the page only
-inside JSON string literals (``js_literal``) in which ``<``, ``>``, ``&`` and ``'`` are ``\\uXXXX``
+inside JSON string literals (``js_literal``) in which ``<``, ``>``, ``&`` and ``'`` are ``\uXXXX``
 escapes, so a name like ``</script>`` cannot end the script, and Leaflet, setting it as ``innerHTML``,
 shows it as text. (``PointsLayer`` puts escaped fields into a trusted template in the browser; the
 substitution adds no markup.)
@@ -78,14 +78,14 @@ def escape(text: object) -> str:
 
 
 def js_literal(value: Any) -> str:
-    """``value`` as a JavaScript literal (JSON) that is safe inside an HTML ``<script>``.
+    r"""``value`` as a JavaScript literal (JSON) that is safe inside an HTML ``<script>``.
 
-    ``<``, ``>``, ``&`` and ``'`` become ``\\u003c``-style escapes (so ``</script>`` and ``<!--`` cannot
+    ``<``, ``>``, ``&`` and ``'`` become ``\u003c``-style escapes (so ``</script>`` and ``<!--`` cannot
     appear), as do U+2028/U+2029; other non-ASCII text is kept as UTF-8 (Chinese stays readable and
     small). NaN and infinity are refused: JSON has no spelling for them.
 
     >>> js_literal({"name": "</script>", "area": 1.5})
-    '{"name":"\\\\u003c/script\\\\u003e","area":1.5}'
+    '{"name":"\\u003c/script\\u003e","area":1.5}'
     >>> js_literal("杭州")
     '"杭州"'
     """
@@ -107,7 +107,7 @@ class Verbatim(Element):
         self._name = "Verbatim"
         self.text = text
 
-    def render(self, **kwargs: Any) -> str:
+    def render(self, **_kwargs: Any) -> str:  # branca's signature; nothing here takes options
         """``text``, unchanged."""
         return self.text
 
@@ -146,9 +146,9 @@ class Macro(MacroElement):
 
 
 def html_table(title: str, subtitle: str | None, rows: Iterable[tuple[str, str]]) -> str:
-    """A popup fragment: bold title, muted subtitle, then a two-column table; every text is escaped.
+    r"""A popup fragment: bold title, muted subtitle, then a two-column table; every text is escaped.
 
-    >>> html_table("<b>", "1", [("面积 area", "2.0 km²")]).replace("><", ">\\n<").splitlines()
+    >>> html_table("<b>", "1", [("面积 area", "2.0 km²")]).replace("><", ">\n<").splitlines()
     ... # doctest: +NORMALIZE_WHITESPACE
     ['<div class="yizhan-popup">', '<b>&lt;b&gt;</b> <span class="yizhan-muted">1</span>', '<table>',
      '<tr>', '<th>面积 area</th>', '<td>2.0 km²</td>', '</tr>', '</table>', '</div>']
@@ -400,6 +400,7 @@ class KeepAtBack(Macro):
         self.layers = list(layers)
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as Macro.render
+        """Render as ``Macro.render`` does, once the layers' identifiers (``names``) are known."""
         self.names = ", ".join(layer.get_name() for layer in self.layers)  # folium's generated identifiers
         super().render(**kwargs)
 

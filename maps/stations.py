@@ -1,4 +1,4 @@
-"""Station pages: a self-contained Leaflet map of stations that a small browser app draws and filters.
+r"""Station pages: a self-contained Leaflet map of stations that a small browser app draws and filters.
 
 One builder serves the rider page (``GET /``), the embeddable map (``GET /embed``) and the static export
 (``yizhan map stations``): ``station_page`` starts from ``maps.page.base_map`` (Leaflet only, plus
@@ -9,13 +9,13 @@ page loads nothing but tiles. The app has no words of the registry of its own: t
 types, amenities and their labels into the configuration (``types``... see ``maps/static/app.js``).
 
 User text (station names, addresses, hours) reaches the page only inside the configuration, a JSON literal
-written by ``maps.elements.js_literal`` (``<``, ``>``, ``&`` and ``'`` as ``\\uXXXX`` escapes), and the app
+written by ``maps.elements.js_literal`` (``<``, ``>``, ``&`` and ``'`` as ``\uXXXX`` escapes), and the app
 puts it into the page with ``textContent`` only. Station coordinates in ``features`` must already be in the
 tiles' coordinate system (``Tiles.crs``): WGS84 for OpenStreetMap, GCJ-02 for Amap or Tencent tiles.
 
 >>> assets = PageAssets(css="body { margin: 0 }", script="function yizhanApp(map, config) {}")
 >>> page = station_page(StationPage(assets, {"mode": "static"}, features=[_feature("</script>")], title="驿站"))
->>> "</script>\\"" in page, "\\\\u003c/script\\\\u003e" in page, "<script src=" in page
+>>> "</script>\"" in page, "\\u003c/script\\u003e" in page, "<script src=" in page
 (False, True, False)
 """
 

@@ -115,7 +115,7 @@ def uncovered_units(
         inside = row >= 0
         inside[inside] = grid.raster[row[inside], col[inside]] >= 0
         dx, dy, weight = dx[inside], dy[inside], demand.weight[inside]
-        distance, _ = nearest_distance_m(grid, sx, sy, dx, dy)
+        distance, _ = nearest_distance_m(sx, sy, dx, dy)
         open_ = distance > radius
         if not weight.sum():
             raise InvalidValue("demand", None, "the demand layer has no weight inside the districts")
