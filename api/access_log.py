@@ -97,6 +97,7 @@ class AccessLog:
         self.secret = secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the request, then log its line (status, bytes, duration); other scopes pass through."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -139,7 +140,7 @@ class AccessLog:
 
 
 def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's logging configuration plus the access log's JSON lines on stdout, for
+    """The logging configuration of uvicorn plus the access log's JSON lines on stdout, for
     ``uvicorn.run(..., access_log=False, log_config=uvicorn_log_config())``."""
     from uvicorn.config import LOGGING_CONFIG
 

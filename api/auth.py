@@ -33,6 +33,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_accounts(request: Request) -> Accounts:
+    """The accounts the lifespan built (a dependency)."""
     accounts: Accounts = request.app.state.accounts  # built in the lifespan
     return accounts
 
@@ -87,6 +88,7 @@ class TokenFirst:
         self._routes: list[tuple[RouteContext, Callable[..., Any] | None]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the token and role of a write before the route runs; reads and other scopes pass through."""
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return

@@ -133,6 +133,7 @@ class YizhanGroup(TyperGroup):
 
     # typer hands its typer.Context; the base class names the Context of typer's private copy of click
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        """Run the command, its errors ending as one line each (see the class docstring)."""
         _services.clear()  # each run opens the database afresh (in-process callers run several)
         try:
             return super().invoke(ctx)

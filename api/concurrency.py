@@ -76,6 +76,7 @@ class ConcurrencyLimit:
         """Requests to ``paths`` being answered now (one event loop per process: no lock needed)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a request to ``paths`` when it gets a turn (or 503); other requests pass through."""
         if scope["type"] != "http" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return

@@ -55,6 +55,7 @@ class CrossOrigin:
         """Whether a response depends on the request's Origin (then caches must keep one copy per origin)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Grant, answer a preflight or refuse by the request's Origin; other scopes pass through."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

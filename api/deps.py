@@ -15,21 +15,25 @@ from stations.snapshot import Snapshot
 
 # app.state is untyped: each value is the one the lifespan put there
 def get_settings(request: Request) -> Settings:
+    """The settings the lifespan built."""
     settings: Settings = request.app.state.settings
     return settings
 
 
 def get_registry(request: Request) -> Registry:
+    """The registry the lifespan built."""
     registry: Registry = request.app.state.registry
     return registry
 
 
 def get_service(request: Request) -> Service:
+    """The service the lifespan built."""
     service: Service = request.app.state.service
     return service
 
 
 def get_snapshot(registry: Annotated[Registry, Depends(get_registry)]) -> Snapshot:
+    """The registry's current snapshot, taken once per request."""
     return registry.snapshot()
 
 

@@ -1,4 +1,4 @@
-"""Errors to HTTP responses, in one place: ``{"error": code, "detail": ...}`` with a 4xx status, 503 for a
+r"""Errors to HTTP responses, in one place: ``{"error": code, "detail": ...}`` with a 4xx status, 503 for a
 read-only database, and a JSON 500 (no traceback; the request id to quote) for anything unexpected. The errors
 ``geo`` raises about its input (``geo.errors.GeoError``) are answered as the domain errors
 ``stations.errors.domain_error`` maps them to, the same mapping the CLI prints.
@@ -7,7 +7,7 @@ The OpenAPI document says so too: every operation documents its client errors (`
 422 with the list of ``{field, value, reason[, valid]}`` it carries (FastAPI's default 422 schema, ``{loc, msg,
 type}``, is not what this API sends).
 
-Error bodies are always UTF-8: text that cannot be (a lone UTF-16 surrogate such as ``"\\ud800"`` echoed
+Error bodies are always UTF-8: text that cannot be (a lone UTF-16 surrogate such as ``"\ud800"`` echoed
 from a request) is sent as U+FFFD. JSON request bodies holding such surrogates never reach a route
 (``JsonBodies``): they get 422, so no station, report or token name is half Unicode. A path that ends or lacks a
 ``/`` where a route has the other form gets 307 to it, with a relative ``Location`` (never built from
@@ -159,14 +159,15 @@ class ErrorResponse(JSONResponse):
     """A JSON error body that is always UTF-8: lone surrogates anywhere in it become U+FFFD."""
 
     def render(self, content: Any) -> bytes:
+        """``content`` as compact UTF-8 JSON (no NaN or infinity), lone surrogates replaced."""
         text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         return unicode_text(text).encode("utf-8")
 
 
 def unicode_text(text: str) -> str:
-    """``text`` with each lone UTF-16 surrogate (which UTF-8 cannot carry) replaced by U+FFFD.
+    r"""``text`` with each lone UTF-16 surrogate (which UTF-8 cannot carry) replaced by U+FFFD.
 
-    >>> unicode_text("a\\ud800b") == "a\\ufffdb", unicode_text("驿站")
+    >>> unicode_text("a\ud800b") == "a\ufffdb", unicode_text("驿站")
     (True, '驿站')
     """
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
@@ -304,6 +305,7 @@ class ServerErrors:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the request, sending a JSON 500 if the app raises before its answer has started."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -324,8 +326,8 @@ class ServerErrors:
 
 
 class JsonBodies:
-    """ASGI middleware: a JSON request body (``application/json`` or ``*+json``) that is not UTF-8, or whose
-    text holds a lone UTF-16 surrogate (``"\\ud800"``: JSON allows the escape, Unicode has no such
+    r"""ASGI middleware: a JSON request body (``application/json`` or ``*+json``) that is not UTF-8, or whose
+    text holds a lone UTF-16 surrogate (``"\ud800"``: JSON allows the escape, Unicode has no such
     character, and no database or UTF-8 answer can keep it), gets 422 before any route sees it.
 
     Bodies are looked at as they are, once the body limit has passed them; only one with a surrogate escape is
@@ -335,6 +337,7 @@ class JsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 422 to a JSON body that is not UTF-8 or holds a lone surrogate; pass the rest through."""
         bodiless = scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS")
         content_type = None if bodiless else header(scope, b"content-type")
         if content_type is None or _JSON_TYPE.match(content_type.encode("latin-1")) is None:
@@ -363,10 +366,10 @@ class JsonBodies:
 
 
 def body_problem(body: bytes) -> dict[str, Any] | None:
-    """What makes a JSON body unusable as text (``{field, value, reason}``, value with U+FFFD for each lone
+    r"""What makes a JSON body unusable as text (``{field, value, reason}``, value with U+FFFD for each lone
     surrogate), or None; JSON syntax is left to the route's parser.
 
-    >>> body_problem(b'{"name": "a\\\\ud800"}')["field"], body_problem(b'{"name": "\\\\ud83d\\\\ude00"}')
+    >>> body_problem(b'{"name": "a\\ud800"}')["field"], body_problem(b'{"name": "\\ud83d\\ude00"}')
     ('body.name', None)
     """
     try:

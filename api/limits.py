@@ -23,6 +23,7 @@ class BodyLimit:
         self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the request, or 413 once its body is known to pass the path's limit."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -77,6 +78,7 @@ class BodyTimeout:
         self.timeout_for = timeout_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the request, or 408 if its body is not in within the path's timeout."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -42,10 +42,12 @@ class DeadlineH11Protocol(H11Protocol):
         self.timeout_s = self.header_timeout_s or get_settings().header_timeout_s
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the connection with the deadline armed for its first request."""
         super().connection_made(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        """Feed the bytes to h11; the deadline runs from a request's first byte until its headers are in."""
         if self.conn.their_state is h11.IDLE:
             self._arm()  # the first bytes of a request (no-op while the deadline runs already)
         super().data_received(data)
@@ -53,6 +55,7 @@ class DeadlineH11Protocol(H11Protocol):
             self._disarm()  # the request line and headers are in
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Disarm the deadline and close as uvicorn does."""
         self._disarm()
         super().connection_lost(exc)
 

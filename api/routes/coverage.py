@@ -89,6 +89,8 @@ def coverage_map_page(service: ServiceDep, query: CoverageMapParams) -> HTMLResp
 
 
 class CandidateIn(BaseModel):
+    """A candidate site, in the request's ``crs``, with an optional name."""
+
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     name: str | None = Field(default=None, max_length=200)

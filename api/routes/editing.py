@@ -76,9 +76,9 @@ def create_station(
     body: Annotated[dict[str, Any], Body(openapi_examples={"station": {"value": STATION_EXAMPLE}})],
     crs: Crs = "wgs84",
 ) -> JSONResponse:
-    """Add a station (fields as in `GET /stations/{id}`; `id` optional: one is made from name and place).
+    r"""Add a station (fields as in `GET /stations/{id}`; `id` optional: one is made from name and place).
     Its district is found from its position. 409 if the id exists. An id is 1-64 visible characters of any
-    script (e.g. `驿站-RT-1`), without spaces or `/ ? # % \\`, and not `.` or `..`; the `Location` of the new
+    script (e.g. `驿站-RT-1`), without spaces or `/ ? # % \`, and not `.` or `..`; the `Location` of the new
     station is its URL, percent-encoded (`/stations/%E9%A9%BF%E7%AB%99-RT-1`)."""
     data = _in_wgs84(body, crs)
     if (

@@ -40,6 +40,8 @@ class NewReport(BaseModel):
 
 
 class Resolution(BaseModel):
+    """How a keeper closed a report: resolved or rejected, with an optional note."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: Literal["resolved", "rejected"]
@@ -47,6 +49,7 @@ class Resolution(BaseModel):
 
 
 def get_reports(request: Request) -> Reports:
+    """The rider reports the lifespan built (a dependency)."""
     reports: Reports = request.app.state.reports  # built in the lifespan
     return reports
 

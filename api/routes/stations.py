@@ -83,6 +83,8 @@ StationId = Annotated[str, Depends(station_id_path)]
 
 
 class GeoJSONResponse(JSONResponse):
+    """A JSON response typed ``application/geo+json``."""
+
     media_type = GEOJSON
 
 
@@ -158,6 +160,7 @@ def get_station(
 
 
 def etag(revision: int) -> str:
+    """The ``ETag`` of a station at ``revision`` (a strong validator, quoted)."""
     return f'"{revision}"'
 
 
