@@ -14,13 +14,16 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import orjson
 from sqlalchemy import JSON, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 from stations.errors import Conflict, NotFound, RegistryChanged, StaleRevision
 from stations.model import Station
@@ -256,7 +259,7 @@ class SerialisedJSON(TypeDecorator[str]):
     impl = JSON
     cache_ok = True
 
-    def bind_processor(self, dialect: Dialect) -> Callable[[str], Any] | None:
+    def bind_processor(self, dialect: Dialect) -> Callable[[str | None], Any] | None:
         if dialect.name == "postgresql":  # psycopg sends a Json wrapper with the json type; its dumps: the text
             from psycopg.types.json import Json
 
@@ -268,8 +271,8 @@ def _as_is(text: Any) -> str:
     return str(text)
 
 
-_STATIONS = StationRow.__table__
-_HISTORY = HistoryRow.__table__
+_STATIONS = cast("Table", StationRow.__table__)  # a declarative class's table (typed as any FromClause)
+_HISTORY = cast("Table", HistoryRow.__table__)
 _INSERT_STATION = insert(_STATIONS).values(payload=bindparam("payload_json", type_=SerialisedJSON()))
 _UPDATE_STATION = (  # the other columns from the parameters' keys
     update(_STATIONS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -28,9 +29,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from stations import migrations
 from stations.model import Station
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class Base(DeclarativeBase):
@@ -44,7 +49,7 @@ class StationRow(Base):
     lon: Mapped[float] = mapped_column(Float, nullable=False)
     lat: Mapped[float] = mapped_column(Float, nullable=False)
     adcode: Mapped[str | None] = mapped_column(String(6), index=True)
-    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     """Bumped by every write of this station; its ETag, for optimistic concurrency."""
@@ -62,7 +67,7 @@ class HistoryRow(Base):
     action: Mapped[str] = mapped_column(String(16), nullable=False)
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
-    changes: Mapped[dict] = mapped_column(JSON, nullable=False)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     """``{field: [before, after]}``; ``None`` stands for absent."""
 
 
@@ -110,7 +115,7 @@ class RegistryMeta(Base):
 _VERSION_KEY = "version"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL may wait for another process (a migration)
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer

@@ -33,7 +33,8 @@ from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 from stations.errors import FileUnreadable, LimitExceeded, UnpackedTooLarge, YizhanError
-from stations.limits import DEFAULT_LIMITS, ReadLimits
+from stations.limits import DEFAULT_LIMITS as DEFAULT_LIMITS  # re-exported for the importers
+from stations.limits import ReadLimits as ReadLimits
 
 CHUNK_BYTES = 64 * 1024
 """Bytes of a part unpacked and parsed at a time."""

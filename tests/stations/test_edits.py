@@ -189,9 +189,9 @@ def test_a_change_that_changes_nothing_writes_nothing(registry: Registry) -> Non
     registry.create(station("A", phone="1"), ACTOR)
     before = everything(registry.store)
     assert registry.update("A", {"phone": "1"}, ACTOR, expected_revision=1)[1] == 1
-    assert registry.delete("A", ACTOR, hard=False) is not None  # closing it is a change...
+    assert registry.delete("A", ACTOR, hard=False) is True  # closing it is a change...
     closed = everything(registry.store)
-    assert registry.delete("A", ACTOR, hard=False) is None  # ...closing it again is not
+    assert registry.delete("A", ACTOR, hard=False) is False  # ...closing it again is not
     assert everything(registry.store) == closed and closed[0] > before[0]
 
 
