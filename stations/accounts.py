@@ -33,7 +33,7 @@ class Account:
     role: Role
 
     def require(self, role: Role) -> Account:
-        """This account if its role is at least ``role``; Forbidden otherwise."""
+        """The account itself if its role is at least ``role``; Forbidden otherwise."""
         if ROLES.index(self.role) < ROLES.index(role):
             raise Forbidden(f"this needs the {role} role; token {self.name!r} is a {self.role}")
         return self
@@ -41,6 +41,8 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
+    """A token's record, never its secret: name, role, and when it was created, expires and was revoked (UTC)."""
+
     id: int
     name: str
     role: str
@@ -56,6 +58,7 @@ class TokenInfo:
 
 
 def digest(secret: str) -> str:
+    """SHA-256 of a token's secret (hex), as the store keeps it."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -117,6 +120,7 @@ class Accounts:
             return [_info(r) for r in rows]
 
     def list(self) -> list[TokenInfo]:
+        """Every token's record, revoked and expired ones too, oldest first."""
         with Session(self.store.engine) as session:
             return [_info(r) for r in session.scalars(select(TokenRow).order_by(TokenRow.id))]
 

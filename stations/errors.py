@@ -21,6 +21,7 @@ class YizhanError(Exception):
     code = "error"
 
     def detail(self) -> Any:
+        """The ``detail`` of the JSON error body: the message, unless a subclass has figures to add."""
         return str(self)
 
 
@@ -52,6 +53,7 @@ class InvalidFields(InvalidValue):
         self.args = ("; ".join(f"{field}={value!r}: {reason}" for field, value, reason in problems),)
 
     def detail(self) -> list[dict[str, Any]]:
+        """One ``field``, ``value``, ``reason`` entry per problem."""
         return [{"field": f, "value": jsonable(v), "reason": r} for f, v, r in self.problems]
 
 
@@ -100,6 +102,7 @@ class StaleRevision(YizhanError):
         )
 
     def detail(self) -> dict[str, Any]:
+        """The message with the station and the revisions expected and current (None: deleted)."""
         return {"message": str(self), "station": self.station_id, "expected": self.expected, "current": self.current}
 
 
@@ -127,6 +130,7 @@ class LimitExceeded(YizhanError):
         super().__init__(f"{where}: {found}; the limit {limit} is {maximum:,} (setting YIZHAN_IMPORT_{limit.upper()})")
 
     def detail(self) -> dict[str, Any]:
+        """The message with the limit's name, its maximum, what was found and where."""
         return {
             "message": str(self),
             "limit": self.limit,
@@ -260,6 +264,7 @@ class ImportRejected(YizhanError):
         super().__init__(f"{len(problems)} problem(s); nothing was imported:\n{shown}{more}")
 
     def detail(self) -> dict[str, Any]:
+        """Every bad row's problem (row, field, value, reason)."""
         return {"message": "nothing was imported", "problems": [asdict(p) for p in self.problems]}
 
 

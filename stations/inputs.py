@@ -107,7 +107,7 @@ class Input:
         return value
 
     def but(self, **changes: Any) -> Input:
-        """This input with other values of some fields (another default or help for one operation).
+        """A copy of this input with other values of some fields (another default or help for one operation).
 
         >>> LIMIT.but(default=50).default
         50

@@ -43,10 +43,10 @@ _DOT_SEGMENTS = frozenset({".", ".."})
 
 
 def id_problem(value: str) -> str | None:
-    """Why ``value`` cannot be a station id, or None when it can.
+    r"""Why ``value`` cannot be a station id, or None when it can.
 
     A station id is 1-64 visible characters — letters of any script (Chinese too), digits, marks, punctuation
-    and symbols — except white space and ``/ ? # % \\``; no control, format (bidi overrides, zero-width) or
+    and symbols — except white space and ``/ ? # % \``; no control, format (bidi overrides, zero-width) or
     surrogate characters; not ``.`` or ``..`` (URL paths remove those segments); not a reserved word
     (``RESERVED_IDS``). Every id that the sample data and the importers make (``HZ-SYN-00001``, ``ST-<hex>``)
     is one, so an id always fits one URL path segment once percent-encoded.
@@ -55,7 +55,7 @@ def id_problem(value: str) -> str | None:
     (True, True)
     >>> id_problem("..")
     "'..' is a path step (. and .. are refused)"
-    >>> id_problem("a\\u202eb")
+    >>> id_problem("a\u202eb")
     'must not contain invisible characters (U+202E: controls, bidi or zero-width marks, spaces)'
     """
     if value in _DOT_SEGMENTS:

@@ -51,7 +51,7 @@ def moment(text: str | None, field: str = "open_at") -> datetime | None:
 
 
 def bbox(text: str | None, crs: CrsName = "wgs84") -> tuple[float, float, float, float] | None:
-    """ "west,south,east,north" in degrees of ``crs``, as a WGS84 box (each corner through ``geo.crs.point_in``);
+    """``"west,south,east,north"`` in degrees of ``crs``, as a WGS84 box (each corner through ``geo.crs.point_in``);
     west > east crosses the antimeridian.
 
     >>> bbox("120.1,30.2,120.2,30.3")

@@ -57,6 +57,7 @@ class ImportReport:
     rows_unchanged: list[imports.PlannedRow] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as plain dicts and lists (``dataclasses.asdict``)."""
         return asdict(self)
 
 

@@ -32,6 +32,9 @@ WINDOW = timedelta(hours=1)
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """A rider's report on a station (``kind``, ``message``, where it is now for ``moved``) and how a keeper
+    resolved it; times in UTC."""
+
     id: int
     station_id: str
     kind: str

@@ -103,6 +103,7 @@ class Snapshot:
         return len(self.stations)
 
     def get(self, station_id: str) -> Station | None:
+        """The station with ``station_id``, or None."""
         position = self.positions.get(station_id)
         return None if position is None else self.stations[position]
 

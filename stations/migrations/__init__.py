@@ -54,8 +54,11 @@ SQLITE_LOCK_TIMEOUT_MS = 120_000
 """How long a process opening a SQLite file waits for another one's migration to finish."""
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Autogenerate's filter: leave out the PostGIS-only objects, which the models deliberately do not declare."""
+def include_object(obj: object, name: str | None, type_: str, _reflected: bool, _compare_to: object) -> bool:
+    """Autogenerate's filter: leave out the PostGIS-only objects, which the models deliberately do not declare.
+
+    The signature is alembic's (it passes all five positionally); this filter needs only the first three.
+    """
     if type_ == "column":
         return (getattr(getattr(obj, "table", None), "name", None), name) not in POSTGIS_COLUMNS
     if type_ == "index":

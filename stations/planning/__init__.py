@@ -1,4 +1,4 @@
-"""Planning over the registry, one concern a module:
+"""Planning over the registry, one concern a module.
 
 * ``requests`` — what a planner asks (``CoverageRequest``, ``SitingRequest``, ``Candidate``) and how much one
   installation answers (``PlanningLimits``, from the settings); light: no numpy, scipy or shapely.
