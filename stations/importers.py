@@ -230,8 +230,10 @@ def _chunk_coordinates(
             continue
         by_crs.setdefault(crs, []).append((i, lon, lat))
     for crs, points in by_crs.items():
-        positions, lon, lat = zip(*points, strict=True)
-        wgs_lon, wgs_lat = (lon, lat) if crs == "wgs84" else transform(list(lon), list(lat), crs, "wgs84")
+        positions, point_lon, point_lat = zip(*points, strict=True)
+        wgs_lon, wgs_lat = (
+            (point_lon, point_lat) if crs == "wgs84" else transform(list(point_lon), list(point_lat), crs, "wgs84")
+        )
         for i, x, y in zip(positions, wgs_lon, wgs_lat, strict=True):
             result[i] = (round(float(x), 7), round(float(y), 7))
     return result
@@ -416,8 +418,8 @@ def _geojson_records(
     for number, feature in enumerate(features, start=1):
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
-        point = isinstance(geometry, dict) and geometry.get("type") == "Point" and isinstance(coordinates, list)
-        if not point or len(coordinates) < 2:
+        point = isinstance(geometry, dict) and geometry.get("type") == "Point"
+        if not point or not isinstance(coordinates, list) or len(coordinates) < 2:
             yield number, {}, RowProblem(number, "geometry", _shown(geometry), "must be a Point [lon, lat]")
             continue
         properties = feature.get("properties") or {}
@@ -591,12 +593,12 @@ def _validated(rows: list[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, St
                 )
             )
         good = [(row, fields) for position, (row, fields) in enumerate(rows) if position not in problems]
-        stations = iter(_STATIONS.validate_python([fields for _, fields in good]))
+        valid = iter(_STATIONS.validate_python([fields for _, fields in good]))
         for position, (row, _) in enumerate(rows):
             if position in problems:
                 yield row, None, problems[position]
             else:
-                yield row, next(stations), []
+                yield row, next(valid), []
         return
     for (row, _), station in zip(rows, stations, strict=True):
         yield row, station, []
