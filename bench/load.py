@@ -70,10 +70,10 @@ from report import code_lines, machine_lines, table  # noqa: E402
 import api.routes.stations  # noqa: E402
 import stations.exporters  # noqa: E402
 import stations.snapshot  # noqa: E402
-from stations.settings import SAMPLE_DIR  # noqa: E402
 from geo.districts import Districts  # noqa: E402
 from stations.importers import parse_file  # noqa: E402
 from stations.registry import assign_districts  # noqa: E402
+from stations.settings import SAMPLE_DIR  # noqa: E402
 from stations.store import StationRow, Store  # noqa: E402
 
 LUA_SCRIPT = Path(__file__).with_name("load.lua")
