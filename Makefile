@@ -36,6 +36,7 @@ test-fast: $(STAMP)
 lint: $(STAMP) lint-js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The browser code (maps/static, api/static, tests/maps/*.mjs), by eslint.config.mjs
 lint-js: $(NODE_STAMP)
@@ -56,4 +57,4 @@ sample: $(STAMP)
 	$(BIN)/python -m data.build_sample
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis yizhan.sqlite3*
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis yizhan.sqlite3*
