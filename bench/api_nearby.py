@@ -50,7 +50,7 @@ def main() -> None:
                 "k=5": "k=5",
                 "k=5 types+amenities+open_at": "k=5&types=outdoor_worker&amenities=hot_water&open_at=2026-11-23T12:00",
             }
-            rows = [("GET /healthz (HTTP floor)", timed(lambda i: client.get("/healthz"), args.queries))]
+            rows = [("GET /healthz (HTTP floor)", timed(lambda _: client.get("/healthz"), args.queries))]
             for label, extra in cases.items():
                 url = "/stations/nearby?lon={:.6f}&lat={:.6f}&" + extra
                 assert client.get(url.format(lon[0], lat[0])).status_code == 200

@@ -197,7 +197,8 @@ def test_import_in_gcj02_stores_wgs84(runner: CliRunner, database_file: str, tmp
 # ------------------------------------------------------------------------------------------------ nearby
 
 
-def test_nearby_json_is_geojson_ranked_like_brute_force(runner: CliRunner, imported: str) -> None:
+@pytest.mark.usefixtures("imported")
+def test_nearby_json_is_geojson_ranked_like_brute_force(runner: CliRunner) -> None:
     result = invoke(runner, "nearby", str(P[0]), str(P[1]), "--json", "-k", "10")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
@@ -215,15 +216,15 @@ def test_nearby_json_is_geojson_ranked_like_brute_force(runner: CliRunner, impor
 
 
 @pytest.mark.parametrize(("lon", "lat"), [(120.2, 30.3), (120.14, 30.255), (119.9, 30.0)])
-def test_nearby_first_answer_is_the_brute_force_nearest(
-    runner: CliRunner, imported: str, lon: float, lat: float
-) -> None:
+@pytest.mark.usefixtures("imported")
+def test_nearby_first_answer_is_the_brute_force_nearest(runner: CliRunner, lon: float, lat: float) -> None:
     result = invoke(runner, "nearby", str(lon), str(lat), "--json", "-k", "1")
     assert result.exit_code == 0, result.output
     assert [f["id"] for f in json.loads(result.stdout)["features"]] == brute_force_nearest(lon, lat)[:1]
 
 
-def test_nearby_filters(runner: CliRunner, imported: str) -> None:
+@pytest.mark.usefixtures("imported")
+def test_nearby_filters(runner: CliRunner) -> None:
     def answer(*options: str) -> list[str]:
         result = invoke(runner, "nearby", str(P[0]), str(P[1]), "--json", "-k", "10", *options)
         assert result.exit_code == 0, result.output
@@ -238,7 +239,8 @@ def test_nearby_filters(runner: CliRunner, imported: str) -> None:
     assert answer("--open-at", "2026-11-23T21:00", "--include-unknown-hours") == ["A", "B", "F"]
 
 
-def test_nearby_in_gcj02(runner: CliRunner, imported: str) -> None:
+@pytest.mark.usefixtures("imported")
+def test_nearby_in_gcj02(runner: CliRunner) -> None:
     gx, gy = transform(120.15, 30.2510, "wgs84", "gcj02")
     result = invoke(runner, "nearby", repr(float(gx)), repr(float(gy)), "--crs", "gcj02", "--json", "-k", "1")
     assert result.exit_code == 0, result.output
@@ -247,7 +249,8 @@ def test_nearby_in_gcj02(runner: CliRunner, imported: str) -> None:
     assert feature["geometry"]["coordinates"] == pytest.approx([float(gx), float(gy)], abs=1e-7)
 
 
-def test_nearby_table_prints_names_literally_not_as_markup(runner: CliRunner, imported: str) -> None:
+@pytest.mark.usefixtures("imported")
+def test_nearby_table_prints_names_literally_not_as_markup(runner: CliRunner) -> None:
     result = invoke(runner, "nearby", str(P[0]), str(P[1]), "-k", "10")
     assert result.exit_code == 0, result.output
     for name in (MARKUP_NAME, HOSTILE_IMG, HOSTILE_SCRIPT):
@@ -257,7 +260,8 @@ def test_nearby_table_prints_names_literally_not_as_markup(runner: CliRunner, im
     assert re.search(r"│\s*1\s*│\s*56 m\s*│\s*\[bold\]X\[/bold\]\s*│", result.stdout), result.stdout
 
 
-def test_import_problems_are_printed_literally(runner: CliRunner, database_file: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("database_file")
+def test_import_problems_are_printed_literally(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "markup.csv"
     path.write_bytes(csv_bytes([["M", "名", "outdoor_worker", "120.1", "[red]north[/red]", "", "", "", ""]]))
     result = invoke(runner, "import", str(path))
@@ -274,8 +278,9 @@ def test_import_problems_are_printed_literally(runner: CliRunner, database_file:
         (("--crs", "epsg3857"), ("crs", "epsg3857", "wgs84", "gcj02", "bd09")),
     ],
 )
+@pytest.mark.usefixtures("imported")
 def test_nearby_bad_values_exit_1_naming_them(
-    runner: CliRunner, imported: str, options: tuple[str, ...], needles: tuple[str, ...]
+    runner: CliRunner, options: tuple[str, ...], needles: tuple[str, ...]
 ) -> None:
     result = invoke(runner, "nearby", str(P[0]), str(P[1]), *options)
     assert result.exit_code == 1
@@ -284,19 +289,22 @@ def test_nearby_bad_values_exit_1_naming_them(
         assert needle in result.stderr, (needle, result.stderr)
 
 
-def test_nearby_open_at_out_of_range_after_conversion_exits_1_naming_it(runner: CliRunner, imported: str) -> None:
+@pytest.mark.usefixtures("imported")
+def test_nearby_open_at_out_of_range_after_conversion_exits_1_naming_it(runner: CliRunner) -> None:
     result = runner.invoke(cli.app, ["nearby", "120.15", "30.25", "--open-at", "0001-01-01T00:00+14:00"])
     assert isinstance(result.exception, SystemExit) and result.exit_code == 1
     assert "open_at" in result.stderr
 
 
-def test_nearby_out_of_range_coordinates_exit_1(runner: CliRunner, imported: str) -> None:
+@pytest.mark.usefixtures("imported")
+def test_nearby_out_of_range_coordinates_exit_1(runner: CliRunner) -> None:
     result = invoke(runner, "nearby", "120", "91")
     # the bound is declared once (stations.inputs) and named as the API names it: lat=91.0: must be at most 90
     assert result.exit_code == 1 and "lat=91" in result.stderr and "90" in result.stderr
 
 
-def test_nearby_on_an_empty_registry(runner: CliRunner, database_file: str) -> None:
+@pytest.mark.usefixtures("database_file")
+def test_nearby_on_an_empty_registry(runner: CliRunner) -> None:
     result = invoke(runner, "nearby", str(P[0]), str(P[1]), "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["features"] == []
     table = invoke(runner, "nearby", str(P[0]), str(P[1]))
@@ -331,7 +339,8 @@ def test_export_csv_to_stdout_imports_back_unchanged(runner: CliRunner, imported
     assert not parsed.problems and parsed.stations == Store(imported).all()
 
 
-def test_export_csv_in_gcj02(runner: CliRunner, imported: str) -> None:
+@pytest.mark.usefixtures("imported")
+def test_export_csv_in_gcj02(runner: CliRunner) -> None:
     result = invoke(runner, "export", "--crs", "gcj02")
     assert result.exit_code == 0
     row = next(r for r in csv.DictReader(io.StringIO(result.stdout)) if r["id"] == "A")
@@ -340,14 +349,16 @@ def test_export_csv_in_gcj02(runner: CliRunner, imported: str) -> None:
     assert (float(row["lon"]), float(row["lat"])) == pytest.approx((float(gx), float(gy)), abs=1e-7)
 
 
-def test_export_bad_format_exits_1(runner: CliRunner, imported: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("imported")
+def test_export_bad_format_exits_1(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "out.xml"
     result = invoke(runner, "export", "--format", "xml", "-o", str(target))
     assert result.exit_code == 1 and "xml" in result.stderr and "geojson" in result.stderr
     assert not target.exists()
 
 
-def test_export_of_an_empty_registry_is_just_the_header(runner: CliRunner, database_file: str) -> None:
+@pytest.mark.usefixtures("database_file")
+def test_export_of_an_empty_registry_is_just_the_header(runner: CliRunner) -> None:
     result = invoke(runner, "export")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0].startswith("id,name,types,") and len(result.stdout.splitlines()) == 1

@@ -152,7 +152,8 @@ def test_a_read_only_database_reads_but_refuses_writes_in_one_line(
     assert Store(f"sqlite:///{database}").get("A").phone == "0571-1"  # type: ignore[union-attr]
 
 
-def test_an_invalid_setting(database: Path, env: Callable[..., None], yizhan: Callable[..., Outcome]) -> None:
+@pytest.mark.usefixtures("database")
+def test_an_invalid_setting(env: Callable[..., None], yizhan: Callable[..., Outcome]) -> None:
     env(planning_concurrency="0")
     assert_one_line_error(yizhan("nearby", "120.15", "30.25"), 1, "planning_concurrency", "greater than or equal")
 
@@ -160,19 +161,22 @@ def test_an_invalid_setting(database: Path, env: Callable[..., None], yizhan: Ca
 # ----------------------------------------------------------------------------------------------- files
 
 
-def test_export_to_a_path_under_a_regular_file(database: Path, tmp_path: Path, yizhan: Callable[..., Outcome]) -> None:
+@pytest.mark.usefixtures("database")
+def test_export_to_a_path_under_a_regular_file(tmp_path: Path, yizhan: Callable[..., Outcome]) -> None:
     target = tmp_path / "a-file" / "stations.csv"
     target.parent.write_text("I am a file, not a folder")
     assert_one_line_error(yizhan("export", "-o", str(target)), 1, str(target), "Not a directory")
 
 
-def test_export_into_proc(database: Path, yizhan: Callable[..., Outcome]) -> None:
+@pytest.mark.usefixtures("database")
+def test_export_into_proc(yizhan: Callable[..., Outcome]) -> None:
     assert_one_line_error(yizhan("export", "-f", "geojson", "-o", "/proc/yizhan-export"), 1, "/proc/yizhan-export")
 
 
 @pytest.mark.parametrize("command", [("map", "stations"), ("coverage", "--radius", "5000", "--cell", "1000", "--xlsx")])
+@pytest.mark.usefixtures("database")
 def test_writing_over_an_existing_folder(
-    database: Path, tmp_path: Path, yizhan: Callable[..., Outcome], command: tuple[str, ...]
+    tmp_path: Path, yizhan: Callable[..., Outcome], command: tuple[str, ...]
 ) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
@@ -181,17 +185,20 @@ def test_writing_over_an_existing_folder(
     assert list(folder.iterdir()) == []
 
 
-def test_site_with_a_missing_candidates_file(database: Path, yizhan: Callable[..., Outcome]) -> None:
+@pytest.mark.usefixtures("database")
+def test_site_with_a_missing_candidates_file(yizhan: Callable[..., Outcome]) -> None:
     outcome = yizhan("site", "--add", "1", "--cell", "2000", "--candidates", "/missing.csv")
     assert_one_line_error(outcome, 2, "/missing.csv", "does not exist")
 
 
-def test_import_of_a_missing_file(database: Path, yizhan: Callable[..., Outcome]) -> None:
+@pytest.mark.usefixtures("database")
+def test_import_of_a_missing_file(yizhan: Callable[..., Outcome]) -> None:
     assert_one_line_error(yizhan("import", "/missing.csv"), 2, "/missing.csv", "does not exist")
     assert "yizhan import --help" in yizhan("import", "/missing.csv").lines[1]
 
 
-def test_batch_with_a_missing_station_file(database: Path, tmp_path: Path, yizhan: Callable[..., Outcome]) -> None:
+@pytest.mark.usefixtures("database")
+def test_batch_with_a_missing_station_file(tmp_path: Path, yizhan: Callable[..., Outcome]) -> None:
     outcome = yizhan("batch", "national-coverage", "--stations", "/missing.csv", "-o", str(tmp_path / "t.csv"))
     assert outcome.status != 0 and "Traceback" not in outcome.stderr and len(outcome.lines) <= 2, outcome
     assert "/missing.csv" in outcome.lines[0]
@@ -233,10 +240,11 @@ def test_bad_input_is_one_line(
     assert Store(f"sqlite:///{database}").get("A") == before
 
 
+@pytest.mark.usefixtures("database")
 def test_an_unexpected_error_is_one_line_with_a_hint_and_its_traceback_with_debug(
-    database: Path, yizhan: Callable[..., Outcome], monkeypatch: pytest.MonkeyPatch
+    yizhan: Callable[..., Outcome], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the index fell over\nin two lines")
 
     monkeypatch.setattr(params, "nearby_query", broken)

@@ -96,9 +96,8 @@ def test_a_grid_too_large_reads_the_same_from_both_doors(registry_file: Path, yi
     assert line == f"cell_m=5.0: {problem['reason']}"
 
 
-def test_a_bad_district_file_is_one_line_from_the_batch_command(
-    tmp_path: Path, registry_file: Path, yizhan: Callable[..., tuple]
-) -> None:
+@pytest.mark.usefixtures("registry_file")
+def test_a_bad_district_file_is_one_line_from_the_batch_command(tmp_path: Path, yizhan: Callable[..., tuple]) -> None:
     districts = tmp_path / "districts.geojson"
     districts.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
     args = ["--stations", str(SAMPLE_DIR / "stations.csv"), "-o", str(tmp_path / "o.csv")]

@@ -513,7 +513,7 @@ def test_request_ids_from_a_proxy_are_kept_when_sane(client: TestClient, caplog:
 def test_a_crash_is_logged_as_500() -> None:
     """In the app, Starlette's error middleware (outermost) answers 500 after the exception passes the log."""
 
-    async def crashing(scope: Scope, receive: Receive, send: Send) -> None:
+    async def crashing(_scope: Scope, _receive: Receive, _send: Send) -> None:
         raise RuntimeError("boom")
 
     records: list[str] = []

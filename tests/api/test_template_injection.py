@@ -161,7 +161,8 @@ def test_coverage_exports_keep_district_names(client: TestClient, fmt: str) -> N
     assert evaluated_in(text) == []
 
 
-def test_the_cli_maps_and_export_keep_every_text(client: TestClient, settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("client")
+def test_the_cli_maps_and_export_keep_every_text(settings: Settings, tmp_path: Path) -> None:
     env = {"YIZHAN_DATABASE_URL": settings.database_url, "YIZHAN_DISTRICTS_PATH": str(settings.districts_path)}
     runner = CliRunner()
     outputs = {

@@ -45,7 +45,7 @@ def expected_owner(planar_geometries: list[shapely.Geometry], x: np.ndarray, y: 
     return owner
 
 
-def assert_raster_matches_shapely(grid: Grid, planar_geometries: list[shapely.Geometry], x, y, got) -> None:
+def assert_raster_matches_shapely(planar_geometries: list[shapely.Geometry], x, y, got) -> None:
     """``got`` (raster owners at points x, y) equals the shapely answer except at centres on a boundary."""
     want = expected_owner(planar_geometries, x, y)
     wrong = np.flatnonzero(got.ravel() != want.ravel())
@@ -161,7 +161,7 @@ def test_raster_equals_shapely_on_random_polygons(geometries_m, relative_cell):
     grid = Grid.build(districts, cell_m=relative_cell * extent)
     in_plane = [grid.to_plane(g) for g in districts.geometries]
     x, y = raster_centres(grid)
-    assert_raster_matches_shapely(grid, in_plane, x, y, grid.raster)
+    assert_raster_matches_shapely(in_plane, x, y, grid.raster)
     # the flat arrays list exactly the inside cells, in raster order, with their centres and owners
     assert grid.n_cells == int((grid.raster >= 0).sum())
     np.testing.assert_array_equal(grid.district, grid.raster[grid.row, grid.col])
@@ -206,7 +206,7 @@ def test_raster_equals_shapely_on_real_districts(districts):
     got = grid.raster[row, col]
     assert (got >= 0).mean() > 0.3  # the sample hits the districts, not only the bounding box
     assert set(np.unique(got[got >= 0])) == set(range(len(districts)))
-    assert_raster_matches_shapely(grid, in_plane, x, y, got)
+    assert_raster_matches_shapely(in_plane, x, y, got)
 
 
 def test_district_areas_are_exact_and_cells_converge(districts):

@@ -197,7 +197,7 @@ class PageScripts(HTMLParser):
             self.links.append(attrs)
         self._in = tag
 
-    def handle_endtag(self, tag: str) -> None:
+    def handle_endtag(self, tag: str) -> None:  # noqa: ARG002 - HTMLParser calls it with the tag; any end will do
         self._in = None
 
     def handle_data(self, data: str) -> None:
@@ -414,7 +414,7 @@ def test_builder_is_pure(
             writes.append(str(file))
         return real_open(file, mode, *args, **kwargs)
 
-    def no_network(*args: Any, **kwargs: Any) -> None:
+    def no_network(*_args: Any, **_kwargs: Any) -> None:
         raise AssertionError("the map builder opened a socket")
 
     monkeypatch.chdir(tmp_path)
