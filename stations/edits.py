@@ -62,6 +62,8 @@ class Written:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
+    """One recorded change of a station: its revision, action, who and when (UTC), each field ``[before, after]``."""
+
     station_id: str
     revision: int
     action: str
@@ -260,6 +262,7 @@ class SerialisedJSON(TypeDecorator[str]):
     cache_ok = True
 
     def bind_processor(self, dialect: Dialect) -> Callable[[str | None], Any] | None:
+        """PostgreSQL: the text wrapped for psycopg's json type, unchanged; SQLite: none (the text is stored)."""
         if dialect.name == "postgresql":  # psycopg sends a Json wrapper with the json type; its dumps: the text
             from psycopg.types.json import Json
 

@@ -401,8 +401,12 @@ def _xlsx_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...], li
     yield from _records(worksheet_rows(data, limits), parsed, strict_width=False, required=required, limits=limits)
 
 
+# _read calls every reader of its table with the same four arguments; this one uses data and limits only
 def _geojson_records(
-    data: bytes, parsed: ParsedFile, required: tuple[str, ...] = (), limits: ReadLimits = DEFAULT_LIMITS
+    data: bytes,
+    parsed: ParsedFile,  # noqa: ARG001
+    required: tuple[str, ...] = (),  # noqa: ARG001
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> RecordStream:
     """Records of a FeatureCollection's Point features; LimitExceeded past ``limits``: features (rows), the
     fields a feature fills (columns, external ids included) or characters in a value the importer uses."""

@@ -67,6 +67,8 @@ class Duplicate:
 
 @dataclass
 class ImportPlan:
+    """What an import would do (``plan``): the stations to write and each valid row added, updated or unchanged."""
+
     writes: list[Station] = field(default_factory=list)
     added: list[PlannedRow] = field(default_factory=list)
     updated: list[PlannedRow] = field(default_factory=list)

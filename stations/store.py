@@ -39,10 +39,12 @@ if TYPE_CHECKING:
 
 
 class Base(DeclarativeBase):
-    pass
+    """The declarative base of the store's tables."""
 
 
 class StationRow(Base):
+    """One station: its coordinates and district as columns for queries, the whole station as JSON ``payload``."""
+
     __tablename__ = "stations"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -106,6 +108,8 @@ class ReportRow(Base):
 
 
 class RegistryMeta(Base):
+    """Named integers of the registry; ``version`` is the registry version (``Store.version``)."""
+
     __tablename__ = "registry_meta"
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -150,6 +154,7 @@ class Store:
             return meta.value if meta else 0
 
     def count(self) -> int:
+        """Number of stations."""
         with Session(self.engine) as session:
             return session.scalar(select(func.count()).select_from(StationRow)) or 0
 
@@ -160,11 +165,13 @@ class Store:
             return [Station.model_validate(p) for p in session.scalars(query)]
 
     def get(self, station_id: str) -> Station | None:
+        """The station with ``station_id``, or None."""
         with Session(self.engine) as session:
             row = session.get(StationRow, station_id)
             return Station.model_validate(row.payload) if row else None
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that name a station in the store (looked up 500 at a time)."""
         wanted = list(ids)
         found: set[str] = set()
         with Session(self.engine) as session:
