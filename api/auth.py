@@ -119,5 +119,6 @@ class TokenFirst:
             ]
         for route, check in self._routes:
             if route.matches(scope)[0] == Match.FULL:
+                # check: a dependency _role made, which carries its role as an attribute
                 return None if check is None or check in app.dependency_overrides else check.role  # type: ignore[attr-defined]
         return None

@@ -48,7 +48,7 @@ def _replace(command: Callable[..., Any], name: str, inputs: Iterable[Input], bu
         return command(**{name: build(given)}, **values)
 
     parameters = [cli_parameter(spec) for spec in specs] + own
-    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # what typer reads
     wrapper.__annotations__ = {p.name: p.annotation for p in parameters[: len(specs)]} | hints
     del wrapper.__wrapped__  # typer must see the new signature, not the command's
     return wrapper
@@ -58,6 +58,7 @@ def with_query(query_type: Any, name: str = "query") -> Callable[[F], F]:
     """Replace the command's ``name`` parameter by ``query_type.inputs`` as options; pass the parsed query."""
 
     def decorate(command: F) -> F:
+        # the command with its signature replaced: still an F to its callers (typer reads the new signature)
         return _replace(command, name, query_type.inputs, lambda values: query_type.parse(**values))  # type: ignore[no-any-return]
 
     return decorate
@@ -67,6 +68,6 @@ def with_inputs(inputs: Iterable[Input], name: str = "values") -> Callable[[F], 
     """Replace the command's ``name`` parameter by ``inputs`` as options; pass their values as a dict."""
 
     def decorate(command: F) -> F:
-        return _replace(command, name, inputs, dict)  # type: ignore[no-any-return]
+        return _replace(command, name, inputs, dict)  # type: ignore[no-any-return]  # as in with_query
 
     return decorate

@@ -42,7 +42,7 @@ def nearby(
     table = Table(title=f"nearest stations to {at} (WGS84)", title_justify="left")
     for column, justify in (("#", "right"), ("distance", "right"), ("name", "left"), ("types", "left"),
                             ("status", "left"), ("hours", "left"), ("district", "left"), ("id", "left")):  # fmt: skip
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]  # rich wants a Literal
     for rank, result in enumerate(results, start=1):
         s = result.station
         distance = (

@@ -36,6 +36,7 @@ def query_parameter(spec: Input) -> inspect.Parameter:
 def with_inputs(function: Callable[..., Any], inputs: Iterable[Input], result: Any) -> Callable[..., Any]:
     """``function(**values)`` with a signature of one query parameter per input, returning ``result``."""
     parameters = [query_parameter(spec) for spec in inputs]
+    # what FastAPI reads: functions have no declared __signature__
     function.__signature__ = inspect.Signature(parameters, return_annotation=result)  # type: ignore[attr-defined]
     function.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": result}
     return function

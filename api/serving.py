@@ -41,6 +41,7 @@ class DeadlineH11Protocol(H11Protocol):
         self.header_deadline: asyncio.TimerHandle | None = None
         self.timeout_s = self.header_timeout_s or get_settings().header_timeout_s
 
+    # as uvicorn's H11Protocol declares it: an asyncio.Transport, narrower than BaseProtocol's BaseTransport
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the connection with the deadline armed for its first request."""
         super().connection_made(transport)

@@ -105,7 +105,7 @@ class Accounts:
         state = info.state(datetime.now(UTC))
         if state != "active":
             raise Unauthorized(f"token {info.name!r} is {state}")
-        return Account(info.name, info.role)  # type: ignore[arg-type]
+        return Account(info.name, info.role)  # type: ignore[arg-type]  # a stored role: create() checked it
 
     def revoke(self, key: str) -> list[TokenInfo]:
         """Revoke the active tokens with this id or name; NotFound if there is none."""
