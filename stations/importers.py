@@ -450,6 +450,9 @@ def _geojson_records(
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # every CSV cell: the fast path (one strip, and the replaces only for a CR)
+        text = value.strip()
+        return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
