@@ -20,7 +20,7 @@ import typer
 from api.cli_support import err, fail, get_settings
 from geo.errors import GeoError
 from stations.errors import FileUnreadable, ImportRejected, InvalidValue, YizhanError
-from stations.model import STATION_TYPES
+from stations.vocabulary import STATION_TYPES
 
 if TYPE_CHECKING:
     import pandas as pd

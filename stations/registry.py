@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from geo.districts import Districts
 from stations import edits, hours
 from stations.edits import Change, Written
 from stations.errors import ImportRejected, InvalidValue, NotFound, RegistryChanged, RowProblem, StaleRevision
@@ -28,7 +27,10 @@ from stations.progress import Progress
 from stations.snapshot import Snapshot
 from stations.store import Store
 
-if TYPE_CHECKING:  # the importers (openpyxl) and the import planner (scipy) load with the first import
+if TYPE_CHECKING:
+    from geo.districts import (
+        Districts,  # the importers (openpyxl) and the import planner (scipy) load with the first import
+    )
     from stations import imports
 
 _ATTEMPTS = 3
@@ -139,18 +141,30 @@ class Registry:
     def __init__(
         self,
         store: Store,
-        districts: Districts | None = None,
+        districts: Districts | Callable[[], Districts | None] | None = None,
         check_interval_s: float = 1.0,
         limits: ReadLimits = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.limits = limits
         """What an imported file may hold (rows, cells, characters; what an XLSX unpacks to)."""
-        self.districts = districts
+        self._districts = districts
+        """The district boundaries, or a function loading them on first use (a rider's nearest-station question
+        needs none: ``yizhan nearby`` then skips reading them and loading shapely)."""
         self.check_interval_s = check_interval_s
         self._lock = threading.Lock()
+        self._districts_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
+
+    @property
+    def districts(self) -> Districts | None:
+        """The district boundaries (loaded on first use when given as a loader), or None without any."""
+        if callable(self._districts):
+            with self._districts_lock:
+                if callable(self._districts):
+                    self._districts = self._districts()
+        return self._districts
 
     def check_adcode(self, adcode: str | None) -> None:
         """``InvalidValue`` naming the known districts when ``adcode`` is given and not one of them (any adcode

@@ -15,7 +15,6 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from geo.crs import point_out
-from geo.districts import Districts
 from stations.errors import InvalidValue
 from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery, NearbyRequest, StationMapQuery
 from stations.registry import Registry
@@ -26,6 +25,7 @@ from stations.vocabulary import LAYER_LABELS, RIDER_AMENITIES, STATION_TYPES, la
 
 if TYPE_CHECKING:
     from geo.coverage import DistrictCoverage
+    from geo.districts import Districts
     from geo.gaps import Gap
     from maps.coverage import DistrictFigures, ProposedSite
     from maps.page import Tiles
@@ -36,7 +36,12 @@ if TYPE_CHECKING:
 def build_registry(settings: Settings) -> Registry:
     """The registry for ``settings``: the store at its database URL and its district boundaries."""
     path = settings.districts_path
-    districts = Districts.from_file(path) if path is not None and path.exists() else None
+
+    def districts() -> Districts | None:  # read on first use: nearest-station answers need no boundaries
+        from geo.districts import Districts
+
+        return Districts.from_file(path) if path is not None and path.exists() else None
+
     return Registry(Store(settings.database_url), districts, settings.check_interval_s, settings.import_limits())
 
 

@@ -11,10 +11,12 @@ on PostgreSQL the stations table also carries a PostGIS ``geom`` point that the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -127,16 +129,30 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoo
     cursor.close()
 
 
+def json_loads(text: str | bytes) -> Any:
+    """A stored JSON value, read by orjson (~5x faster than ``json.loads``: every station is read at start-up);
+    ``json.loads`` for what orjson refuses (NaN or Infinity written by an older version).
+
+    >>> json_loads('{"a": [1, 2.5, "驿站"]}'), json_loads('{"x": NaN}')["x"] != 0
+    ({'a': [1, 2.5, '驿站']}, True)
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def create_store_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite with WAL and a busy timeout; ``postgresql://`` through psycopg 3."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, json_deserializer=json_loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)  # a server restart costs a retry, not an error
+    # a server restart costs a retry, not an error
+    return create_engine(parsed, pool_pre_ping=True, json_deserializer=json_loads)
 
 
 class Store:
