@@ -12,6 +12,7 @@ on PostgreSQL the stations table also carries a PostGIS ``geom`` point that the 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -155,13 +157,25 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, json_deserializer=json_loads)
 
 
+OPEN_ATTEMPTS = 5
+"""Times opening a SQLite file tries its schema check again when SQLite answers "database is locked" at once."""
+
+
 class Store:
     """Stations in a database; every write is one transaction that also bumps the registry version."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = create_store_engine(url)
-        migrations.upgrade(self.engine)
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                migrations.upgrade(self.engine)
+                break
+            except OperationalError as error:  # SQLite may refuse a lock at once rather than wait (a deadlock
+                # it foresees between processes opening a new file together): try again, then give up
+                if "database is locked" not in str(error) or attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def version(self) -> int:
         """Registry version: changes whenever any station is written."""

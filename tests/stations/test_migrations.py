@@ -163,7 +163,8 @@ def test_processes_opening_a_new_database_at_once_all_succeed(blank_url: str, tm
     assert [child.stdout.readline() for child in children] == ["ready\n"] * 4  # all imported: now open at once
     go.touch()
     outcomes = [(child.wait(timeout=300), *child.communicate()) for child in children]
-    assert [(code, out.strip()) for code, out, _ in outcomes] == [(0, "0")] * 4, outcomes
+    errors = "\n".join(error for _, _, error in outcomes if error)  # whole, to see where a failure came from
+    assert [(code, out.strip()) for code, out, _ in outcomes] == [(0, "0")] * 4, errors
     store = Store(blank_url)
     with store.engine.connect() as connection:
         assert migrations.current(connection) == (migrations.head(),)
