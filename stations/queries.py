@@ -20,7 +20,6 @@ from stations.inputs import (
     COVERAGE_MAP_INPUTS,
     GAPS_INPUTS,
     NEARBY_INPUTS,
-    SITING_INPUTS,
     STATION_MAP_INPUTS,
     Input,
 )
@@ -178,10 +177,6 @@ def siting_request(
         quotas=tuple(quotas),
         candidates=tuple(wgs84),
     )
-
-
-SITING_REQUEST_INPUTS = SITING_INPUTS
-"""The inputs ``siting_request`` takes from both doors (the API adds candidates, quotas and crs; the CLI a file)."""
 
 
 @dataclass(frozen=True)
