@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from geo.crs import point_out
+from stations import hours
 from stations.errors import InvalidValue
+from stations.hours import OpenStatus
 from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery, NearbyRequest, StationMapQuery
 from stations.registry import Registry
 from stations.settings import Settings
-from stations.snapshot import Nearby
+from stations.snapshot import Nearby, Snapshot
 from stations.store import Store
 from stations.vocabulary import LAYER_LABELS, RIDER_AMENITIES, STATION_TYPES, label, page_labels
 
@@ -61,6 +64,15 @@ def app_vocabulary() -> dict[str, Any]:
     """What the station app (``maps/static/app.js``) names and shows, in its configuration: every station type,
     the amenities it filters by and lists, and their labels in Chinese and English."""
     return {"station_types": list(STATION_TYPES), "amenities": list(RIDER_AMENITIES), "labels": page_labels()}
+
+
+@dataclass(frozen=True, slots=True)
+class StationStatus:
+    """Whether a station is open at a time (``"open"``, ``"closed"`` or ``"unknown"``) and, when open, the time
+    it next closes by its hours (China time; None when it never does)."""
+
+    open_status: OpenStatus
+    closes_at: datetime | None = None
 
 
 @lru_cache(maxsize=8)
@@ -127,9 +139,8 @@ class Service:
         from stations.exporters import map_features
 
         registry, settings = self.registry, self.settings
-        registry.check_adcode(query.adcode)
         snapshot = registry.snapshot()
-        chosen = [s for s in snapshot.select(None, query.adcode, query.types) if s.serves()]  # closed: hidden
+        chosen = self._map_stations(query, snapshot)
         centre = None
         if query.lon is not None and query.lat is not None:
             x, y = point_out(query.lon, query.lat, settings.tiles_crs)
@@ -139,11 +150,37 @@ class Service:
         title = query.title or self._map_title(query)
         config = {
             "mode": query.mode, "lang": query.lang, "controls": query.controls, "title": title,
-            "types": list(query.types), **app_vocabulary(),
+            "adcode": query.adcode, "types": list(query.types), **app_vocabulary(),
         }  # fmt: skip
         view = View(centre, query.zoom if query.zoom is not None else 13, query.controls)
         features = map_features(chosen, settings.tiles_crs)
         return station_page(StationPage(station_assets(), config, features, title, self.tiles(), view))
+
+    def station_statuses(self, query: StationMapQuery, at: datetime | None = None) -> dict[str, StationStatus]:
+        """Whether each station of ``station_map(query)`` is open at ``at`` (default: the clock), by id: what the
+        embed's popups show as badges. The map page holds no time, so it stays the same all day (and may be
+        cached); the embed asks for this, which changes, when it loads (``GET /embed/status``).
+
+        Each distinct hours text is evaluated once; a station closed for now (``operating_status``) is closed.
+        """
+        moment = hours.local_time(at) if at is not None else datetime.now(hours.TIMEZONE)
+        by_hours: dict[str | None, StationStatus] = {}
+        statuses = {}
+        for station in self._map_stations(query, self.registry.snapshot()):
+            if station.is_closed:
+                statuses[station.id] = StationStatus("closed")
+                continue
+            text = station.opening_hours
+            if text not in by_hours:
+                status = hours.status(text, moment)
+                by_hours[text] = StationStatus(status, hours.next_change(text, moment) if status == "open" else None)
+            statuses[station.id] = by_hours[text]
+        return statuses
+
+    def _map_stations(self, query: StationMapQuery, snapshot: Snapshot) -> list[Station]:
+        """The stations a map page of ``query`` shows, by id: of its district and types, not closed for good."""
+        self.registry.check_adcode(query.adcode)
+        return [s for s in snapshot.select(None, query.adcode, query.types) if s.serves()]
 
     def rider_page(self) -> str:
         """The rider page: locate, filter, list with navigation buttons, map; data from the API in the browser.

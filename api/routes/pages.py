@@ -17,13 +17,14 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import RegistryDep, ServiceDep
 from api.inputs import with_inputs
 from api.security import PageRule
 from maps.elements import escape, js_literal
+from stations import params
 from stations.inputs import STATION_MAP_INPUTS, Input
 from stations.queries import StationMapQuery
 from stations.settings import Settings
@@ -71,6 +72,32 @@ def embed(
 ) -> HTMLResponse:
     """A chrome-less map of the stations (of a district and types) for an ``<iframe>`` on a union's site."""
     return HTMLResponse(service.station_map(query))
+
+
+def _embed_stations(**values: Any) -> StationMapQuery:
+    return StationMapQuery.parse(mode="embed", **values)
+
+
+_embed_stations_query = with_inputs(_embed_stations, STATION_MAP_INPUTS, StationMapQuery)
+STATUS_MAX_AGE_S = 60
+"""How long a browser or proxy may keep an embed's opening status: a badge is at most a minute late."""
+
+
+@router.get(f"{EMBED_PATH}/status", summary="Opening status of an embed's stations")
+def embed_status(
+    service: ServiceDep,
+    query: Annotated[StationMapQuery, Depends(_embed_stations_query)],
+    at: Annotated[str | None, Query(description="the time (ISO date-time, naive: China time); default now")] = None,
+) -> JSONResponse:
+    """``{"stations": {id: {"open_status", "closes_at"}}}`` for the stations ``/embed`` shows with the same
+    ``adcode`` and ``types``: the embed's popups badge them open, closing soon or closed. The map page itself
+    holds no time; this answer may be kept for a minute (``Cache-Control``)."""
+    statuses = service.station_statuses(query, params.moment(at, field="at"))
+    stations = {
+        station_id: {"open_status": s.open_status, "closes_at": s.closes_at.isoformat() if s.closes_at else None}
+        for station_id, s in statuses.items()
+    }
+    return JSONResponse({"stations": stations}, headers={"Cache-Control": f"public, max-age={STATUS_MAX_AGE_S}"})
 
 
 @router.get(BUILDER_PATH, response_class=HTMLResponse, summary="Embed snippet builder")
