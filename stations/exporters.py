@@ -141,7 +141,7 @@ def rider_features(
     ]
 
 
-NEARBY_MEMBERS = ("distance_m", "open_status", "closes_at")
+NEARBY_MEMBERS = ("distance_m", "open_status", "closes_at", "opens_at")
 """What a nearest-station answer adds to its station's rider Feature properties, in this order."""
 FEATURE_TEXT_CACHE_SIZE = 10_000
 """Stations whose rider Feature JSON text is kept (~3 KB each, ~30 MB in all): a city's, or a country's busiest."""
@@ -152,12 +152,14 @@ def _nearby_members(result: Nearby) -> dict[str, Any]:
         "distance_m": round(result.distance_m, 1),
         "open_status": result.open_status,
         "closes_at": result.closes_at.isoformat() if result.closes_at else None,
+        "opens_at": result.opens_at.isoformat() if result.opens_at else None,
     }
 
 
 def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> dict[str, Any]:
-    """Nearest-station answers as a FeatureCollection, nearest first, each with ``distance_m`` (metres),
-    ``open_status`` and ``navigation`` links for Amap, Baidu, Tencent and ``geo:``."""
+    """Nearest-station answers as a FeatureCollection in their order, each with ``distance_m`` (metres),
+    ``open_status``, ``closes_at`` (open) or ``opens_at`` (closed) and ``navigation`` links for Amap, Baidu,
+    Tencent and ``geo:``."""
     extras = [_nearby_members(r) for r in results]
     return feature_collection(rider_features([r.station for r in results], crs, extras), crs, **members)
 
@@ -178,8 +180,8 @@ def query_point(query: NearbyQuery, crs: CrsName = "wgs84") -> dict[str, Any]:
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 # A hole is a string value that JSON-encodes as "\u0000name\u0000"; the text around the holes is kept
 _HOLE = "\x00{}\x00"
-_HOLE_TEXT = re.compile(r'"\\u0000(lon|lat|distance_m|open_status|closes_at|features)\\u0000"')
 _FEATURE_HOLES = ("lon", "lat", *NEARBY_MEMBERS)
+_HOLE_TEXT = re.compile(r'"\\u0000(' + "|".join((*_FEATURE_HOLES, "features")) + r')\\u0000"')
 
 
 def _json_value(value: Any) -> str:

@@ -16,7 +16,7 @@ Unknown hours are unknown: ``status`` answers ``"unknown"``, never open or close
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # the stub omits ParserError
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
+OPENING_HORIZON = timedelta(days=31)
+"""How far ahead ``next_opening`` looks: past the longest holiday (Spring Festival, 8-9 days) with room to spare."""
 
 
 def today() -> date:
@@ -66,6 +68,36 @@ def next_change(text: str | None, at: datetime) -> datetime | None:
         return None
     change = parse(text).next_change(local_time(at))
     return None if change is None or change.year >= 9999 else change
+
+
+def next_opening(text: str | None, at: datetime, within: timedelta = OPENING_HORIZON) -> datetime | None:
+    """When a station that is not open at ``at`` next opens (China time), looking ``within`` ahead; None for
+    unknown hours, hours open at ``at``, and hours that do not open in that time.
+
+    Closed may turn unknown before it turns open ("Mo-Fr 08:00-12:00 unknown"): the changes are followed until
+    one opens.
+
+    >>> next_opening("Mo-Fr 08:30-11:00,13:30-17:00", datetime(2026, 11, 21, 2, 17)).isoformat()  # a Saturday
+    '2026-11-23T08:30:00+08:00'
+    >>> next_opening("Mo-Su 08:00-18:00; PH off", datetime(2026, 10, 1, 2, 17)).isoformat()  # National Day
+    '2026-10-02T08:00:00+08:00'
+    >>> next_opening("24/7", datetime(2026, 11, 21, 2, 17)) is None
+    True
+    """
+    if not text:
+        return None
+    hours = parse(text)
+    moment = local_time(at)
+    if hours.is_open(moment):
+        return None
+    end = moment + within
+    while True:
+        change = hours.next_change(moment)
+        if change is None or change.year >= 9999 or change > end:
+            return None
+        if hours.is_open(change):
+            return change
+        moment = change
 
 
 def status(text: str | None, at: datetime) -> OpenStatus:

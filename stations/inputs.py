@@ -146,6 +146,12 @@ NEARBY_INPUTS = (
     AMENITIES_INPUT,
     Input("open_at", str | None, None, "only stations open then: ISO date-time (China time if no offset) or 'now'"),
     Input("include_unknown_hours", bool, False, "with open_at, also stations whose hours are unknown"),
+    Input(
+        "order", str, "distance",
+        "distance: the k nearest, nearest first; open_first: open stations first, then those closing within 30 "
+        "minutes, unknown hours, closed (each nearest first), the k first of that order (at open_at, else now)",
+        examples=("open_first",), pattern=r"^(distance|open_first)$",
+    ),
     CRS,
     Input(
         "position_crs", str | None, None,

@@ -20,7 +20,7 @@ from geo.crs import CrsName, point_in
 from stations import hours
 from stations.errors import InvalidValue
 from stations.model import AMENITIES, STATION_TYPES
-from stations.snapshot import NearbyQuery
+from stations.snapshot import ORDERS, NearbyQuery, Order
 
 # opening hours are only meaningful near the present (the holiday calendar does not reach far either way)
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -86,8 +86,10 @@ def nearby_query(
     amenities: str | None = None,
     open_at: str | None = None,
     include_unknown_hours: bool = False,
+    order: str = "distance",
 ) -> NearbyQuery:
-    """A checked NearbyQuery from what a user typed: (lon, lat) in ``crs``, comma lists, an ISO time."""
+    """A checked NearbyQuery from what a user typed: (lon, lat) in ``crs``, comma lists, an ISO time, an order
+    (``distance`` or ``open_first``)."""
     wgs_lon, wgs_lat = point_in(lon, lat, crs)
     return NearbyQuery(
         lon=wgs_lon,
@@ -98,4 +100,13 @@ def nearby_query(
         amenities=names(amenities, AMENITIES, "amenities"),
         open_at=moment(open_at),
         include_unknown_hours=include_unknown_hours,
+        order=_order(order),
     )
+
+
+def _order(text: str) -> Order:
+    """``distance`` or ``open_first``, checked."""
+    for name in ORDERS:
+        if text == name:
+            return name
+    raise InvalidValue("order", text, "unknown order", ORDERS)

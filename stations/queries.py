@@ -72,6 +72,7 @@ class NearbyRequest:
         amenities: str | None = None,
         open_at: str | None = None,
         include_unknown_hours: bool = False,
+        order: str = "distance",
         crs: str = "wgs84",
         position_crs: str | None = None,
     ) -> NearbyRequest:
@@ -83,7 +84,7 @@ class NearbyRequest:
         position = name if position_crs is None else crs_name(position_crs, "position_crs")
         query = params.nearby_query(
             lon, lat, crs=position, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
-            include_unknown_hours=include_unknown_hours,
+            include_unknown_hours=include_unknown_hours, order=order,
         )  # fmt: skip
         return cls(query, name)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,13 @@ from stations.model import AMENITIES, STATION_TYPES, Station
 _OPEN, _CLOSED, _UNKNOWN = 0, 1, 2
 _STATUS_NAMES: tuple[hours.OpenStatus, ...] = ("open", "closed", "unknown")
 
+Order = Literal["distance", "open_first"]
+ORDERS: tuple[Order, ...] = ("distance", "open_first")
+CLOSES_SOON = timedelta(minutes=30)
+"""An open station whose hours change within this time "closes soon" (the rider page's 即将关闭)."""
+GROUPS = ("open", "closes_soon", "unknown", "closed")
+"""The groups of ``order="open_first"``, in their order."""
+
 
 @dataclass(frozen=True, slots=True)
 class NearbyQuery:
@@ -29,6 +37,14 @@ class NearbyQuery:
 
     Types match if a station has any of them; amenities must all be "yes". With ``open_at`` only stations
     open then are returned, plus those with unknown hours when ``include_unknown_hours`` is set.
+
+    ``order`` says which stations are the answer and in what order:
+
+    - ``"distance"``: the ``k`` nearest matching stations, nearest first.
+    - ``"open_first"``: matching stations ranked by their ``GROUPS`` at the asked time (open; open but closing
+      within ``CLOSES_SOON``; unknown hours; closed), then by distance; the answer is the first ``k`` of that
+      ranking. So at night a rider gets the ``k`` nearest *open* stations, however far (within ``radius_m``),
+      and closed ones only to fill the list when fewer than ``k`` others match.
     """
 
     lon: float
@@ -39,6 +55,7 @@ class NearbyQuery:
     amenities: tuple[str, ...] = ()
     open_at: datetime | None = None
     include_unknown_hours: bool = False
+    order: Order = "distance"
 
     def __post_init__(self) -> None:
         if not (
@@ -49,6 +66,8 @@ class NearbyQuery:
             raise InvalidValue("k", self.k, "must be at least 1")
         if self.radius_m is not None and not (math.isfinite(self.radius_m) and self.radius_m > 0):
             raise InvalidValue("radius_m", self.radius_m, "must be a positive number of metres")
+        if self.order not in ORDERS:
+            raise InvalidValue("order", self.order, "unknown order", ORDERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,8 @@ class Nearby:
     open_status: hours.OpenStatus
     closes_at: datetime | None = None
     """For an open station: when it next closes (by its hours), China time."""
+    opens_at: datetime | None = None
+    """For a station closed by its hours: when it next opens (within ``hours.OPENING_HORIZON``), China time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +115,8 @@ class Snapshot:
         code_of = {text: i for i, text in enumerate(texts)}
         self._hours_texts = texts
         self._hours_states_kept: list[_HoursState | None] = [None] * len(texts)
+        # next opening of a closed hours text, found during the kept state it belongs to
+        self._openings_kept: list[tuple[_HoursState, datetime] | None] = [None] * len(texts)
         self._hours_code = np.array(
             [-2 if s.is_closed else code_of.get(s.opening_hours or "", -1) for s in self.stations],
             dtype=np.int64,
@@ -124,17 +147,41 @@ class Snapshot:
             states.append(state)
         return states
 
-    def open_status(self, positions: NDArray[np.intp], at: datetime) -> NDArray[np.int8]:
-        """Status codes (0 open, 1 closed, 2 unknown) at ``at``, evaluating each distinct hours text once."""
+    def _status_until(self, positions: NDArray[np.intp], at: datetime) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
+        """Status codes at ``at`` and when each next changes (POSIX seconds; infinity: never, or no hours)."""
         codes = self._hours_code[positions]
         result = np.full(codes.shape, _UNKNOWN, dtype=np.int8)
+        until = np.full(codes.shape, math.inf)
         result[codes == -2] = _CLOSED
         known = codes >= 0
         if known.any():
             distinct, where = np.unique(codes[known], return_inverse=True)
             states = self._hours_states(distinct.tolist(), at)
             result[known] = np.array([state.status for state in states], dtype=np.int8)[where]
-        return result
+            until[known] = np.array([state.until for state in states])[where]
+        return result, until
+
+    def open_status(self, positions: NDArray[np.intp], at: datetime) -> NDArray[np.int8]:
+        """Status codes (0 open, 1 closed, 2 unknown) at ``at``, evaluating each distinct hours text once."""
+        return self._status_until(positions, at)[0]
+
+    def groups(self, positions: NDArray[np.intp], at: datetime) -> NDArray[np.int8]:
+        """Each station's place in ``GROUPS`` at ``at``: 0 open, 1 open but closing within ``CLOSES_SOON``,
+        2 unknown hours, 3 closed."""
+        status, until = self._status_until(positions, at)
+        soon = until - hours.local_time(at).timestamp() <= CLOSES_SOON.total_seconds()
+        return np.array([0, 3, 2], dtype=np.int8)[status] + ((status == _OPEN) & soon).astype(np.int8)
+
+    def _opens_at(self, code: int, at: datetime) -> datetime | None:
+        """When the closed hours text ``code`` next opens after ``at`` (kept for the rest of its closed spell)."""
+        state = self._hours_states([code], at)[0]
+        kept = self._openings_kept[code]
+        if kept is not None and kept[0] is state:
+            return kept[1]
+        opening = hours.next_opening(self._hours_texts[code], at)
+        if opening is not None:  # None may change as the search horizon moves on: not kept
+            self._openings_kept[code] = (state, opening)
+        return opening
 
     def nearby(self, query: NearbyQuery, now: datetime | None = None) -> list[Nearby]:
         """The nearest stations matching ``query``, nearest first (stations closed for good never match).
@@ -156,14 +203,33 @@ class Snapshot:
                 ok[ok] = wanted[self.open_status(positions[ok], query.open_at)]
             return ok
 
-        found = self.index.query(query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=accept)
         at = query.open_at or now or datetime.now(hours.TIMEZONE)
-        statuses = self.open_status(found.index, at)
+        if query.order == "distance":
+            found = self.index.query(query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=accept)
+            index, distance_m = found.index.tolist(), found.distance_m.tolist()
+        else:  # the nearest of each group in turn, until k are found: one search per group, nearest-first
+            index, distance_m = [], []
+            for group in range(len(GROUPS)):
+                if len(index) == query.k:
+                    break
+
+                def in_group(positions: NDArray[np.intp], group: int = group) -> NDArray[np.bool_]:
+                    ok = accept(positions)
+                    ok[ok] = self.groups(positions[ok], at) == group
+                    return ok
+
+                found = self.index.query(
+                    query.lon, query.lat, k=query.k - len(index), radius_m=query.radius_m, accept=in_group
+                )
+                index += found.index.tolist()
+                distance_m += found.distance_m.tolist()
+        statuses = self.open_status(np.array(index, dtype=np.intp), at)
         results = []
-        for i, d, s in zip(found.index.tolist(), found.distance_m.tolist(), statuses.tolist(), strict=True):
-            status = _STATUS_NAMES[s]
-            closes_at = self._hours_states([int(self._hours_code[i])], at)[0].change if status == "open" else None
-            results.append(Nearby(self.stations[i], d, status, closes_at))
+        for i, d, s in zip(index, distance_m, statuses.tolist(), strict=True):
+            status, code = _STATUS_NAMES[s], int(self._hours_code[i])
+            closes_at = self._hours_states([code], at)[0].change if status == "open" else None
+            opens_at = self._opens_at(code, at) if status == "closed" and code >= 0 else None
+            results.append(Nearby(self.stations[i], d, status, closes_at, opens_at))
         return results
 
     def select(

@@ -2,8 +2,9 @@
 and ``nearby_geojson_json`` (Feature text kept per station) against references computed from the definitions.
 
 References: opening status and next change straight from ``stations.hours`` at each asked time; the ranking
-by haversine distance over every station; the JSON text as ``json.dumps`` writes ``nearby_geojson``'s dict
-(what ``JSONResponse`` sent before the fast path).
+by haversine distance over every station (for ``order="open_first"``: by status group, then distance); the next
+opening as the first minute ``hours.status`` says open; the JSON text as ``json.dumps`` writes
+``nearby_geojson``'s dict (what ``JSONResponse`` sent before the fast path).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from geo.distance import haversine_m
 from stations import exporters, hours
 from stations.exporters import nearby_geojson, nearby_geojson_json
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
-from stations.snapshot import NearbyQuery, Snapshot
+from stations.snapshot import CLOSES_SOON, ORDERS, NearbyQuery, Snapshot
 
 HOURS = (
     None,
@@ -30,7 +31,7 @@ HOURS = (
     "Sa,Su 10:00-16:00",
     "Mo-Su 06:00-23:00; PH 09:00-12:00",
 )
-# around National Day 2026 (public holidays 1–7 October) and an ordinary week
+# around National Day 2026 (the holiday calendar has 1 October) and an ordinary week
 START = datetime(2026, 9, 28)
 MINUTES = 20 * 24 * 60
 
@@ -40,7 +41,7 @@ NAMES = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
         lambda s: s.strip() and s.strip() == s
     ),
-    st.sampled_from(["驿站", 'quote " back \\ slash', '"lon": 0', '"closes_at"', "tab\tend", "a\u2028b"]),
+    st.sampled_from(["驿站", 'quote " back \\ slash', '"lon": 0', '"closes_at"', "tab\tend", "a\u2028b", '"opens_at"']),
 )
 
 
@@ -83,10 +84,18 @@ def expected_status(station: Station, at: datetime) -> str:
     return "closed" if station.is_closed else hours.status(station.opening_hours, at)
 
 
+def group(status: str, closes_at: datetime | None, at: datetime) -> int:
+    """0 open, 1 open but closing within 30 minutes, 2 unknown, 3 closed (``order="open_first"``)."""
+    if status == "open":
+        return 1 if closes_at is not None and closes_at - hours.local_time(at) <= CLOSES_SOON else 0
+    return 2 if status == "unknown" else 3
+
+
 def reference(
     everything: list[Station], query: NearbyQuery, at: datetime
-) -> list[tuple[str, float, str, datetime | None]]:
-    """(id, metres, open_status, closes_at) of the k nearest matching stations, straight from the definitions."""
+) -> list[tuple[str, float, str, datetime | None, datetime | None]]:
+    """(id, metres, open_status, closes_at, opens_at) of the k first matching stations in the query's order
+    (nearest; or by group, then nearest), straight from the definitions."""
     rows = []
     for station in everything:
         status = expected_status(station, at)
@@ -101,9 +110,15 @@ def reference(
         ):
             continue
         distance = float(haversine_m(query.lon, query.lat, station.lon, station.lat))
+        if query.radius_m is not None and distance > query.radius_m:
+            continue
         closes_at = hours.next_change(station.opening_hours, at) if status == "open" else None
-        rows.append((station.id, distance, status, closes_at))
-    return sorted(rows, key=lambda row: row[1])[: query.k]
+        opens_at = (
+            hours.next_opening(station.opening_hours, at) if status == "closed" and not station.is_closed else None
+        )
+        rank = group(status, closes_at, at) if query.order == "open_first" else 0
+        rows.append((rank, station.id, distance, status, closes_at, opens_at))
+    return [row[1:] for row in sorted(rows, key=lambda row: (row[0], row[2]))[: query.k]]
 
 
 @settings(max_examples=60, deadline=None)
@@ -117,16 +132,18 @@ def test_nearby_answers_equal_the_definitions_at_times_in_any_order(
             lon=data.draw(st.floats(120.0, 120.4)),
             lat=data.draw(st.floats(30.1, 30.5)),
             k=data.draw(st.integers(1, 12)),
+            radius_m=data.draw(st.none() | st.floats(500, 30_000)),
             types=tuple(data.draw(st.lists(st.sampled_from(STATION_TYPES), max_size=2, unique=True))),
             amenities=tuple(data.draw(st.lists(st.sampled_from(AMENITIES[:4]), max_size=1))),
             open_at=at if data.draw(st.booleans()) else None,
             include_unknown_hours=data.draw(st.booleans()),
+            order=data.draw(st.sampled_from(ORDERS)),
         )
         answers = snapshot.nearby(query, now=at)
         expected = reference(everything, query, at)
         assert [a.station.id for a in answers] == [row[0] for row in expected]
         assert np.allclose([a.distance_m for a in answers], [row[1] for row in expected], rtol=1e-9, atol=1e-6)
-        assert [(a.open_status, a.closes_at) for a in answers] == [(row[2], row[3]) for row in expected]
+        assert [(a.open_status, a.closes_at, a.opens_at) for a in answers] == [row[2:] for row in expected]
 
 
 @settings(max_examples=60, deadline=None)
@@ -153,3 +170,75 @@ def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> Non
     changed = [s.model_copy(update={"name": "乙"}) for s in first]  # a registry change: new Station objects
     assert all("乙" in "".join(parts or []) for parts in kept.of(changed))
     assert all("甲" in "".join(parts or []) for parts in texts)
+
+
+# opening hours from a small grammar: day selectors (holidays among them), spans on the quarter hour (some past
+# midnight), "off" rules, a trailing "unknown" comment state
+DAYS = ("Mo-Fr", "Sa,Su", "Mo-Su", "Tu", "Fr-Mo", "PH")
+
+
+@st.composite
+def opening_hours(draw: st.DrawFn) -> str:
+    rules = []
+    for _ in range(draw(st.integers(1, 3))):
+        days = draw(st.sampled_from(DAYS))
+        if draw(st.integers(0, 5)) == 0:
+            rules.append(f"{days} off")
+            continue
+        spans = []
+        for _ in range(draw(st.integers(1, 2))):
+            start = draw(st.integers(0, 95)) * 15
+            length = draw(st.integers(1, 40)) * 15
+            end = start + length  # past 24:00 runs into the next day, as OpenStreetMap allows
+            spans.append(f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
+        unknown = " unknown" if draw(st.integers(0, 7)) == 0 else ""
+        rules.append(f"{days} {','.join(spans)}{unknown}")
+    text = "; ".join(rules)
+    try:
+        return hours.validate(text)
+    except ValueError:
+        return "Mo-Fr 08:00-18:00"
+
+
+# an ordinary week, National Day, New Year and the Spring Festival (in the holiday calendar: 10-01, 01-01, 02-17)
+STARTS = (datetime(2026, 11, 20), datetime(2026, 9, 29), datetime(2025, 12, 30), datetime(2026, 2, 14))
+WITHIN = timedelta(days=8)
+
+
+def first_open_minute(text: str, at: datetime, within: timedelta) -> datetime | None:
+    """The first whole minute after ``at`` (and no later than ``at + within``) when ``hours.status`` says open."""
+    if hours.status(text, at) == "open":
+        return None
+    minute = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while minute <= at + within:
+        if hours.status(text, minute) == "open":
+            return hours.local_time(minute)
+        minute += timedelta(minutes=1)
+    return None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    text=opening_hours(),
+    start=st.sampled_from(STARTS),
+    minute=st.integers(0, 5 * 24 * 60),
+    second=st.integers(0, 59),
+)
+def test_next_opening_is_the_first_minute_the_status_says_open(
+    text: str, start: datetime, minute: int, second: int
+) -> None:
+    at = start + timedelta(minutes=minute, seconds=second)
+    assert hours.next_opening(text, at, WITHIN) == first_open_minute(text, at, WITHIN)
+
+
+def test_next_opening_of_examples() -> None:
+    night = datetime(2026, 11, 24, 2, 17)  # a Tuesday
+    assert hours.next_opening("Mo-Su 08:00-20:00", night) == hours.local_time(datetime(2026, 11, 24, 8, 0))
+    assert hours.next_opening("Mo 09:00-17:00", night) == hours.local_time(datetime(2026, 11, 30, 9, 0))
+    assert hours.next_opening("Mo-Su 20:00-03:00", night) is None  # open now, until 03:00
+    assert hours.next_opening("off", night) is None
+    assert hours.next_opening(None, night) is None
+    # closed, then unknown, then open: the opening is the change to open, not the first change
+    assert hours.next_opening("Mo-Su 05:00-08:00 unknown; Mo-Su 08:00-12:00", night) == hours.local_time(
+        datetime(2026, 11, 24, 8, 0)
+    )
