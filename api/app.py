@@ -15,7 +15,7 @@ from api.concurrency import ConcurrencyLimit
 from api.cors import CrossOrigin
 from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout
-from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, stations
+from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, search, stations
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
 from maps.stations import OSM_TILES
 from stations.accounts import Accounts
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,  # Starlette's redirects name the Host header's host; api.errors redirects relatively
     )
     errors.install(app)
-    for module in (opendata, stations, editing, imports, reports, districts, coverage, health, pages):
+    for module in (opendata, stations, search, editing, imports, reports, districts, coverage, health, pages):
         app.include_router(module.router)
     install_middleware(app, settings)
     return app

@@ -26,6 +26,7 @@ from sqlalchemy.types import TypeDecorator
 if TYPE_CHECKING:
     from sqlalchemy import Insert, Table
 
+from stations import search
 from stations.errors import Conflict, NotFound, RegistryChanged, StaleRevision
 from stations.model import Station
 from stations.store import HistoryRow, StationRow, Store, as_utc, bump_version
@@ -184,6 +185,7 @@ def _write_chunk(
     """Prepare and write one chunk of changes in ``session``'s transaction; how many stations it wrote."""
     current = _current(session, [c.station_id for c in changes])
     stored = {station_id for station_id, row in current.items() if row is not None}
+    stored_payloads = {station_id: row[0] for station_id, row in current.items() if row is not None}
     last_revision = _last_revisions(session, [c.station_id for c in changes if c.station_id not in stored])
     # each changed station's row as the chunk leaves it (None: removed): changes apply in order, the last wins
     final: dict[str, dict[str, Any] | None] = {}
@@ -221,9 +223,31 @@ def _write_chunk(
         session.execute(_UPDATE_STATION, [{"station_id": v.pop("id"), **v} for v in updates])
     if history:
         _insert_many(session, _INSERT_HISTORY, _HISTORY_COLUMNS, history)
+    _reindex(session, final, current, stored_payloads)
     if on_chunk is not None:
         on_chunk(len(changes))
     return len(history)
+
+
+def _reindex(
+    session: Session,
+    final: dict[str, dict[str, Any] | None],
+    current: dict[str, tuple[dict[str, Any], int] | None],
+    stored_payloads: dict[str, dict[str, Any]],
+) -> None:
+    """The search index told of the chunk's writes (``stations.search``): stations removed for good dropped,
+    stations new or whose searched text changed indexed again; the rest (most updates) left alone."""
+    removed = [station_id for station_id, values in final.items() if values is None and station_id in stored_payloads]
+    written = []
+    for station_id, values in final.items():
+        row = current.get(station_id)
+        if values is None or row is None:
+            continue
+        before = stored_payloads.get(station_id)
+        if before is None or search.station_text(before) != search.station_text(row[0]):
+            written.append((station_id, row[0]))
+    if removed or written:
+        search.reindex(session.connection(), removed, written)
 
 
 def dumps(value: dict[str, Any]) -> str:

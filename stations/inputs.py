@@ -206,3 +206,11 @@ SITING_INPUTS = (
 
 STATION_MAP_INPUTS = (ADCODE, TYPES, Input("lang", str, "zh", "page language: zh or en"))
 """``GET /embed`` and ``yizhan map stations``; the embed adds the view (lon, lat, zoom) and controls."""
+
+SEARCH_INPUTS = (
+    Input("q", str, REQUIRED, "a district, street, community or station name, or part of an address: 1-100 "
+          "characters", argument=True, examples=("西湖",)),
+    LIMIT.but(default=10, le=50, help="how many places"),
+    CRS,
+)  # fmt: skip
+"""``GET /search`` and ``yizhan search``."""

@@ -20,6 +20,7 @@ from stations.inputs import (
     COVERAGE_MAP_INPUTS,
     GAPS_INPUTS,
     NEARBY_INPUTS,
+    SEARCH_INPUTS,
     STATION_MAP_INPUTS,
     Input,
 )
@@ -219,3 +220,36 @@ class StationMapQuery:
         language: Lang = "en" if lang == "en" else "zh"
         kinds = params.names(types, STATION_TYPES, "types")
         return cls(adcode, kinds, language, mode, lon, lat, zoom, controls)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Places (districts, streets and communities, stations) whose name holds ``text``; points in ``crs``."""
+
+    text: str
+    limit: int = 10
+    crs: CrsName = "wgs84"
+    inputs: ClassVar[tuple[Input, ...]] = SEARCH_INPUTS
+
+    @classmethod
+    def parse(cls, *, q: str, limit: int = 10, crs: str = "wgs84") -> SearchQuery:
+        """Checked: 1-100 characters once trimmed, none of them a control character; a known crs.
+
+        >>> SearchQuery.parse(q="  西湖 ").text
+        '西湖'
+        >>> SearchQuery.parse(q="")
+        Traceback (most recent call last):
+        ...
+        stations.errors.InvalidValue: q='': empty: type a district, street, community or station name
+        """
+        from stations.search import MAX_QUERY_CHARS
+
+        text = q.strip()
+        shown = text if len(text) <= 40 else text[:40] + "…"  # a 10 KB query is not echoed back whole
+        if not text:
+            raise InvalidValue("q", text, "empty: type a district, street, community or station name")
+        if len(text) > MAX_QUERY_CHARS:
+            raise InvalidValue("q", shown, f"too long: {len(text):,} characters, at most {MAX_QUERY_CHARS}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise InvalidValue("q", shown, "must not contain control characters (line breaks, tabs, NUL...)")
+        return cls(text, limit, crs_name(crs))

@@ -19,7 +19,14 @@ from geo.crs import point_out
 from stations import hours
 from stations.errors import InvalidValue
 from stations.hours import OpenStatus
-from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery, NearbyRequest, StationMapQuery
+from stations.queries import (
+    CoverageMapQuery,
+    CoverageQuery,
+    GapsQuery,
+    NearbyRequest,
+    SearchQuery,
+    StationMapQuery,
+)
 from stations.registry import Registry
 from stations.settings import Settings
 from stations.snapshot import Nearby, Snapshot
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
     from maps.coverage import DistrictFigures, ProposedSite
     from maps.page import Tiles
     from stations.model import Station
+    from stations.places import Place
     from stations.planning import CoverageReport, Planner, SitingReport, SitingRequest
 
 
@@ -132,6 +140,13 @@ class Service:
         if query.radius_m is not None and query.radius_m > self.settings.max_radius_m:
             raise InvalidValue("radius_m", query.radius_m, f"must be at most {self.settings.max_radius_m:g} m")
         return self.registry.snapshot().nearby(query, now=now)
+
+    def search(self, query: SearchQuery) -> list[Place]:
+        """Districts, streets and communities, and stations whose name holds ``query.text`` (``stations.places``),
+        each with the WGS84 point a rider starts from."""
+        from stations import places
+
+        return places.search(self.registry, query.text, query.limit)
 
     def station_map(self, query: StationMapQuery) -> str:
         """A self-contained page of the stations of ``query`` with their data inline (embed or static export)."""

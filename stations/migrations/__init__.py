@@ -12,6 +12,7 @@ The revisions, in ``versions/``, each a frozen copy of one step (they never impo
 - 0001: stations and the registry version counter (the schema before issue 7)
 - 0002: station revisions, history, API tokens, rider reports (issue 7)
 - 0003: PostgreSQL only: PostGIS ``stations.geom``, a generated column kept equal to (lon, lat), GiST-indexed
+- 0004: the search index (``stations.search``): ``station_search``, and SQLite's FTS5 ``station_search_fts``
 
 To change the schema: change the model in ``stations/store.py``, then add ``versions/0004_what_changed.py``
 (``revision = "0004"``, ``down_revision = "0003"``) with ``upgrade()`` and ``downgrade()``. From the repo
@@ -48,6 +49,9 @@ POSTGIS_COLUMNS = {("stations", "geom")}
 POSTGIS_INDEXES = {"ix_stations_geom"}
 POSTGIS_TABLES = {"spatial_ref_sys"}
 """Tables that ``CREATE EXTENSION postgis`` makes: PostGIS's, not ours."""
+SEARCH_PREFIX = "station_search"
+"""The search index's tables and indexes (``stations.search``; FTS5 adds shadow tables): SQL of each store's own,
+written by ``stations.search``, not declared by the models."""
 LOCK_KEY = zlib.crc32(b"yizhan schema migrations")
 """PostgreSQL advisory lock held while migrating (per database)."""
 SQLITE_LOCK_TIMEOUT_MS = 120_000
@@ -62,9 +66,9 @@ def include_object(obj: object, name: str | None, type_: str, _reflected: bool, 
     if type_ == "column":
         return (getattr(getattr(obj, "table", None), "name", None), name) not in POSTGIS_COLUMNS
     if type_ == "index":
-        return name not in POSTGIS_INDEXES
+        return name not in POSTGIS_INDEXES and not (name or "").startswith(("ix_" + SEARCH_PREFIX, SEARCH_PREFIX))
     if type_ == "table":
-        return name not in POSTGIS_TABLES
+        return name not in POSTGIS_TABLES and not (name or "").startswith(SEARCH_PREFIX)
     return True
 
 

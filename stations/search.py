@@ -1,0 +1,191 @@
+"""Finding stations, streets and districts by name: the registry's search index and the text rules it keeps.
+
+A station is found by a query when the query, normalised (``normalise``: NFKC, so full-width ``ＫＦＣ`` is
+``kfc``, and ASCII letters lower-cased), is a substring of its normalised name, address or district. That is
+the whole rule: ``brute_force`` states it, and both stores answer exactly it (the tests check them against it).
+
+Chinese has no spaces between words and riders type two characters (西湖) as often as ten, so no word
+tokeniser fits and SQLite's trigram tokeniser (three characters at least) misses the commonest queries. The
+index works on single characters instead: ``tokens`` keeps a text's ASCII letters and digits and its CJK
+ideographs (the characters every store's tokeniser agrees on), in order; a query's tokens are consecutive among
+the text's tokens whenever the query is a substring of the text, so the index narrows the stations to a
+superset, and the exact substring test (``instr``/``strpos`` on the stored normalised text) decides.
+
+- SQLite: a contentless FTS5 table ``station_search_fts`` over the tokens, one per token (separated by
+  spaces, ``unicode61``); a query is one FTS5 phrase of its tokens (adjacent tokens: any length, one
+  character too).
+- PostgreSQL: a GIN-indexed ``text[]`` of the text's distinct tokens and token bigrams (``grams``); a query's
+  bigrams (its one token, if it has one) must all be there (``@>``). No extension, no locale: ``pg_trgm``'s
+  trigrams skip CJK characters under the C locale and cannot serve two-character queries under any.
+
+A query with no token at all (``!!``) is answered by the exact test over every station.
+
+``station_search`` holds each station's normalised text, keyed by its id; ``stations.edits`` rewrites a
+station's row in the same transaction as every write of the station (``reindex``), so the index never lags.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+MAX_QUERY_CHARS = 100
+"""Longest query (characters, after trimming): longer than any station name, street or district."""
+SEARCH_FIELDS = ("name", "address", "district")
+"""The station fields a query is looked for in."""
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_TOKEN = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]")
+"""The characters the index keeps: ASCII digits and (lower-cased) letters, CJK ideographs (and extension A)."""
+
+
+def normalise(value: str) -> str:
+    """Text as it is compared: NFKC (full-width letters and digits become ASCII), ASCII letters lower-cased.
+
+    >>> normalise("ＫＦＣ 西湖店")
+    'kfc 西湖店'
+    """
+    return unicodedata.normalize("NFKC", value).translate(_ASCII_LOWER)
+
+
+def station_text(payload: Mapping[str, Any]) -> str:
+    r"""The normalised text a station is searched in: its name, address and district, one a line.
+
+    >>> station_text({"name": "武林街道工会驿站", "address": "杭州市上城区九和路259号", "lon": 120.1})
+    '武林街道工会驿站\n杭州市上城区九和路259号'
+    """
+    return "\n".join(normalise(str(payload[name])) for name in SEARCH_FIELDS if payload.get(name))
+
+
+def tokens(value: str) -> list[str]:
+    """The characters of normalised ``value`` the index keeps, in order.
+
+    >>> tokens("kfc·西湖店(2)")
+    ['k', 'f', 'c', '西', '湖', '店', '2']
+    """
+    return _TOKEN.findall(value)
+
+
+def grams(value: str) -> list[str]:
+    """The distinct tokens and token bigrams of normalised ``value``, sorted (PostgreSQL's ``grams``).
+
+    >>> grams("西湖西")
+    ['湖', '湖西', '西', '西湖']
+    """
+    found = tokens(value)
+    return sorted(set(found) | {a + b for a, b in itertools.pairwise(found)})
+
+
+def query_grams(query: str) -> list[str]:
+    """What a station's ``grams`` must all hold for normalised ``query`` to be in its text.
+
+    >>> query_grams("西湖区"), query_grams("湖"), query_grams("!!")
+    (['湖区', '西湖'], ['湖'], [])
+    """
+    found = tokens(query)
+    if len(found) == 1:
+        return found
+    return sorted({a + b for a, b in itertools.pairwise(found)})
+
+
+def fts_phrase(query: str) -> str | None:
+    """The FTS5 phrase of normalised ``query``'s tokens (None without any).
+
+    >>> fts_phrase("西湖 kfc"), fts_phrase("--")
+    ('"西 湖 k f c"', None)
+    """
+    found = tokens(query)
+    return '"' + " ".join(found) + '"' if found else None
+
+
+def brute_force(query: str, payloads: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Ids of the stations whose name, address or district holds ``query`` (both normalised): the rule itself.
+
+    >>> brute_force("西湖", [{"id": "a", "name": "西湖驿站"}, {"id": "b", "name": "湖西", "address": "西 湖"}])
+    {'a'}
+    """
+    wanted = normalise(query)
+    return {str(p["id"]) for p in payloads if any(wanted in normalise(str(p[f])) for f in SEARCH_FIELDS if p.get(f))}
+
+
+def reindex(connection: Connection, removed: Iterable[str], written: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """Bring the index up to date in ``connection``'s transaction: drop the stations of ``removed`` (their ids)
+    and index ``written`` (``(id, payload)``, replacing what was there)."""
+    dropped = list(dict.fromkeys([*removed, *(station_id for station_id, _ in written)]))
+    postgresql = connection.dialect.name == "postgresql"
+    for start in range(0, len(dropped), 500):
+        chunk = dropped[start : start + 500]
+        if postgresql:
+            connection.execute(text("DELETE FROM station_search WHERE station_id = ANY(:ids)"), {"ids": chunk})
+            continue
+        marks = ", ".join(f":id{i}" for i in range(len(chunk)))
+        ids = {f"id{i}": station_id for i, station_id in enumerate(chunk)}
+        old = connection.execute(text(f"SELECT doc, text FROM station_search WHERE station_id IN ({marks})"), ids).all()
+        if old:
+            connection.exec_driver_sql(
+                "INSERT INTO station_search_fts (station_search_fts, rowid, tokens) VALUES ('delete', ?, ?)",
+                [(doc, " ".join(tokens(old_text))) for doc, old_text in old],
+            )
+            connection.execute(text(f"DELETE FROM station_search WHERE station_id IN ({marks})"), ids)
+    if not written:
+        return
+    rows = [(station_id, station_text(payload)) for station_id, payload in written]
+    if postgresql:
+        connection.exec_driver_sql(
+            "INSERT INTO station_search (station_id, text, grams) VALUES (%s, %s, %s)",
+            [(station_id, searched, grams(searched)) for station_id, searched in rows],
+        )
+        return
+    first = (connection.execute(text("SELECT max(doc) FROM station_search")).scalar() or 0) + 1
+    numbered = [(first + i, station_id, searched) for i, (station_id, searched) in enumerate(rows)]
+    connection.exec_driver_sql("INSERT INTO station_search (doc, station_id, text) VALUES (?, ?, ?)", numbered)
+    connection.exec_driver_sql(
+        "INSERT INTO station_search_fts (rowid, tokens) VALUES (?, ?)",
+        [(doc, " ".join(tokens(searched))) for doc, _, searched in numbered],
+    )
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find(connection: Connection, query: str, limit: int) -> list[str]:
+    """Ids of up to ``limit`` stations whose text holds ``query`` (normalised here), in no particular order.
+
+    The index gives the candidates; the exact test (``instr``, ``strpos``) on the stored text decides.
+    """
+    wanted = normalise(query)
+    if not wanted:
+        return []
+    if connection.dialect.name == "postgresql":
+        needed = query_grams(wanted)
+        parameters: dict[str, Any] = {"q": wanted, "limit": limit}
+        narrowed = ""
+        if needed:
+            narrowed, parameters["grams"] = "grams @> CAST(:grams AS text[]) AND ", needed
+        statement = f"SELECT station_id FROM station_search WHERE {narrowed}strpos(text, :q) > 0 LIMIT :limit"
+        return list(connection.execute(text(statement), parameters).scalars())
+    phrase = fts_phrase(wanted)
+    parameters = {"q": wanted, "limit": limit}
+    if phrase is None:
+        statement = "SELECT station_id FROM station_search WHERE instr(text, :q) > 0 LIMIT :limit"
+    else:
+        parameters["phrase"] = phrase
+        statement = (
+            "SELECT station_id FROM station_search WHERE doc IN "
+            "(SELECT rowid FROM station_search_fts WHERE station_search_fts MATCH :phrase) "
+            "AND instr(text, :q) > 0 LIMIT :limit"
+        )
+    return list(connection.execute(text(statement), parameters).scalars())
+
+
+def scan(connection: Connection, query: str, limit: int) -> list[str]:
+    """``find`` without the index: ``LIKE '%query%'`` over every station's text (the benchmark's baseline)."""
+    pattern = "%" + _like_escaped(normalise(query)) + "%"
+    statement = "SELECT station_id FROM station_search WHERE text LIKE :pattern ESCAPE '\\' LIMIT :limit"
+    return list(connection.execute(text(statement), {"pattern": pattern, "limit": limit}).scalars())
