@@ -19,6 +19,7 @@ function yizhanApp(map, config) {
   var RIDE_M_PER_MIN = 250;
   var NEARBY_K = 20;
   var CLUSTER_ABOVE = 60;
+  var PIN_BOX = 44;  // a marker's tap box in CSS px (its dot is smaller); boxes never overlap (spreadPins)
   var TEXT = {
     zh: {
       title: "驿站 · 附近的服务站", lang_switch: "English", skip: "跳到服务站列表", filters: "筛选",
@@ -38,7 +39,12 @@ function yizhanApp(map, config) {
       report: "报告问题", report_kind: "问题", report_closed: "已关闭/无法进入", report_moved: "已搬迁",
       report_hours_wrong: "开放时间不对", report_amenity_missing: "缺少设施", report_other: "其他",
       report_message: "补充说明（可选）", report_send: "提交", report_sending: "正在提交…",
-      report_thanks: "谢谢！管理员会核实。", report_failed: "提交失败：{detail}"
+      report_thanks: "谢谢！管理员会核实。", report_failed: "提交失败：{detail}",
+      fail_busy: "请求太频繁，请约 {n} 分钟后再试。", fail_not_found: "找不到这个服务站，它可能已被移除。请刷新页面。",
+      fail_read_only: "系统维护中，暂时不能提交，请稍后再试。", fail_request: "请求未被接受，请刷新页面后再试。",
+      fail_server: "服务器出错了，请稍后再试。", fail_network: "连不上服务器，请检查网络后再试。",
+      zoom_in: "放大地图", zoom_out: "缩小地图", close: "关闭", leaflet: "Leaflet 网页地图库",
+      cluster: "{n} 个服务站，点按放大"
     },
     en: {
       title: "Yizhan · stations near you", lang_switch: "中文", skip: "Skip to the station list", filters: "Filters",
@@ -61,7 +67,15 @@ function yizhanApp(map, config) {
       report_moved: "Has moved", report_hours_wrong: "Wrong hours", report_amenity_missing: "Amenity missing",
       report_other: "Something else", report_message: "Details (optional)", report_send: "Send",
       report_sending: "Sending…", report_thanks: "Thank you! The keepers will check.",
-      report_failed: "Could not send: {detail}"
+      report_failed: "Could not send: {detail}",
+      fail_busy: "Too many requests from this device; please try again in about {n} min.",
+      fail_not_found: "This station is no longer listed; please reload the page.",
+      fail_read_only: "The service is under maintenance and takes no changes just now; please try again later.",
+      fail_request: "The request was refused; please reload the page and try again.",
+      fail_server: "The server had a problem; please try again later.",
+      fail_network: "Cannot reach the server; check your connection and try again.",
+      zoom_in: "Zoom in", zoom_out: "Zoom out", close: "Close", leaflet: "Leaflet, a web map library",
+      cluster: "{n} stations, tap to zoom in"
     }
   };
   var DAY_CODES = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
@@ -176,17 +190,56 @@ function yizhanApp(map, config) {
     return card;
   }
 
-  function pinIcon(kind, label, selected) {
+  /* A marker: a 44 px tap box (transparent) around a coloured dot, drawn `offset` px ([dx, dy]) away from its
+   * place when spreadMarkers moved it clear of a nearer station's marker. */
+  function pinIcon(kind, label, selected, offset) {
+    var shift = offset || [0, 0];
     return L.divIcon({
-      className: "yz-pin yz-pin-" + kind + (selected ? " yz-selected" : ""),
-      html: label ? String(label) : "",
-      iconSize: label ? [24, 24] : [16, 16]
+      className: "yz-pin" + (label ? " yz-pin-numbered" : "") + (selected ? " yz-selected" : ""),
+      html: el("span", "yz-dot yz-pin-" + kind, label ? String(label) : null),
+      iconSize: [PIN_BOX, PIN_BOX],
+      iconAnchor: [PIN_BOX / 2 - shift[0], PIN_BOX / 2 - shift[1]]
+    });
+  }
+  function clusterIcon(cluster) {
+    var n = cluster.getChildCount();
+    var box = el("span"), count = el("span", "yz-cluster-count", n);
+    count.setAttribute("aria-hidden", "true");
+    box.appendChild(count);
+    box.appendChild(el("span", "yz-visually-hidden", t("cluster", {n: n})));  // the button's name
+    return L.divIcon({html: box, className: "yz-cluster", iconSize: [PIN_BOX, PIN_BOX]});
+  }
+  var leaders = L.layerGroup();
+  /* Markers whose tap boxes would overlap at this zoom are drawn apart (the nearest station keeps its place),
+   * each moved one with a thin line to its true place. Clustered layers are left to the cluster plugin. */
+  function spreadMarkers() {
+    leaders.clearLayers();
+    if (!stationLayer || !stationLayer.spread || !map.hasLayer(stationLayer)) { return; }
+    var markers = stationLayer.getLayers();
+    var points = markers.map(function (marker) {
+      var at = map.latLngToLayerPoint(marker.getLatLng());
+      return [at.x, at.y];
+    });
+    spreadPins(points, PIN_BOX).forEach(function (offset, i) {
+      var marker = markers[i], old = marker.offset || [0, 0];
+      if (old[0] !== offset[0] || old[1] !== offset[1]) {
+        marker.offset = offset;
+        marker.setIcon(pinIcon(marker.kind, marker.label, marker.feature.properties.id === state.selected, offset));
+      }
+      if (offset[0] || offset[1]) {
+        var moved = map.layerPointToLatLng(L.point(points[i][0] + offset[0], points[i][1] + offset[1]));
+        leaders.addLayer(L.polyline([marker.getLatLng(), moved], {color: "#333333", weight: 2, interactive: false}));
+        leaders.addLayer(L.circleMarker(marker.getLatLng(), {radius: 3, weight: 1, color: "#ffffff",
+          fillColor: "#333333", fillOpacity: 1, interactive: false}));
+      }
     });
   }
   function drawStations(features, numbered) {
     if (stationLayer) { map.removeLayer(stationLayer); }
     var cluster = !numbered && features.length > CLUSTER_ABOVE && L.markerClusterGroup;
-    stationLayer = cluster ? L.markerClusterGroup({disableClusteringAtZoom: 16, chunkedLoading: true}) : L.featureGroup();
+    stationLayer = cluster ? L.markerClusterGroup({disableClusteringAtZoom: 16, chunkedLoading: true, iconCreateFunction: clusterIcon})
+      : L.featureGroup();
+    stationLayer.spread = !cluster;
     state.markers = {};
     features.forEach(function (feature, i) {
       var props = feature.properties, xy = feature.geometry.coordinates;
@@ -198,6 +251,8 @@ function yizhanApp(map, config) {
         riseOnHover: true
       });
       marker.feature = feature;
+      marker.kind = mainType(props);
+      marker.label = numbered ? i + 1 : null;
       if (numbered) {
         marker.on("click", function () { select(props.id, true); });
         marker.on("keydown", function (event) {
@@ -211,6 +266,7 @@ function yizhanApp(map, config) {
       stationLayer.addLayer(marker);
     });
     stationLayer.addTo(map);
+    spreadMarkers();
   }
 
   function select(id, fromMap) {
@@ -220,7 +276,7 @@ function yizhanApp(map, config) {
       var marker = key && state.markers[key];
       if (!marker) { return; }
       var i = state.features.indexOf(marker.feature);
-      marker.setIcon(pinIcon(mainType(marker.feature.properties), i + 1, key === id));
+      marker.setIcon(pinIcon(mainType(marker.feature.properties), i + 1, key === id, marker.offset));
       marker.setZIndexOffset(key === id ? 1000 : 0);
     });
     var items = byId("yz-list").querySelectorAll(".yz-item");
@@ -264,6 +320,21 @@ function yizhanApp(map, config) {
     if (state.selected) { select(state.selected, false); }
   }
 
+  /* What went wrong, in the page's own words: the API's machine code ("error": rate_limited...) or else the HTTP
+   * status picks the message; the API's "detail" (English, for developers) is never shown to a rider. */
+  var REFUSALS = {rate_limited: "fail_busy", not_found: "fail_not_found", read_only: "fail_read_only"};
+  function refusal(response, body) {
+    var code = body && typeof body.error === "string" ? body.error : "";
+    var error = new Error(code || "HTTP " + response.status);
+    error.key = REFUSALS[code] || (response.status === 429 ? "fail_busy" : response.status >= 500 ? "fail_server" : "fail_request");
+    var wait = parseInt(response.headers.get("Retry-After"), 10);
+    error.values = {n: wait > 0 ? Math.ceil(wait / 60) : 60};
+    return error;
+  }
+  function failureKey(error) {
+    return error && error.key ? error.key : error instanceof TypeError ? "fail_network" : "fail_server";  // fetch: TypeError
+  }
+
   var REPORT_KINDS = ["closed", "moved", "hours_wrong", "amenity_missing", "other"];
 
   // A rider tells the keepers what is wrong with a station: POST /stations/{id}/reports (no account needed).
@@ -300,12 +371,12 @@ function yizhanApp(map, config) {
         method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
       }).then(function (response) {
         return response.json().then(function (answer) {
-          if (!response.ok) { throw new Error(typeof answer.detail === "string" ? answer.detail : response.status); }
+          if (!response.ok) { throw refusal(response, answer); }
           result.textContent = t("report_thanks");
           message.value = "";
         });
       }).catch(function (error) {
-        result.textContent = t("report_failed", {detail: error.message});
+        result.textContent = t("report_failed", {detail: t(failureKey(error), error.values)});
       }).finally(function () { send.disabled = false; });
     });
     [kindLabel, kind, messageLabel, message, send, result].forEach(function (node) { box.appendChild(node); });
@@ -317,7 +388,8 @@ function yizhanApp(map, config) {
     var line = byId("yz-status");
     if (!line) { return; }
     line.textContent = key ? t(key, values) : "";
-    line.classList.toggle("yz-warning", ["denied", "unavailable", "timeout", "error"].indexOf(key) >= 0);
+    line.classList.toggle("yz-warning", ["denied", "unavailable", "timeout", "error"].indexOf(key) >= 0 ||
+      /^fail_/.test(key || ""));
   }
 
   function nearbyUrl() {
@@ -342,7 +414,7 @@ function yizhanApp(map, config) {
     fetch(nearbyUrl(), {headers: {Accept: "application/geo+json"}})
       .then(function (response) {
         return response.json().then(function (body) {
-          if (!response.ok) { throw new Error(JSON.stringify(body.detail || body)); }
+          if (!response.ok) { throw refusal(response, body); }
           return body;
         });
       })
@@ -364,7 +436,7 @@ function yizhanApp(map, config) {
         if (bounds.isValid()) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16}); }
       })
       .catch(function (error) {
-        if (number === requestNumber) { setStatus("error", {detail: error.message}); }
+        if (number === requestNumber) { setStatus(failureKey(error), error.values); }
       })
       .finally(function () { byId("yz-list").removeAttribute("aria-busy"); });
   }
@@ -456,6 +528,18 @@ function yizhanApp(map, config) {
       }
     }
     if (legend) { legend.remove(); legend.addTo(map); }
+    localizeMap();
+  }
+
+  /* Leaflet's own words (zoom buttons, a popup's close button, its credit) in the page's language. */
+  function localizeMap() {
+    var root = map.getContainer();
+    [["zoom-in", "zoom_in"], ["zoom-out", "zoom_out"], ["popup-close-button", "close"]].forEach(function (pair) {
+      var button = root.querySelector(".leaflet-" + (pair[0] === "popup-close-button" ? "" : "control-") + pair[0]);
+      if (button) { button.title = t(pair[1]); button.setAttribute("aria-label", t(pair[1])); }
+    });
+    var credit = root.querySelector(".leaflet-control-attribution a[href=\"https://leafletjs.com\"]");
+    if (credit) { credit.title = t("leaflet"); }
   }
 
   function legendControl(features) {
@@ -510,14 +594,50 @@ function yizhanApp(map, config) {
   function startMap() {
     var features = config.features || [];
     document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+    var main = el("main", "yz-map-main");  // the page's landmark and heading: the map is all there is
+    main.appendChild(el("h1", "yz-visually-hidden", config.title || t("map")));
+    var container = map.getContainer();
+    container.parentNode.insertBefore(main, container);
+    main.appendChild(container);
+    map.invalidateSize();
     drawStations(features, false);
     if (config.fit) { map.fitBounds(config.fit, {padding: [20, 20], maxZoom: 16}); }
     if (config.controls !== false) {
       legend = legendControl(features);
       legend.addTo(map);
     }
+    localizeMap();
   }
 
+  leaders.addTo(map);
+  map.on("zoomend", spreadMarkers);
+  map.on("popupopen", localizeMap);
   if (mode === "rider") { startRider(); } else { startMap(); }
   window.yizhan = {map: map, state: state, select: select, hoursInWords: hoursInWords};
+}
+
+/* Where to draw map markers so that their square tap boxes (`size` CSS px) never overlap: `points` are the
+ * markers' places ([x, y] screen px), most important first. Each keeps its place if its box is clear of those
+ * already placed, else takes the nearest clear spot on a grid of half a box around it (within 16 half-boxes:
+ * room for 60 markers, more than are ever drawn unclustered). Returns one [dx, dy] per point.
+ * spreadPins([[0, 0], [10, 0]], 44) → [[0, 0], [0, -44]] (the second moved one box up: the nearest clear spot,
+ * ties broken by the order of the grid) */
+/* exported spreadPins -- called by yizhanApp; the tests call it too */
+function spreadPins(points, size) {
+  "use strict";
+  var step = size / 2, reach = 16, candidates = [], placed = [];
+  for (var i = -reach; i <= reach; i++) {
+    for (var j = -reach; j <= reach; j++) { candidates.push([i * step, j * step]); }
+  }
+  candidates.sort(function (a, b) { return a[0] * a[0] + a[1] * a[1] - (b[0] * b[0] + b[1] * b[1]); });
+  return points.map(function (point) {
+    var offset = [0, 0];
+    for (var k = 0; k < candidates.length; k++) {
+      var x = point[0] + candidates[k][0], y = point[1] + candidates[k][1];
+      var clear = placed.every(function (other) { return Math.abs(other[0] - x) >= size || Math.abs(other[1] - y) >= size; });
+      if (clear) { offset = candidates[k]; break; }
+    }
+    placed.push([point[0] + offset[0], point[1] + offset[1]]);
+    return [offset[0], offset[1]];
+  });
 }
