@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from api import errors
 from api.access_log import AccessLog
 from api.auth import TokenFirst
+from api.compression import Compression
 from api.concurrency import ConcurrencyLimit
 from api.cors import CrossOrigin
 from api.head import HeadAsGet
@@ -65,10 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """The request pipeline, outermost first: access log and request id; HEAD answered as GET without a body;
-    security headers and page policies; cross-origin rules; a JSON 500 for anything unhandled (so it still
-    carries the headers above); the token check of writes, before any body is read; the time limit and the size
-    limit on request bodies; JSON bodies that are not Unicode text refused; the cap on concurrent planning
-    requests and their memory ceiling, innermost, so that a turn is taken only once the body is in. All pure ASGI."""
+    Brotli or gzip for text answers; security headers and page policies; cross-origin rules; a JSON 500 for
+    anything unhandled (so it still carries the headers above); the token check of writes, before any body is
+    read; the time limit and the size limit on request bodies; JSON bodies that are not Unicode text refused;
+    the cap on concurrent planning requests and their memory ceiling, innermost, so that a turn is taken only
+    once the body is in. All pure ASGI."""
 
     def relieve() -> None:
         planner = getattr(app.state, "planner", None)
@@ -104,5 +106,6 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         "/maps/coverage": PageRule(sources={"style-src-attr": ("'unsafe-inline'",)}),
     }
     app.add_middleware(SecurityHeaders, img_sources=tiles, rules=rules)
+    app.add_middleware(Compression)
     app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog, secret=settings.secret)

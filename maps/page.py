@@ -72,6 +72,10 @@ VENDORED: dict[str, str] = {
 _SOURCE_MAP = re.compile(r"^\s*(//[#@] sourceMappingURL=.*|/\*[#@] sourceMappingURL=.*\*/)\s*$", re.MULTILINE)
 _CSS_IMAGE = re.compile(r"url\((['\"]?)images/([\w.-]+\.png)\1\)")
 _EXTERNAL = re.compile(r"<script\b[^>]*\bsrc\s*=|<link\b[^>]*\bhref\s*=", re.IGNORECASE)
+_VIEWPORT = re.compile(r'<meta name="viewport" content="[^"]*"\s*/?>')
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
+"""The pages' viewport: folium's says ``maximum-scale=1.0, user-scalable=no``, which stops a rider with poor
+sight from zooming the list and the text (WCAG 1.4.4); the map's own pinch-zoom is Leaflet's either way."""
 
 
 FOLIUM_SETTINGS_ONLY: tuple[type[MacroElement], ...] = (
@@ -185,7 +189,7 @@ def self_contained(m: folium.Map) -> str:
     if not isinstance(figure, Figure):
         raise TypeError("the map is not in a folium Figure; build it with base_map() or folium.Map()")
     _refuse_unsafe_elements(m)
-    page = figure.render()
+    page = _VIEWPORT.sub(VIEWPORT, figure.render())
     for name, link in list(figure.header._children.items()):
         if not isinstance(link, JavascriptLink | CssLink):
             continue

@@ -13,13 +13,15 @@ a Content-Security-Policy allowing only the page's own inline code.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import Request
 
+from api.caching import REVALIDATE, conditional, content_etag
 from api.deps import RegistryDep, ServiceDep
 from api.inputs import with_inputs
 from api.security import PageRule
@@ -42,10 +44,17 @@ def _static(name: str) -> str:
 
 
 @router.get("/", response_class=HTMLResponse, summary="Rider page", include_in_schema=False)
-def rider(service: ServiceDep) -> HTMLResponse:
+def rider(request: Request, service: ServiceDep) -> Response:
     """Nearest stations for riders: geolocation (or a tap on the map or a district), filters, navigation.
-    Takes ``?lang=en`` and ``?now=2026-11-23T12:00`` (the time "open now" means; default the clock)."""
-    return HTMLResponse(service.rider_page())
+    Takes ``?lang=en`` and ``?now=2026-11-23T12:00`` (the time "open now" means; default the clock).
+    ``ETag`` of the page's content with ``Cache-Control: no-cache``: a repeat visit costs a ``304``."""
+    page = service.rider_page()
+    return conditional(request, _page_etag(page), REVALIDATE, lambda: HTMLResponse(page))
+
+
+@lru_cache(maxsize=8)
+def _page_etag(page: str) -> str:  # the same cached page object each time: its str hash is kept, O(1) after one
+    return content_etag(page)
 
 
 def _embed(**values: Any) -> StationMapQuery:

@@ -6,10 +6,11 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
+from api.caching import REVALIDATE, deployment_of, etag_matches, not_modified, registry_etag
 from api.deps import RegistryDep, ServiceDep, SettingsDep, SnapshotDep
 from api.inputs import query_dependency
 from geo.crs import CrsName
@@ -110,6 +111,7 @@ async def nearby(  # async: no hop to the thread pool; the work is a fraction of
 
 @router.get("", summary="List stations", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})
 def list_stations(
+    request: Request,
     snapshot: SnapshotDep,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -128,7 +130,11 @@ def list_stations(
     crs: Crs = "wgs84",
 ) -> Response:
     """Stations by box, district, type and freshness, ordered by id, a page at a time (``limit``/``offset``);
-    each with ``stale``. The total count is in the ``X-Total-Count`` header and the ``total`` member."""
+    each with ``stale``. The total count is in the ``X-Total-Count`` header and the ``total`` member. The
+    ``ETag`` is keyed by the registry version and the day (``stale`` changes with it): ``If-None-Match`` → 304."""
+    etag = registry_etag(deployment_of(settings), snapshot.version, hours.today().isoformat(), "stations")
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return not_modified(etag, REVALIDATE)
     box = params.bbox(bbox, crs)
     districts = registry.districts
     if adcode is not None and districts is not None and adcode not in districts.adcodes:
@@ -138,7 +144,7 @@ def list_stations(
     if stale is not None:
         chosen = [s for s in chosen if s.is_stale(today, max_age) == stale]
     page = chosen[offset : offset + limit]
-    headers = {"X-Total-Count": str(len(chosen))}
+    headers = {"X-Total-Count": str(len(chosen)), "ETag": etag, "Cache-Control": REVALIDATE}
     if format == "csv":
         return Response("\ufeff" + to_csv(page, crs), media_type="text/csv; charset=utf-8", headers=headers)
     lon, lat = coordinates(page, crs)

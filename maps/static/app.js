@@ -473,17 +473,20 @@ function yizhanApp(map, config) {
   }
 
   function loadDistricts() {
-    fetch(api + "/districts").then(function (response) { return response.json(); }).then(function (body) {
+    // names, adcodes and bboxes only (?geometry=false): a few KB, where the boundaries are hundreds
+    fetch(api + "/districts?geometry=false").then(function (response) { return response.json(); }).then(function (body) {
       var select = byId("yz-district");
       (body.features || []).forEach(function (feature) {
         var option = el("option", null, feature.properties.name);
         option.value = feature.properties.adcode;
-        option.dataset.center = JSON.stringify(centre(feature.geometry));
+        option.dataset.center = JSON.stringify(centre(feature));
         select.appendChild(option);
       });
     }).catch(function () { /* the map and the locate button still work */ });
   }
-  function centre(geometry) {
+  function centre(feature) {
+    var box = feature.bbox, geometry = feature.geometry;
+    if (box) { return [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]; }
     var west = Infinity, south = Infinity, east = -Infinity, north = -Infinity;
     (function walk(value) {
       if (typeof value[0] === "number") {
