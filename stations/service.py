@@ -85,9 +85,10 @@ class StationStatus:
 
 @lru_cache(maxsize=8)
 def _rider_page(centre: tuple[float, float] | None, tiles: Tiles) -> str:
+    from maps.offline import service_worker_url
     from maps.stations import StationPage, View, rider_assets, station_page
 
-    config = {"mode": "rider", "api": "", **app_vocabulary()}
+    config = {"mode": "rider", "api": "", "service_worker": service_worker_url(), **app_vocabulary()}
     return station_page(
         StationPage(rider_assets(), config, title="驿站 · 附近的服务站", tiles=tiles, view=View(centre, zoom=12))
     )

@@ -26,6 +26,7 @@ from api.deps import RegistryDep, ServiceDep
 from api.inputs import with_inputs
 from api.security import PageRule
 from maps.elements import escape, js_literal
+from maps.offline import SERVICE_WORKER_HEADERS, SERVICE_WORKER_PATH, service_worker
 from stations import params
 from stations.inputs import STATION_MAP_INPUTS, Input
 from stations.queries import StationMapQuery
@@ -55,6 +56,13 @@ def rider(request: Request, service: ServiceDep) -> Response:
 @lru_cache(maxsize=8)
 def _page_etag(page: str) -> str:  # the same cached page object each time: its str hash is kept, O(1) after one
     return content_etag(page)
+
+
+@router.get(SERVICE_WORKER_PATH, summary="Rider page service worker", include_in_schema=False)
+def rider_service_worker() -> Response:
+    """The rider page's service worker (``maps/static/sw.js``, see ``maps.offline``): keeps the page and the last
+    answers for a dead zone. Its own policy lets it fetch from this server only; ``no-cache`` so updates reach it."""
+    return Response(service_worker(), media_type="text/javascript", headers=SERVICE_WORKER_HEADERS)
 
 
 def _embed(**values: Any) -> StationMapQuery:
@@ -141,5 +149,8 @@ def fill(page: str, values: dict[str, str]) -> str:
 
 def page_rules(settings: Settings) -> dict[str, PageRule]:
     """What these pages may do beyond ``api.security``'s default: ``/embed`` may be framed by
-    ``settings.frame_ancestors``."""
-    return {EMBED_PATH: PageRule(frame_ancestors=settings.frame_ancestors)}
+    ``settings.frame_ancestors``; the rider page (``/``) may register its service worker (``/sw.js``)."""
+    return {
+        EMBED_PATH: PageRule(frame_ancestors=settings.frame_ancestors),
+        "/": PageRule(sources={"worker-src": ("'self'",)}),
+    }

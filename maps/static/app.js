@@ -30,6 +30,9 @@ function yizhanApp(map, config) {
       timeout: "定位超时。请点击地图选择位置，或选择区县。",
       picked: "已选择地图上的位置。", picked_district: "已选择区县：{name}。", loading: "正在查找…",
       found: "找到 {n} 个服务站，按距离排序。", none: "附近没有符合条件的服务站。", error: "出错了：{detail}",
+      offline_saved: "离线：显示{age}前保存的结果。", offline_moved: "离线：显示{age}前在约 {distance} 外保存的结果，距离从当时的位置算起。",
+      offline_none: "离线：这里附近没有按这些条件保存的结果。联网后再查找。", offline_note: "已保存的结果（{time}），不是实时信息",
+      saved_status: "{time} 时{status}", age_now: "不到 1 分钟", age_min: " {n} 分钟", age_hour: " {n} 小时", age_day: " {n} 天",
       open: "开放中", soon: "即将关闭", closed: "已关闭", unknown: "开放时间未知", hours: "开放时间：", verified: "核实日期：",
       address: "地址：", phone: "电话：", walk: "步行约 {n} 分钟", ride: "骑行约 {n} 分钟", metres: "{n} 米",
       km: "{n} 公里", nav_amap: "高德", nav_baidu: "百度", nav_tencent: "腾讯", nav_geo: "其他地图",
@@ -57,6 +60,11 @@ function yizhanApp(map, config) {
       picked: "Using the place you tapped on the map.", picked_district: "Using district {name}.",
       loading: "Searching…", found: "{n} stations, nearest first.", none: "No matching station nearby.",
       error: "Something went wrong: {detail}", open: "Open", soon: "Closes soon", closed: "Closed", unknown: "Hours unknown",
+      offline_saved: "Offline: showing results saved {age} ago.",
+      offline_moved: "Offline: showing results saved {age} ago about {distance} from here; distances are from that spot.",
+      offline_none: "Offline: no results saved near here with these filters. Search again when you are back online.",
+      offline_note: "Saved results ({time}), not live", saved_status: "{status} at {time}", age_now: "less than a minute",
+      age_min: "{n} min", age_hour: "{n} h", age_day: "{n} days",
       hours: "Hours: ", verified: "Verified: ", address: "Address: ", phone: "Phone: ",
       walk: "about {n} min walk", ride: "about {n} min ride", metres: "{n} m", km: "{n} km",
       nav_amap: "Amap", nav_baidu: "Baidu", nav_tencent: "Tencent", nav_geo: "Other map app",
@@ -146,6 +154,7 @@ function yizhanApp(map, config) {
 
   var CLOSES_SOON_MS = 30 * 60 * 1000;
   function statusBadge(status, closesAt) {
+    if (state.offline) { return savedBadge(status); }
     var known = status === "open" || status === "closed" ? status : "unknown";
     if (known === "open" && closesAt) {
       var now = state.now ? Date.parse(state.now.length <= 16 ? state.now + ":00+08:00" : state.now) : Date.now();
@@ -295,6 +304,7 @@ function yizhanApp(map, config) {
 
   function renderList() {
     var list = byId("yz-list");
+    showSaved();
     list.textContent = "";
     state.features.forEach(function (feature, i) {
       var props = feature.properties;
@@ -388,8 +398,74 @@ function yizhanApp(map, config) {
     var line = byId("yz-status");
     if (!line) { return; }
     line.textContent = key ? t(key, values) : "";
-    line.classList.toggle("yz-warning", ["denied", "unavailable", "timeout", "error"].indexOf(key) >= 0 ||
+    line.classList.toggle("yz-warning", ["denied", "unavailable", "timeout", "error", "offline_none"].indexOf(key) >= 0 ||
       /^fail_/.test(key || ""));
+  }
+
+  /* Offline (maps/static/sw.js): without a network the worker answers with the answer saved nearest this position,
+   * marked X-Yizhan-Offline (the time it was saved), or a 503 marked "none". A saved answer is shown with its age
+   * and its open/closed as of the time it was saved, never as live; with none, the list is emptied. */
+  var OFFLINE_SAME_M = 50;
+  function registerOffline() {
+    if (!config.service_worker || !("serviceWorker" in navigator) || !window.isSecureContext) { return; }
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      // the first answer came before the worker took the page over: ask again (not shown) so it is saved
+      if (state.position && !state.offline) { fetch(nearbyUrl(), {headers: {Accept: "application/geo+json"}}).catch(function () {}); }
+    });
+    navigator.serviceWorker.register(config.service_worker).catch(function () { /* the page works without it */ });
+    setInterval(function () {  // the age said in the status line grows while a saved answer is shown
+      if (!state.offline || state.status) { return; }
+      var last = state.lastStatus || [];
+      byId("yz-status").textContent = (last[0] ? t(last[0], last[1]) + " " : "") + offlineText() +
+        (state.features.length ? t("found", {n: state.features.length}) : t("none"));
+    }, 30000);
+  }
+  function savedFrom(response) {
+    var saved = response.headers.get("X-Yizhan-Offline");
+    if (!saved) { return null; }
+    return {savedAt: Date.parse(saved), distance_m: Number(response.headers.get("X-Yizhan-Offline-Distance-M")) || 0};
+  }
+  function offlineError() { var error = new Error(t("offline_none")); error.offline = true; return error; }
+  function ageText(ms) {
+    var minutes = Math.floor(Math.max(0, Date.now() - ms) / 60000);
+    if (minutes < 1) { return t("age_now"); }
+    if (minutes < 120) { return t("age_min", {n: minutes}); }
+    return minutes < 48 * 60 ? t("age_hour", {n: Math.floor(minutes / 60)}) : t("age_day", {n: Math.floor(minutes / 1440)});
+  }
+  function clockText(ms) {
+    var when = new Date(ms), today = new Date();
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var time = two(when.getHours()) + ":" + two(when.getMinutes());
+    return when.toDateString() === today.toDateString() ? time : two(when.getMonth() + 1) + "-" + two(when.getDate()) + " " + time;
+  }
+  function asOfText() { return state.now ? state.now.replace("T", " ") : clockText(state.offline.savedAt); }
+  function offlineText() {
+    if (!state.offline) { return ""; }
+    var age = ageText(state.offline.savedAt);
+    return (state.offline.distance_m > OFFLINE_SAME_M
+      ? t("offline_moved", {age: age, distance: distanceText(state.offline.distance_m)})
+      : t("offline_saved", {age: age})) + " ";
+  }
+  function savedBadge(status) {
+    var known = status === "open" || status === "closed" ? status : "unknown";
+    var text = known === "unknown" ? t(known) : t("saved_status", {status: t(known), time: asOfText()});
+    return el("span", "yz-badge yz-badge-saved", text);
+  }
+  function showSaved() {
+    var list = byId("yz-list"), note = byId("yz-offline");
+    list.classList.toggle("yz-list-saved", !!state.offline);
+    if (note) {
+      note.hidden = !state.offline;
+      note.textContent = state.offline ? t("offline_note", {time: asOfText()}) : "";
+    }
+  }
+  function showNoSaved() {
+    state.offline = null;
+    state.features = [];
+    state.selected = null;
+    drawStations([], true);
+    renderList();
+    setStatus("offline_none");
   }
 
   function nearbyUrl() {
@@ -413,14 +489,17 @@ function yizhanApp(map, config) {
     byId("yz-list").setAttribute("aria-busy", "true");
     fetch(nearbyUrl(), {headers: {Accept: "application/geo+json"}})
       .then(function (response) {
+        if (response.headers.get("X-Yizhan-Offline") === "none") { throw offlineError(); }
         return response.json().then(function (body) {
           if (!response.ok) { throw refusal(response, body); }
+          body.offline = savedFrom(response);
           return body;
         });
       })
       .then(function (body) {
         if (number !== requestNumber) { return; }
-        if (body.query) { placeRider(body.query.coordinates[0], body.query.coordinates[1], crs); }
+        state.offline = body.offline;
+        if (body.query && !body.offline) { placeRider(body.query.coordinates[0], body.query.coordinates[1], crs); }
         state.features = body.features;
         state.selected = null;
         drawStations(state.features, true);
@@ -428,15 +507,16 @@ function yizhanApp(map, config) {
         var found = state.features.length ? t("found", {n: state.features.length}) : t("none");
         var prefix = statusKey ? t(statusKey, statusValues) + " " : "";
         state.status = null;
-        byId("yz-status").textContent = prefix + found;
-        byId("yz-status").classList.remove("yz-warning");
+        byId("yz-status").textContent = prefix + offlineText() + found;
+        byId("yz-status").classList.toggle("yz-warning", !!state.offline);
         state.lastStatus = [statusKey, statusValues];
         var bounds = stationLayer.getBounds();
         if (youMarker) { bounds.extend(youMarker.getLatLng()); }
         if (bounds.isValid()) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16}); }
       })
       .catch(function (error) {
-        if (number === requestNumber) { setStatus(failureKey(error), error.values); }
+        if (number !== requestNumber) { return; }
+        if (error.offline || navigator.onLine === false) { showNoSaved(); } else { setStatus(failureKey(error), error.values); }
       })
       .finally(function () { byId("yz-list").removeAttribute("aria-busy"); });
   }
@@ -526,7 +606,7 @@ function yizhanApp(map, config) {
       if (state.status) { setStatus(state.status[0], state.status[1]); }
       else if (state.position) {
         var last = state.lastStatus || [];
-        byId("yz-status").textContent = (last[0] ? t(last[0], last[1]) + " " : "") +
+        byId("yz-status").textContent = (last[0] ? t(last[0], last[1]) + " " : "") + offlineText() +
           (state.features.length ? t("found", {n: state.features.length}) : t("none"));
       }
     }
@@ -592,6 +672,7 @@ function yizhanApp(map, config) {
     setStatus("start");
     loadDistricts();
     locate();
+    registerOffline();
   }
 
   function startMap() {
