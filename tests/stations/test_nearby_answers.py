@@ -242,3 +242,28 @@ def test_next_opening_of_examples() -> None:
     assert hours.next_opening("Mo-Su 05:00-08:00 unknown; Mo-Su 08:00-12:00", night) == hours.local_time(
         datetime(2026, 11, 24, 8, 0)
     )
+
+
+CLOSINGS = (11 * 60, 12 * 60, 16 * 60, 17 * 60, 20 * 60, 22 * 60, 23 * 60)  # minutes of the day HOURS close at
+
+
+@settings(max_examples=60, deadline=None)
+@given(everything=stations(), data=st.data())
+def test_open_first_ranks_closing_soon_after_open_at_times_near_closing(
+    everything: list[Station], data: st.DataObject
+) -> None:
+    snapshot = Snapshot(everything)
+    for _ in range(6):
+        day = data.draw(st.integers(0, 19))
+        before = data.draw(st.integers(0, 60 * 60))  # seconds before a closing: either side of 30 minutes
+        at = START + timedelta(days=day, minutes=data.draw(st.sampled_from(CLOSINGS))) - timedelta(seconds=before)
+        query = NearbyQuery(
+            lon=data.draw(st.floats(120.0, 120.4)),
+            lat=data.draw(st.floats(30.1, 30.5)),
+            k=data.draw(st.integers(1, 40)),
+            order="open_first",
+        )
+        answers = snapshot.nearby(query, now=at)
+        expected = reference(everything, query, at)
+        assert [a.station.id for a in answers] == [row[0] for row in expected]
+        assert [(a.open_status, a.closes_at, a.opens_at) for a in answers] == [row[2:] for row in expected]
