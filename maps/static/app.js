@@ -86,6 +86,25 @@ function yizhanApp(map, config) {
       cluster: "{n} stations, tap to zoom in"
     }
   };
+  var PLACE_TEXT = {  // the search box (GET /search): districts, streets and communities, stations by name
+    zh: {
+      search: "搜索地点、街道或服务站", search_go: "搜索", search_empty: "请输入区县、街道、社区或服务站的名称。",
+      search_long: "太长了：最多 100 个字。", searching: "正在搜索…", places: "搜索结果", places_found: "找到 {n} 个地点，请选择一个作为出发点：",
+      places_none: "没有找到与“{q}”相关的地点。", picked_place: "已选择：{name}。",
+      kind_district: "区县", kind_street: "街道/道路", kind_station: "服务站", place_stations: "{n} 个服务站"
+    },
+    en: {
+      search: "Search a place, street or station", search_go: "Search",
+      search_empty: "Type the name of a district, street, community or station.",
+      search_long: "Too long: 100 characters at most.", searching: "Searching…",
+      places: "Search results", places_found: "{n} places found; pick one to start from:",
+      places_none: "No place matches “{q}”.", picked_place: "Starting from {name}.", kind_district: "District",
+      kind_street: "Street", kind_station: "Station", place_stations: "{n} stations"
+    }
+  };
+  Object.keys(PLACE_TEXT).forEach(function (lang) {
+    Object.keys(PLACE_TEXT[lang]).forEach(function (name) { TEXT[lang][name] = PLACE_TEXT[lang][name]; });
+  });
   var DAY_CODES = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
   var labels = config.labels || {};
   Object.keys(TEXT).forEach(function (lang) {
@@ -559,7 +578,8 @@ function yizhanApp(map, config) {
       (body.features || []).forEach(function (feature) {
         var option = el("option", null, feature.properties.name);
         option.value = feature.properties.adcode;
-        option.dataset.center = JSON.stringify(centre(feature));
+        // where its stations are (the server's "point", inside the district), not the middle of its bbox
+        option.dataset.center = JSON.stringify(feature.properties.point || centre(feature));
         select.appendChild(option);
       });
     }).catch(function () { /* the map and the locate button still work */ });
@@ -575,6 +595,55 @@ function yizhanApp(map, config) {
       } else { value.forEach(walk); }
     })(geometry.coordinates);
     return [(west + east) / 2, (south + north) / 2];
+  }
+
+  /* The search box: places by name from GET /search (points in the tiles' system); picking one sets the
+   * rider's origin. Every name and detail goes in as text (el). */
+  var placeNumber = 0;
+  function searchPlaces(text) {
+    var list = byId("yz-places");
+    list.replaceChildren();
+    list.hidden = true;
+    if (!text.trim()) { setStatus("search_empty"); byId("yz-search").focus(); return; }
+    if (text.trim().length > 100) { setStatus("search_long"); byId("yz-search").focus(); return; }  // as the API
+    var number = ++placeNumber;
+    setStatus("searching");
+    var query = new URLSearchParams({q: text, limit: "10", crs: crs});
+    fetch(api + "/search?" + query.toString())
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) {
+            var detail = body.detail;
+            throw new Error(Array.isArray(detail) && detail[0] && detail[0].reason ? detail[0].reason : JSON.stringify(detail || body));
+          }
+          return body;
+        });
+      })
+      .then(function (body) {
+        if (number !== placeNumber) { return; }
+        if (!body.places.length) { setStatus("places_none", {q: text.trim()}); return; }
+        body.places.forEach(function (place) {
+          var item = el("li", "yz-place");
+          var pick = el("button", "yz-place-pick");
+          pick.type = "button";
+          pick.appendChild(el("span", "yz-place-name", place.name));
+          var about = [t("kind_" + place.kind)];
+          if (place.detail) { about.push(place.detail); }
+          if (place.kind !== "station") { about.push(t("place_stations", {n: place.stations})); }
+          pick.appendChild(el("span", "yz-meta yz-place-detail", about.join(" · ")));
+          pick.addEventListener("click", function () {
+            list.hidden = true;
+            setPosition(place.coordinates[0], place.coordinates[1], crs, "picked_place", {name: place.name});
+          });
+          item.appendChild(pick);
+          list.appendChild(item);
+        });
+        list.hidden = false;
+        setStatus("places_found", {n: body.places.length});
+      })
+      .catch(function (error) {
+        if (number === placeNumber) { setStatus("error", {detail: error.message}); }
+      });
   }
 
   function chip(group, name, selected) {
@@ -668,6 +737,12 @@ function yizhanApp(map, config) {
       setPosition(lonLat[0], lonLat[1], "wgs84", "picked_district", {name: option.textContent});
     });
     map.on("click", function (event) { setPosition(event.latlng.lng, event.latlng.lat, crs, "picked"); });
+    if (byId("yz-search-form")) {
+      byId("yz-search-form").addEventListener("submit", function (event) {
+        event.preventDefault();
+        searchPlaces(byId("yz-search").value);
+      });
+    }
     applyLanguage();
     setStatus("start");
     loadDistricts();
