@@ -31,11 +31,14 @@ def nearby(
     as_json: Annotated[bool, typer.Option("--json", help="print the API's GeoJSON instead of a table")] = False,
 ) -> None:
     """The nearest stations to LON LAT, with distances and opening status."""
-    results = service().nearby(query)
+    yizhan = service()
+    results = yizhan.nearby(query)
     if as_json:
         from stations.exporters import nearby_geojson, query_point
+        from stations.navigation import Trip
 
-        answer = nearby_geojson(results, query.crs, query=query_point(query.query, query.crs))
+        trip = Trip(query.mode, (query.query.lon, query.query.lat), yizhan.settings.navigation_apps())
+        answer = nearby_geojson(results, query.crs, trip, query=query_point(query.query, query.crs))
         sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
         return
     at = f"{query.query.lon:.6f}, {query.query.lat:.6f}"

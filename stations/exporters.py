@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
-from stations.navigation import navigation_links
+from stations.navigation import Trip, trip_members
 from stations.snapshot import Nearby, NearbyQuery
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -114,31 +114,49 @@ def to_csv(stations: Sequence[Station], crs: CrsName = "wgs84") -> str:
 
 
 MAP_FEATURE_KEYS = (
-    "id", "name", "types", "address", "district", "opening_hours", "amenities", "verified_at", "navigation",
+    "id", "name", "types", "address", "district", "opening_hours", "amenities", "verified_at", "phone", "photo_url",
+    "travel_mode", "navigation",
 )  # fmt: skip
 """Station properties an inline map page carries (enough for the popups; smaller pages)."""
 
 
-def map_features(stations: Sequence[Station], tiles_crs: CrsName) -> list[dict[str, Any]]:
-    """Stations as Features for an inline map: coordinates in the tiles' CRS, navigation links per app, and only
-    the ``MAP_FEATURE_KEYS`` properties."""
-    features = rider_features(stations, tiles_crs)
+def map_features(stations: Sequence[Station], tiles_crs: CrsName, trip: Trip | None = None) -> list[dict[str, Any]]:
+    """Stations as Features for an inline map: coordinates in the tiles' CRS, navigation links per app (as
+    ``trip`` says; default: each station's way of travel, from the rider's position), and only the
+    ``MAP_FEATURE_KEYS`` properties."""
+    features = rider_features(stations, tiles_crs, trip=trip)
     for feature in features:
         feature["properties"] = {k: v for k, v in feature["properties"].items() if k in MAP_FEATURE_KEYS}
     return features
 
 
 def rider_features(
-    stations: Sequence[Station], crs: CrsName = "wgs84", extras: Sequence[dict[str, Any]] | None = None
+    stations: Sequence[Station],
+    crs: CrsName = "wgs84",
+    extras: Sequence[dict[str, Any]] | None = None,
+    trip: Trip | None = None,
 ) -> list[dict[str, Any]]:
-    """Station Features for riders: coordinates in ``crs``, ``navigation`` links, plus per-station ``extras``."""
+    """Station Features for riders: coordinates in ``crs``, per-station ``extras``, then the ``TRIP_MEMBERS``:
+    ``travel_mode`` and ``navigation`` route links for it (``trip``: the way of travel, else each station's
+    default, and where from; ``stations.navigation``)."""
     lon, lat = coordinates(stations, crs)
-    links = navigation_links([s.name for s in stations], [s.lon for s in stations], [s.lat for s in stations])
     extras = extras or [{}] * len(stations)
+    trips = _trip_members(stations, trip or Trip())
     return [
-        station_feature(station, x, y, {**extra, "navigation": link})
-        for station, x, y, extra, link in zip(stations, lon, lat, extras, links, strict=True)
+        station_feature(station, x, y, {**extra, **members})
+        for station, x, y, extra, members in zip(stations, lon, lat, extras, trips, strict=True)
     ]
+
+
+TRIP_MEMBERS = ("travel_mode", "navigation")
+"""What ``rider_features`` adds last to a station's properties: the way of travel and the route links for it."""
+
+
+def _trip_members(stations: Sequence[Station], trip: Trip) -> list[dict[str, Any]]:
+    return trip_members(
+        [s.name for s in stations], [s.types for s in stations], [s.lon for s in stations], [s.lat for s in stations],
+        [s.district for s in stations], trip,
+    )  # fmt: skip
 
 
 NEARBY_MEMBERS = ("distance_m", "open_status", "closes_at", "opens_at")
@@ -156,12 +174,14 @@ def _nearby_members(result: Nearby) -> dict[str, Any]:
     }
 
 
-def nearby_geojson(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> dict[str, Any]:
+def nearby_geojson(
+    results: Sequence[Nearby], crs: CrsName = "wgs84", trip: Trip | None = None, **members: Any
+) -> dict[str, Any]:
     """Nearest-station answers as a FeatureCollection in their order, each with ``distance_m`` (metres),
     ``open_status``, ``closes_at`` (open) or ``opens_at`` (closed) and ``navigation`` links for Amap, Baidu,
-    Tencent and ``geo:``."""
+    Tencent and ``geo:`` routing as ``trip`` says."""
     extras = [_nearby_members(r) for r in results]
-    return feature_collection(rider_features([r.station for r in results], crs, extras), crs, **members)
+    return feature_collection(rider_features([r.station for r in results], crs, extras, trip), crs, **members)
 
 
 def query_point(query: NearbyQuery, crs: CrsName = "wgs84") -> dict[str, Any]:
@@ -180,7 +200,7 @@ def query_point(query: NearbyQuery, crs: CrsName = "wgs84") -> dict[str, Any]:
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 # A hole is a string value that JSON-encodes as "\u0000name\u0000"; the text around the holes is kept
 _HOLE = "\x00{}\x00"
-_FEATURE_HOLES = ("lon", "lat", *NEARBY_MEMBERS)
+_FEATURE_HOLES = ("lon", "lat", *NEARBY_MEMBERS, *TRIP_MEMBERS)
 _HOLE_TEXT = re.compile(r'"\\u0000(' + "|".join((*_FEATURE_HOLES, "features")) + r')\\u0000"')
 
 
@@ -203,10 +223,11 @@ def _split_at_holes(text: str, names: Sequence[str]) -> list[str] | None:
 
 
 class _FeatureTexts:
-    """Stations' rider Features (``rider_features``) as JSON text with holes for the coordinates and the
-    ``NEARBY_MEMBERS``, kept for the ``size`` stations answered most recently.
+    """Stations' rider Features (``rider_features``) as JSON text with holes for the coordinates, the
+    ``NEARBY_MEMBERS`` and the ``TRIP_MEMBERS``, kept for the ``size`` stations answered most recently.
 
-    A station's properties and navigation links are then built and encoded once, not in every answer. Stations
+    A station's properties are then built and encoded once, not in every answer (its navigation links route
+    from each answer's own point, so they are made per answer, for all its stations at once). Stations
     are kept by identity: a Station never changes, and a registry change builds new Station objects.
     """
 
@@ -230,6 +251,7 @@ class _FeatureTexts:
             built = {}
             for station, feature in zip(missing, rider_features(missing, "wgs84", [holes] * len(missing)), strict=True):
                 feature["geometry"]["coordinates"] = [_HOLE.format("lon"), _HOLE.format("lat")]
+                feature["properties"].update({name: _HOLE.format(name) for name in TRIP_MEMBERS})
                 built[id(station)] = (station, _split_at_holes(_encode_json(feature), _FEATURE_HOLES))
                 found[id(station)] = built[id(station)][1]
             with self._lock:
@@ -242,23 +264,26 @@ class _FeatureTexts:
 _FEATURE_TEXTS = _FeatureTexts(FEATURE_TEXT_CACHE_SIZE)
 
 
-def nearby_geojson_json(results: Sequence[Nearby], crs: CrsName = "wgs84", **members: Any) -> str:
+def nearby_geojson_json(
+    results: Sequence[Nearby], crs: CrsName = "wgs84", trip: Trip | None = None, **members: Any
+) -> str:
     """``nearby_geojson`` as compact JSON text, exactly what ``JSONResponse`` would send for it, built from each
     station's Feature text kept from earlier answers (``FEATURE_TEXT_CACHE_SIZE``): several times faster."""
     collection = feature_collection([], crs, **members)
     collection["features"] = [_HOLE.format("features")]  # where the features' JSON text goes
     envelope = _split_at_holes(_encode_json(collection), ["features"])
     if envelope is None:
-        return _encode_json(nearby_geojson(results, crs, **members))
+        return _encode_json(nearby_geojson(results, crs, trip, **members))
     stations = [r.station for r in results]
     lon, lat = coordinates(stations, crs)
+    trips = _trip_members(stations, trip or Trip())
     features = []
-    for result, x, y, parts in zip(results, lon, lat, _FEATURE_TEXTS.of(stations), strict=True):
+    for result, x, y, parts, journey in zip(results, lon, lat, _FEATURE_TEXTS.of(stations), trips, strict=True):
         extra = _nearby_members(result)
         if parts is None:
-            features.append(_encode_json(rider_features([result.station], crs, [extra])[0]))
+            features.append(_encode_json(rider_features([result.station], crs, [extra], trip)[0]))
             continue
-        values = (float(x), float(y), *extra.values())
+        values = (float(x), float(y), *extra.values(), *journey.values())
         features.append(parts[0] + "".join(_json_value(v) + part for v, part in zip(values, parts[1:], strict=True)))
     return envelope[0] + ",".join(features) + envelope[1]
 

@@ -158,6 +158,12 @@ NEARBY_INPUTS = (
         "coordinate system of lon/lat when it is not crs (answers stay in crs): e.g. wgs84 for a phone's GPS "
         "position with crs=gcj02 for Amap tiles",
     ),
+    Input(
+        "mode", str | None, None,
+        "way of travel of the navigation links: walk, ride or drive; default per station: drive to driver homes, "
+        "ride to the others",
+        examples=("ride",),
+    ),
 )  # fmt: skip
 """``GET /stations/nearby`` and ``yizhan nearby``."""
 

@@ -1,11 +1,18 @@
-"""Links that open a station in riders' navigation apps, each in the app's own coordinate system.
+"""Links that open route planning to a station in riders' navigation apps, each in the app's own coordinate
+system, for the way the rider travels (``walk``, ``ride`` or ``drive``).
 
-Amap (高德) and Tencent (腾讯) take GCJ-02, Baidu (百度) takes BD-09, and a ``geo:`` URI (RFC 5870) takes
-WGS84. The apps route from the rider's current position.
+Amap (高德) and Tencent (腾讯) take GCJ-02, Baidu (百度) takes BD-09, and a ``geo:`` URI (RFC 5870) takes WGS84.
+Each app routes from ``origin`` when one is given (the point a nearest-station question asked about), else from
+the rider's current position, which the apps' mobile pages and apps fill in themselves.
+
+A station's default way of travel is ``default_mode``: drivers drive to a driver home (司机之家), riders ride
+to the others; the rider may choose another (the API's ``mode``).
 
 One function, over arrays: a single place is a list of one.
 
->>> (links,) = navigation_links(["驿站"], [120.16], [30.25])
+>>> (links,) = navigation_links(["驿站"], [120.16], [30.25], "drive")
+>>> links["tencent"]
+'https://apis.map.qq.com/uri/v1/routeplan?type=drive&to=%E9%A9%BF%E7%AB%99&tocoord=30.24766,120.164678&referer=yizhan'
 >>> links["geo"]
 'geo:30.25,120.16?q=30.25,120.16(%E9%A9%BF%E7%AB%99)'
 """
@@ -13,37 +20,164 @@ One function, over arrays: a single place is a list of one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, get_args
 from urllib.parse import quote
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from geo.crs import gcj02_to_bd09, wgs84_to_gcj02
+from stations.errors import InvalidValue
+
+TravelMode = Literal["walk", "ride", "drive"]
+TRAVEL_MODES: tuple[TravelMode, ...] = get_args(TravelMode)
+NAVIGATION_APPS = ("amap", "baidu", "tencent", "geo")
+ORIGIN_NAME = "起点"
+"""The name the apps show for ``origin``."""
+
+# Each app's own word for a way of travel.
+# Amap URI API, 路径规划 (web and mobile browsers): https://lbs.amap.com/api/uri-api/guide/travel/route
+#   mode=car|bus|walk|ride (ride: mobile only, Amap app 8.0+); from/to = lon,lat[,name]; src; callnative=1
+#   tries the installed app. coordinate=gaode (GCJ-02): https://lbs.amap.com/api/uri-api/gettingstarted
+AMAP_MODES: dict[TravelMode, str] = {"walk": "walk", "ride": "ride", "drive": "car"}
+# Baidu URI API, 公交、驾车、步行导航 on the web: http://lbsyun.baidu.com/index.php?title=uri/api/web
+#   (api.map.baidu.com/direction: origin, destination = latlng:lat,lng|name:..., mode, region, output=html
+#   (required on the web), coord_type=bd09ll, src required, "webapp.companyName.appName").
+#   riding, and an origin that may be left out (then the current position), are from the app's documentation
+#   of the same direction call: https://lbsyun.baidu.com/docs/webapi?title=mapadjustment%2Furi%2Fandriod
+#   (mode=transit|driving|walking|riding; src "andr.companyName.appName"); overview of both:
+#   https://lbsyun.baidu.com/docs/webapi?title=mapadjustment%2Furi%2Fintroduction
+BAIDU_MODES: dict[TravelMode, str] = {"walk": "walking", "ride": "riding", "drive": "driving"}
+# Tencent URI API, 路线规划 on the web: https://lbs.qq.com/webApi/uriV1/uriGuide/uriWebRoute
+#   (apis.map.qq.com/uri/v1/routeplan: type=bus|drive|walk, from/fromcoord (mobile: left out = current position),
+#   to/tocoord = lat,lng in Tencent's GCJ-02 (coord_type 2, the default), referer = your key or app name,
+#   required); type=bike is from the app's: https://lbs.qq.com/webApi/uriV1/uriGuide/uriMobileRoute
+TENCENT_MODES: dict[TravelMode, str] = {"walk": "walk", "ride": "bike", "drive": "drive"}
+# geo: URI, RFC 5870 (https://www.rfc-editor.org/rfc/rfc5870): geo:lat,lon in WGS84; it has no way of travel
+# (the app asks); ?q=lat,lon(label) is the Android convention that labels the pin.
+
+
+@dataclass(frozen=True)
+class NavigationApps:
+    """What the apps want to know about who links to them (``stations.settings.Settings``: ``amap_src``,
+    ``baidu_src``, ``tencent_referer``); text of ``[A-Za-z0-9._-]`` only, as the settings check."""
+
+    amap_src: str = "yizhan"
+    baidu_src: str = "webapp.yizhan.yizhan"
+    tencent_referer: str = "yizhan"
+
+
+@dataclass(frozen=True)
+class Trip:
+    """How the links of an answer route: ``mode`` for every station (None: each station's ``default_mode``),
+    from ``origin`` (WGS84 lon, lat; None: the rider's current position), for ``apps``."""
+
+    mode: TravelMode | None = None
+    origin: tuple[float, float] | None = None
+    apps: NavigationApps = field(default_factory=NavigationApps)
+
+
+def default_mode(types: Sequence[str]) -> TravelMode:
+    """How one gets to a station of ``types`` unless the rider says otherwise: ``drive`` to a driver home
+    (司机之家), else ``ride``.
+
+    >>> default_mode(["driver_home"]), default_mode(["outdoor_worker", "driver_home"]), default_mode(["nursing_room"])
+    ('drive', 'drive', 'ride')
+    """
+    return "drive" if "driver_home" in types else "ride"
+
+
+def travel_mode(value: str) -> TravelMode:
+    """A way of travel by name; ``stations.errors.InvalidValue`` of ``mode`` naming the valid ones if unknown.
+
+    >>> travel_mode("walk")
+    'walk'
+    """
+    for name in TRAVEL_MODES:
+        if value == name:
+            return name
+    raise InvalidValue("mode", value, "unknown way of travel: walk (步行), ride (骑行) or drive (驾车)", TRAVEL_MODES)
 
 
 def _fmt(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def navigation_links(names: Sequence[str], lon: ArrayLike, lat: ArrayLike) -> list[dict[str, str]]:
-    """``{"amap", "baidu", "tencent", "geo"}`` URLs for each place at WGS84 (lon, lat) degrees, converted
-    together (one array operation per datum, whatever the number of places)."""
+def _text(value: str) -> str:
+    return quote(value, safe="")
+
+
+def navigation_links(
+    names: Sequence[str],
+    lon: ArrayLike,
+    lat: ArrayLike,
+    modes: TravelMode | Sequence[TravelMode] = "ride",
+    *,
+    regions: Sequence[str | None] | None = None,
+    origin: tuple[float, float] | None = None,
+    apps: NavigationApps | None = None,
+) -> list[dict[str, str]]:
+    """``{"amap", "baidu", "tencent", "geo"}`` route-planning URLs to each place at WGS84 (lon, lat) degrees,
+    converted together (one array operation per datum, whatever the number of places).
+
+    ``modes`` is one way of travel for all places or one per place; ``regions`` the county or city of each place
+    (Baidu's ``region``; None: left out); ``origin`` a WGS84 (lon, lat) to route from (None: the current position).
+    """
+    apps = apps or NavigationApps()
     w_lon, w_lat = np.asarray(lon, dtype=float).ravel(), np.asarray(lat, dtype=float).ravel()
+    if origin is not None:  # converted with the places: the same array operations
+        w_lon, w_lat = np.append(w_lon, origin[0]), np.append(w_lat, origin[1])
     g_lon, g_lat = wgs84_to_gcj02(w_lon, w_lat)
     b_lon, b_lat = gcj02_to_bd09(g_lon, g_lat)
+    columns = [[_fmt(v) for v in column.tolist()] for column in (g_lon, g_lat, b_lon, b_lat, w_lon, w_lat)]
+    amap_from = baidu_from = tencent_from = ""
+    if origin is not None:
+        ogx, ogy, obx, oby = (column[-1] for column in columns[:4])
+        start = _text(ORIGIN_NAME)
+        amap_from = f"from={ogx},{ogy},{start}&"
+        baidu_from = f"origin=latlng:{oby},{obx}%7Cname:{start}&"
+        tencent_from = f"from={start}&fromcoord={ogy},{ogx}&"
+    each_mode = [modes] * len(names) if isinstance(modes, str) else list(modes)
     links = []
     for i, name in enumerate(names):
-        label = quote(name, safe="")
-        gx, gy, bx, by, wx, wy = (_fmt(float(v.flat[i])) for v in (g_lon, g_lat, b_lon, b_lat, w_lon, w_lat))
+        label = _text(name)
+        # Baidu splits destination at "|" after decoding: a "|" of the name would start a field of its own
+        baidu_label = _text(name.replace("|", "｜"))
+        gx, gy, bx, by, wx, wy = (column[i] for column in columns)
+        mode = each_mode[i]
+        region = regions[i] if regions is not None else None
         links.append(
             {
-                "amap": f"https://uri.amap.com/navigation?to={gx},{gy},{label}&mode=ride&coordinate=gaode&callnative=1",
-                "baidu": (
-                    f"https://api.map.baidu.com/marker?location={by},{bx}&title={label}&content={label}"
-                    "&coord_type=bd09ll&output=html&src=yizhan"
+                "amap": (
+                    f"https://uri.amap.com/navigation?{amap_from}to={gx},{gy},{label}&mode={AMAP_MODES[mode]}"
+                    f"&src={apps.amap_src}&coordinate=gaode&callnative=1"
                 ),
-                "tencent": f"https://apis.map.qq.com/uri/v1/routeplan?type=bike&to={label}&tocoord={gy},{gx}&referer=yizhan",
+                "baidu": (
+                    f"https://api.map.baidu.com/direction?{baidu_from}destination=latlng:{by},{bx}%7Cname:{baidu_label}"
+                    f"&mode={BAIDU_MODES[mode]}{f'&region={_text(region)}' if region else ''}"
+                    f"&output=html&coord_type=bd09ll&src={apps.baidu_src}"
+                ),
+                "tencent": (
+                    f"https://apis.map.qq.com/uri/v1/routeplan?type={TENCENT_MODES[mode]}&{tencent_from}to={label}"
+                    f"&tocoord={gy},{gx}&referer={apps.tencent_referer}"
+                ),
                 "geo": f"geo:{wy},{wx}?q={wy},{wx}({label})",
             }
         )
     return links
+
+
+def trip_members(
+    names: Sequence[str],
+    types: Sequence[Sequence[str]],
+    lon: ArrayLike,
+    lat: ArrayLike,
+    regions: Sequence[str | None],
+    trip: Trip,
+) -> list[dict[str, object]]:
+    """Each place's ``travel_mode`` (``trip.mode``, else its ``default_mode``) and ``navigation`` links, as the
+    rider Features carry them."""
+    modes: list[TravelMode] = [trip.mode or default_mode(kinds) for kinds in types]
+    links = navigation_links(names, lon, lat, modes, regions=regions, origin=trip.origin, apps=trip.apps)
+    return [{"travel_mode": mode, "navigation": link} for mode, link in zip(modes, links, strict=True)]

@@ -29,6 +29,7 @@ from stations.vocabulary import STATION_TYPES
 
 if TYPE_CHECKING:  # loaded by the functions that need them: the CLI's help must not wait for numpy and scipy
     from geo.crs import CrsName
+    from stations.navigation import TravelMode
     from stations.snapshot import NearbyQuery
 
 CRS_NAMES: tuple[CrsName, ...] = ("wgs84", "gcj02", "bd09")  # as geo.crs.CRS_NAMES
@@ -59,6 +60,8 @@ class NearbyRequest:
 
     query: NearbyQuery
     crs: CrsName = "wgs84"
+    mode: TravelMode | None = None
+    """Way of travel of the answer's navigation links; None: each station's default (``default_mode``)."""
     inputs: ClassVar[tuple[Input, ...]] = NEARBY_INPUTS
 
     @classmethod
@@ -76,10 +79,12 @@ class NearbyRequest:
         order: str = "distance",
         crs: str = "wgs84",
         position_crs: str | None = None,
+        mode: str | None = None,
     ) -> NearbyRequest:
         """Checked from what a user typed: (lon, lat) in ``position_crs`` (default ``crs``), comma lists, an ISO
         time or 'now'."""
         from stations import params
+        from stations.navigation import travel_mode
 
         name = crs_name(crs)
         position = name if position_crs is None else crs_name(position_crs, "position_crs")
@@ -87,7 +92,7 @@ class NearbyRequest:
             lon, lat, crs=position, k=k, radius_m=radius_m, types=types, amenities=amenities, open_at=open_at,
             include_unknown_hours=include_unknown_hours, order=order,
         )  # fmt: skip
-        return cls(query, name)
+        return cls(query, name, None if mode is None else travel_mode(mode))
 
 
 @dataclass(frozen=True)

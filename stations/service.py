@@ -153,6 +153,7 @@ class Service:
         """A self-contained page of the stations of ``query`` with their data inline (embed or static export)."""
         from maps.stations import StationPage, View, station_assets, station_page
         from stations.exporters import map_features
+        from stations.navigation import Trip
 
         registry, settings = self.registry, self.settings
         snapshot = registry.snapshot()
@@ -169,7 +170,7 @@ class Service:
             "adcode": query.adcode, "types": list(query.types), **app_vocabulary(),
         }  # fmt: skip
         view = View(centre, query.zoom if query.zoom is not None else 13, query.controls)
-        features = map_features(chosen, settings.tiles_crs)
+        features = map_features(chosen, settings.tiles_crs, Trip(apps=settings.navigation_apps()))
         return station_page(StationPage(station_assets(), config, features, title, self.tiles(), view))
 
     def station_statuses(self, query: StationMapQuery, at: datetime | None = None) -> dict[str, StationStatus]:

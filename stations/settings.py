@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stations.limits import DEFAULT_LIMITS, ReadLimits
+
+if TYPE_CHECKING:
+    from stations.navigation import NavigationApps
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "data" / "hangzhou"
@@ -111,6 +115,23 @@ class Settings(BaseSettings):
     """Most stations one nearby query may ask for (k)."""
     max_radius_m: float = Field(default=100_000.0, gt=0)
     """Largest radius of a nearby query, metres."""
+    amap_src: str = Field(default="yizhan", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    """Who links to Amap (高德): the ``src`` of its route links (its URI API asks for one)."""
+    baidu_src: str = Field(default="webapp.yizhan.yizhan", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    """Who links to Baidu (百度): the ``src`` of its route links, required, "webapp.companyName.appName"."""
+    tencent_referer: str = Field(default="yizhan", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    """Who links to Tencent (腾讯): the ``referer`` of its route links, required; your key from lbs.qq.com (the
+    app's documentation asks for the key) or your app's name."""
+    photo_sources: Annotated[tuple[str, ...], NoDecode] = ("https:",)
+    """Where the pages may load station photos from (CSP img-src sources, comma-separated): "https:" (any HTTPS
+    host; the pages show only https photo URLs) or your photo hosts, e.g. "https://img.union.example.cn"; empty:
+    none (photos are then not loaded)."""
+
+    def navigation_apps(self) -> NavigationApps:
+        """The ``amap_src``, ``baidu_src`` and ``tencent_referer`` settings as the navigation links take them."""
+        from stations.navigation import NavigationApps
+
+        return NavigationApps(self.amap_src, self.baidu_src, self.tencent_referer)
 
     def import_limits(self) -> ReadLimits:
         """The ``import_*`` settings as the importers take them."""
@@ -120,6 +141,11 @@ class Settings(BaseSettings):
     @classmethod
     def _origin_list(cls, value: object, info: ValidationInfo) -> object:
         return origins(value, allow_any=info.field_name == "cors_origins")
+
+    @field_validator("photo_sources", mode="before")
+    @classmethod
+    def _photo_sources(cls, value: object) -> object:
+        return photo_sources(value)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -147,6 +173,25 @@ def networks(value: object) -> object:
                 f"{item!r} is not an IP address or network: give e.g. 127.0.0.1 or 10.0.0.0/8 (0.0.0.0/0 trusts any)"
             ) from None
         found.append(str(network.network_address) if network.num_addresses == 1 else str(network))
+    return tuple(found)
+
+
+def photo_sources(value: object) -> object:
+    """CSP image sources from a comma- or space-separated string (or a sequence): ``https:`` or HTTPS origins,
+    each may start its host with ``*.``.
+
+    >>> photo_sources("https:, https://*.Example.cn")
+    ('https:', 'https://*.example.cn')
+    """
+    if not isinstance(value, str | list | tuple):
+        return value  # pydantic reports the wrong type
+    items = value.replace(",", " ").split() if isinstance(value, str) else [str(v).strip() for v in value]
+    found = []
+    for item in items:
+        source = item.lower().rstrip("/")
+        if source != "https:" and re.fullmatch(r"https://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?", source) is None:
+            raise ValueError(f"{item!r} is not a photo source: give https: (any HTTPS host) or https://host[:port]")
+        found.append(source)
     return tuple(found)
 
 

@@ -26,6 +26,7 @@ from stations.exporters import (
     to_csv,
 )
 from stations.model import ID_PATTERN, STATION_TYPES, Station, id_problem
+from stations.navigation import Trip
 from stations.queries import NearbyRequest
 from stations.settings import Settings
 
@@ -97,6 +98,7 @@ class GeoJSONResponse(JSONResponse):
 )
 async def nearby(  # async: no hop to the thread pool; the work is a fraction of a millisecond of CPU, no I/O
     service: ServiceDep,
+    settings: SettingsDep,
     request: Annotated[NearbyRequest, Depends(query_dependency(NearbyRequest))],
     at: Annotated[
         str | None, Query(description="time for open_status when open_at is not given (ISO date-time); default now")
@@ -105,7 +107,8 @@ async def nearby(  # async: no hop to the thread pool; the work is a fraction of
     """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
     ``open_status`` (at ``open_at``, else now) and navigation links for Amap, Baidu, Tencent and ``geo:``."""
     results = service.nearby(request, now=params.moment(at, field="at"))
-    body = nearby_geojson_json(results, request.crs, query=query_point(request.query, request.crs))
+    trip = Trip(request.mode, (request.query.lon, request.query.lat), settings.navigation_apps())
+    body = nearby_geojson_json(results, request.crs, trip, query=query_point(request.query, request.crs))
     return Response(body, media_type=GEOJSON)
 
 
@@ -180,5 +183,5 @@ def station_response(
         "open_status": "closed" if station.is_closed else hours.status(station.opening_hours, now),
         "stale": station.is_stale(now.date(), settings.stale_after_days),
     }
-    feature = rider_features([station], crs, [extra])[0]
+    feature = rider_features([station], crs, [extra], Trip(apps=settings.navigation_apps()))[0]
     return GeoJSONResponse(feature, status_code=status_code, headers={"ETag": etag(revision)})

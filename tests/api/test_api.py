@@ -230,7 +230,9 @@ def link_coordinates(links: dict[str, str]) -> dict[str, tuple[float, float]]:
     amap = parse_qs(urlsplit(links["amap"]).query)
     amap_lon, amap_lat, _label = amap["to"][0].split(",", 2)
     baidu = parse_qs(urlsplit(links["baidu"]).query)
-    baidu_lat, baidu_lon = baidu["location"][0].split(",")
+    destination = re.fullmatch(rf"latlng:{LINK_NUMBER},{LINK_NUMBER}\|name:.*", baidu["destination"][0], re.S)
+    assert destination is not None, links["baidu"]
+    baidu_lat, baidu_lon = destination.group(1, 2)
     tencent = parse_qs(urlsplit(links["tencent"]).query)
     tencent_lat, tencent_lon = tencent["tocoord"][0].split(",")
     geo = re.fullmatch(rf"geo:{LINK_NUMBER},{LINK_NUMBER}\?q={LINK_NUMBER},{LINK_NUMBER}\(.*\)", links["geo"])
@@ -431,6 +433,55 @@ def test_navigation_links_carry_each_apps_coordinates(town: TestClient) -> None:
         rec = BY_ID[feature["id"]]
         assert set(feature["properties"]["navigation"]) == {"amap", "baidu", "tencent", "geo"}
         assert_navigation(feature, rec.lon, rec.lat)
+
+
+APP_MODE_PARAMS = {
+    "drive": ("car", "driving", "drive"),
+    "ride": ("ride", "riding", "bike"),
+    "walk": ("walk", "walking", "walk"),
+}
+
+
+def link_modes(links: dict[str, str]) -> tuple[str, str, str]:
+    """The way of travel each of Amap, Baidu and Tencent is asked for, in its own words."""
+    amap, baidu, tencent = (parse_qs(urlsplit(links[app]).query) for app in ("amap", "baidu", "tencent"))
+    return amap["mode"][0], baidu["mode"][0], tencent["type"][0]
+
+
+def test_links_route_by_each_stations_way_of_travel_unless_the_rider_chooses(town: TestClient) -> None:
+    body = nearby(town, k=100)
+    for feature in body["features"]:
+        expected = "drive" if "driver_home" in BY_ID[feature["id"]].types else "ride"
+        assert feature["properties"]["travel_mode"] == expected, feature["id"]
+        assert link_modes(feature["properties"]["navigation"]) == APP_MODE_PARAMS[expected]
+        # routes start where the question was asked, in each app's datum (Amap lon,lat; the others lat,lon)
+        amap_from = parse_qs(urlsplit(feature["properties"]["navigation"]["amap"]).query)["from"][0].split(",")
+        gcj = transform(P[0], P[1], "wgs84", "gcj02")
+        assert [float(v) for v in amap_from[:2]] == pytest.approx([float(gcj[0]), float(gcj[1])], abs=1e-6)
+    assert {f["properties"]["travel_mode"] for f in body["features"]} == {"drive", "ride"}
+    for mode in ("walk", "ride", "drive"):
+        chosen = nearby(town, k=100, mode=mode)
+        assert ids(chosen) == ids(body)
+        for feature in chosen["features"]:
+            assert feature["properties"]["travel_mode"] == mode
+            assert link_modes(feature["properties"]["navigation"]) == APP_MODE_PARAMS[mode]
+            assert_navigation(feature, BY_ID[feature["id"]].lon, BY_ID[feature["id"]].lat)
+
+
+@pytest.mark.parametrize("mode", ["fly", "", "WALK", "bike", "walk,ride"])
+def test_unknown_way_of_travel_is_refused_listing_the_valid_ones(town: TestClient, mode: str) -> None:
+    (entry,) = error_entries(town.get("/stations/nearby", params={"lon": P[0], "lat": P[1], "mode": mode}))
+    assert entry["field"] == "mode" and entry["value"] == mode
+    assert entry["valid"] == ["walk", "ride", "drive"]
+
+
+def test_one_station_links_route_by_its_way_of_travel(town: TestClient) -> None:
+    for rec in TOWN:
+        feature = town.get(f"/stations/{rec.id}").json()
+        expected = "drive" if "driver_home" in rec.types else "ride"
+        assert feature["properties"]["travel_mode"] == expected
+        assert link_modes(feature["properties"]["navigation"]) == APP_MODE_PARAMS[expected]
+        assert "from" not in parse_qs(urlsplit(feature["properties"]["navigation"]["amap"]).query)
 
 
 # ----------------------------------------------------------------------------- brute force, property-based

@@ -20,6 +20,7 @@ from geo.distance import haversine_m
 from stations import exporters, hours
 from stations.exporters import nearby_geojson, nearby_geojson_json
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+from stations.navigation import TRAVEL_MODES, Trip
 from stations.snapshot import CLOSES_SOON, ORDERS, NearbyQuery, Snapshot
 
 HOURS = (
@@ -155,11 +156,13 @@ def test_nearby_json_text_is_what_json_dumps_writes(everything: list[Station], d
         answers = snapshot.nearby(query, now=at)
         crs = data.draw(st.sampled_from(["wgs84", "gcj02", "bd09"]))
         members = data.draw(st.dictionaries(st.sampled_from(["total", "note"]), st.integers() | st.text(max_size=5)))
+        origin = data.draw(st.none() | st.just((query.lon, query.lat)))
+        trip = Trip(data.draw(st.sampled_from([None, *TRAVEL_MODES])), origin)  # links made per answer
         expected = json.dumps(
-            nearby_geojson(answers, crs, **members), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            nearby_geojson(answers, crs, trip, **members), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
-        assert nearby_geojson_json(answers, crs, **members) == expected  # kept texts may be built now...
-        assert nearby_geojson_json(answers, crs, **members) == expected  # ...and are reused here
+        assert nearby_geojson_json(answers, crs, trip, **members) == expected  # kept texts may be built now...
+        assert nearby_geojson_json(answers, crs, trip, **members) == expected  # ...and are reused here
 
 
 def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> None:
