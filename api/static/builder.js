@@ -1,9 +1,14 @@
-/* The embed builder: the <iframe> snippet from the form, a live preview, a copy button. */
+/* The embed builder: the snippet from the form (an <iframe> that fits the page width at an aspect ratio, or of a
+ * fixed size), live previews at the page's width and at a phone's (390 px), a copy button. */
 (function () {
   "use strict";
   var form = document.getElementById("yb-form");
   var snippet = document.getElementById("yb-snippet");
-  var preview = document.getElementById("yb-preview");
+  var previews = [
+    {box: document.getElementById("yb-preview"), zh: "预览（电脑）", en: "preview (desktop)"},
+    {box: document.getElementById("yb-preview-phone"), zh: "预览（手机）", en: "preview (phone)"}
+  ];
+  var RATIOS = {"4:3": 3 / 4, "16:9": 9 / 16, "1:1": 1, "3:4": 4 / 3};  // height over width
   function size(input, fallback) {
     var value = parseInt(input.value, 10);
     return isFinite(value) ? Math.min(2000, Math.max(200, value)) : fallback;
@@ -20,17 +25,48 @@
     if (!form.elements.controls.checked) { query.set("controls", "false"); }
     return window.location.origin + EMBED_PATH + "?" + query.toString();
   }
-  function update() {
+  function fixed() { return form.elements.sizing.value === "fixed"; }
+  /* The snippet as elements. Styles are set through the CSSOM, not as style attributes: this page's CSP allows
+   * none, and outerHTML writes them out as attributes for the union's page. A fixed size keeps max-width: 100%,
+   * so a phone never scrolls sideways; the responsive box keeps its ratio by padding-top, which every browser
+   * (old WebViews too) knows, unlike aspect-ratio. */
+  function snippetElement(title) {
     var iframe = document.createElement("iframe");
     iframe.src = embedUrl();
-    iframe.width = String(size(form.elements.width, 600));
-    iframe.height = String(size(form.elements.height, 450));
-    iframe.title = form.elements.lang.value === "en" ? "Map of union service stations" : "工会驿站地图";
-    iframe.style.border = "0";  // CSSOM, not a style attribute: the page's CSP allows no inline style attributes
+    iframe.title = title;
     iframe.setAttribute("loading", "lazy");
-    snippet.value = iframe.outerHTML;
-    preview.textContent = "";
-    preview.appendChild(iframe);
+    iframe.style.border = "0";
+    if (fixed()) {
+      iframe.width = String(size(form.elements.width, 600));
+      iframe.height = String(size(form.elements.height, 450));
+      iframe.style.maxWidth = "100%";
+      return iframe;
+    }
+    var ratio = RATIOS[form.elements.ratio.value] || RATIOS["4:3"];
+    var box = document.createElement("div");
+    box.style.position = "relative";
+    box.style.width = "100%";
+    box.style.height = "0";
+    box.style.paddingTop = (ratio * 100).toFixed(2) + "%";
+    iframe.style.position = "absolute";
+    iframe.style.top = "0";
+    iframe.style.left = "0";
+    iframe.style.width = "100%";
+    iframe.style.height = "100%";
+    box.appendChild(iframe);
+    return box;
+  }
+  function update() {
+    var english = form.elements.lang.value === "en";
+    var title = english ? "Map of union service stations" : "工会驿站地图";
+    form.elements.ratio.disabled = fixed();
+    form.elements.width.disabled = !fixed();
+    form.elements.height.disabled = !fixed();
+    snippet.value = snippetElement(title).outerHTML;
+    previews.forEach(function (preview) {  // each its own title: two frames of one page must be told apart
+      preview.box.textContent = "";
+      preview.box.appendChild(snippetElement(title + (english ? " — " + preview.en : "（" + preview.zh + "）")));
+    });
   }
   form.addEventListener("change", update);
   form.addEventListener("input", update);

@@ -22,6 +22,8 @@ function yizhanApp(map, config) {
   var PIN_BOX = 44;  // a marker's tap box in CSS px (its dot is smaller); boxes never overlap (spreadPins)
   var TEXT = {
     zh: {
+      full_map: "查看完整地图", gesture_wheel: "点击地图后可用滚轮缩放", gesture_touch: "使用双指移动地图",
+      asked_view: "显示嵌入地图所在的位置。",
       title: "驿站 · 附近的服务站", lang_switch: "English", skip: "跳到服务站列表", filters: "筛选",
       locate: "定位我", district: "或选择区县", district_none: "或选择区县…", types: "类型", amenities: "设施",
       open_now: "现在开放", locating: "正在定位…", located: "已定位。", start: "点击“定位我”，或点击地图、选择区县来查找附近的服务站。",
@@ -50,6 +52,8 @@ function yizhanApp(map, config) {
       cluster: "{n} 个服务站，点按放大"
     },
     en: {
+      full_map: "View full map", gesture_wheel: "Click the map to zoom with the scroll wheel",
+      gesture_touch: "Use two fingers to move the map", asked_view: "Showing the place of the embedded map.",
       title: "Yizhan · stations near you", lang_switch: "中文", skip: "Skip to the station list", filters: "Filters",
       locate: "Locate me", district: "or pick a district", district_none: "or pick a district…", types: "Type",
       amenities: "Amenities", open_now: "Open now", locating: "Finding your position…", located: "Located.",
@@ -118,7 +122,7 @@ function yizhanApp(map, config) {
   var api = config.api || "";
   var state = {
     lang: pickLang(params.get("lang") || config.lang),
-    types: new Set(config.types || []),
+    types: new Set(config.types || askedTypes()),
     amenities: new Set(),
     openNow: false,
     now: params.get("now") || config.now || null,
@@ -531,7 +535,8 @@ function yizhanApp(map, config) {
         state.lastStatus = [statusKey, statusValues];
         var bounds = stationLayer.getBounds();
         if (youMarker) { bounds.extend(youMarker.getLatLng()); }
-        if (bounds.isValid()) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16}); }
+        if (bounds.isValid() && !state.holdView) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16}); }
+        state.holdView = false;  // an asked view (showAskedView) stays for its first answer only
       })
       .catch(function (error) {
         if (number !== requestNumber) { return; }
@@ -715,6 +720,139 @@ function yizhanApp(map, config) {
     return control;
   }
 
+  /* The embed (mode "embed") on a union's page: gestures that leave the page scrollable, a "view full map" link
+   * and open/closed badges. */
+
+  /* Gestures: a page that frames the map must still scroll past it. The wheel zooms only once the map has focus
+   * (a click, or Tab) and stops when it loses it or the mouse leaves; on a touch screen one finger scrolls the
+   * page (dragging is off for touch, so Leaflet's touch-action lets the browser scroll) while two fingers move
+   * and zoom the map (Leaflet's touchZoom follows their centre). A hint says so when a gesture did not move it.
+   * No plugin: these few listeners are all leaflet-gesture-handling does that an embed needs. */
+  function gestureHandling() {
+    var box = map.getContainer();
+    var hint = el("div", "yz-gesture-hint");
+    hint.setAttribute("aria-hidden", "true");  // about a mouse wheel and fingers; the keyboard works as it is
+    box.appendChild(hint);
+    var timer = null;
+    function hide() {
+      window.clearTimeout(timer);
+      hint.classList.remove("yz-gesture-hint-on");
+      hint.textContent = "";
+    }
+    function show(key) {
+      window.clearTimeout(timer);
+      hint.textContent = t(key);
+      hint.classList.add("yz-gesture-hint-on");
+      timer = window.setTimeout(hide, 1500);
+    }
+    function onControl(event) { return event.target.closest && event.target.closest(".leaflet-control, .leaflet-popup"); }
+    map.scrollWheelZoom.disable();
+    map.dragging.disable();
+    box.addEventListener("focus", function () { map.scrollWheelZoom.enable(); hide(); });
+    box.addEventListener("blur", function () { map.scrollWheelZoom.disable(); });
+    box.addEventListener("mouseleave", function () {
+      map.scrollWheelZoom.disable();
+      if (!map.dragging.moving()) { map.dragging.disable(); }
+    });
+    box.addEventListener("pointerdown", function (event) {  // capturing: before Leaflet's mousedown/touchstart
+      // focused here without scrolling: Leaflet's own focus() on mousedown would scroll the union's page to the map
+      if (document.activeElement !== box && !onControl(event)) { box.focus({preventScroll: true}); }
+      if (event.pointerType === "touch") { map.dragging.disable(); return; }
+      map.dragging.enable();
+      map.scrollWheelZoom.enable();
+      hide();
+    }, true);
+    box.addEventListener("wheel", function (event) {
+      if (!map.scrollWheelZoom.enabled() && !onControl(event)) { show("gesture_wheel"); }
+    }, {passive: true});
+    box.addEventListener("touchmove", function (event) {
+      if (onControl(event)) { return; }
+      if (event.touches.length === 1) { show("gesture_touch"); } else { hide(); }
+    }, {passive: true});
+  }
+
+  /* "View full map": the rider page of this server, in a new tab, at the embed's view, types and language. */
+  function fullMapUrl() {
+    var centre = map.getCenter().wrap();
+    var query = new URLSearchParams();
+    query.set("lat", centre.lat.toFixed(5));
+    query.set("lon", centre.lng.toFixed(5));
+    query.set("zoom", String(map.getZoom()));
+    if (crs !== "wgs84") { query.set("crs", crs); }
+    if (state.types.size) { query.set("types", Array.from(state.types).join(",")); }
+    if (state.lang === "en") { query.set("lang", "en"); }
+    return new URL("./?" + query.toString(), window.location.href).href;
+  }
+  function fullMapControl() {
+    var control = L.control({position: "topright"});
+    control.onAdd = function () {
+      var box = el("div", "yz-full-map");
+      var link = el("a", "yz-full-map-link", t("full_map"));
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.href = fullMapUrl();
+      map.on("moveend", function () { link.href = fullMapUrl(); });
+      box.appendChild(link);
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    return control;
+  }
+
+  /* Open/closed badges: the page holds no time (it may be cached all day), so the embed asks this server for
+   * its stations' status now (GET /embed/status, which may be kept a minute) when it loads, and again when a
+   * popup opens later than that; an open popup is redrawn with the answer. No answer: no badge, hours still shown. */
+  var STATUS_MAX_AGE_MS = 60 * 1000;
+  var statusAsked = null;
+  var openPopup = null;
+  function refreshStatus(features) {
+    statusAsked = Date.now();
+    var query = new URLSearchParams();
+    if (config.adcode) { query.set("adcode", config.adcode); }
+    if ((config.types || []).length) { query.set("types", config.types.join(",")); }
+    if (state.now) { query.set("at", state.now); }
+    fetch(api + "/embed/status?" + query.toString()).then(function (response) {
+      if (!response.ok) { throw new Error(String(response.status)); }
+      return response.json();
+    }).then(function (body) {
+      var stations = body.stations || {};
+      features.forEach(function (feature) {
+        var props = feature.properties;
+        var known = Object.prototype.hasOwnProperty.call(stations, props.id) ? stations[props.id] : null;
+        props.open_status = known ? known.open_status : null;
+        props.closes_at = known ? known.closes_at : null;
+      });
+      if (openPopup) { openPopup.update(); }
+    }).catch(function () { statusAsked = null; });
+  }
+  function startEmbed(features) {
+    gestureHandling();
+    fullMapControl().addTo(map);
+    map.on("popupopen", function (event) {
+      openPopup = event.popup;
+      if (statusAsked === null || Date.now() - statusAsked > STATUS_MAX_AGE_MS) { refreshStatus(features); }
+    });
+    map.on("popupclose", function () { openPopup = null; });
+    refreshStatus(features);
+  }
+
+  /* A view asked in the address (?lat=..&lon=..&zoom=..&crs=.., WGS84 unless crs=gcj02), as the embed's "view full
+   * map" link gives: the map shows it and lists the stations nearest its centre, keeping the view. False if none. */
+  function showAskedView() {
+    var lat = parseFloat(params.get("lat")), lon = parseFloat(params.get("lon"));
+    if (!isFinite(lat) || !isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) { return false; }
+    var zoom = parseInt(params.get("zoom"), 10);
+    var from = params.get("crs") === "gcj02" ? "gcj02" : "wgs84";
+    map.setView([lat, lon], isFinite(zoom) ? Math.min(19, Math.max(1, zoom)) : map.getZoom());
+    state.holdView = true;
+    setPosition(lon, lat, from, "asked_view");
+    return true;
+  }
+  /* Station types asked in the address (?types=a,b): the rider page starts with them chosen. */
+  function askedTypes() {
+    return (params.get("types") || "").split(",").filter(function (name) { return TYPES.indexOf(name) >= 0; });
+  }
+
   function startRider() {
     byId("yz-map-slot").appendChild(map.getContainer());
     map.invalidateSize();
@@ -746,7 +884,7 @@ function yizhanApp(map, config) {
     applyLanguage();
     setStatus("start");
     loadDistricts();
-    locate();
+    if (!showAskedView()) { locate(); }
     registerOffline();
   }
 
@@ -765,6 +903,7 @@ function yizhanApp(map, config) {
       legend = legendControl(features);
       legend.addTo(map);
     }
+    if (mode === "embed") { startEmbed(features); }
     localizeMap();
   }
 

@@ -77,6 +77,7 @@ def test_the_builder_snippet_works_in_an_iframe_of_another_site(
     builder.check("input[name=types][value=outdoor_worker]")
     builder.check("input[name=types][value=nursing_room]")
     builder.select_option("#yb-lang", "en")
+    builder.check("input[name=sizing][value=fixed]")
     builder.fill("#yb-width", "480")
     snippet = builder.input_value("#yb-snippet")
     assert snippet.startswith("<iframe ") and 'width="480"' in snippet
