@@ -93,6 +93,7 @@ function yizhanApp(map, config) {
   var PLACE_TEXT = {  // the search box (GET /search): districts, streets and communities, stations by name
     zh: {
       search: "搜索地点、街道或服务站", search_go: "搜索", search_empty: "请输入区县、街道、社区或服务站的名称。",
+      search_invalid: "搜索词里有无法搜索的字符，请修改后再试。",
       search_long: "太长了：最多 100 个字。", searching: "正在搜索…", places: "搜索结果", places_found: "找到 {n} 个地点，请选择一个作为出发点：",
       places_none: "没有找到与“{q}”相关的地点。", picked_place: "已选择：{name}。",
       kind_district: "区县", kind_street: "街道/道路", kind_station: "服务站", place_stations: "{n} 个服务站"
@@ -100,7 +101,9 @@ function yizhanApp(map, config) {
     en: {
       search: "Search a place, street or station", search_go: "Search",
       search_empty: "Type the name of a district, street, community or station.",
-      search_long: "Too long: 100 characters at most.", searching: "Searching…",
+      search_long: "Too long: 100 characters at most.",
+      search_invalid: "The search holds characters that cannot be searched; please change it and try again.",
+      searching: "Searching…",
       places: "Search results", places_found: "{n} places found; pick one to start from:",
       places_none: "No place matches “{q}”.", picked_place: "Starting from {name}.", kind_district: "District",
       kind_street: "Street", kind_station: "Station", place_stations: "{n} stations"
@@ -617,9 +620,10 @@ function yizhanApp(map, config) {
     fetch(api + "/search?" + query.toString())
       .then(function (response) {
         return response.json().then(function (body) {
-          if (!response.ok) {
-            var detail = body.detail;
-            throw new Error(Array.isArray(detail) && detail[0] && detail[0].reason ? detail[0].reason : JSON.stringify(detail || body));
+          if (!response.ok) {  // said in the page's words (the API's reason is English)
+            var refused = refusal(response, body);
+            if (response.status === 422) { refused.key = "search_invalid"; }  // e.g. control characters
+            throw refused;
           }
           return body;
         });
@@ -647,7 +651,7 @@ function yizhanApp(map, config) {
         setStatus("places_found", {n: body.places.length});
       })
       .catch(function (error) {
-        if (number === placeNumber) { setStatus("error", {detail: error.message}); }
+        if (number === placeNumber) { setStatus(failureKey(error), error.values); }
       });
   }
 

@@ -161,3 +161,55 @@ def test_pinch_zoom_is_allowed(server: Server, path: str) -> None:
     for content in viewports:
         assert "user-scalable=no" not in re.sub(r"\s", "", content)
         assert "maximum-scale=1" not in re.sub(r"\s", "", content)
+
+
+FAILURES = {
+    "zh": ["服务器出错了，请稍后再试。", "请求太频繁，请约 2 分钟后再试。", "连不上服务器，请检查网络后再试。"],
+    "en": [
+        "The server had a problem; please try again later.",
+        "Too many requests from this device; please try again in about 2 min.",
+        "Cannot reach the server; check your connection and try again.",
+    ],
+}
+
+
+SEARCH_INVALID = {
+    "zh": "搜索词里有无法搜索的字符，请修改后再试。",
+    "en": "The search holds characters that cannot be searched; please change it and try again.",
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_what_goes_wrong_is_said_in_the_pages_language(new_page: Callable[..., Any], server: Server, lang: str) -> None:
+    page = new_page(
+        geolocation={"longitude": RIDER_AT[0], "latitude": RIDER_AT[1]},
+        permissions=["geolocation"],
+        locale="zh-CN",
+        service_workers="block",  # every request reaches the routes below
+    )
+    page.goto(f"{server.url}/?lang={lang}")
+    page.wait_for_selector(".yz-item")
+    english = {"error": "internal", "detail": "something went wrong on the server (request id 42)"}
+    answers = [
+        lambda route: route.fulfill(status=500, json=english),
+        lambda route: route.fulfill(
+            status=429, json={"error": "rate_limited", "detail": "at most 10 an hour"}, headers={"Retry-After": "90"}
+        ),
+        lambda route: route.abort("internetdisconnected"),
+    ]
+    page.route("**/stations/nearby?*", lambda route: answers.pop(0)(route))
+    status = page.locator("#yz-status")
+    for expected in FAILURES[lang]:
+        page.locator(".yz-chip").first.click()  # a filter: the page asks again
+        page.wait_for_function("([el, text]) => el.textContent === text", arg=[status.element_handle(), expected])
+        assert "yz-warning" in (status.get_attribute("class") or "")
+    other = "en" if lang == "zh" else "zh"
+    page.locator("#yz-lang").click()  # the message follows the language switch
+    assert status.text_content() == FAILURES[other][-1]
+    zoom_in = page.locator(".leaflet-control-zoom-in")  # Leaflet's own words too
+    assert zoom_in.get_attribute("title") == ("Zoom in" if other == "en" else "放大地图")
+    page.locator("#yz-search").fill("西湖\u0007")  # the API's 422 (a control character) has an English reason
+    page.locator("#yz-search-form [type=submit]").click()
+    page.wait_for_function(
+        "([el, text]) => el.textContent === text", arg=[status.element_handle(), SEARCH_INVALID[other]]
+    )
