@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -41,8 +42,12 @@ def nearby(
         answer = nearby_geojson(results, query.crs, trip, query=query_point(query.query, query.crs))
         sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
         return
+    from stations import hours
+
+    when = query.query.open_at or datetime.now(hours.TIMEZONE)
     at = f"{query.query.lon:.6f}, {query.query.lat:.6f}"
-    table = Table(title=f"nearest stations to {at} (WGS84)", title_justify="left")
+    order = ", open ones first" if query.query.order == "open_first" else ""
+    table = Table(title=f"nearest stations to {at} (WGS84){order}", title_justify="left")
     for column, justify in (("#", "right"), ("distance", "right"), ("name", "left"), ("types", "left"),
                             ("status", "left"), ("hours", "left"), ("district", "left"), ("id", "left")):  # fmt: skip
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]  # rich wants a Literal
@@ -51,7 +56,10 @@ def nearby(
         distance = (
             f"{result.distance_m:,.0f} m" if result.distance_m < 10_000 else f"{result.distance_m / 1000:,.1f} km"
         )
-        row(table, str(rank), distance, s.name, ",".join(s.types), result.open_status, s.opening_hours or "unknown",
+        change = result.closes_at or result.opens_at
+        status = result.open_status + (f", {hours.change_words(change, when, change is result.opens_at, 'en')}"
+                                       if change else "")  # fmt: skip
+        row(table, str(rank), distance, s.name, ",".join(s.types), status, s.opening_hours or "unknown",
             s.district or "", s.id)  # fmt: skip
     out.print(table if results else "no station matches")
 

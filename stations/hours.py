@@ -100,6 +100,40 @@ def next_opening(text: str | None, at: datetime, within: timedelta = OPENING_HOR
         moment = change
 
 
+_WEEKDAYS = {
+    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+_CHANGE_WORDS = {  # (closes, opens) × (today, tomorrow, this week, later), as the rider page words them
+    "zh": (("至 {time}", "至明天 {time}", "至{day} {time}", "至{month}月{date}日 {time}"),
+           ("{time} 开放", "明天 {time} 开放", "{day} {time} 开放", "{month}月{date}日 {time} 开放")),
+    "en": (("until {time}", "until {time} tomorrow", "until {day} {time}", "until {date} {month_name} {time}"),
+           ("opens {time}", "opens tomorrow {time}", "opens {day} {time}", "opens {date} {month_name} {time}")),
+}  # fmt: skip
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def change_words(moment: datetime, at: datetime, opens: bool, lang: Literal["zh", "en"] = "zh") -> str:
+    """When a station closes (``opens`` False) or opens at ``moment``, said at ``at``, in China time: the day
+    named as today (not said), tomorrow, a weekday within the week, else the date.
+
+    >>> at = datetime(2026, 11, 24, 2, 17)  # a Tuesday night
+    >>> change_words(datetime(2026, 11, 24, 8, 0), at, opens=True)
+    '08:00 开放'
+    >>> change_words(datetime(2026, 11, 25, 8, 0), at, True), change_words(datetime(2026, 11, 30, 9, 0), at, True)
+    ('明天 08:00 开放', '周一 09:00 开放')
+    >>> change_words(datetime(2026, 11, 24, 20, 0), at, False), change_words(datetime(2026, 12, 8, 9), at, True, "en")
+    ('至 20:00', 'opens 8 Dec 09:00')
+    """
+    local, now = local_time(moment), local_time(at)
+    days = (local.date() - now.date()).days
+    form = 0 if days <= 0 else 1 if days == 1 else 2 if days < 7 else 3
+    return _CHANGE_WORDS[lang][opens][form].format(
+        time=f"{local:%H:%M}", day=_WEEKDAYS[lang][local.weekday()], month=local.month, date=local.day,
+        month_name=_MONTHS[local.month - 1],
+    )  # fmt: skip
+
+
 def status(text: str | None, at: datetime) -> OpenStatus:
     """``"open"``, ``"closed"`` or ``"unknown"`` at time ``at`` for hours ``text`` (None: unknown hours)."""
     if not text:

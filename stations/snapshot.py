@@ -170,7 +170,9 @@ class Snapshot:
         2 unknown hours, 3 closed."""
         status, until = self._status_until(positions, at)
         soon = until - hours.local_time(at).timestamp() <= CLOSES_SOON.total_seconds()
-        return np.array([0, 3, 2], dtype=np.int8)[status] + ((status == _OPEN) & soon).astype(np.int8)
+        result: NDArray[np.int8] = np.array([0, 3, 2], dtype=np.int8)[status]
+        result[(status == _OPEN) & soon] = 1
+        return result
 
     def _opens_at(self, code: int, at: datetime) -> datetime | None:
         """When the closed hours text ``code`` next opens after ``at`` (kept for the rest of its closed spell)."""
