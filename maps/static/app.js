@@ -17,6 +17,8 @@ function yizhanApp(map, config) {
   var NAV = ["amap", "baidu", "tencent", "geo"];
   var WALK_M_PER_MIN = 80;
   var RIDE_M_PER_MIN = 250;
+  var DRIVE_M_PER_MIN = 400;  // about 24 km/h: city traffic
+  var WALK_MAX_M = 3000;  // walking time only this near; farther: riding (driving to a driver home)
   var NEARBY_K = 20;
   var CLUSTER_ABOVE = 60;
   var PIN_BOX = 44;  // a marker's tap box in CSS px (its dot is smaller); boxes never overlap (spreadPins)
@@ -109,6 +111,28 @@ function yizhanApp(map, config) {
       kind_street: "Street", kind_station: "Station", place_stations: "{n} stations"
     }
   };
+  var ORDER_TEXT = {  // the order toggle, when a station opens or closes, travel times of an hour or more
+    zh: {
+      order: "排序", order_open_first: "开放的优先", order_distance: "按距离", found_open_first: "找到 {n} 个服务站，开放的优先。",
+      until_today: "至 {time}", until_tomorrow: "至明天 {time}", until_day: "至{day} {time}", until_date: "至{month}{date}日 {time}",
+      opens_today: "{time} 开放", opens_tomorrow: "明天 {time} 开放", opens_day: "{day} {time} 开放",
+      opens_date: "{month}{date}日 {time} 开放", drive: "驾车约 {n} 分钟",
+      ride_hours: "骑行约 {h} 小时 {m} 分钟", drive_hours: "驾车约 {h} 小时 {m} 分钟",
+      months: ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"]
+    },
+    en: {
+      order: "Order", order_open_first: "Open first", order_distance: "By distance",
+      found_open_first: "{n} stations, open ones first.", until_today: "until {time}",
+      until_tomorrow: "until {time} tomorrow", until_day: "until {day} {time}", until_date: "until {date} {month} {time}",
+      opens_today: "opens {time}", opens_tomorrow: "opens tomorrow {time}", opens_day: "opens {day} {time}",
+      opens_date: "opens {date} {month} {time}", drive: "about {n} min drive",
+      ride_hours: "about {h} h {m} min ride", drive_hours: "about {h} h {m} min drive",
+      months: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    }
+  };
+  Object.keys(ORDER_TEXT).forEach(function (lang) {
+    Object.keys(ORDER_TEXT[lang]).forEach(function (name) { TEXT[lang][name] = ORDER_TEXT[lang][name]; });
+  });
   Object.keys(PLACE_TEXT).forEach(function (lang) {
     Object.keys(PLACE_TEXT[lang]).forEach(function (name) { TEXT[lang][name] = PLACE_TEXT[lang][name]; });
   });
@@ -128,6 +152,7 @@ function yizhanApp(map, config) {
     types: new Set(config.types || askedTypes()),
     amenities: new Set(),
     openNow: false,
+    order: params.get("order") === "distance" ? "distance" : "open_first",  // open stations first unless asked
     now: params.get("now") || config.now || null,
     position: null,
     positionCrs: crs,
@@ -179,6 +204,36 @@ function yizhanApp(map, config) {
   function mainType(props) { var types = props.types || []; return TYPES.indexOf(types[0]) >= 0 ? types[0] : "other"; }
 
   var CLOSES_SOON_MS = 30 * 60 * 1000;
+  var CHINA_MS = 8 * 3600 * 1000;  // China Standard Time, UTC+8 all year
+  function nowMs() { return state.now ? Date.parse(state.now.length <= 16 ? state.now + ":00+08:00" : state.now) : Date.now(); }
+  /* When an open station closes or a closed one opens (the API's closes_at / opens_at), in the rider's words
+   * and China time: "至 20:00", "明天 08:00 开放", "周一 09:00 开放"; a week or more ahead, the date. */
+  function whenText(props) {
+    var kind = props.open_status === "open" ? "until" : props.open_status === "closed" ? "opens" : null;
+    var at = Date.parse(kind === "until" ? props.closes_at : kind === "opens" ? props.opens_at : "");
+    var now = nowMs();
+    if (!kind || !(at > now)) { return ""; }
+    var local = new Date(at + CHINA_MS), today = new Date(now + CHINA_MS);
+    var days = Math.round((Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate()) -
+      Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate())) / 86400000);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return t(kind + (days <= 0 ? "_today" : days === 1 ? "_tomorrow" : days < 7 ? "_day" : "_date"), {
+      time: pad(local.getUTCHours()) + ":" + pad(local.getUTCMinutes()), day: t("days")[(local.getUTCDay() + 6) % 7],
+      month: t("months")[local.getUTCMonth()], date: local.getUTCDate()
+    });
+  }
+  /* Walking and riding minutes within WALK_MAX_M; farther, riding only (driving to a driver home). */
+  function travelText(metres, types) {
+    function about(key, perMinute) {
+      var n = Math.max(1, Math.ceil(metres / perMinute));
+      return n < 60 ? t(key, {n: n}) : t(key + "_hours", {h: Math.floor(n / 60), m: n % 60});
+    }
+    if (metres <= WALK_MAX_M) { return [about("walk", WALK_M_PER_MIN), about("ride", RIDE_M_PER_MIN)]; }
+    return [(types || []).indexOf("driver_home") >= 0 ? about("drive", DRIVE_M_PER_MIN) : about("ride", RIDE_M_PER_MIN)];
+  }
+  function foundText() {
+    return state.features.length ? t(state.order === "open_first" ? "found_open_first" : "found", {n: state.features.length}) : t("none");
+  }
   function statusBadge(status, closesAt) {
     if (state.offline) { return savedBadge(status); }
     var known = status === "open" || status === "closed" ? status : "unknown";
@@ -207,7 +262,12 @@ function yizhanApp(map, config) {
   }
   function detailLines(props, node) {
     var hours = el("p", "yz-meta");
-    if (props.open_status) { hours.appendChild(statusBadge(props.open_status, props.closes_at)); hours.appendChild(document.createTextNode(" ")); }
+    if (props.open_status) {
+      hours.appendChild(statusBadge(props.open_status, props.closes_at));
+      var when = state.offline ? "" : whenText(props);
+      if (when) { hours.appendChild(document.createTextNode(" ")); hours.appendChild(el("span", "yz-when", when)); }
+      hours.appendChild(document.createTextNode(" "));
+    }
     hours.appendChild(document.createTextNode(t("hours") + hoursInWords(props.opening_hours)));
     node.appendChild(hours);
     if (props.address) { node.appendChild(el("p", "yz-meta", t("address") + props.address)); }
@@ -342,9 +402,7 @@ function yizhanApp(map, config) {
       pick.appendChild(el("span", "yz-num yz-pin-" + mainType(props), i + 1));
       pick.appendChild(el("span", "yz-name", props.name));
       var metres = props.distance_m;
-      pick.appendChild(el("span", "yz-distance", distanceText(metres) + " · " +
-        t("walk", {n: Math.max(1, Math.ceil(metres / WALK_M_PER_MIN))}) + " · " +
-        t("ride", {n: Math.max(1, Math.ceil(metres / RIDE_M_PER_MIN))})));
+      pick.appendChild(el("span", "yz-distance", [distanceText(metres)].concat(travelText(metres, props.types)).join(" · ")));
       pick.appendChild(el("span", "yz-types", typesText(props.types)));
       pick.addEventListener("click", function () { select(props.id, false); });
       item.appendChild(pick);
@@ -443,7 +501,7 @@ function yizhanApp(map, config) {
       if (!state.offline || state.status) { return; }
       var last = state.lastStatus || [];
       byId("yz-status").textContent = (last[0] ? t(last[0], last[1]) + " " : "") + offlineText() +
-        (state.features.length ? t("found", {n: state.features.length}) : t("none"));
+        foundText();
     }, 30000);
   }
   function savedFrom(response) {
@@ -504,6 +562,7 @@ function yizhanApp(map, config) {
     if (state.types.size) { query.set("types", Array.from(state.types).join(",")); }
     if (state.amenities.size) { query.set("amenities", Array.from(state.amenities).join(",")); }
     if (state.openNow) { query.set("open_at", state.now || "now"); }
+    query.set("order", state.order);
     if (state.now) { query.set("at", state.now); }
     return api + "/stations/nearby?" + query.toString();
   }
@@ -530,7 +589,7 @@ function yizhanApp(map, config) {
         state.selected = null;
         drawStations(state.features, true);
         renderList();
-        var found = state.features.length ? t("found", {n: state.features.length}) : t("none");
+        var found = foundText();
         var prefix = statusKey ? t(statusKey, statusValues) + " " : "";
         state.status = null;
         byId("yz-status").textContent = prefix + offlineText() + found;
@@ -684,8 +743,7 @@ function yizhanApp(map, config) {
       if (state.status) { setStatus(state.status[0], state.status[1]); }
       else if (state.position) {
         var last = state.lastStatus || [];
-        byId("yz-status").textContent = (last[0] ? t(last[0], last[1]) + " " : "") + offlineText() +
-          (state.features.length ? t("found", {n: state.features.length}) : t("none"));
+        byId("yz-status").textContent = (last[0] ? t(last[0], last[1]) + " " : "") + offlineText() + foundText();
       }
     }
     if (legend) { legend.remove(); legend.addTo(map); }
@@ -866,6 +924,14 @@ function yizhanApp(map, config) {
     openNow.addEventListener("change", function () {
       state.openNow = openNow.checked;
       search(state.lastStatus && state.lastStatus[0], state.lastStatus && state.lastStatus[1]);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=yz-order]"), function (radio) {
+      radio.checked = radio.value === state.order;
+      radio.addEventListener("change", function () {
+        if (!radio.checked) { return; }
+        state.order = radio.value === "distance" ? "distance" : "open_first";
+        search(state.lastStatus && state.lastStatus[0], state.lastStatus && state.lastStatus[1]);
+      });
     });
     byId("yz-lang").addEventListener("click", function () {
       state.lang = state.lang === "zh" ? "en" : "zh";

@@ -30,8 +30,11 @@ FREE_MAP_POINT = """() => {
 }"""
 
 
-def api_ids(server: Server, lon: float = RIDER_AT[0], lat: float = RIDER_AT[1], **params: Any) -> list[str]:
-    body = server.get("/stations/nearby", lon=lon, lat=lat, k=K, **params).json()
+def api_ids(
+    server: Server, lon: float = RIDER_AT[0], lat: float = RIDER_AT[1], order: str = "open_first", **params: Any
+) -> list[str]:
+    """The ids the API answers, in the rider page's default order (open stations first)."""
+    body = server.get("/stations/nearby", lon=lon, lat=lat, k=K, order=order, **params).json()
     return [feature["id"] for feature in body["features"]]
 
 
@@ -64,7 +67,7 @@ def test_the_list_is_the_nearest_stations_in_the_api_order(new_page: Callable[..
     expected = api_ids(server)
     assert len(expected) == len(STATION_WGS84)
     wait_for_ids(page, expected)
-    assert page.locator("#yz-status").text_content().endswith(f"找到 {len(expected)} 个服务站，按距离排序。")
+    assert page.locator("#yz-status").text_content().endswith(f"找到 {len(expected)} 个服务站，开放的优先。")
     assert page.locator(".leaflet-marker-icon.yz-pin").count() == len(expected)
     first = page.locator(".yz-item").first
     assert re.search(r"\d+ 米 · 步行约 \d+ 分钟 · 骑行约 \d+ 分钟", first.locator(".yz-distance").text_content())
@@ -100,10 +103,10 @@ def test_filters_and_open_now_change_the_list_as_the_api_says(new_page: Callable
         ("#yz-types .yz-chip[data-value=outdoor_worker]", {"amenities": "hot_water", "open_at": FIXED_NOW}),
         ("#yz-amenities .yz-chip[data-value=hot_water]", {"open_at": FIXED_NOW}),
     ]
-    previous = api_ids(server)
+    previous = api_ids(server, at=FIXED_NOW)
     wait_for_ids(page, previous)
     for selector, query in steps:
-        expected = api_ids(server, **query)
+        expected = api_ids(server, at=FIXED_NOW, **query)
         assert expected != previous, f"the test data should make {query} change the list"
         page.click(selector)
         wait_for_ids(page, expected)
@@ -168,7 +171,7 @@ def test_english_switch(new_page: Callable[..., Any], server: Server) -> None:
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.locator("#yz-amenities .yz-chip[data-value=hot_water]").text_content() == "Hot water"
     assert "min walk" in page.locator(".yz-distance").first.text_content()
-    assert page.locator("#yz-status").text_content().endswith("stations, nearest first.")
+    assert page.locator("#yz-status").text_content().endswith("stations, open ones first.")
 
 
 def test_refused_geolocation_is_said_and_a_district_or_a_tap_still_works(
@@ -211,3 +214,80 @@ def test_status_badges_follow_the_clock_and_say_closes_soon(new_page: Callable[.
     body = server.get("/stations/nearby", lon=RIDER_AT[0], lat=RIDER_AT[1], k=20, at="2026-11-23T10:45").json()
     closes = {f["id"]: f["properties"]["closes_at"] for f in body["features"]}
     assert closes["T-SPLIT"] == "2026-11-23T11:00:00+08:00" and closes["T-EVE"] is None
+
+
+NIGHT = "2026-11-24T02:17"
+"""A Tuesday night (China time): only the 24/7 stations are open; day-time ones open at 08:00 or 08:30."""
+SATURDAY_NIGHT = "2026-11-28T23:00"
+BADGE_RANK = {"开放中": 0, "即将关闭": 1, "开放时间未知": 2, "已关闭": 3}
+
+
+def item_texts(page: Any, selector: str) -> dict[str, str | None]:
+    """Each list item's text of ``selector`` (None where it has none), by station id."""
+    return dict(
+        page.eval_on_selector_all(
+            ".yz-item",
+            "(items, selector) => items.map(item => [item.dataset.id, "
+            "item.querySelector(selector) ? item.querySelector(selector).textContent : null])",
+            selector,
+        )
+    )
+
+
+def test_at_night_open_stations_come_first_and_closed_ones_say_when_they_open(
+    new_page: Callable[..., Any], server: Server
+) -> None:
+    by_distance = api_ids(server, order="distance", at=NIGHT)
+    statuses = {f["id"]: f["properties"]["open_status"] for f in server.get(
+        "/stations/nearby", lon=RIDER_AT[0], lat=RIDER_AT[1], k=K, at=NIGHT).json()["features"]}  # fmt: skip
+    assert statuses[by_distance[0]] == "closed"  # nearest first, the list would start with a closed station
+    page = located_page(new_page, server, f"?now={NIGHT}")
+    expected = api_ids(server, at=NIGHT)
+    wait_for_ids(page, expected)
+    first = page.locator(".yz-item").first
+    assert first.locator(".yz-badge").text_content() == "开放中"
+    badges = page.eval_on_selector_all(".yz-item .yz-badge", "nodes => nodes.map(node => node.textContent)")
+    assert [BADGE_RANK[b] for b in badges] == sorted(BADGE_RANK[b] for b in badges)
+    assert page.locator("#yz-order-open-first").is_checked()
+    assert page.locator("#yz-status").text_content().endswith("开放的优先。")
+    when = item_texts(page, ".yz-when")
+    assert when["T-IMG"] == "08:00 开放" and when["T-SPLIT"] == "08:30 开放" and when["T-EVE"] == "18:00 开放"
+    assert when["T-SCRIPT"] is None  # 24/7: open, and never closes
+    assert when["T-NONE"] is None and item_texts(page, ".yz-badge")["T-NONE"] == "开放时间未知"
+    # the toggle: nearest first, as the API answers by distance
+    page.click("#yz-order-distance")
+    wait_for_ids(page, by_distance)
+    assert page.locator("#yz-status").text_content().endswith("按距离排序。")
+    assert page.locator(".yz-item").first.locator(".yz-when").text_content() == "08:00 开放"
+    page.click("#yz-lang")
+    assert item_texts(page, ".yz-when")["T-IMG"] == "opens 08:00"
+    page.click("#yz-order-open-first")
+    wait_for_ids(page, expected)
+
+
+def test_weekend_nights_and_day_times_say_the_day(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server, f"?now={SATURDAY_NIGHT}&order=distance")
+    wait_for_ids(page, api_ids(server, order="distance", at=SATURDAY_NIGHT))
+    assert page.locator("#yz-order-distance").is_checked()
+    when = item_texts(page, ".yz-when")
+    assert when["T-SPLIT"] == "周一 08:30 开放" and when["T-IMG"] == "明天 08:00 开放"
+    assert when["T-EVE"] == "明天 18:00 开放"
+    page.click("#yz-lang")
+    when = item_texts(page, ".yz-when")
+    assert when["T-SPLIT"] == "opens Mon 08:30" and when["T-IMG"] == "opens tomorrow 08:00"
+    page = located_page(new_page, server, f"?now={FIXED_NOW}")
+    wait_for_ids(page, api_ids(server, at=FIXED_NOW))
+    when = item_texts(page, ".yz-when")
+    assert when["T-IMG"] == "至 20:00" and when["T-SPLIT"] == "13:30 开放" and when["T-SCRIPT"] is None
+
+
+def test_walking_time_only_near_riding_or_driving_beyond(new_page: Callable[..., Any], server: Server) -> None:
+    page = located_page(new_page, server, f"?now={FIXED_NOW}")
+    wait_for_ids(page, api_ids(server, at=FIXED_NOW))
+    travel = item_texts(page, ".yz-distance")
+    assert re.fullmatch(r"\d+ 米 · 步行约 \d+ 分钟 · 骑行约 \d+ 分钟", travel["T-IMG"] or "")
+    assert re.fullmatch(r"[\d.]+ 公里 · 骑行约 \d+ 分钟", travel["T-FAR"] or "")  # 6.8 km: no walking time
+    assert re.fullmatch(r"[\d.]+ 公里 · 驾车约 \d+ 分钟", travel["T-DRV"] or "")  # a driver home 4.8 km away
+    assert not any(
+        "步行" in text and "公里" in text and float(text.split(" ")[0]) > 3 for text in travel.values() if text
+    )
