@@ -50,6 +50,8 @@ NEARBY_EXAMPLE = {
                 "amenities": {"hot_water": "yes", "microwave": "yes"},
                 "distance_m": 212.4,
                 "open_status": "open",
+                "closes_at": "2026-11-23T20:00:00+08:00",
+                "opens_at": None,
                 "navigation": {
                     "amap": "https://uri.amap.com/navigation?to=120.165886,30.249444,...",
                     "baidu": "https://api.map.baidu.com/marker?location=30.255286,120.172396&...",
@@ -104,8 +106,11 @@ async def nearby(  # async: no hop to the thread pool; the work is a fraction of
         str | None, Query(description="time for open_status when open_at is not given (ISO date-time); default now")
     ] = None,
 ) -> Response:
-    """The ``k`` nearest stations matching the filters, nearest first, with great-circle ``distance_m``,
-    ``open_status`` (at ``open_at``, else now) and navigation links for Amap, Baidu, Tencent and ``geo:``."""
+    """The ``k`` nearest stations matching the filters, nearest first (``order=open_first``: open stations first,
+    then those closing within 30 minutes, unknown hours, closed; the rider page asks this way), with great-circle
+    ``distance_m``, ``open_status`` (at ``open_at``, else ``at``, else now), ``closes_at`` for an open station and
+    ``opens_at`` for a closed one (China time, ISO 8601; null when unknown or not within 31 days) and navigation
+    links for Amap, Baidu, Tencent and ``geo:``."""
     results = service.nearby(request, now=params.moment(at, field="at"))
     trip = Trip(request.mode, (request.query.lon, request.query.lat), settings.navigation_apps())
     body = nearby_geojson_json(results, request.crs, trip, query=query_point(request.query, request.crs))
