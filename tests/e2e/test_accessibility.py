@@ -117,6 +117,19 @@ def _violations(page: Any, axe_path: Path) -> list[str]:
     return lines
 
 
+def _overlapping(boxes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Pairs of marker boxes that overlap (by more than half a pixel), by title."""
+    return [
+        (a["title"], b["title"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["left"] < b["right"] - 0.5
+        and b["left"] < a["right"] - 0.5
+        and a["top"] < b["bottom"] - 0.5
+        and b["top"] < a["bottom"] - 0.5
+    ]
+
+
 PAGES = ["/", "/?lang=en", "/embed", "/embed?lang=en", "/embed/builder"]
 
 
@@ -141,15 +154,7 @@ def test_tap_targets_are_44_px_and_markers_do_not_overlap(
     small = [t for t in targets if t["width"] < MIN_TAP_PX - 0.5 or t["height"] < MIN_TAP_PX - 0.5]
     assert not small, "\n".join(f"{t['what']}: {t['width']:.0f} x {t['height']:.0f}" for t in small)
     boxes = page.evaluate(MARKER_BOXES)
-    overlapping = [
-        (a["title"], b["title"])
-        for i, a in enumerate(boxes)
-        for b in boxes[i + 1 :]
-        if a["left"] < b["right"] - 0.5
-        and b["left"] < a["right"] - 0.5
-        and a["top"] < b["bottom"] - 0.5
-        and b["top"] < a["bottom"] - 0.5
-    ]
+    overlapping = _overlapping(boxes)
     assert not overlapping, f"markers overlap on {path}: {overlapping}"
 
 
@@ -213,3 +218,49 @@ def test_what_goes_wrong_is_said_in_the_pages_language(new_page: Callable[..., A
     page.wait_for_function(
         "([el, text]) => el.textContent === text", arg=[status.element_handle(), SEARCH_INVALID[other]]
     )
+
+
+def _static_page(tmp_path: Path, count: int) -> str:
+    """A static export (``mode: static``) of ``count`` stations packed into about 1 km (hostile names), as a
+    file:// URL: 60 and fewer are drawn one by one (and spread apart), more are clustered."""
+    from e2e_support import STATIONS
+
+    from maps.stations import StationPage, station_assets, station_page
+    from stations.service import app_vocabulary
+
+    features = [
+        {
+            "type": "Feature",
+            "id": f"S{i}",
+            "geometry": {
+                "type": "Point",
+                "coordinates": [120.16 + (i * 7919 % 97) / 10000, 30.25 + (i * 104729 % 89) / 10000],
+            },
+            "properties": {"id": f"S{i}", "name": f"{STATIONS[i % len(STATIONS)][1]} {i}", "types": ["outdoor_worker"]},
+        }
+        for i in range(count)
+    ]
+    config = {"mode": "static", "lang": "zh", "title": "驿站", **app_vocabulary()}
+    path = tmp_path / f"stations-{count}.html"
+    path.write_text(station_page(StationPage(station_assets(), config, features, "驿站")), encoding="utf-8")
+    return path.as_uri()
+
+
+@pytest.mark.parametrize("count", [40, 150], ids=["spread", "clustered"])
+def test_crowded_maps_keep_targets_apart(
+    new_page: Callable[..., Any], axe_path: Path, tmp_path: Path, count: int
+) -> None:
+    page = new_page(viewport=PHONE, bypass_csp=True)
+    page.goto(_static_page(tmp_path, count))
+    page.wait_for_selector(".yz-pin" if count <= 60 else ".yz-cluster")
+    page.wait_for_timeout(400)
+    problems = _violations(page, axe_path)
+    assert not problems, f"axe-core on {count} stations:\n" + "\n".join(problems)
+    boxes = page.evaluate(MARKER_BOXES)
+    assert boxes
+    for box in boxes:
+        assert box["right"] - box["left"] >= MIN_TAP_PX - 0.5 and box["bottom"] - box["top"] >= MIN_TAP_PX - 0.5
+    overlapping = _overlapping(boxes)
+    assert not overlapping, f"{len(overlapping)} overlapping markers: {overlapping[:5]}"
+    if count <= 60:  # packed this close, most were moved, each with a line to its place
+        assert page.locator(".leaflet-overlay-pane path").count() > count / 2
