@@ -10,8 +10,8 @@ Only ``200`` answers whose type is text (HTML, JSON, GeoJSON, CSV, JavaScript, C
 least ``minimum_size`` bytes are compressed; already-compressed types (XLSX, PNG, zip...), partial answers and
 answers to ``Range`` requests, and anything already carrying ``Content-Encoding`` pass through untouched. A
 streamed body (``more_body``) is compressed chunk by chunk with a flush after each, so every chunk still reaches
-the client as soon as it is made. Every answer of a compressible type, and every ``304``, says
-``Vary: Accept-Encoding``, so a shared cache keeps the encodings apart.
+the client as soon as it is made. Every answer that is or would be compressed (any encoding asked), and every
+``304``, says ``Vary: Accept-Encoding``, so a shared cache keeps the encodings apart.
 
 The ``ETag`` is left as the route made it: it names the content (a registry version, a file's hash), not the
 bytes on the wire, so ``If-None-Match`` and ``If-Match`` work the same whichever encoding the client took, and
@@ -153,7 +153,7 @@ class Compression:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        coding = None
+        coding: str | None = None
         if header(scope, b"range") is None:
             coding = negotiate(header(scope, b"accept-encoding"), self.encodings)
         start: Message | None = None
@@ -167,14 +167,13 @@ class Compression:
                 headers: Headers = list(message.get("headers", []))
                 status = message["status"]
                 kind = compressible(response_header(headers, b"content-type") or b"")
-                if kind or status == 304:
-                    headers = _with_vary(headers)
-                message = {**message, "headers": headers}
-                if coding is None or status != 200 or not kind or response_header(headers, b"content-encoding"):
+                if status == 304:  # of a resource that may be compressed: its validators hold for every encoding
+                    message = {**message, "headers": _with_vary(headers)}
+                if status != 200 or not kind or response_header(headers, b"content-encoding"):
                     passing = True
                     await send(message)
                 else:
-                    start = message  # the body decides: too short stays as it is
+                    start = message  # the body decides: too short stays as it is, without Vary
                 return
             if passing or start is None or message["type"] != "http.response.body":
                 await send(message)
@@ -182,20 +181,26 @@ class Compression:
             body: bytes = message.get("body", b"")
             more = message.get("more_body", False)
             if encode is None:  # the first body message
-                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                if not more and len(body) < self.minimum_size:
+                    passing = True
+                    await send(start)
+                    await send(message)
+                    return
+                headers = _with_vary(start.get("headers", []))
+                if coding is None:
+                    passing = True
+                    await send({**start, "headers": headers})
+                    await send(message)
+                    return
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
                 if not more:
-                    if len(body) < self.minimum_size:
-                        passing = True
-                        await send(start)
-                        await send(message)
-                        return
-                    packed = compress(body, str(coding))
-                    headers += [(b"content-encoding", str(coding).encode()), (b"content-length", b"%d" % len(packed))]
+                    packed = compress(body, coding)
+                    headers += [(b"content-encoding", coding.encode()), (b"content-length", b"%d" % len(packed))]
                     await send({**start, "headers": headers})
                     await send({"type": "http.response.body", "body": packed, "more_body": False})
                     return
-                encode, finish = _stream_encoder(str(coding))
-                await send({**start, "headers": [*headers, (b"content-encoding", str(coding).encode())]})
+                encode, finish = _stream_encoder(coding)
+                await send({**start, "headers": [*headers, (b"content-encoding", coding.encode())]})
             assert finish is not None
             data = encode(body) if body else b""
             if not more:

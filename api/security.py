@@ -15,7 +15,8 @@ so no script added later runs: no inline event handler (``onerror=``) or ``javas
 no script from elsewhere, no ``eval``; data goes only back to this server; images only from here, ``data:``
 and the tile servers of ``YIZHAN_TILES``. The hashes are of each page as built: that station names and other
 user text cannot add an element to a page is the page builders' job (JSON with ``<`` escaped, HTML-escaped
-attributes), tested with hostile names. JSON and other non-HTML responses get ``default-src 'none'``.
+attributes), tested with hostile names. JSON and other non-HTML responses get ``default-src 'none'``; a ``304``
+gets no policy, since a browser puts a ``304``'s headers onto the page it kept, whose own policy must stay.
 
 FastAPI's ``/docs`` and ``/redoc`` load Swagger UI and ReDoc from cdn.jsdelivr.net; ``docs_rules`` names what
 they need (their inline start-up scripts are still pinned by hash).
@@ -267,7 +268,8 @@ class SecurityHeaders:
                 has_policy = response_header(headers, b"content-security-policy") is not None
                 content_type = response_header(headers, b"content-type") or b""
                 if has_policy or not content_type.startswith(b"text/html"):
-                    policy = [] if has_policy else [fixed.policy]
+                    # a 304's headers replace the stored ones (RFC 9111 §4.3.4): the cached page keeps its own policy
+                    policy = [] if has_policy or message["status"] == 304 else [fixed.policy]
                     message["headers"] = [*headers, *policy, *fixed.others]
                     await send(message)
                 else:
