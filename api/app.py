@@ -100,7 +100,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(CrossOrigin, read_origins=settings.cors_origins, write_origins=settings.cors_write_origins)
     tiles = (*tile_sources(settings.tiles), *tile_sources(OSM_TILES))  # /maps/coverage always draws OpenStreetMap
     rules = {
-        **pages.page_rules(settings),
+        **pages.page_rules(settings, pages.live_photo_hosts(lambda: getattr(app.state, "registry", None))),
         **docs_rules(app),
         # the coverage map's legend colours its swatches with style attributes (maps.coverage)
         "/maps/coverage": PageRule(sources={"style-src-attr": ("'unsafe-inline'",)}),

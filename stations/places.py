@@ -16,6 +16,7 @@ Points are WGS84 (lon, lat); the API gives them in the crs asked for.
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 from collections import defaultdict
@@ -159,23 +160,21 @@ def places(
         for street in street_names(station.address, station.name):
             if wanted in normalise(street):
                 streets[street, station.district or ""].append(station)
-    street_places = []
-    for (street, district), members in streets.items():
-        size = len(members)
+    shown = heapq.nsmallest(  # the most stations first; leave room for stations too
+        max(1, limit // 2), streets, key=lambda key: (-len(streets[key]), len(key[0]), key)
+    )
+    for street, district in shown:
+        members = streets[street, district]
         lon, lat = group_points(
-            np.zeros(size, dtype=np.intp),
+            np.zeros(len(members), dtype=np.intp),
             np.array([s.lon for s in members], dtype=float),
             np.array([s.lat for s in members], dtype=float),
             1,
         )[0]
-        street_places.append(Place("street", street, lon, lat, district, None, size))
-    street_places.sort(key=lambda p: (-p.stations, len(p.name), p.name, p.detail))
-    found.extend(street_places[: max(1, limit // 2)])  # room for stations too
-    for station in sorted(serving, key=lambda s: _rank(s, wanted)):
+        found.append(Place("street", street, lon, lat, district, None, len(members)))
+    for station in heapq.nsmallest(max(limit - len(found), 0), serving, key=lambda s: _rank(s, wanted)):
         found.append(Place("station", station.name, station.lon, station.lat, station.address or station.district
                            or "", station.id))  # fmt: skip
-        if len(found) >= limit:
-            break
     return found[:limit]
 
 

@@ -122,10 +122,11 @@ class Settings(BaseSettings):
     tencent_referer: str = Field(default="yizhan", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     """Who links to Tencent (腾讯): the ``referer`` of its route links, required; your key from lbs.qq.com (the
     app's documentation asks for the key) or your app's name."""
-    photo_sources: Annotated[tuple[str, ...], NoDecode] = ("https:",)
-    """Where the pages may load station photos from (CSP img-src sources, comma-separated): "https:" (any HTTPS
-    host; the pages show only https photo URLs) or your photo hosts, e.g. "https://img.union.example.cn"; empty:
-    none (photos are then not loaded)."""
+    photo_sources: Annotated[tuple[str, ...], NoDecode] = ()
+    """Where the rider page and the embed may load station photos from (CSP img-src sources, comma-separated):
+    default (empty) the hosts of the registry's https photo URLs, as they are when a page is served; or your
+    photo hosts, e.g. "https://img.union.example.cn"; "https:" allows any HTTPS host (wider: an injected script
+    could then send data out as an image request). The pages show only https photo URLs."""
 
     def navigation_apps(self) -> NavigationApps:
         """The ``amap_src``, ``baidu_src`` and ``tencent_referer`` settings as the navigation links take them."""

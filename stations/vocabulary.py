@@ -44,8 +44,13 @@ Amenity = Literal[
     "sink",
 ]
 AMENITIES: tuple[str, ...] = get_args(Amenity)
-RIDER_AMENITIES: tuple[Amenity, ...] = ("hot_water", "microwave", "phone_charging", "toilet", "air_conditioning")
-"""The amenities the station app offers as filters and lists for each station, in this order."""
+RIDER_AMENITIES: tuple[Amenity, ...] = (
+    "ebike_charging", "battery_swap", "toilet", "hot_water", "microwave", "phone_charging", "air_conditioning",
+    "wheelchair", "changing_table",
+)  # fmt: skip
+"""The amenities the station app offers as filters and lists for each station, in this order: what riders of
+e-bikes and drivers stop for first (charging, battery swap, a toilet), then comfort, then access (无障碍) and
+baby changing (尿布台)."""
 
 TriState = Literal["yes", "no", "unknown"]
 OperatingStatus = Literal["normal", "notice", "limited", "temporarily_closed", "closed"]

@@ -13,9 +13,12 @@ a Content-Security-Policy allowing only the page's own inline code.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -31,6 +34,9 @@ from stations import params
 from stations.inputs import STATION_MAP_INPUTS, Input
 from stations.queries import StationMapQuery
 from stations.settings import Settings
+
+if TYPE_CHECKING:
+    from stations.registry import Registry
 from stations.vocabulary import STATION_TYPES, label
 
 router = APIRouter(tags=["pages"])
@@ -147,10 +153,83 @@ def fill(page: str, values: dict[str, str]) -> str:
     return _SLOT.sub(lambda match: values[match.group(1)], page)
 
 
-def page_rules(settings: Settings) -> dict[str, PageRule]:
+def page_rules(settings: Settings, photo_hosts: Callable[[], tuple[str, ...]] = tuple) -> dict[str, PageRule]:
     """What these pages may do beyond ``api.security``'s default: ``/embed`` may be framed by
-    ``settings.frame_ancestors``; the rider page (``/``) may register its service worker (``/sw.js``)."""
+    ``settings.frame_ancestors``; the rider page (``/``) may register its service worker (``/sw.js``).
+
+    Both show station photos (``photo_url``), so both may load images from where the photos are: the origins of
+    the registry's https photo URLs (``photo_hosts``, asked when a page's policy is made: the registry's
+    ``photo_origins``), or ``settings.photo_sources`` when the operator lists them (``https:``: any HTTPS host).
+    So an injected script still could not send data out as an image request to a host of its choosing (the page's
+    policy test tries), photos load from the hosts keepers actually linked, and nothing else widens."""
+    listed = tuple(settings.photo_sources)
+    photos = PhotoSources({}, (lambda: listed) if listed else photo_hosts)
     return {
-        EMBED_PATH: PageRule(frame_ancestors=settings.frame_ancestors),
-        "/": PageRule(sources={"worker-src": ("'self'",)}),
+        EMBED_PATH: PageRule(frame_ancestors=settings.frame_ancestors, sources=photos),
+        "/": PageRule(sources=PhotoSources({"worker-src": ("'self'",)}, photos.photos)),
     }
+
+
+class PhotoSources(Mapping[str, tuple[str, ...]]):
+    """A page's extra CSP sources (``PageRule.sources``): ``fixed`` ones, and ``img-src`` the sources that
+    ``photos`` gives at the moment the policy is made."""
+
+    def __init__(self, fixed: Mapping[str, tuple[str, ...]], photos: Callable[[], tuple[str, ...]]) -> None:
+        self.fixed = dict(fixed)
+        self.photos = photos
+
+    def __getitem__(self, directive: str) -> tuple[str, ...]:
+        if directive == "img-src":
+            return (*self.fixed.get(directive, ()), *self.photos())
+        return self.fixed[directive]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.fixed, "img-src": ()})
+
+    def __len__(self) -> int:
+        return len({**self.fixed, "img-src": ()})
+
+
+def live_photo_hosts(registry: Callable[[], Registry | None]) -> Callable[[], tuple[str, ...]]:
+    """A ``page_rules`` ``photo_hosts``: the ``photo_origins`` of the registry's stations now (none before the
+    registry is open), worked out once per registry snapshot."""
+    last: list[Any] = [None, ()]
+
+    def hosts() -> tuple[str, ...]:
+        current = registry()
+        if current is None:
+            return ()
+        snapshot = current.snapshot()
+        if last[0] is not snapshot:
+            last[:] = [snapshot, photo_origins(s.photo_url for s in snapshot.stations)]
+        return tuple(last[1])
+
+    return hosts
+
+
+PHOTO_ORIGINS_MAX = 50
+"""Most photo hosts a page's policy names (the most used first); photos from others are not shown."""
+_HOST_SOURCE = re.compile(r"https://[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?")
+
+
+def photo_origins(photo_urls: Iterable[str | None]) -> tuple[str, ...]:
+    """The origins of the https URLs among ``photo_urls``, as CSP sources, the most used first (at most
+    ``PHOTO_ORIGINS_MAX``); URLs whose host is no plain DNS name or address are left out.
+
+    >>> photo_origins(["https://img.example.cn/a.jpg", "http://x.cn/b.jpg", None, "https://IMG.example.cn:443/c"])
+    ('https://img.example.cn',)
+    """
+    counts: Counter[str] = Counter()
+    for url in photo_urls:
+        if not url or not url.lower().startswith("https://"):
+            continue
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            continue
+        host = parts.hostname or ""
+        source = f"https://{host}{f':{port}' if port not in (None, 443) else ''}"
+        if _HOST_SOURCE.fullmatch(source):
+            counts[source] += 1
+    return tuple(source for source, _ in counts.most_common(PHOTO_ORIGINS_MAX))

@@ -136,6 +136,29 @@ function yizhanApp(map, config) {
   Object.keys(PLACE_TEXT).forEach(function (lang) {
     Object.keys(PLACE_TEXT[lang]).forEach(function (name) { TEXT[lang][name] = PLACE_TEXT[lang][name]; });
   });
+  var TRAVEL_TEXT = {  // the way of travel of the navigation links (the API's mode), phone and photo
+    zh: {
+      travel: "出行方式", travel_auto: "按站点", travel_walk: "步行", travel_ride: "骑行", travel_drive: "驾车",
+      route_walk: "步行路线：", route_ride: "骑行路线：", route_drive: "驾车路线：", call: "拨打 {phone}",
+      photo_of: "{name}的照片", amenities_of: "{name}的设施"
+    },
+    en: {
+      travel: "Travel by", travel_auto: "Per station", travel_walk: "Walking", travel_ride: "Riding",
+      travel_drive: "Driving", route_walk: "Walking route: ", route_ride: "Riding route: ",
+      route_drive: "Driving route: ", call: "Call {phone}", photo_of: "Photo of {name}", amenities_of: "Amenities of {name}"
+    }
+  };
+  Object.keys(TRAVEL_TEXT).forEach(function (lang) {
+    Object.keys(TRAVEL_TEXT[lang]).forEach(function (name) { TEXT[lang][name] = TRAVEL_TEXT[lang][name]; });
+  });
+  var TRAVEL_MODES = ["walk", "ride", "drive"];
+  var TRAVEL_KEY = "yizhan.travel";  // the rider's chosen way of travel, kept in localStorage
+  function storedTravel() {
+    try {
+      var value = window.localStorage.getItem(TRAVEL_KEY);
+      return TRAVEL_MODES.indexOf(value) >= 0 ? value : "";
+    } catch (error) { return ""; }  // storage refused (private mode, sandboxed frame): per station
+  }
   var DAY_CODES = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
   var labels = config.labels || {};
   Object.keys(TEXT).forEach(function (lang) {
@@ -153,6 +176,7 @@ function yizhanApp(map, config) {
     amenities: new Set(),
     openNow: false,
     order: params.get("order") === "distance" ? "distance" : "open_first",  // open stations first unless asked
+    travel: storedTravel(),  // "" (each station's own: drive to driver homes, else ride), walk, ride or drive
     now: params.get("now") || config.now || null,
     position: null,
     positionCrs: crs,
@@ -181,7 +205,10 @@ function yizhanApp(map, config) {
     return node;
   }
   function byId(id) { return document.getElementById(id); }
-  function safeLink(url) { return typeof url === "string" && /^(https:\/\/|geo:)/.test(url) ? url : null; }
+  function safeLink(url, tel) {
+    var allowed = tel ? /^tel:\+?[0-9][0-9-]*$/ : /^(https:\/\/|geo:)/;  // tel: only where a phone number is linked
+    return typeof url === "string" && allowed.test(url) ? url : null;
+  }
 
   /* Opening hours (OpenStreetMap syntax) in words, e.g. "Mo-Fr 08:30-17:00; PH off" → 周一至周五 08:30-17:00；法定节假日休息 */
   function hoursInWords(text) {
@@ -248,6 +275,7 @@ function yizhanApp(map, config) {
     var nav = el("div", "yz-nav");
     nav.setAttribute("role", "group");
     nav.setAttribute("aria-label", t("navigate", {name: props.name}));
+    if (TRAVEL_MODES.indexOf(props.travel_mode) >= 0) { nav.appendChild(el("span", "yz-nav-mode", t("route_" + props.travel_mode))); }
     NAV.forEach(function (app) {
       var url = safeLink((props.navigation || {})[app]);
       if (!url) { return; }
@@ -271,9 +299,41 @@ function yizhanApp(map, config) {
     hours.appendChild(document.createTextNode(t("hours") + hoursInWords(props.opening_hours)));
     node.appendChild(hours);
     if (props.address) { node.appendChild(el("p", "yz-meta", t("address") + props.address)); }
+    if (props.phone) { node.appendChild(phoneLine(String(props.phone))); }
     var amenities = AMENITIES.filter(function (name) { return (props.amenities || {})[name] === "yes"; });
-    if (amenities.length) { node.appendChild(el("p", "yz-meta yz-amenities", amenities.map(function (a) { return t(a); }).join(" · "))); }
+    if (amenities.length) {
+      var chips = el("ul", "yz-meta yz-amenities");
+      chips.setAttribute("aria-label", t("amenities_of", {name: props.name}));
+      amenities.forEach(function (name) { chips.appendChild(el("li", "yz-amenity yz-amenity-" + name, t(name))); });
+      node.appendChild(chips);
+    }
+    var photo = typeof props.photo_url === "string" && /^https:\/\//.test(props.photo_url) ? props.photo_url : null;
+    if (photo) {
+      var img = el("img", "yz-photo");
+      img.alt = t("photo_of", {name: props.name});
+      img.loading = "lazy";
+      img.decoding = "async";
+      img.referrerPolicy = "no-referrer";
+      img.addEventListener("error", function () { img.remove(); });  // gone, or a host the CSP does not allow
+      img.src = photo;
+      node.appendChild(img);
+    }
     if (props.verified_at) { node.appendChild(el("p", "yz-meta yz-verified", t("verified") + props.verified_at)); }
+  }
+  /* "电话：" and each number of the phone text (split at , ; / 、) as a tel: link when it is only digits, +, - and
+   * spaces; anything else stays plain text. */
+  function phoneLine(phone) {
+    var line = el("p", "yz-meta yz-phone", t("phone"));
+    phone.split(/\s*[,;/、，；]\s*/).forEach(function (part, i) {
+      if (i) { line.appendChild(document.createTextNode(" / ")); }
+      var href = /^\+?[0-9][0-9 -]*[0-9]$/.test(part) ? safeLink("tel:" + part.replace(/ /g, ""), true) : null;
+      if (!href) { line.appendChild(document.createTextNode(part)); return; }
+      var link = el("a", "yz-tel", part);
+      link.href = href;
+      link.setAttribute("aria-label", t("call", {phone: part}));
+      line.appendChild(link);
+    });
+    return line;
   }
   function popupCard(feature) {
     var props = feature.properties;
@@ -563,6 +623,7 @@ function yizhanApp(map, config) {
     if (state.amenities.size) { query.set("amenities", Array.from(state.amenities).join(",")); }
     if (state.openNow) { query.set("open_at", state.now || "now"); }
     query.set("order", state.order);
+    if (state.travel) { query.set("mode", state.travel); }
     if (state.now) { query.set("at", state.now); }
     return api + "/stations/nearby?" + query.toString();
   }
@@ -924,6 +985,15 @@ function yizhanApp(map, config) {
     openNow.addEventListener("change", function () {
       state.openNow = openNow.checked;
       search(state.lastStatus && state.lastStatus[0], state.lastStatus && state.lastStatus[1]);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=yz-travel]"), function (radio) {
+      radio.checked = radio.value === state.travel;
+      radio.addEventListener("change", function () {
+        if (!radio.checked) { return; }
+        state.travel = TRAVEL_MODES.indexOf(radio.value) >= 0 ? radio.value : "";
+        try { window.localStorage.setItem(TRAVEL_KEY, state.travel); } catch (error) { /* kept for this visit only */ }
+        search(state.lastStatus && state.lastStatus[0], state.lastStatus && state.lastStatus[1]);
+      });
     });
     Array.prototype.forEach.call(document.querySelectorAll("input[name=yz-order]"), function (radio) {
       radio.checked = radio.value === state.order;

@@ -139,7 +139,7 @@ def test_navigation_links_carry_coordinates_converted_per_app(new_page: Callable
         x, y = _numbers(amap["to"][0])
         assert abs(x - g_lon) < 1e-6 and abs(y - g_lat) < 1e-6
         baidu = parse_qs(urlsplit(by_app["baidu"][0]).query)
-        y, x = _numbers(baidu["location"][0])
+        y, x = _numbers(baidu["destination"][0].removeprefix("latlng:").split("|")[0])
         assert abs(x - b_lon) < 1e-6 and abs(y - b_lat) < 1e-6
         tencent = parse_qs(urlsplit(by_app["tencent"][0]).query)
         y, x = _numbers(tencent["tocoord"][0])
