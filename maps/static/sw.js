@@ -5,7 +5,8 @@
  *
  * - The page ("/", whatever its query: the app reads the query, the HTML is the same), the district list and
  *   same-origin scripts, styles, fonts and images are network-first: each answer from the network is kept and
- *   given back when the network is gone. The page is also fetched when the worker installs.
+ *   given back when the network is gone. The page is also kept when the worker installs (from the HTTP cache,
+ *   where the page that registered the worker just put it).
  * - GET /stations/nearby is network-first too. Each answer is saved with the time it came (X-Yizhan-Saved); the
  *   newest KEEP_ANSWERS stay. With no network, the answer saved with the same filters for the position nearest
  *   the one asked (within NEAR_M metres) stands in, marked X-Yizhan-Offline: <ISO time it was saved> and
@@ -161,8 +162,9 @@
   }
 
   worker.addEventListener("install", function (event) {
+    // the page that registers the worker was just loaded: take it from the HTTP cache rather than download it again
     event.waitUntil(caches.open(PAGE_CACHE).then(function (cache) {
-      return cache.add(new Request("/", {cache: "reload"}));
+      return cache.add(new Request("/", {cache: "force-cache"}));
     }).then(function () { return worker.skipWaiting(); }));
   });
 
