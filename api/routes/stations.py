@@ -52,10 +52,14 @@ NEARBY_EXAMPLE = {
                 "open_status": "open",
                 "closes_at": "2026-11-23T20:00:00+08:00",
                 "opens_at": None,
+                "travel_mode": "ride",
                 "navigation": {
-                    "amap": "https://uri.amap.com/navigation?to=120.165886,30.249444,...",
-                    "baidu": "https://api.map.baidu.com/marker?location=30.255286,120.172396&...",
-                    "tencent": "https://apis.map.qq.com/uri/v1/routeplan?type=bike&...",
+                    "amap": "https://uri.amap.com/navigation?from=120.164678,30.24766,...&to=120.165875,30.249558,..."
+                    "&mode=ride&src=yizhan&coordinate=gaode&callnative=1",
+                    "baidu": "https://api.map.baidu.com/direction?origin=latlng:30.253412,120.171249%7C...&destination="
+                    "latlng:30.255294,120.172451%7C...&mode=riding&region=...&output=html&coord_type=bd09ll&src=...",
+                    "tencent": "https://apis.map.qq.com/uri/v1/routeplan?type=bike&from=...&fromcoord=30.24766,120.164678"
+                    "&to=...&tocoord=30.249558,120.165875&referer=yizhan",
                     "geo": "geo:30.2519,120.1612?q=30.2519,120.1612(...)",
                 },
             },
@@ -109,8 +113,9 @@ async def nearby(  # async: no hop to the thread pool; the work is a fraction of
     """The ``k`` nearest stations matching the filters, nearest first (``order=open_first``: open stations first,
     then those closing within 30 minutes, unknown hours, closed; the rider page asks this way), with great-circle
     ``distance_m``, ``open_status`` (at ``open_at``, else ``at``, else now), ``closes_at`` for an open station and
-    ``opens_at`` for a closed one (China time, ISO 8601; null when unknown or not within 31 days) and navigation
-    links for Amap, Baidu, Tencent and ``geo:``."""
+    ``opens_at`` for a closed one (China time, ISO 8601; null when unknown or not within 31 days) and route
+    links for Amap, Baidu, Tencent and ``geo:`` from the asked point, for ``mode`` (each station's ``travel_mode``;
+    unless given: drive to driver homes, ride to the others)."""
     results = service.nearby(request, now=params.moment(at, field="at"))
     trip = Trip(request.mode, (request.query.lon, request.query.lat), settings.navigation_apps())
     body = nearby_geojson_json(results, request.crs, trip, query=query_point(request.query, request.crs))
