@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal, get_args
 from urllib.parse import quote
 
@@ -104,6 +105,7 @@ def _fmt(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+@lru_cache(maxsize=65_536)  # station names and districts recur from answer to answer
 def _text(value: str) -> str:
     return quote(value, safe="")
 
