@@ -12,6 +12,7 @@ appeared (polled every 10 ms).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,8 @@ class CountingProxy:
             finally:
                 sink.close()
 
-        await asyncio.gather(pipe(client_in, server_out, False), pipe(server_in, client_out, True))
+        with contextlib.suppress(asyncio.CancelledError):  # the proxy is closing
+            await asyncio.gather(pipe(client_in, server_out, False), pipe(server_in, client_out, True))
 
 
 def throttled_page(
@@ -141,11 +143,8 @@ def throttled_page(
         cdp.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Encoding": "identity"}})
     if not cache:
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    if rewrite:
-        for old, new in rewrite.items():
-            page.route(
-                f"**{old}", lambda route, old=old, new=new: route.continue_(url=route.request.url.replace(old, new))
-            )
+    for old, new in (rewrite or {}).items():
+        page.route(lambda url, old=old: url.endswith(old), _rewriter(old, new))
     load = Load()
     urls: dict[str, str] = {}
     cdp.on("Network.requestWillBeSent", lambda event: urls.__setitem__(event["requestId"], event["request"]["url"]))
@@ -156,6 +155,13 @@ def throttled_page(
 
     cdp.on("Network.loadingFinished", finished)
     return context, page, load
+
+
+def _rewriter(old: str, new: str) -> Any:
+    def handle(route: Any, request: Any) -> None:
+        route.continue_(url=request.url.replace(old, new))
+
+    return handle
 
 
 def visit(page: Any, url: str, load: Load, timeout_ms: float = 120_000) -> Load:
