@@ -215,6 +215,19 @@ def test_nearby_json_is_geojson_ranked_like_brute_force(runner: CliRunner) -> No
         assert set(feature["properties"]["navigation"]) == {"amap", "baidu", "tencent", "geo"}
 
 
+@pytest.mark.usefixtures("imported")
+def test_nearby_mode_sets_the_way_of_travel_of_the_links(runner: CliRunner) -> None:
+    result = invoke(runner, "nearby", str(P[0]), str(P[1]), "--json", "--mode", "walk")
+    assert result.exit_code == 0, result.output
+    for feature in json.loads(result.stdout)["features"]:
+        assert feature["properties"]["travel_mode"] == "walk"
+        assert "mode=walking" in feature["properties"]["navigation"]["baidu"]
+        assert "type=walk&" in feature["properties"]["navigation"]["tencent"]
+    refused = invoke(runner, "nearby", str(P[0]), str(P[1]), "--mode", "fly")
+    assert refused.exit_code != 0
+    assert all(name in refused.output for name in ("mode", "fly", "walk", "ride", "drive"))
+
+
 @pytest.mark.parametrize(("lon", "lat"), [(120.2, 30.3), (120.14, 30.255), (119.9, 30.0)])
 @pytest.mark.usefixtures("imported")
 def test_nearby_first_answer_is_the_brute_force_nearest(runner: CliRunner, lon: float, lat: float) -> None:
