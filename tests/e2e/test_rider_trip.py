@@ -155,3 +155,29 @@ def test_the_way_of_travel_changes_every_link_and_is_kept(new_page: Callable[...
     page.check("#yz-travel-auto")
     wait_for(lambda: modes_shown(page) == defaults)
     assert item(page, "T-PHOTO").locator(".yz-name").text_content() == PHOTO_NAME
+
+
+def test_the_embed_popup_shows_the_phone_photo_and_driving_route(
+    new_page: Callable[..., Any], trip_server: Server
+) -> None:
+    page = new_page(locale="zh-CN")
+    loads: list[str] = []
+    page.route("https://photos.example.test/**", lambda route: (loads.append(route.request.url), route.fulfill(
+        status=200, body=PNG, content_type="image/png")))  # fmt: skip
+    page.goto(trip_server.url + "/embed")
+    page.wait_for_selector(".yz-pin")
+    page.locator(".yz-pin[title='" + PHOTO_NAME + "']").focus()
+    page.keyboard.press("Enter")
+    card = page.locator(".leaflet-popup-content .yz-card")
+    assert card.locator(".yz-card-name").text_content() == PHOTO_NAME
+    assert card.locator("a.yz-tel").get_attribute("href") == "tel:0571-89300947"
+    assert all(name in card.locator(".yz-amenity").all_text_contents() for name in CHIPS)
+    assert card.locator("img.yz-photo").get_attribute("loading") == "lazy"
+    wait_for(lambda: loads == [PHOTO_URL])  # allowed by the embed's policy too
+    assert card.locator(".yz-nav-mode").text_content() == "骑行路线："
+    page.locator(".yz-pin[title='" + SCRIPT.replace("'", "\\'") + "']").focus()  # a driver home: driven to
+    page.keyboard.press("Enter")
+    card = page.locator(".leaflet-popup-content .yz-card").filter(has_text="alert(2)")
+    assert card.locator(".yz-card-name").text_content() == SCRIPT
+    assert card.locator(".yz-nav-mode").text_content() == "驾车路线："
+    assert "mode=car" in card.locator(".yz-nav-amap").get_attribute("href")
