@@ -1,13 +1,13 @@
 """HTTP caching: ``ETag`` + ``If-None-Match`` → ``304``, and the ``Cache-Control`` of each kind of answer.
 
-Three kinds (RFC 9111):
+Two kinds (RFC 9111):
 
-* ``IMMUTABLE`` — static assets whose URL names their content's hash (``/static/leaflet-<hash>.js``,
-  ``api.routes.assets``): kept a year, never asked again.
-* ``REVALIDATE`` — pages and lists that change with the registry (``/``, ``/districts``, ``/stations``): kept,
-  but asked again each time with ``If-None-Match``; an unchanged answer is a ``304`` of a few hundred bytes
-  instead of the body. Their ETags are keyed by the registry version (``registry_etag``), so an edit or an
-  import changes them at once.
+* ``REVALIDATE`` — pages and lists that change with the registry (``/``, ``/embed``, ``/districts``,
+  ``/stations``): kept, but asked again each time with ``If-None-Match``; an unchanged answer is a ``304`` of a
+  few hundred bytes instead of the body. Their ETags are the page's content hash (``content_etag``) or keyed by
+  the registry version (``registry_etag``), so an edit or an import changes them at once.
+* ``IMMUTABLE`` — for content-addressed assets (a URL that names its content's hash): kept a year, never asked
+  again. No route serves such assets yet: the pages inline their code (``maps.page.self_contained``).
 
 The ETag names the content, not the encoding on the wire (``api.compression`` says why that is safe here);
 ``If-None-Match`` is compared weakly (RFC 9110 §13.1.2), so ``W/"x"`` from a cache matches ``"x"``.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import cache
-from importlib import metadata
+from importlib import metadata, resources
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -94,12 +94,26 @@ def conditional(request: Request, etag: str, cache_control: str, build: Callable
 
 @cache
 def _code_version() -> str:
+    """The package's version and a hash of the browser app's files (``maps/static``), so a new app is a new ETag
+    even where the version number stayed."""
     try:
-        return metadata.version("yizhan")
+        version = metadata.version("yizhan")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
-        return "source"
+        version = "source"
+    digest = hashlib.sha256()
+    for file in sorted((resources.files("maps") / "static").iterdir(), key=lambda entry: entry.name):
+        if file.is_file():
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return f"{version}+{digest.hexdigest()[:12]}"
 
 
 def deployment_of(settings: Settings) -> str:
-    """``deployment_key`` of a server's settings: its database, its district file and the code's version."""
-    return deployment_key(settings.database_url, settings.districts_path, _code_version())
+    """``deployment_key`` of a server's settings: its database, district file and tiles, and the code's version."""
+    return deployment_key(
+        settings.database_url,
+        settings.districts_path,
+        settings.tiles,
+        settings.tiles_attribution,
+        settings.tiles_crs,
+        _code_version(),
+    )

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.requests import Request
 
-from api.caching import REVALIDATE, conditional, content_etag
+from api.caching import REVALIDATE, conditional, content_etag, deployment_of, registry_etag
 from api.deps import RegistryDep, ServiceDep
 from api.inputs import with_inputs
 from api.security import PageRule
@@ -90,11 +90,15 @@ _embed_query = with_inputs(
 
 @router.get(EMBED_PATH, response_class=HTMLResponse, summary="Embeddable station map")
 def embed(
+    request: Request,
     service: ServiceDep,
     query: Annotated[StationMapQuery, Depends(_embed_query)],
-) -> HTMLResponse:
-    """A chrome-less map of the stations (of a district and types) for an ``<iframe>`` on a union's site."""
-    return HTMLResponse(service.station_map(query))
+) -> Response:
+    """A chrome-less map of the stations (of a district and types) for an ``<iframe>`` on a union's site.
+    ``ETag`` keyed by the registry version, ``Cache-Control: no-cache``: a page view after the first costs a
+    ``304`` until the stations change (the page holds no time: ``/embed/status`` does)."""
+    etag = registry_etag(deployment_of(service.settings), service.registry.snapshot().version, "embed")
+    return conditional(request, etag, REVALIDATE, lambda: HTMLResponse(service.station_map(query)))
 
 
 def _embed_stations(**values: Any) -> StationMapQuery:

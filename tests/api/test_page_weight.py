@@ -225,7 +225,9 @@ def test_downloads_csv_compressed_xlsx_not(client: TestClient) -> None:
 
 
 def test_if_none_match_gives_304_on_pages_and_lists(client: TestClient) -> None:
-    for path in ("/", "/districts", "/districts?geometry=false", "/stations", "/stations?format=csv"):
+    paths = ["/", "/embed?adcode=330106", "/districts", "/districts?geometry=false", "/stations"]
+    paths.append("/stations?format=csv")
+    for path in paths:
         first = client.get(path, headers=BR)
         assert first.status_code == 200 and first.headers["cache-control"] == REVALIDATE, path
         etag = first.headers["etag"]
@@ -243,7 +245,7 @@ def test_list_etags_change_with_the_registry_version(tmp_path: Path) -> None:
     with TestClient(app) as client:
         assert app.state.registry.import_file(CSV, "v.csv").committed
         app.state.registry.refresh()
-        paths = ("/districts", "/districts?geometry=false", "/stations", "/")
+        paths = ("/districts", "/districts?geometry=false", "/stations", "/embed", "/")
         before = {path: client.get(path).headers["etag"] for path in paths}
         assert len({before["/districts"], before["/districts?geometry=false"]}) == 2  # variants differ
         assert app.state.registry.import_file(MORE, "more.csv").committed  # an edit: one station more
@@ -283,6 +285,13 @@ def _coordinates(value: Any) -> tuple[list[float], list[float]]:
         xs += x
         ys += y
     return xs, ys
+
+
+def test_an_embed_304_keeps_its_frame_policy(client: TestClient) -> None:
+    first = client.get("/embed?adcode=330106")
+    again = client.get("/embed?adcode=330106", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and "x-frame-options" not in again.headers  # may still be framed
+    assert "frame-ancestors" in first.headers["content-security-policy"]
 
 
 def test_etag_matching_is_weak() -> None:
