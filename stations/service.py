@@ -76,11 +76,13 @@ def app_vocabulary() -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class StationStatus:
-    """Whether a station is open at a time (``"open"``, ``"closed"`` or ``"unknown"``) and, when open, the time
-    it next closes by its hours (China time; None when it never does)."""
+    """Whether a station is open at a time (``"open"``, ``"closed"`` or ``"unknown"``) and when that changes by
+    its hours (China time): when open, the time it next closes; when closed, the time it next opens (within
+    ``hours.OPENING_HORIZON``). None when it does not, or for a station closed whatever its hours say."""
 
     open_status: OpenStatus
     closes_at: datetime | None = None
+    opens_at: datetime | None = None
 
 
 @lru_cache(maxsize=8)
@@ -190,7 +192,9 @@ class Service:
             text = station.opening_hours
             if text not in by_hours:
                 status = hours.status(text, moment)
-                by_hours[text] = StationStatus(status, hours.next_change(text, moment) if status == "open" else None)
+                closes_at = hours.next_change(text, moment) if status == "open" else None
+                opens_at = hours.next_opening(text, moment) if status == "closed" else None
+                by_hours[text] = StationStatus(status, closes_at, opens_at)
             statuses[station.id] = by_hours[text]
         return statuses
 

@@ -116,12 +116,16 @@ def embed_status(
     query: Annotated[StationMapQuery, Depends(_embed_stations_query)],
     at: Annotated[str | None, Query(description="the time (ISO date-time, naive: China time); default now")] = None,
 ) -> JSONResponse:
-    """``{"stations": {id: {"open_status", "closes_at"}}}`` for the stations ``/embed`` shows with the same
-    ``adcode`` and ``types``: the embed's popups badge them open, closing soon or closed. The map page itself
-    holds no time; this answer may be kept for a minute (``Cache-Control``)."""
+    """``{"stations": {id: {"open_status", "closes_at", "opens_at"}}}`` for the stations ``/embed`` shows with the
+    same ``adcode`` and ``types``: the embed's popups badge them open (until when), closing soon or closed (opening
+    when). The map page itself holds no time; this answer may be kept for a minute (``Cache-Control``)."""
     statuses = service.station_statuses(query, params.moment(at, field="at"))
     stations = {
-        station_id: {"open_status": s.open_status, "closes_at": s.closes_at.isoformat() if s.closes_at else None}
+        station_id: {
+            "open_status": s.open_status,
+            "closes_at": s.closes_at.isoformat() if s.closes_at else None,
+            "opens_at": s.opens_at.isoformat() if s.opens_at else None,
+        }
         for station_id, s in statuses.items()
     }
     return JSONResponse({"stations": stations}, headers={"Cache-Control": f"public, max-age={STATUS_MAX_AGE_S}"})

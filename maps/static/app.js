@@ -944,18 +944,23 @@ function yizhanApp(map, config) {
         var known = Object.prototype.hasOwnProperty.call(stations, props.id) ? stations[props.id] : null;
         props.open_status = known ? known.open_status : null;
         props.closes_at = known ? known.closes_at : null;
+        props.opens_at = known ? known.opens_at : null;
       });
       if (openPopup) { openPopup.update(); }
     }).catch(function () { statusAsked = null; });
   }
   function startEmbed(features) {
     gestureHandling();
-    fullMapControl().addTo(map);
-    map.on("popupopen", function (event) {
+    var fullMap = fullMapControl().addTo(map);
+    map.on("popupopen", function (event) {  // the link steps aside: in a small frame it would cover the popup's close button
       openPopup = event.popup;
+      fullMap.getContainer().classList.add("yz-full-map-hidden");
       if (statusAsked === null || Date.now() - statusAsked > STATUS_MAX_AGE_MS) { refreshStatus(features); }
     });
-    map.on("popupclose", function () { openPopup = null; });
+    map.on("popupclose", function () {
+      openPopup = null;
+      fullMap.getContainer().classList.remove("yz-full-map-hidden");
+    });
     refreshStatus(features);
   }
 

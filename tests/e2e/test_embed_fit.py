@@ -166,12 +166,14 @@ def test_popups_badge_stations_open_or_closed(new_page: Callable[..., Any], serv
     page.on("request", lambda request: asked.append(request.url))
     page.goto(f"{server.url}/embed?now={FIXED_NOW}")
     page.wait_for_selector(".yz-pin")
-    for station_id, badge in (("T-SPLIT", "已关闭"), ("T-IMG", "开放中"), ("T-NONE", "开放时间未知")):
+    shown = (("T-SPLIT", "已关闭", "13:30 开放"), ("T-IMG", "开放中", "至 20:00"), ("T-NONE", "开放时间未知", None))
+    for station_id, badge, when in shown:
         page.get_by_title(NAMES[station_id], exact=True).focus()
         page.keyboard.press("Enter")
         card = page.locator(".leaflet-popup-content .yz-card")
         assert card.locator(".yz-card-name").text_content() == NAMES[station_id]
         assert card.locator(".yz-badge").text_content() == badge
+        assert (card.locator(".yz-when").text_content() if when else card.locator(".yz-when").count()) == (when or 0)
         page.locator(".leaflet-popup-close-button").click()
         card.wait_for(state="detached")
     assert IMG not in page.locator("body").inner_html().replace("&lt;", "<")  # names stay text

@@ -94,10 +94,12 @@ def expected(service: Service, adcode: str | None, types: tuple[str, ...], at: d
         if types and not set(types) & set(station.types):
             continue
         if station.is_closed:
-            answer[station.id] = ("closed", None)
+            answer[station.id] = ("closed", None, None)
             continue
-        status = hours.status(station.opening_hours, at)
-        answer[station.id] = (status, hours.next_change(station.opening_hours, at) if status == "open" else None)
+        text = station.opening_hours
+        status = hours.status(text, at)
+        closes_at = hours.next_change(text, at) if status == "open" else None
+        answer[station.id] = (status, closes_at, hours.next_opening(text, at) if status == "closed" else None)
     return answer
 
 
@@ -112,7 +114,7 @@ def test_statuses_match_each_stations_hours(
     at = START + timedelta(minutes=minutes)
     adcode = adcodes[pick % len(adcodes)]
     got = service.station_statuses(StationMapQuery(adcode=adcode, types=types, mode="embed"), at)
-    assert {k: (v.open_status, v.closes_at) for k, v in got.items()} == expected(service, adcode, types, at)
+    assert {k: (v.open_status, v.closes_at, v.opens_at) for k, v in got.items()} == expected(service, adcode, types, at)
 
 
 @given(minutes=st.integers(0, 366 * 24 * 60))
@@ -120,10 +122,10 @@ def test_statuses_match_the_snapshots_nearby_answers(service: Service, minutes: 
     at = START + timedelta(minutes=minutes)
     snapshot = service.registry.snapshot()
     nearby = snapshot.nearby(NearbyQuery(lon=120.2, lat=30.25, k=len(snapshot)), now=at)
-    reference = {n.station.id: (n.open_status, n.closes_at) for n in nearby}
+    reference = {n.station.id: (n.open_status, n.closes_at, n.opens_at) for n in nearby}
     got = service.station_statuses(StationMapQuery(mode="embed"), at)
     assert set(got) == set(reference)  # nearby leaves out the stations closed for good, as the map does
-    assert {k: (v.open_status, v.closes_at) for k, v in got.items()} == reference
+    assert {k: (v.open_status, v.closes_at, v.opens_at) for k, v in got.items()} == reference
 
 
 def test_the_endpoint_answers_the_embeds_stations_with_a_minute_of_caching(client: TestClient) -> None:
@@ -134,7 +136,9 @@ def test_the_endpoint_answers_the_embeds_stations_with_a_minute_of_caching(clien
     service: Service = client.app.state.service  # type: ignore[attr-defined]
     at = datetime(2026, 11, 23, 12, tzinfo=hours.TIMEZONE)
     want = expected(service, None, ("outdoor_worker",), at)
-    assert body == {k: {"open_status": s, "closes_at": c.isoformat() if c else None} for k, (s, c) in want.items()}
+    iso = lambda moment: moment.isoformat() if moment else None  # noqa: E731
+    assert body == {k: {"open_status": s, "closes_at": iso(c), "opens_at": iso(o)} for k, (s, c, o) in want.items()}
+    assert any(v["opens_at"] for v in body.values())
     assert {"open", "closed", "unknown"} <= {v["open_status"] for v in body.values()}
     assert any(v["closes_at"] for v in body.values())
 
