@@ -103,6 +103,13 @@ def test_the_page_and_the_last_answers_work_offline_marked_as_saved(
     assert re.search(r"离线：显示 15 分钟前在约 \d{3} 米 外保存的结果，距离从当时的位置算起。", status(page))
     assert list_ids(page) == live and page.locator(LIVE_BADGES).count() == 0
 
+    # the page opens offline whatever its query (the same page: the app reads the query)
+    page.goto(server.url + "/?lang=en")
+    page.wait_for_selector(".yz-item")
+    assert "Offline: showing results saved 15 min ago." in status(page) and list_ids(page) == live
+    page.goto(server.url + "/")
+    page.wait_for_selector(".yz-item")
+
     # far from any saved position: a clear message, no stale list
     relocate(page, RIDER_AT[0] + 0.15, RIDER_AT[1] + 0.05)
     assert status(page) == "离线：这里附近没有按这些条件保存的结果。联网后再查找。"
