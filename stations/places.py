@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import re
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from geo.districts import Districts
     from stations.model import Station
     from stations.registry import Registry
+    from stations.snapshot import Snapshot
 
 PlaceKind = Literal["district", "street", "station"]
 PLACE_KINDS: tuple[PlaceKind, ...] = ("district", "street", "station")
@@ -184,27 +186,30 @@ CANDIDATES = 1000
 """Matching stations read from the index for one search: the streets are gathered and the stations ranked
 among these (a query matching more, such as 杭州 in every address, still answers the first ``limit``)."""
 _points_lock = threading.Lock()
-_points_kept: dict[int, tuple[int, Districts, list[tuple[float, float]], dict[str, int]]] = {}
+_points_kept: weakref.WeakKeyDictionary[Snapshot, tuple[Districts, list[tuple[float, float]], dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""District points per snapshot (dropped with it): a registry's snapshot is swapped whole on every write."""
 
 
 def registry_district_points(registry: Registry) -> tuple[list[tuple[float, float]], dict[str, int]]:
     """``district_points`` of the registry's districts and each district's serving stations (by adcode), kept
-    per registry and rebuilt when the registry version changes; empty without districts."""
+    with the registry's current snapshot and made again for the next one; empty without districts."""
     districts = registry.districts
     if districts is None:
         return [], {}
     snapshot = registry.snapshot()
     with _points_lock:
-        kept = _points_kept.get(id(registry))
-        if kept is not None and kept[0] == snapshot.version and kept[1] is districts:
-            return kept[2], kept[3]
+        kept = _points_kept.get(snapshot)
+    if kept is not None and kept[0] is districts:
+        return kept[1], kept[2]
     points = district_points(snapshot.stations, districts)
     counts: dict[str, int] = defaultdict(int)
     for station in snapshot.stations:
         if station.serves() and station.adcode:
             counts[station.adcode] += 1
     with _points_lock:
-        _points_kept[id(registry)] = (snapshot.version, districts, points, dict(counts))
+        _points_kept[snapshot] = (districts, points, dict(counts))
     return points, dict(counts)
 
 
