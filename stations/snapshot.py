@@ -7,7 +7,7 @@ one after a write, so a reader always sees one consistent registry.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -31,9 +31,10 @@ CLOSES_SOON = timedelta(minutes=30)
 GROUPS = ("open", "closes_soon", "unknown", "closed")
 """The groups of ``order="open_first"``, in their order."""
 OPEN_FIRST_CANDIDATES = 8
-"""``order="open_first"`` ranks the ``k`` × this nearest matching stations; from the first group short of stations
-among them on, the answer is sought over every station at once (vectorised), not by widening the nearest search
-step by step (pykdtree answers a large ``k`` slowly: ~0.25 s for 10,000)."""
+"""``order="open_first"`` ranks the ``k`` × this nearest matching stations; a group short of stations among them is
+sought over every matching station at once (vectorised; which stations match and their groups worked out once per
+query), not by widening the nearest search step by step (pykdtree answers a large ``k`` slowly: ~0.25 s for
+10,000)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,7 @@ class Snapshot:
             near = self.index.query(query.lon, query.lat, k=fetch, radius_m=query.radius_m, accept=accept)
             every_match = len(near) < fetch or fetch == len(self)  # the candidates: every match (within the radius)
             near_groups = self.groups(near.index, at)
+            every: tuple[NDArray[np.intp], NDArray[np.int8]] | None = None  # every match and its group, if needed
             for group in range(len(GROUPS)):
                 want = query.k - len(index)
                 if want == 0:
@@ -236,11 +238,14 @@ class Snapshot:
                 if every_match or np.count_nonzero(mine) >= want:
                     index += near.index[mine][:want].tolist()
                     distance_m += near.distance_m[mine][:want].tolist()
-                else:  # the rest of the answer: the first of this group and those after it, over every station
-                    found_index, found_m = self._first_from_group(query, accept, group, want, at)
+                else:  # this group's nearest over every matching station at once
+                    if every is None:
+                        positions = np.arange(len(self), dtype=np.intp)
+                        positions = positions[accept(positions)]
+                        every = positions, self.groups(positions, at)
+                    found_index, found_m = self._nearest_of(query, every[0][every[1] == group], want)
                     index += found_index
                     distance_m += found_m
-                    break
         statuses = self.open_status(np.array(index, dtype=np.intp), at)
         results = []
         for i, d, s in zip(index, distance_m, statuses.tolist(), strict=True):
@@ -250,34 +255,20 @@ class Snapshot:
             results.append(Nearby(self.stations[i], d, status, closes_at, opens_at))
         return results
 
-    def _first_from_group(
-        self,
-        query: NearbyQuery,
-        accept: Callable[[NDArray[np.intp]], NDArray[np.bool_]],
-        group: int,
-        want: int,
-        at: datetime,
-    ) -> tuple[list[int], list[float]]:
-        """The first ``want`` stations by (group, distance) of those in ``group`` or a later one that ``accept``
-        takes (within the query's radius), over every station at once, in one pass: great-circle metres from
-        the chord between unit vectors, as ``NearestIndex`` measures."""
-        positions = np.arange(len(self), dtype=np.intp)
-        positions = positions[accept(positions)]
-        groups = self.groups(positions, at)
-        later = groups >= group
-        positions, groups = positions[later], groups[later]
+    def _nearest_of(self, query: NearbyQuery, positions: NDArray[np.intp], want: int) -> tuple[list[int], list[float]]:
+        """The ``want`` nearest of the stations at ``positions`` (within the query's radius), nearest first, by
+        brute force: great-circle metres from the chord between unit vectors, as ``NearestIndex`` measures."""
         if self._vectors is None:
             self._vectors = unit_vectors(self.index.lon, self.index.lat)
         chord = np.linalg.norm(self._vectors[positions] - unit_vectors(query.lon, query.lat), axis=1)
         metres = m_from_chord(chord)
         if query.radius_m is not None:
             inside = metres <= query.radius_m
-            positions, groups, metres = positions[inside], groups[inside], metres[inside]
-        rank = groups * 1e8 + metres  # groups apart by more than any distance on Earth (2e7 m)
+            positions, metres = positions[inside], metres[inside]
         if len(positions) > want:
-            first = np.argpartition(rank, want - 1)[:want]
-            positions, rank, metres = positions[first], rank[first], metres[first]
-        order = np.argsort(rank, kind="stable")
+            nearest = np.argpartition(metres, want - 1)[:want]
+            positions, metres = positions[nearest], metres[nearest]
+        order = np.argsort(metres, kind="stable")
         return positions[order].tolist(), metres[order].tolist()
 
     def select(

@@ -128,7 +128,7 @@ def test_nearby_answers_equal_the_definitions_at_times_in_any_order(
     everything: list[Station], data: st.DataObject
 ) -> None:
     snapshot = Snapshot(everything)
-    # few candidates: open_first must often seek a group over every station (Snapshot._first_from_group)
+    # few candidates: open_first must often seek a group over every station (Snapshot._nearest_of)
     snapshot.open_first_candidates = data.draw(st.sampled_from([1, 2, 8]))
     for at in moments(data.draw, 12):
         query = NearbyQuery(
