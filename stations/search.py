@@ -170,6 +170,9 @@ def find(connection: Connection, query: str, limit: int) -> list[str]:
         if needed:
             narrowed, parameters["grams"] = "grams @> CAST(:grams AS text[]) AND ", needed
         statement = f"SELECT station_id FROM station_search WHERE {narrowed}strpos(text, :q) > 0 LIMIT :limit"
+        # a plan for these grams: psycopg prepares a statement run 5 times, and PostgreSQL's generic plan for
+        # it scans every row (~30 ms at 30k stations, where the index answers a rare query in ~2 ms)
+        connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         return list(connection.execute(text(statement), parameters).scalars())
     phrase = fts_phrase(wanted)
     parameters = {"q": wanted, "limit": limit}
