@@ -273,3 +273,23 @@ def test_open_first_ranks_closing_soon_after_open_at_times_near_closing(
         expected = reference(everything, query, at)
         assert [a.station.id for a in answers] == [row[0] for row in expected]
         assert [(a.open_status, a.closes_at, a.opens_at) for a in answers] == [row[2:] for row in expected]
+
+
+@settings(max_examples=60, deadline=None)
+@given(everything=stations(), data=st.data())
+def test_open_first_within_a_radius_over_every_station(everything: list[Station], data: st.DataObject) -> None:
+    """One candidate per k: most groups are sought over every station, where the radius must still hold."""
+    snapshot = Snapshot(everything)
+    snapshot.open_first_candidates = 1
+    for at in moments(data.draw, 6):
+        query = NearbyQuery(
+            lon=data.draw(st.floats(120.1, 120.3)),
+            lat=data.draw(st.floats(30.2, 30.4)),
+            k=data.draw(st.integers(1, 12)),
+            radius_m=data.draw(st.floats(1000, 12_000)),
+            order="open_first",
+        )
+        answers = snapshot.nearby(query, now=at)
+        expected = reference(everything, query, at)
+        assert [a.station.id for a in answers] == [row[0] for row in expected]
+        assert np.allclose([a.distance_m for a in answers], [row[1] for row in expected], rtol=1e-9, atol=1e-6)
