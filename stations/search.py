@@ -14,9 +14,10 @@ superset, and the exact substring test (``instr``/``strpos`` on the stored norma
 - SQLite: a contentless FTS5 table ``station_search_fts`` over the tokens, one per token (separated by
   spaces, ``unicode61``); a query is one FTS5 phrase of its tokens (adjacent tokens: any length, one
   character too).
-- PostgreSQL: a GIN-indexed ``text[]`` of the text's distinct tokens and token bigrams (``grams``); a query's
-  bigrams (its one token, if it has one) must all be there (``@>``). No extension, no locale: ``pg_trgm``'s
-  trigrams skip CJK characters under the C locale and cannot serve two-character queries under any.
+- PostgreSQL: a GIN-indexed ``text[]`` of the text's distinct token bigrams (``grams``); a query's bigrams
+  must all be there (``@>``). No extension, no locale: ``pg_trgm``'s trigrams skip CJK characters under the C
+  locale and cannot serve two-character queries under any. A one-character query scans (a common character
+  stops it at its limit at once; bench/RESULTS.md): single tokens would double the index and its upkeep.
 
 A query with no token at all (``!!``) is answered by the exact test over every station.
 
@@ -73,25 +74,22 @@ def tokens(value: str) -> list[str]:
 
 
 def grams(value: str) -> list[str]:
-    """The distinct tokens and token bigrams of normalised ``value``, sorted (PostgreSQL's ``grams``).
+    """The distinct token bigrams of normalised ``value``, sorted (PostgreSQL's ``grams``).
 
     >>> grams("西湖西")
-    ['湖', '湖西', '西', '西湖']
+    ['湖西', '西湖']
     """
-    found = tokens(value)
-    return sorted(set(found) | {a + b for a, b in itertools.pairwise(found)})
+    return sorted({a + b for a, b in itertools.pairwise(tokens(value))})
 
 
 def query_grams(query: str) -> list[str]:
-    """What a station's ``grams`` must all hold for normalised ``query`` to be in its text.
+    """What a station's ``grams`` must all hold for normalised ``query`` to be in its text (nothing to narrow
+    by for a query of fewer than two tokens).
 
     >>> query_grams("西湖区"), query_grams("湖"), query_grams("!!")
-    (['湖区', '西湖'], ['湖'], [])
+    (['湖区', '西湖'], [], [])
     """
-    found = tokens(query)
-    if len(found) == 1:
-        return found
-    return sorted({a + b for a, b in itertools.pairwise(found)})
+    return grams(query)
 
 
 def fts_phrase(query: str) -> str | None:

@@ -1,6 +1,6 @@
 """Issue 14: the search index (``stations.search``): each station's normalised name, address and district,
 indexed by character — SQLite: a contentless FTS5 table of its tokens; PostgreSQL: a GIN-indexed array of its
-tokens and token bigrams. Existing stations are indexed here; ``stations.edits`` keeps the index up to date.
+token bigrams. Existing stations are indexed here; ``stations.edits`` keeps the index up to date.
 
 The text rules are copied from ``stations.search`` as they were at this revision (a migration is frozen); should
 they change, a later revision indexes the stations again.
@@ -39,8 +39,7 @@ def _text(payload: dict[str, Any]) -> str:
 
 
 def _grams(value: str) -> list[str]:
-    found = _TOKEN.findall(value)
-    return sorted(set(found) | {a + b for a, b in itertools.pairwise(found)})
+    return sorted({a + b for a, b in itertools.pairwise(_TOKEN.findall(value))})
 
 
 def upgrade() -> None:
