@@ -22,6 +22,7 @@ from api.app import create_app
 from api.caching import IMMUTABLE, REVALIDATE, etag_matches
 from api.compression import Compression, compressible, negotiate
 from stations.settings import SAMPLE_DIR, Settings
+from tests.event_loop import run_isolated
 
 CSV = (
     "id,name,types,lon,lat,opening_hours\n"
@@ -130,8 +131,6 @@ def _streaming_app(chunks: list[bytes], content_type: bytes) -> Any:
 
 
 def _run(app: Any, accept: str) -> tuple[dict[bytes, bytes], list[bytes]]:
-    import asyncio
-
     sent: list[Any] = []
 
     async def receive() -> Any:
@@ -141,7 +140,7 @@ def _run(app: Any, accept: str) -> tuple[dict[bytes, bytes], list[bytes]]:
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"accept-encoding", accept.encode())]}
-    asyncio.run(Compression(app, minimum_size=64)(scope, receive, send))
+    run_isolated(Compression(app, minimum_size=64), scope, receive, send)  # a browser test may hold this thread's loop
     start, bodies = sent[0], sent[1:]
     assert all(message["type"] == "http.response.body" for message in bodies)
     assert not bodies[-1].get("more_body", False) and all(m.get("more_body", False) for m in bodies[:-1])

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import IMG, RIDER_AT, SCRIPT, STATION_WGS84, STATIONS, Server, other_site, serve
+from e2e_support import FIXED_NOW, IMG, RIDER_AT, SCRIPT, STATION_WGS84, STATIONS, Server, other_site, serve
 
 from geo.crs import transform
 
@@ -136,13 +136,16 @@ def gcj_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_gcj02_tiles_shift_the_rider_and_the_stations(new_page: Callable[..., Any], gcj_server: Server) -> None:
     page = new_page(geolocation={"longitude": RIDER_AT[0], "latitude": RIDER_AT[1]}, permissions=["geolocation"])
-    page.goto(gcj_server.url + "/")
+    page.goto(gcj_server.url + f"/?now={FIXED_NOW}")
     page.wait_for_selector(".yz-item")
     (g_lon,), (g_lat,) = (v.tolist() for v in transform([RIDER_AT[0]], [RIDER_AT[1]], "wgs84", "gcj02"))
     lon, lat = page.evaluate("window.yizhan.state.position")
     assert abs(lon - g_lon) < 1e-6 and abs(lat - g_lat) < 1e-6
     wgs_order = [
-        f["id"] for f in gcj_server.get("/stations/nearby", lon=RIDER_AT[0], lat=RIDER_AT[1], k=20).json()["features"]
+        f["id"]
+        for f in gcj_server.get(
+            "/stations/nearby", lon=RIDER_AT[0], lat=RIDER_AT[1], k=20, order="open_first", at=FIXED_NOW
+        ).json()["features"]
     ]
     assert page.eval_on_selector_all(".yz-item", "items => items.map(i => i.dataset.id)") == wgs_order
     for station_id, x, y in page.evaluate(MARKERS_JS):

@@ -5,6 +5,7 @@ station open or closed; "view full map" opens the rider page at the embed's view
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,11 @@ def test_one_finger_scrolls_past_the_map_and_two_move_it(
         for step in range(1, 11):
             touch(client, "touchMove", [(x - 40, y - 6 * step), (x + 40, y - 6 * step)])
         touch(client, "touchEnd", [])
-        site.frames[1].wait_for_function("lat => window.yizhan.map.getCenter().lat < lat - 1e-6", arg=centre["lat"])
+        # polled by evaluate: the embed's policy has no 'unsafe-eval', which wait_for_function's string needs
+        deadline = time.monotonic() + 10
+        while site.frames[1].evaluate("window.yizhan.map.getCenter().lat") >= centre["lat"] - 1e-6:
+            assert time.monotonic() < deadline, "two fingers did not move the map"
+            site.wait_for_timeout(100)
 
 
 def test_popups_badge_stations_open_or_closed(new_page: Callable[..., Any], server: Server) -> None:
