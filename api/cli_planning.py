@@ -33,6 +33,9 @@ def register(app: typer.Typer, map_app: typer.Typer) -> None:
     app.command()(gaps)
     app.command()(site)
     map_app.command("coverage")(map_coverage)
+    from api.cli_hotspots import hotspots  # gaps a station can close
+
+    app.command()(hotspots)
 
 
 def percent(value: float | None) -> str:

@@ -220,3 +220,10 @@ SEARCH_INPUTS = (
     CRS,
 )  # fmt: skip
 """``GET /search`` and ``yizhan search``."""
+
+HOTSPOTS_INPUTS = (
+    *PLANNING_INPUTS,
+    ADCODE,
+    LIMIT.but(help="how many hot spots and gaps to list (the totals count them all)"),
+)
+"""``GET /hotspots`` and ``yizhan hotspots``: the unserved demand in pieces one new station serves."""

@@ -19,6 +19,7 @@ from stations.inputs import (
     COVERAGE_INPUTS,
     COVERAGE_MAP_INPUTS,
     GAPS_INPUTS,
+    HOTSPOTS_INPUTS,
     NEARBY_INPUTS,
     SEARCH_INPUTS,
     STATION_MAP_INPUTS,
@@ -258,3 +259,24 @@ class SearchQuery:
         if any(ord(c) < 32 or ord(c) == 127 for c in text):
             raise InvalidValue("q", shown, "must not contain control characters (line breaks, tabs, NUL...)")
         return cls(text, limit, crs_name(crs))
+
+
+@dataclass(frozen=True)
+class HotspotsQuery:
+    """Hot spots (``geo.hotspots``) of ``adcode`` only, when given; ``limit`` of them listed."""
+
+    request: CoverageRequest
+    adcode: str | None = None
+    limit: int = 20
+    inputs: ClassVar[tuple[Input, ...]] = HOTSPOTS_INPUTS
+
+    @classmethod
+    def parse(
+        cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, limit: int = 20
+    ) -> HotspotsQuery:
+        """Checked as a coverage question, plus how many to list.
+
+        >>> HotspotsQuery.parse(radius_m=1000, types=None, cell_m=100, adcode=None, limit=5).limit
+        5
+        """
+        return cls(planning_request(radius_m, types, cell_m), adcode, limit)

@@ -23,6 +23,7 @@ from stations.queries import (
     CoverageMapQuery,
     CoverageQuery,
     GapsQuery,
+    HotspotsQuery,
     NearbyRequest,
     SearchQuery,
     StationMapQuery,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from stations.model import Station
     from stations.places import Place
     from stations.planning import CoverageReport, Planner, SitingReport, SitingRequest
+    from stations.planning.hotspots import HotspotReport
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -244,6 +246,11 @@ class Service:
         planner = self.planner
         found = planner.gaps(query.request, query.adcode, query.limit)
         return found, planner.coverage(query.request).stations
+
+    def hotspots(self, query: HotspotsQuery) -> HotspotReport:
+        """Hot spots of ``query``: the unserved demand in pieces one new station serves, each with a suggested
+        site and a label point, and every gap with the stations it would take (``stations.planning.hotspots``)."""
+        return self.planner.hotspots(query.request, query.adcode)
 
     def site(self, request: SitingRequest, stop: Callable[[], bool] | None = None) -> SitingReport:
         """Where new stations help most (``stop`` is polled; once it says True, ``geo.siting.Stopped``)."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ServiceDep
 from api.inputs import query_dependency
+from api.routes.hotspots import router as hotspots_router
 from api.routes.stations import GEOJSON, GeoJSONResponse
 from geo.crs import CrsName
 from geo.siting import Stopped
@@ -23,6 +24,7 @@ from stations.planning import Candidate, Planner, SitingReport, SitingRequest, g
 from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery, siting_request
 
 router = APIRouter(tags=["planning"])
+router.include_router(hotspots_router)  # GET /hotspots (api.routes.hotspots): a planning request too
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CoverageParams = Annotated[CoverageQuery, Depends(query_dependency(CoverageQuery))]

@@ -23,7 +23,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import shapely
@@ -39,6 +39,9 @@ from stations.planning.report import CoverageReport, SitingReport
 from stations.planning.requests import CoverageRequest, PlanningLimits, SitingRequest
 from stations.planning.siting import propose_sites
 from stations.registry import Registry
+
+if TYPE_CHECKING:
+    from stations.planning.hotspots import HotspotReport
 
 DEFAULT_CACHE_BYTES = 256_000_000
 """Cache budget of a planner built without settings (a server passes ``YIZHAN_PLANNING_CACHE_BYTES``)."""
@@ -143,6 +146,23 @@ class Planner:
         lat = np.array([s.lat for s in report.stations])
         key = ("gaps", report.version, request, adcode, limit)
         return self._cached(key, lambda: find_gaps(report.coverage, lon, lat, adcode=adcode, limit=limit))
+
+    def hotspots(self, request: CoverageRequest, adcode: str | None = None) -> HotspotReport:
+        """Hot spots for ``request`` (optionally in one district): the unserved demand split into pieces one
+        new station serves, with every gap's station count (``geo.hotspots``); cached like gaps."""
+        from geo.hotspots import find_hotspots
+        from stations.planning.hotspots import HotspotReport
+
+        self.check_adcode(adcode)
+        report = self.coverage(request)
+        lon = np.array([s.lon for s in report.stations])
+        lat = np.array([s.lat for s in report.stations])
+
+        def compute() -> HotspotReport:
+            found = find_hotspots(report.coverage, lon, lat, self.demand, adcode=adcode)
+            return HotspotReport(request, report.version, found, report.stations)
+
+        return self._cached(("hotspots", report.version, request, adcode), compute)
 
     def site(self, request: SitingRequest, stop: Callable[[], bool] | None = None) -> SitingReport:
         """Propose new sites for ``request`` against the current registry (not cached: each run solves);

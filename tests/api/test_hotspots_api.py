@@ -1,0 +1,109 @@
+"""GET /hotspots and ``yizhan hotspots`` on the sample registry and demand layer: the answers agree with the coverage
+table and the gaps of the same request, label points lie beyond the radius, bad input is a 4xx naming the field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api import cli
+from api.app import create_app
+from geo.distance import haversine_m
+from stations.settings import SAMPLE_DIR, Settings
+
+BASE = {"radius_m": 1000, "cell_m": 200, "types": "outdoor_worker"}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    folder = tmp_path_factory.mktemp("hotspots")
+    settings = Settings(database_url=f"sqlite:///{folder / 'h.sqlite3'}", check_interval_s=0)  # sample demand
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        app.state.registry.import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+        yield test_client
+
+
+def serving(client: TestClient) -> tuple[np.ndarray, np.ndarray]:
+    features = client.get("/stations", params={"types": "outdoor_worker", "limit": 10_000, "format": "geojson"}).json()
+    points = [f["geometry"]["coordinates"] for f in features["features"] if f["properties"].get("operating_status")
+              != "closed"]  # fmt: skip
+    lon, lat = np.array(points).T
+    return lon, lat
+
+
+def test_hotspots_agree_with_coverage_and_gaps(client: TestClient) -> None:
+    answer = client.get("/hotspots", params={**BASE, "limit": 30})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/geo+json")
+    body = answer.json()
+    summary, features = body["summary"], body["features"]
+    assert len(features) == 30 and summary["shown"] == 30 and summary["hotspots"] > 100
+    assert [f["properties"]["rank"] for f in features] == list(range(1, 31))
+    demands = [f["properties"]["demand"] for f in features]
+    assert demands == sorted(demands, reverse=True)
+    # the unserved demand is the coverage table's: demand × (1 − demand-covered share), summed over districts
+    rows = client.get("/coverage", params=BASE).json()["districts"]
+    unserved = sum(r["demand"] * (1 - r["demand_covered_share"]) for r in rows)
+    assert summary["unserved"] == pytest.approx(unserved, rel=1e-3)
+    # the gaps are those of /gaps, in the same order, with their stations
+    gaps = client.get("/gaps", params={**BASE, "limit": 5}).json()["features"]
+    by_rank = {need["gap_rank"]: need for need in summary["gaps"] if need["gap_rank"] is not None}
+    for gap in gaps:
+        need = by_rank.get(gap["properties"]["rank"])
+        if need is not None:
+            assert need["area_km2"] == pytest.approx(gap["properties"]["area_km2"], abs=1e-3)
+            assert need["district"] == gap["properties"]["district"]
+            assert need["stations"] >= need["stations_at_least"] >= 1
+    big = max(summary["gaps"], key=lambda need: need["area_km2"])
+    assert big["area_km2"] > 500 and big["stations"] > 20  # a rural gap: many stations, not one row
+    # label points beyond the radius of every serving station (brute force, great circle)
+    lon, lat = serving(client)
+    for feature in features:
+        p = feature["properties"]
+        nearest = haversine_m(p["label_lon"], p["label_lat"], lon, lat).min()
+        assert nearest >= 1000 and p["nearest_station_m"] == pytest.approx(nearest, abs=0.2)
+        assert p["reach_m"] <= 1000 and p["demand_unit"] == "demand"
+    for need in summary["gaps"]:
+        assert haversine_m(need["label_lon"], need["label_lat"], lon, lat).min() >= 1000
+
+
+def test_formats_and_one_district(client: TestClient) -> None:
+    rows = client.get("/hotspots", params={**BASE, "format": "json", "adcode": "330106", "limit": 5}).json()
+    assert {row["adcode"] for row in rows["rows"]} == {"330106"} and len(rows["rows"]) <= 5
+    text = client.get("/hotspots", params={**BASE, "format": "csv", "limit": 4})
+    assert text.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(text.text.lstrip("\ufeff"))))
+    assert len(table) == 4 and table[0]["rank"] == "1" and "site_lon" in table[0]
+    gaps = client.get("/hotspots", params={**BASE, "format": "csv", "table": "gaps", "limit": 3}).text
+    assert next(iter(csv.DictReader(io.StringIO(gaps.lstrip("\ufeff")))))["stations"].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"radius_m": -1}, "radius_m"), ({"limit": 0}, "limit"), ({"types": "bus"}, "types"), ({"cell_m": 0}, "cell_m"),
+     ({"adcode": "999999"}, "adcode")],
+)  # fmt: skip
+def test_bad_input_names_the_field(client: TestClient, params: dict[str, object], field: str) -> None:
+    answer = client.get("/hotspots", params={**BASE, **params})
+    assert 400 <= answer.status_code < 500
+    assert field in answer.text
+
+
+def test_cli_hotspots(sample_runner: CliRunner) -> None:
+    result = sample_runner.invoke(cli.app, ["hotspots", "--cell", "200", "--limit", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert [f["properties"]["rank"] for f in body["features"]] == [1, 2, 3]
+    table = sample_runner.invoke(cli.app, ["hotspots", "--cell", "200", "--limit", "3", "--lang", "en"])
+    assert table.exit_code == 0 and "hot spots" in table.stdout and "stations each gap would take" in table.stdout
+    chinese = sample_runner.invoke(cli.app, ["hotspots", "--cell", "200", "--limit", "2"])
+    assert "热点" in chinese.stdout and "各缺口所需驿站数" in chinese.stdout
+    bad = sample_runner.invoke(cli.app, ["hotspots", "--radius", "-5"])
+    assert bad.exit_code != 0 and "radius_m" in bad.output
