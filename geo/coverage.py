@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 from pykdtree.kdtree import KDTree
 from threadpoolctl import threadpool_limits
 
+from geo.coverage_engine import covered_raster, district_quantiles
 from geo.grid import Grid
 
 
@@ -71,20 +72,41 @@ class DistrictCoverage:
 
 @dataclass(frozen=True, eq=False)
 class Coverage:
-    """Per-cell distances and per-district figures for one radius and one set of stations."""
+    """Per-cell coverage and per-district figures for one radius and one set of stations.
+
+    ``compute_coverage`` fills ``_covered`` (exact, from the discs) and leaves the per-cell distances to be
+    computed on first use from ``_stations`` (a k-d tree query over every cell, the costly part); built by
+    hand from distances (``Coverage(grid, radius_m, distance_m, districts)``), covered is distance ≤ radius.
+    """
 
     grid: Grid
     radius_m: float
-    distance_m: NDArray[np.float64]
-    """Distance from each inside cell's centre to the nearest station (inf when there is none)."""
+    _distance: NDArray[np.float64] | None
     districts: list[DistrictCoverage]
     demand_cell: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
     demand_weight: NDArray[np.float64] | None = None
+    _covered: NDArray[np.bool_] | None = None
+    _stations: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    """Station x, y in the grid plane, for the distances on demand."""
+
+    @property
+    def distance_m(self) -> NDArray[np.float64]:
+        """Distance from each inside cell's centre to the nearest station (inf when there is none), metres;
+        computed on first use."""
+        if self._distance is None:
+            if self._stations is None:
+                raise ValueError("Coverage without distances needs its stations")
+            distance, _ = nearest_distance_m(*self._stations, self.grid.x, self.grid.y)
+            object.__setattr__(self, "_distance", distance)  # a cache: frozen for everything else
+            return distance
+        return self._distance
 
     @property
     def covered(self) -> NDArray[np.bool_]:
         """Whether each inside cell's centre is within ``radius_m`` of a station."""
-        return self.distance_m <= self.radius_m
+        if self._covered is None:
+            return self.distance_m <= self.radius_m
+        return self._covered
 
     def raster(self) -> NDArray[np.float64]:
         """Distances as a raster shaped like ``grid.raster`` (NaN outside every district)."""
@@ -131,12 +153,13 @@ def compute_coverage(
     if not np.isfinite(radius_m) or radius_m <= 0:
         raise ValueError(f"radius_m={radius_m!r}: must be a positive number of metres")
     station_x, station_y = grid.project(np.atleast_1d(station_lon), np.atleast_1d(station_lat))
-    distance, _ = nearest_distance_m(station_x, station_y, grid.x, grid.y)
+    station_x, station_y = np.asarray(station_x, dtype=float), np.asarray(station_y, dtype=float)
+    covered = covered_raster(grid, station_x, station_y, radius_m)[grid.row, grid.col]
     n = len(grid.districts)
     cells = np.bincount(grid.district, minlength=n)
-    covered_cells = np.bincount(grid.district, weights=distance <= radius_m, minlength=n)
+    covered_cells = np.bincount(grid.district[covered], minlength=n)
     share = np.divide(covered_cells, cells, out=np.zeros(n), where=cells > 0)
-    quantiles = _district_quantiles(grid, distance, (0.5, 0.9))
+    quantiles = district_quantiles(grid, station_x, station_y, (0.5, 0.9))
     area = grid.district_area_km2
 
     demand_totals = demand_shares = None
@@ -168,7 +191,7 @@ def compute_coverage(
                 demand_covered_share=None if demand_shares is None else _none_if_nan(demand_shares[i]),
             )
         )
-    return Coverage(grid, float(radius_m), distance, rows, demand_cell, demand_weight)
+    return Coverage(grid, float(radius_m), None, rows, demand_cell, demand_weight, covered, (station_x, station_y))
 
 
 def _none_if_nan(value: float) -> float | None:

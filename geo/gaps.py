@@ -16,7 +16,9 @@ each raster row's runs of uncovered cells become rectangles, merged with shapely
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import shapely
@@ -46,8 +48,18 @@ class Gap:
     """Position of the nearest station in the arrays given to ``find_gaps`` (-1 when there is none)."""
     nearest_station_m: float
     """Great-circle distance from the centroid to that station, metres."""
-    polygon: BaseGeometry
-    """The gap's cells merged, WGS84."""
+    _polygon: BaseGeometry | Callable[[], BaseGeometry] = field(compare=False, repr=False)
+    """The polygon, or how to build it: ``find_gaps`` leaves it to the first use of ``polygon``."""
+
+    @property
+    def polygon(self) -> BaseGeometry:
+        """The gap's cells merged, WGS84; built on first use (most of a gap list's cost is its big polygons,
+        and a table or a count never needs them)."""
+        polygon = self._polygon
+        if callable(polygon):
+            polygon = polygon()
+            object.__setattr__(self, "_polygon", polygon)  # a cache: frozen for everything else
+        return polygon
 
 
 def _label_gaps(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
@@ -97,6 +109,12 @@ def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp])
     return grid.to_lonlat(planar)
 
 
+def _gap_polygon(coverage: Coverage, labels: NDArray[np.int32], label: int) -> BaseGeometry:
+    """The polygon of the gap labelled ``label`` (``_label_gaps``'s labels), WGS84."""
+    positions = np.flatnonzero(labels == label)
+    return _polygon(coverage, coverage.grid.row[positions], coverage.grid.col[positions])
+
+
 def find_gaps(
     coverage: Coverage,
     station_lon: ArrayLike,
@@ -130,14 +148,9 @@ def find_gaps(
     # the nearest station is reported like every other distance in Yizhan: great-circle metres
     nearest, nearest_m = NearestIndex(station_lon, station_lat).query_many(c_lon, c_lat, k=1)
 
-    in_gap = np.flatnonzero(labels)
-    members = in_gap[np.argsort(labels[in_gap], kind="stable")]
-    bounds = np.concatenate(([0], np.cumsum(cells)))
     gaps = []
     rows_of = zip(ranked, c_lon, c_lat, nearest[:, 0], nearest_m[:, 0], strict=True)
     for rank, (label, lon, lat, station, distance) in enumerate(rows_of, start=1):
-        positions = members[bounds[label] : bounds[label + 1]]
-        rows, cols = grid.row[positions], grid.col[positions]
         gaps.append(
             Gap(
                 rank=rank,
@@ -150,7 +163,7 @@ def find_gaps(
                 centroid_lat=float(lat),
                 nearest_station=int(station),
                 nearest_station_m=float(distance),
-                polygon=_polygon(coverage, rows, cols),
+                _polygon=partial(_gap_polygon, coverage, labels, int(label) + 1),
             )
         )
     return gaps
