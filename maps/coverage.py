@@ -5,7 +5,10 @@ Layers, bottom to top (each can be switched off in the layer control):
 - 区县覆盖率 district coverage: a choropleth of ``covered_share`` on a fixed 0–100 % scale (legend at the
   bottom right), with a popup of the district's figures and a tooltip with its share;
 - 覆盖范围 covered (≤ radius): one circle of ``radius_m`` per station, light and not clickable;
-- 服务空白 gaps: the gap polygons in red, with rank, district, area, demand and the nearest station;
+- 服务空白 gaps: the gap polygons as red hatching (a quarter of their area) with a red outline, above the
+  choropleth, which reads through them; a click inside a gap opens the district's row, a click on the outline
+  the gap's (rank, district, area, demand, nearest station) — ``maps.coverage_controls.GapsLayer``;
+- 热点 hot spots (when given): numbered badges ``热1``, ``热2``... at the suggested site of each;
 - one layer per station type, named by ``CoverageMap.type_labels`` (e.g. 户外劳动者服务站 outdoor workers),
   circle markers coloured by type, clustered when a layer holds more than ``CLUSTER_ABOVE`` stations.
 
@@ -16,6 +19,10 @@ Proposed sites (``geo.siting`` via the planner), when given, add:
 - 新增覆盖 proposed coverage (≤ radius): one circle of ``radius_m`` per proposal, in ``PROPOSED_COLOUR``;
 - with ``after`` (the figures after adding them), a before/after choice of the choropleth: two base
   layers 覆盖率（现状）before and 覆盖率（新增后）after (shown first), whose popups state both shares.
+
+Title, legend, layer names and credits are in the page's language (``lang``: ``zh``, default, or ``en``;
+``maps.coverage_text``), as is ``<html lang>``; popups keep their bilingual labels. With ``hour_shares`` an
+hour selector recolours the choropleth by the covered share at that hour.
 
 The builder takes one typed value, ``CoverageMap``: figures as ``DistrictFigures``, stations as
 ``MapStation``, proposals as ``ProposedSite``. Every name, adcode and title is HTML-escaped and reaches the
@@ -28,8 +35,8 @@ Amap or Tencent tiles are GCJ-02, so overlays drawn on them look shifted by a fe
 >>> figures = DistrictFigures("330102", "上城区", 103.9, 0.42, 60.3, 1250.0, 3100.0, {"outdoor_worker": 1})
 >>> stations = [MapStation("S1", "<b>驿站</b>", ("outdoor_worker",), 120.15, 30.25)]
 >>> page = coverage_html(CoverageMap(districts, 1000, [figures], stations=stations, title="上城区 coverage"))
->>> "covered share within 1,000 m" in page, "<b>驿站" in page, "<script src=" in page
-(True, False, False)
+>>> "覆盖率（站点 1,000 米内）" in page, "<b>驿站" in page, "<script src=" in page, '<html lang="zh-CN">' in page
+(True, False, False, True)
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.districts import Districts
 from geo.gaps import Gap
+from maps.coverage_controls import CAPTION_ID, GapsLayer, HourSelector
+from maps.coverage_text import caption, check_lang, distance, html_with_lang, text
 from maps.elements import (
     HtmlControl,
     KeepAtBack,
@@ -80,13 +89,14 @@ SYNTHETIC_ID_PREFIX = "HZ-SYN-"
 OPENSTREETMAP = Tiles("OpenStreetMap")
 """The default base map: OpenStreetMap by its provider name (WGS84)."""
 
-DISTRICTS_LAYER = "区县覆盖率 district coverage"
-BEFORE_LAYER = "覆盖率（现状）before"
-AFTER_LAYER = "覆盖率（新增后）after"
-PROPOSALS_LAYER = "新增站点 proposed sites"
+DISTRICTS_LAYER = text("zh", "districts")
+"""The choropleth's layer name on a Chinese page (``maps.coverage_text`` has each language's)."""
+BEFORE_LAYER = text("zh", "before")
+AFTER_LAYER = text("zh", "after")
+PROPOSALS_LAYER = text("zh", "proposals")
 PROPOSED_SITE = "新增站点 proposed site"
 """Popup title of a proposal without a name."""
-GAPS_LAYER = "服务空白 gaps"
+GAPS_LAYER = text("zh", "gaps")
 OTHER_LAYER = "其他 other"
 """Layer of the stations whose types have no label in ``CoverageMap.type_labels``."""
 NO_FIGURES = "—"
@@ -153,6 +163,21 @@ class ProposedSite:
 
 
 @dataclass(frozen=True)
+class MapHotSpot:
+    """A hot spot: unserved demand one new station at (``lon``, ``lat``, WGS84) could serve, numbered by
+    ``rank``; ``demand`` in demand units (``None`` without a demand layer), distances in metres."""
+
+    rank: int
+    lon: float
+    lat: float
+    demand: float | None
+    area_km2: float | None = None
+    district: str | None = None
+    nearest_station: str | None = None
+    nearest_station_m: float | None = None
+
+
+@dataclass(frozen=True)
 class CoverageMap:
     """Everything the coverage map shows.
 
@@ -187,6 +212,14 @@ class CoverageMap:
     after
         The figures after adding the proposals. Given, the choropleth becomes a choice of two base layers,
         before (``figures``) and after (shown first), and the after layer's popups state both shares.
+    lang
+        The page's language, ``zh`` (default) or ``en``: title, legend, layer names, hour selector, credits and
+        ``<html lang>``.
+    hotspots
+        Hot spots one new station could close, drawn as numbered badges (``热1``, ``热2``... or ``H1``...).
+    hour_shares
+        adcode → covered share (0..1 or ``None``) at each hour 0..23: adds an hour selector that recolours the
+        choropleth; ``hour_day`` names the day it is for (e.g. ``工作日``).
 
     Raises
     ------
@@ -209,8 +242,16 @@ class CoverageMap:
     proposals: Sequence[ProposedSite] = ()
     gain_unit: str = "demand"
     after: Sequence[DistrictFigures] | None = None
+    lang: str = "zh"
+    hotspots: Sequence[MapHotSpot] = ()
+    hour_shares: Mapping[str, Sequence[float | None]] | None = None
+    hour_day: str = ""
 
     def __post_init__(self) -> None:
+        check_lang(self.lang)
+        for adcode, shares in (self.hour_shares or {}).items():
+            if len(shares) != 24:
+                raise ValueError(f"hour_shares[{adcode!r}] has {len(shares)} values; one per hour 0..23")
         if not (math.isfinite(self.radius_m) and self.radius_m > 0):
             raise ValueError(f"radius_m {self.radius_m!r} must be a positive number of metres (e.g. 1000)")
         if self.gap_station_names and len(self.gap_station_names) != len(self.gaps):
@@ -230,19 +271,19 @@ class CoverageMap:
         return None if self.adcode is None else _position(self.districts, self.adcode)
 
 
-def covered_layer_name(radius_m: float) -> str:
-    """Name of the covered-area layer, e.g. ``覆盖范围 covered (≤ 1,000 m)``."""
-    return f"覆盖范围 covered (≤ {radius_m:,.0f} m)"
+def covered_layer_name(radius_m: float, lang: str = "zh") -> str:
+    """Name of the covered-area layer, e.g. ``覆盖范围（≤ 1,000 米）``."""
+    return text(lang, "covered", radius=distance(lang, radius_m))
 
 
-def proposed_layer_name(radius_m: float) -> str:
-    """Name of the proposed-coverage layer, e.g. ``新增覆盖 proposed coverage (≤ 1,000 m)``."""
-    return f"新增覆盖 proposed coverage (≤ {radius_m:,.0f} m)"
+def proposed_layer_name(radius_m: float, lang: str = "zh") -> str:
+    """Name of the proposed-coverage layer, e.g. ``新增覆盖（≤ 1,000 米）``."""
+    return text(lang, "proposed_coverage", radius=distance(lang, radius_m))
 
 
-def legend_caption(radius_m: float) -> str:
-    """Caption of the colour scale, e.g. ``覆盖率 covered share within 1,000 m``."""
-    return f"覆盖率 covered share within {radius_m:,.0f} m"
+def legend_caption(radius_m: float, lang: str = "zh") -> str:
+    """Caption of the colour scale, e.g. ``覆盖率（站点 1,000 米内）``."""
+    return caption(lang, radius_m)
 
 
 def coverage_map(data: CoverageMap) -> folium.Map:
@@ -269,25 +310,29 @@ def coverage_map(data: CoverageMap) -> folium.Map:
     bounds = _bounds(districts, focus, [(p.lon, p.lat) for p in points] + [(s.lon, s.lat) for s in sites])
     center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [0.0, 0.0]
     m = base_map(location=center, zoom_start=11, tiles=None, prefer_canvas=True, control_scale=True)
-    cast(Figure, m.get_root()).title = escape(data.title or f"驿站 Yizhan — {legend_caption(radius_m)}")
+    lang = data.lang
+    cast(Figure, m.get_root()).title = escape(data.title or caption(lang, radius_m))
     tile_layer(data.tiles.source, data.tiles.attribution).add_to(m)
 
     labels = data.type_labels
     if after is None:
-        district_group = folium.FeatureGroup(name=escape(DISTRICTS_LAYER)).add_to(m)
-        ShapesLayer(_district_shapes(districts, by_adcode, focus, labels)).add_to(district_group)
+        district_group = folium.FeatureGroup(name=escape(text(lang, "districts"))).add_to(m)
+        shapes = _district_shapes(districts, by_adcode, focus, labels)
+        ShapesLayer(shapes, keys=_district_keys(districts, focus)).add_to(district_group)
         choropleths = []
     else:  # a radio choice in the layer control: base layers, the after one shown first
-        before_group = folium.FeatureGroup(name=escape(BEFORE_LAYER), overlay=False, show=False).add_to(m)
-        ShapesLayer(_district_shapes(districts, by_adcode, focus, labels)).add_to(before_group)
-        after_group = folium.FeatureGroup(name=escape(AFTER_LAYER), overlay=False).add_to(m)
+        before_group = folium.FeatureGroup(name=escape(text(lang, "before")), overlay=False, show=False).add_to(m)
+        shapes = _district_shapes(districts, by_adcode, focus, labels)
+        ShapesLayer(shapes, keys=_district_keys(districts, focus)).add_to(before_group)
+        district_group = before_group  # the hours' profile is of the stations as they are
+        after_group = folium.FeatureGroup(name=escape(text(lang, "after")), overlay=False).add_to(m)
         ShapesLayer(_district_shapes(districts, after, focus, labels, before=by_adcode)).add_to(after_group)
         choropleths = [before_group, after_group]
 
     # Opaque circles in a translucent pane: the covered area reads as one union, not as stacked discs.
     # Under the overlays (z 390 < 400), so districts, gaps and stations stay clickable on their canvas.
     Pane(COVERED_PANE, z_index=390, opacity=COVERED_OPACITY).add_to(m)
-    covered_group = folium.FeatureGroup(name=escape(covered_layer_name(radius_m))).add_to(m)
+    covered_group = folium.FeatureGroup(name=escape(text(lang, "covered", radius=distance(lang, radius_m)))).add_to(m)
     circle_style = {"radius": radius_m, "stroke": False, "fillColor": COVERED_COLOUR, "fillOpacity": 1.0}
     circles = [(p.lat, p.lon) for p in points]
     style = {**circle_style, "interactive": False, "pane": COVERED_PANE}
@@ -295,7 +340,8 @@ def coverage_map(data: CoverageMap) -> folium.Map:
 
     if sites:  # above the existing coverage, in a pane of its own so it reads as one area too
         Pane(PROPOSED_PANE, z_index=391, opacity=PROPOSED_OPACITY).add_to(m)
-        proposed_group = folium.FeatureGroup(name=escape(proposed_layer_name(radius_m))).add_to(m)
+        proposed_name = text(lang, "proposed_coverage", radius=distance(lang, radius_m))
+        proposed_group = folium.FeatureGroup(name=escape(proposed_name)).add_to(m)
         style = {
             "radius": radius_m,
             "color": PROPOSED_OUTLINE,
@@ -308,13 +354,13 @@ def coverage_map(data: CoverageMap) -> folium.Map:
         }
         PointsLayer([(site.lat, site.lon) for site in sites], style, kind="circle").add_to(proposed_group)
 
-    gap_group = folium.FeatureGroup(name=escape(GAPS_LAYER)).add_to(m)
-    ShapesLayer(_gap_shapes(data.gaps, names)).add_to(gap_group)
+    gap_group = folium.FeatureGroup(name=escape(text(lang, "gaps"))).add_to(m)
+    GapsLayer(_gap_shapes(data.gaps, names), colour=GAP_COLOUR).add_to(gap_group)
 
     kinds = _station_layers(points, labels)
     cluster_css: list[str] = []
     for kind, members in kinds.items():
-        label, colour = labels.get(kind, OTHER_LAYER), type_colour(kind)
+        label, colour = labels.get(kind, text(lang, "other")), type_colour(kind)
         group: MarkerCluster | folium.FeatureGroup
         if len(members) > CLUSTER_ABOVE:
             group = marker_cluster(
@@ -332,8 +378,21 @@ def coverage_map(data: CoverageMap) -> folium.Map:
         fields = [_station_fields(point, labels) for point in members]
         PointsLayer(locations, style, fields=fields, popup=STATION_POPUP, tooltip="{0}").add_to(group)
 
+    if data.hotspots:
+        spots = sorted(data.hotspots, key=lambda spot: spot.rank)
+        spots_group = folium.FeatureGroup(name=escape(text(lang, "hotspots"))).add_to(m)
+        prefix = text(lang, "hotspot_prefix")
+        LabelMarkers(
+            [(spot.lat, spot.lon) for spot in spots],
+            [f"{prefix}{spot.rank}" for spot in spots],
+            colour=HOTSPOT_COLOUR,
+            fields=[_hotspot_fields(spot, prefix) for spot in spots],
+            popup=HOTSPOT_POPUP,
+            tooltip=HOTSPOT_TOOLTIP,
+            keyboard=False,  # twenty over a city overlap at the first view (see LabelMarkers)
+        ).add_to(spots_group)
     if sites:
-        sites_group = folium.FeatureGroup(name=escape(PROPOSALS_LAYER)).add_to(m)
+        sites_group = folium.FeatureGroup(name=escape(text(lang, "proposals"))).add_to(m)
         LabelMarkers(
             [(site.lat, site.lon) for site in sites],
             [str(site.rank) for site in sites],
@@ -342,6 +401,7 @@ def coverage_map(data: CoverageMap) -> folium.Map:
             fields=[_proposal_fields(site, data.gain_unit) for site in sites],
             popup=PROPOSAL_POPUP,
             tooltip=PROPOSAL_TOOLTIP,
+            keyboard=False,
         ).add_to(sites_group)
     if choropleths:
         KeepAtBack(choropleths).add_to(m)
@@ -350,9 +410,12 @@ def coverage_map(data: CoverageMap) -> folium.Map:
     if data.title:
         HtmlControl(f"<h1>{escape(data.title)}</h1>", "topright").add_to(m)
     no_data = any(a not in by_adcode or (after is not None and a not in after) for a in districts.adcodes)
-    legend = _legend_html(radius_m, {kind: labels.get(kind, OTHER_LAYER) for kind in kinds}, no_data, bool(sites))
+    kind_labels = {kind: labels.get(kind, text(lang, "other")) for kind in kinds}
+    legend = _legend_html(radius_m, kind_labels, no_data, bool(sites), lang=lang, hotspots=bool(data.hotspots))
     HtmlControl(legend, "bottomright").add_to(m)
-    credits = _credits_html(districts.metadata.get("source"), _all_synthetic(points))
+    if data.hour_shares is not None:
+        _hour_selector(data, district_group).add_to(m)
+    credits = _credits_html(districts.metadata.get("source"), _all_synthetic(points), lang)
     if credits:
         HtmlControl(credits, "bottomleft").add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
@@ -374,7 +437,7 @@ def coverage_html(data: CoverageMap) -> str:
     >>> page.count("<script src="), page.count("https://cdn")
     (0, 0)
     """
-    return self_contained(coverage_map(data))
+    return html_with_lang(self_contained(coverage_map(data)), data.lang)
 
 
 # -- inputs ---------------------------------------------------------------------------------------------------
@@ -535,19 +598,9 @@ def _district_shapes(
     return shapes
 
 
-def _gap_shapes(
-    gaps: Sequence[Gap], names: Sequence[str | None]
-) -> list[tuple[BaseGeometry, dict[str, Any], str, str]]:
-    # Gap polygons follow grid cells: Leaflet's default simplification (smoothFactor 1 px) drops parts one
-    # cell wide (thinner than a pixel at city zoom), and its default even-odd fill leaves holes where parts
-    # touch or overlap. No outline: where a gap is a stack of row strips, their shared edges would show.
-    style = {
-        "stroke": False,
-        "fillColor": GAP_COLOUR,
-        "fillOpacity": GAP_OPACITY,
-        "fillRule": "nonzero",
-        "smoothFactor": 0,
-    }
+def _gap_shapes(gaps: Sequence[Gap], names: Sequence[str | None]) -> list[tuple[BaseGeometry, str, str]]:
+    """Each gap's polygon, popup and tooltip (``GapsLayer`` hatches and outlines them: the polygons are unions
+    of grid cells, so an outline shows no inner cell edges)."""
     shapes = []
     for gap, station in zip(gaps, names, strict=True):
         has_station = gap.nearest_station >= 0 and math.isfinite(gap.nearest_station_m)
@@ -558,7 +611,7 @@ def _gap_shapes(
         lines.append(("距离 distance", _metres(gap.nearest_station_m) if has_station else NO_FIGURES))
         popup = html_table(f"服务空白 gap #{gap.rank} · {gap.district}", gap.adcode, lines)
         tooltip = escape(f"服务空白 gap #{gap.rank} · {_km2(gap.area_km2)}")
-        shapes.append((gap.polygon, style, popup, tooltip))
+        shapes.append((gap.polygon, popup, tooltip))
     return shapes
 
 
@@ -604,12 +657,20 @@ def _cluster_css(css_class: str, colour: str) -> str:
     return f".{css_class} {{ background-color: {ring}; }} .{css_class} div {{ background-color: {disc}; color: #fff; }}"
 
 
-def _legend_html(radius_m: float, kinds: Mapping[str, str], no_data: bool, proposals: bool) -> str:
+def _legend_html(
+    radius_m: float,
+    kinds: Mapping[str, str],
+    no_data: bool,
+    proposals: bool,
+    *,
+    lang: str = "zh",
+    hotspots: bool = False,
+) -> str:
     """The legend: the colour scale, the layers' swatches and one dot per station layer (type → label)."""
     stops = ", ".join(f"{colour} {100 * i / (len(COVERAGE_STOPS) - 1):.0f}%" for i, colour in enumerate(COVERAGE_STOPS))
     ticks = "".join(f"<span>{p}%</span>" for p in (0, 25, 50, 75, 100))
     parts = [
-        f"<div><b>{escape(legend_caption(radius_m))}</b></div>",
+        f'<div><b id="{CAPTION_ID}">{escape(caption(lang, radius_m))}</b></div>',
         f'<div class="yizhan-scale" style="background: linear-gradient(to right, {stops})"></div>',
         f'<div class="yizhan-ticks">{ticks}</div>',
     ]
@@ -618,22 +679,79 @@ def _legend_html(radius_m: float, kinds: Mapping[str, str], no_data: bool, propo
         style = f"background: {colour}; opacity: {opacity}"
         return f'<div><span class="yizhan-swatch{extra}" style="{style}"></span>{escape(label)}</div>'
 
+    within = distance(lang, radius_m)
     if no_data:
-        parts.append(swatch(NO_DATA_COLOUR, "无数据 no figures"))
-    parts.append(swatch(COVERED_COLOUR, covered_layer_name(radius_m), opacity=COVERED_OPACITY))
+        parts.append(swatch(NO_DATA_COLOUR, text(lang, "no_figures")))
+    parts.append(swatch(COVERED_COLOUR, text(lang, "covered", radius=within), opacity=COVERED_OPACITY))
     if proposals:
-        parts.append(swatch(PROPOSED_COLOUR, proposed_layer_name(radius_m), opacity=PROPOSED_OPACITY))
-    parts.append(swatch(GAP_COLOUR, GAPS_LAYER, opacity=GAP_OPACITY))
+        parts.append(swatch(PROPOSED_COLOUR, text(lang, "proposed_coverage", radius=within), opacity=PROPOSED_OPACITY))
+    stripes = f"repeating-linear-gradient(45deg, {GAP_COLOUR} 0 2px, transparent 2px 6px)"
+    hatch = f"background: {stripes}; border-color: {GAP_COLOUR}"
+    parts.append(f'<div><span class="yizhan-swatch" style="{hatch}"></span>{escape(text(lang, "gaps_legend"))}</div>')
     parts.extend(swatch(type_colour(kind), label, " yizhan-dot") for kind, label in kinds.items())
+    if hotspots:
+        parts.append(swatch(HOTSPOT_COLOUR, text(lang, "hotspots"), " yizhan-dot"))
     if proposals:
-        parts.append(swatch(PROPOSED_COLOUR, PROPOSALS_LAYER, " yizhan-dot"))
+        parts.append(swatch(PROPOSED_COLOUR, text(lang, "proposals"), " yizhan-dot"))
+    parts.append(f'<div class="yizhan-muted">{escape(text(lang, "click"))}</div>')
     return "".join(parts)
 
 
-def _credits_html(source: Any, synthetic: bool) -> str:
+def _credits_html(source: Any, synthetic: bool, lang: str = "zh") -> str:
     lines = []
     if source:
-        lines.append(f"区县边界 District boundaries: {escape(source)}")
+        lines.append(escape(text(lang, "boundaries", source=source)))
     if synthetic:
-        lines.append("站点为合成示例数据 Stations are synthetic sample data, not real places.")
+        lines.append(escape(text(lang, "synthetic")))
     return "".join(f'<div class="yizhan-muted">{line}</div>' for line in lines)
+
+
+HOTSPOT_COLOUR = "#a50f15"
+"""Hot spots' badges: a dark red, apart from the gaps' red stripes and the proposals' mustard."""
+HOTSPOT_POPUP = html_table(
+    "{0}",
+    "{1}",
+    [("未服务需求 unserved demand", "{2}"), ("面积 area", "{3}"), ("最近站点 nearest station", "{4}"),
+     ("距离 distance", "{5}"), ("建议站址 suggested site (lon, lat)", "{6}")],
+)  # fmt: skip
+"""Popup of a hot spot: number, district, unserved demand, area, nearest station and distance, site."""
+HOTSPOT_TOOLTIP = "{0} · {2}"
+
+
+def _hotspot_fields(spot: MapHotSpot, prefix: str) -> list[str]:
+    """Texts of a hot spot's popup and tooltip."""
+    return [
+        f"{prefix}{spot.rank}",
+        spot.district or NO_FIGURES,
+        _text(spot.demand, "{:,.0f}"),
+        _km2(spot.area_km2),
+        spot.nearest_station or NO_FIGURES,
+        _metres(spot.nearest_station_m),
+        f"{spot.lon:.5f}, {spot.lat:.5f}",
+    ]
+
+
+def _district_keys(districts: Districts, focus: int | None) -> list[str]:
+    """The adcodes in the order ``_district_shapes`` draws the districts (the focused one last)."""
+    order = [i for i in range(len(districts)) if i != focus] + ([] if focus is None else [focus])
+    return [districts.adcodes[i] for i in order]
+
+
+def _hour_selector(data: CoverageMap, group: Any) -> HourSelector:
+    """The hour selector of ``data.hour_shares`` over the choropleth ``group``."""
+    lang, hours = data.lang, [f"{hour:02d}:00" for hour in range(24)]
+    day = data.hour_day
+    options = [("", text(lang, "all_day")), *((str(hour), label) for hour, label in enumerate(hours))]
+    rows = {
+        adcode: {"colours": [coverage_colour(s) for s in shares], "shares": [_share(s) for s in shares]}
+        for adcode, shares in (data.hour_shares or {}).items()
+    }
+    day_words = (f"{day} " if lang == "zh" else f" ({day})") if day else ""
+    captions = [caption(lang, data.radius_m)] + [
+        f"{text(lang, 'hour_caption', day=day_words, hour=f'{hour:02d}')} · {distance(lang, data.radius_m)}"
+        for hour in range(24)
+    ]
+    return HourSelector(
+        [group], label=text(lang, "hour"), options=options, districts=rows, hours=hours, captions=captions,
+        row_label=text(lang, "hour"), none_colour=NO_DATA_COLOUR,
+    )  # fmt: skip

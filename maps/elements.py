@@ -293,6 +293,10 @@ class LabelMarkers(Macro):
         Badge fill and text colours, ``#rgb`` or ``#rrggbb``.
     fields, popup, tooltip
         As in ``PointsLayer``.
+    keyboard
+        Each badge a focusable button (Leaflet's default). ``False`` where badges may crowd at the first view
+        (numbered sites over a whole city): then they are not tab stops, so overlapping ones are not targets
+        too close for WCAG 2.5.8; pointer and touch still open their popups.
 
     >>> layer = LabelMarkers([(30.25, 120.15)], ["<1>"], colour="#e6ab02", fields=[["a"]], tooltip="{0}")
     >>> layer.rows
@@ -317,7 +321,9 @@ class LabelMarkers(Macro):
                     popupAnchor: [0, -badge.size / 2],
                     tooltipAnchor: [width / 2, 0]
                 });
-                var marker = L.marker([row[0], row[1]], {icon: icon, zIndexOffset: 1000 * (rows.length - i)});
+                var marker = L.marker(
+                    [row[0], row[1]], {icon: icon, zIndexOffset: 1000 * (rows.length - i), keyboard: badge.keyboard}
+                );
                 if (popup) { marker.bindPopup(fill(popup, row[2]), {maxWidth: 360}); }
                 if (tooltip) { marker.bindTooltip(fill(tooltip, row[2]), {direction: "right"}); }
                 group.addLayer(marker);
@@ -340,6 +346,7 @@ class LabelMarkers(Macro):
         fields: Sequence[Sequence[object]] | None = None,
         popup: str | None = None,
         tooltip: str | None = None,
+        keyboard: bool = True,
     ) -> None:
         super().__init__()
         self._name = "LabelMarkers"
@@ -353,7 +360,8 @@ class LabelMarkers(Macro):
             for row, label in zip(_point_rows(points, fields, popup, tooltip), labels, strict=True)
         ]
         line = self.SIZE - 4  # inside the 2 px ring
-        self.badge = {"size": self.SIZE, "style": f"background: {colour}; color: {text_colour}; line-height: {line}px"}
+        style = f"background: {colour}; color: {text_colour}; line-height: {line}px"
+        self.badge = {"size": self.SIZE, "style": style, "keyboard": keyboard}
         self.rows_js = js_literal(self.rows)
         self.badge_js = js_literal(self.badge)
         self.popup_js = js_literal(popup or "")
@@ -416,6 +424,9 @@ class ShapesLayer(_StyledElement):
         escaped already and may be ``None``. Empty geometries are skipped.
     precision
         Decimals kept of each coordinate: 5 (≈1 m, default) is finer than any boundary or grid cell drawn.
+    keys
+        One key per shape (e.g. the district's adcode), kept as ``properties.key`` for scripts that restyle
+        the shapes (``maps.coverage_controls.HourSelector``).
     """
 
     _template = Template(
@@ -439,15 +450,20 @@ class ShapesLayer(_StyledElement):
         shapes: Sequence[tuple[BaseGeometry | None, Mapping[str, Any], str | None, str | None]],
         *,
         precision: int = 5,
+        keys: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         self._name = "ShapesLayer"
+        if keys is not None and len(keys) != len(shapes):
+            raise ValueError(f"keys has {len(keys)} entries for {len(shapes)} shapes")
         features = []
-        for geometry, style, popup, tooltip in shapes:
+        for number, (geometry, style, popup, tooltip) in enumerate(shapes):
             if geometry is None or geometry.is_empty:
                 continue
             rounded = shapely.transform(geometry, lambda xy: np.round(xy, precision))
-            properties = {"style": dict(style), "popup": popup or "", "tooltip": tooltip or ""}
+            properties: dict[str, Any] = {"style": dict(style), "popup": popup or "", "tooltip": tooltip or ""}
+            if keys is not None:
+                properties["key"] = keys[number]
             features.append(
                 {"type": "Feature", "geometry": shapely.geometry.mapping(rounded), "properties": properties}
             )

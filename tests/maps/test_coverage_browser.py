@@ -122,9 +122,9 @@ def test_the_page_runs_offline_without_errors(report: dict[str, Any]) -> None:
     external = [url for url in report["requests"] if not url.startswith(("file:", "data:", "https://tiles.invalid/"))]
     assert external == []
     assert report["layerNames"] == [
-        "区县覆盖率 district coverage",
-        "覆盖范围 covered (≤ 1,000 m)",
-        "服务空白 gaps",
+        "区县覆盖率",
+        "覆盖范围（≤ 1,000 米）",
+        "服务空白",
         "户外劳动者服务站 outdoor workers",
         "司机之家 driver homes",
         "母婴室 nursing rooms",

@@ -28,6 +28,7 @@ from maps.coverage import (
     PROPOSALS_LAYER,
     CoverageMap,
     DistrictFigures,
+    MapHotSpot,
     MapStation,
     ProposedSite,
     coverage_html,
@@ -143,7 +144,17 @@ def filled(template: str, fields: list[str]) -> str:
 
 
 def shape_layers(page: str) -> list[list[dict[str, Any]]]:
-    return [collection["features"] for collection in _json_after(page, "L.geoJSON(")]
+    """Features of each ShapesLayer (``L.geoJSON({...``) and GapsLayer (``var data = {...``), in page order."""
+    script, decoder = map_script(page), json.JSONDecoder()
+    starts = [m.end() - 1 for m in re.finditer(r"L\.geoJSON\(\{|var data = \{", script)]
+    return [decoder.raw_decode(script, start)[0]["features"] for start in starts]
+
+
+def gap_styles(page: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The GapsLayer's hatch and outline styles."""
+    (hatch,) = _json_after(page, "hatch = ")
+    (outline,) = _json_after(page, "outline = ")
+    return hatch, outline
 
 
 class Fragment(HTMLParser):
@@ -175,7 +186,7 @@ SAFE_TAGS = {"div", "b", "span", "table", "tr", "th", "td", "h1"}
 def assert_inert(fragment: str) -> Fragment:
     parsed = Fragment(fragment)
     assert set(parsed.tags) <= SAFE_TAGS, parsed.tags
-    assert set(parsed.attributes) <= {"class", "style"}, parsed.attributes
+    assert set(parsed.attributes) <= {"class", "style", "id"}, parsed.attributes  # id: the legend caption (constant)
     return parsed
 
 
@@ -213,9 +224,11 @@ class PageScripts(HTMLParser):
 def test_layer_names_legend_caption_and_district_names(page: str) -> None:
     for name in (DISTRICTS_LAYER, covered_layer_name(RADIUS), GAPS_LAYER, *LAYER_LABELS.values()):
         assert json.dumps(name) + " : " in page  # the layer control's entries (folium writes them as ASCII JSON)
-    assert covered_layer_name(RADIUS) == "覆盖范围 covered (≤ 1,000 m)"
-    assert legend_caption(RADIUS) == "覆盖率 covered share within 1,000 m"
-    assert "覆盖率 covered share within 1,000 m" in page
+    assert covered_layer_name(RADIUS) == "覆盖范围（≤ 1,000 米）"
+    assert covered_layer_name(RADIUS, "en") == "Covered (≤ 1,000 m)"
+    assert legend_caption(RADIUS) == "覆盖率（站点 1,000 米内）"
+    assert legend_caption(RADIUS, "en") == "Covered share within 1,000 m of a station"
+    assert "覆盖率（站点 1,000 米内）" in page and '<html lang="zh-CN">' in page
     for name in ("上城区", "拱墅区"):
         assert name in page
     assert "L.control.layers(" in page
@@ -268,8 +281,12 @@ def test_district_choropleth_popups_and_missing_rows(page: str) -> None:
 def test_one_red_polygon_per_gap_with_its_figures(page: str, gaps: list[Gap]) -> None:
     gap_layer = shape_layers(page)[1]
     assert len(gap_layer) == len(gaps)
+    hatch, outline = gap_styles(page)
+    # over the choropleth, never hiding it: stripes (a quarter of the area) and an outline; no solid fill
+    assert hatch["fillColor"] == "url(#yizhan-gap-hatch)" and hatch["stroke"] is False
+    assert outline["color"] == GAP_COLOUR and outline["fill"] is False
+    assert 'id="yizhan-gap-hatch"' in page and f'fill="{GAP_COLOUR}"' in page
     for feature, gap in zip(gap_layer, gaps, strict=True):
-        assert feature["properties"]["style"]["fillColor"] == GAP_COLOUR
         ring = feature["geometry"]["coordinates"][0]
         west, south, east, north = gap.polygon.bounds
         assert {(x, y) for x, y in ring} == {(west, south), (east, south), (east, north), (west, north)}
@@ -373,13 +390,14 @@ def test_hostile_adcode_focus_and_attribution(districts: Districts, rows: list) 
 def test_credits_name_the_boundary_source_and_synthetic_stations(
     districts: Districts, page: str, stations: list
 ) -> None:
-    assert "站点为合成示例数据 Stations are synthetic sample data" in page
+    assert "站点为合成示例数据，并非真实地点。" in page
     real = [replace(s, id=s.id.replace("HZ-SYN-", "HZ-")) for s in stations]
     other = draw(districts, stations=real)
-    assert "synthetic" not in other
+    assert "合成示例数据" not in other
     assert "Test boxes" in other
     marked = [replace(s, source="synthetic") for s in real]
-    assert "Stations are synthetic" in draw(districts, stations=marked)
+    assert "合成示例数据" in draw(districts, stations=marked)
+    assert "Stations are synthetic" in draw(districts, stations=marked, lang="en")
 
 
 @pytest.mark.parametrize(
@@ -540,9 +558,9 @@ def test_one_proposed_circle_of_radius_m_per_proposal(proposal_page: str, propos
 def test_layer_control_names_both_choropleths_and_the_proposal_layers(proposal_page: str) -> None:
     base, overlays = layer_control(proposal_page)
     assert list(base) == [BEFORE_LAYER, AFTER_LAYER]  # a radio choice: one choropleth at a time
-    assert BEFORE_LAYER == "覆盖率（现状）before" and AFTER_LAYER == "覆盖率（新增后）after"
-    assert proposed_layer_name(RADIUS) == "新增覆盖 proposed coverage (≤ 1,000 m)"
-    assert PROPOSALS_LAYER == "新增站点 proposed sites"
+    assert BEFORE_LAYER == "覆盖率（现状）" and AFTER_LAYER == "覆盖率（新增后）"
+    assert proposed_layer_name(RADIUS) == "新增覆盖（≤ 1,000 米）"
+    assert PROPOSALS_LAYER == "新增站点（编号为推荐顺序）"
     assert list(overlays) == [
         covered_layer_name(RADIUS),
         proposed_layer_name(RADIUS),
@@ -635,3 +653,68 @@ def test_no_proposals_no_proposal_layers(page: str, districts: Districts, rows: 
 def test_bad_proposals_are_refused_with_a_reason(districts: Districts, rows: list, changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         CoverageMap(districts, RADIUS, rows, **changes)
+
+
+# -- a map a planner can read (issue 15 item 4): language, hot spots, hour selector -----------------------------
+
+
+def test_english_page_says_everything_of_its_own_in_english(districts: Districts, rows: list, gaps: list) -> None:
+    page = draw(districts, figures=rows, gaps=gaps, lang="en", type_labels={"outdoor_worker": "Outdoor workers"})
+    assert page.startswith('<!DOCTYPE html>\n<html lang="en">')
+    _, overlays = layer_control(page)
+    assert list(overlays)[:3] == ["District coverage", "Covered (≤ 1,000 m)", "Service gaps"]
+    legend = " ".join(assert_inert(f).text for f in _json_after(page, "box.innerHTML = "))
+    assert "Covered share within 1,000 m of a station" in legend and "Service gaps (red hatching" in legend
+    assert "覆盖率（站点" not in legend and "服务空白" not in legend
+    assert "<title>Covered share within 1,000 m of a station</title>" in page  # no title given: the caption
+    with pytest.raises(ValueError, match="lang 'fr' is not one of zh, en"):
+        CoverageMap(districts, RADIUS, lang="fr")
+
+
+@pytest.fixture
+def spots() -> list[MapHotSpot]:
+    return [
+        MapHotSpot(2, 120.05, 30.05, 120.0, 0.8, IMG, SCRIPT, 1_450.0),
+        MapHotSpot(1, 120.15, 30.05, 321.0, 1.2, "上城区", None, None),
+    ]
+
+
+def test_hot_spots_are_numbered_badges_with_escaped_popups(districts: Districts, spots: list) -> None:
+    page = draw(districts, hotspots=spots)
+    (layer,) = label_layers(page)
+    assert [r[3] for r in layer["rows"]] == ["热1", "热2"]  # rank order, rank 1 on top
+    assert [r[:2] for r in layer["rows"]] == [[30.05, 120.15], [30.05, 120.05]]
+    assert layer["badge"]["keyboard"] is False
+    second = assert_inert(filled(layer["popup"], layer["rows"][1][2])).text
+    for figure in ("热2", IMG, "120", "0.80 km²", SCRIPT, "1,450 m", "120.05000, 30.05000"):
+        assert figure in second
+    assert IMG not in page and SCRIPT not in page
+    _, overlays = layer_control(page)
+    assert "热点：一站可补的空白（编号）" in overlays
+    english = draw(districts, hotspots=spots, lang="en")
+    assert [r[3] for r in label_layers(english)[0]["rows"]] == ["H1", "H2"]
+
+
+def hour_selector(page: str) -> dict[str, Any]:
+    (data,) = _json_after(page, "var config = ")
+    return data
+
+
+def test_hour_selector_recolours_by_the_hours_share(districts: Districts, rows: list) -> None:
+    shares = {"330102": [0.1] * 6 + [0.9] * 16 + [0.2, None], ADCODE: [0.5] * 24}
+    page = draw(districts, figures=rows, hour_shares=shares, hour_day="工作日")
+    data = hour_selector(page)
+    assert "<select id=\\u0022yizhan-hour\\u0022>" not in page  # the markup reaches the page as a JSON string only
+    assert data["html"].count("<option") == 25 and 'value="22">22:00' in data["html"]
+    assert data["districts"]["330102"]["colours"] == [coverage_colour(s) for s in shares["330102"]]
+    assert data["districts"]["330102"]["shares"][6] == "90.0%" and data["districts"]["330102"]["shares"][23] == "—"
+    assert set(data["districts"]) == {"330102", ADCODE}
+    assert data["captions"][23] == "工作日 22时覆盖率 · 1,000 米"
+    keys = [f["properties"]["key"] for f in shape_layers(page)[0]]
+    assert keys == [ADCODE, "330102", "330105"]  # the choropleth's shapes carry their adcodes for the selector
+    with pytest.raises(ValueError, match="hour_shares\\['330102'\\] has 3 values"):
+        CoverageMap(districts, RADIUS, hour_shares={"330102": [0.1, 0.2, 0.3]})
+
+
+def test_no_hour_shares_no_selector(page: str) -> None:
+    assert "yizhan-hour" not in page
