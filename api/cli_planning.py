@@ -22,7 +22,9 @@ from stations.inputs import SITING_INPUTS
 from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery
 
 if TYPE_CHECKING:
+    from geo.crs import CrsName
     from stations.planning import SitingReport
+    from stations.planning.exports import Lang
 
 STATION_COLUMNS = {"outdoor_worker": "outdoor", "driver_home": "driver", "nursing_room": "nursing"}
 
@@ -65,9 +67,12 @@ def coverage(
     as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="write an XLSX workbook to this file")] = None,
 ) -> None:
-    """Coverage per district: the share within RADIUS metres of a station, with distances and demand."""
-    from stations.exporters import table_csv, table_xlsx
+    """Coverage per district: the share within RADIUS metres of a station, with distances and demand.
+
+    --csv and --xlsx write the report: headers in --lang with units, the metadata first (CSV) or on a sheet of
+    its own (XLSX), coordinates in --crs."""
     from stations.model import STATION_TYPES
+    from stations.planning.exports import coverage_table, report_csv, report_xlsx
 
     request = query.request
     with err.status(f"computing coverage on a {request.cell_m:g} m grid…"):
@@ -76,11 +81,12 @@ def coverage(
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
+    context = service().report_context(request, report.version, query.lang, query.crs, getattr(query, "filters", None))
     if as_csv:
-        sys.stdout.write(table_csv(rows))
+        sys.stdout.write(report_csv(coverage_table(report, query.adcode), context))
         return
     if xlsx is not None:
-        xlsx.write_bytes(table_xlsx(rows))
+        xlsx.write_bytes(report_xlsx([coverage_table(report, query.adcode)], context))
         err.print(f"wrote {len(rows)} districts to {xlsx}")
         return
     kinds = ", ".join(request.types) if request.types else "all types"
@@ -107,14 +113,28 @@ def coverage(
 def gaps(
     query: GapsQuery,
     as_json: Annotated[bool, typer.Option("--json", help="print GeoJSON")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="write an XLSX workbook to this file")] = None,
 ) -> None:
     """The largest service gaps: connected areas farther than RADIUS metres from every station."""
-    from stations.planning import gap_features
+    from dataclasses import replace
+
+    from stations.planning.exports import gaps_geojson, gaps_table, report_csv, report_xlsx
 
     with err.status("finding gaps…"):
         found, serving = service().gaps(query)
+    version = service().planner.coverage(query.request).version
+    context = service().report_context(query.request, version, query.lang, query.crs, getattr(query, "filters", None))
+    context = replace(context, report=("服务空白", "Service gaps"))
     if as_json:
-        sys.stdout.write(json.dumps(gap_features(found, serving), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(gaps_geojson(found, serving, context), ensure_ascii=False) + "\n")
+        return
+    if as_csv:
+        sys.stdout.write(report_csv(gaps_table(found, serving, query.crs), context))
+        return
+    if xlsx is not None:
+        xlsx.write_bytes(report_xlsx([gaps_table(found, serving, query.crs)], context))
+        err.print(f"wrote {len(found)} gaps to {xlsx}")
         return
     ranked_by = "uncovered demand" if service().planner.demand is not None else "area"
     table = Table(title=f"service gaps beyond {query.request.radius_m:,.0f} m, by {ranked_by}", title_justify="left")
@@ -135,17 +155,19 @@ def site(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="CSV/XLSX/GeoJSON of feasible sites (lon, lat, name)"),
     ] = None,
-    crs: Annotated[str, typer.Option("--crs", help="coordinate system of the candidates: wgs84, gcj02 or bd09")] = (
-        "wgs84"
-    ),
+    crs: Annotated[
+        str,
+        typer.Option("--crs", help="coordinate system of the candidates and sites: wgs84, gcj02 or bd09"),
+    ] = "wgs84",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write sites: .geojson, .csv or .xlsx")] = None,
     map_file: Annotated[Path | None, typer.Option("--map", help="write the coverage map with the proposals")] = None,
 ) -> None:
     """Where new stations help most: ranked sites with their gains and coverage before and after."""
     from stations.importers import parse_candidates
     from stations.planning import Candidate
-    from stations.queries import siting_request
+    from stations.queries import crs_name, report_lang, siting_request
 
+    lang, out_crs = report_lang(values.pop("lang", "zh")), crs_name(crs)
     sites: tuple[Candidate, ...] = ()
     if candidates is not None:
         parsed = parse_candidates(candidates.read_bytes(), candidates.name, limits=service().settings.import_limits())
@@ -155,7 +177,7 @@ def site(
         report = service().site(request)
     print_siting(report)
     if output is not None:
-        write_sites(report, output)
+        write_sites(report, output, lang, out_crs)
     if map_file is not None:
         query = CoverageMapQuery(request.coverage, None, 20)
         html = service().coverage_map(query, report)
@@ -195,18 +217,23 @@ def print_siting(report: SitingReport) -> None:
     out.print(districts)
 
 
-def write_sites(report: SitingReport, output: Path) -> None:
-    """The proposals as GeoJSON, CSV or XLSX, by the file's suffix."""
-    from stations.exporters import table_csv, table_xlsx
-    from stations.planning import siting_geojson
+def write_sites(report: SitingReport, output: Path, lang: Lang = "zh", crs: CrsName = "wgs84") -> None:
+    """The proposals as GeoJSON, CSV or XLSX, by the file's suffix: a report in ``lang`` with its metadata,
+    points in ``crs`` (``stations.planning.exports``)."""
+    from stations.planning.exports import change_table, report_csv, report_xlsx, sites_geojson, siting_context
+    from stations.planning.exports import sites_table as table
 
+    coverage = service().planner.coverage(report.request.coverage)  # cached: what the siting started from
+    context = siting_context(service().report_context(coverage.request, coverage.version, lang, crs), report)
+    stations = service().registry.snapshot().stations  # every station's address may name the site's street
     suffix = output.suffix.lower()
     if suffix in (".geojson", ".json"):
-        output.write_text(json.dumps(siting_geojson(report), ensure_ascii=False), encoding="utf-8")
+        collection = sites_geojson(report, stations, context)
+        output.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     elif suffix == ".csv":
-        output.write_text(table_csv(report.sites), encoding="utf-8-sig")
+        output.write_text(report_csv(table(report, stations, crs), context), encoding="utf-8-sig")
     elif suffix == ".xlsx":
-        output.write_bytes(table_xlsx(report.sites, sheet="sites"))
+        output.write_bytes(report_xlsx([table(report, stations, crs), change_table(report)], context))
     else:
         raise InvalidValue("output", str(output), "unsupported file type", [".geojson", ".csv", ".xlsx"])
     err.print(f"wrote {len(report.sites)} sites to {output}")

@@ -188,13 +188,20 @@ PLANNING_INPUTS = (
 )
 """What every planning question shares: coverage, gaps, the coverage map and siting."""
 
-COVERAGE_INPUTS = (*PLANNING_INPUTS, ADCODE)
+LANG = Input("lang", str, "zh", "language of the report's headers and labels: zh or en", pattern=r"^(zh|en)$")
+REPORT_INPUTS = (
+    LANG,
+    CRS.but(help="coordinate system of the report's points and shapes: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)"),
+)
+"""How a planning report is written (``stations.planning.exports``): language and coordinate system."""
+
+COVERAGE_INPUTS = (*PLANNING_INPUTS, ADCODE, *REPORT_INPUTS)
 """``GET /coverage`` and ``yizhan coverage``."""
 
-GAPS_INPUTS = (*COVERAGE_INPUTS, LIMIT)
+GAPS_INPUTS = (*PLANNING_INPUTS, ADCODE, LIMIT, *REPORT_INPUTS)
 """``GET /gaps`` and ``yizhan gaps``."""
 
-COVERAGE_MAP_INPUTS = (*COVERAGE_INPUTS, LIMIT.but(default=50, help="how many gaps to draw"))
+COVERAGE_MAP_INPUTS = (*PLANNING_INPUTS, ADCODE, LIMIT.but(default=50, help="how many gaps to draw"))
 """``GET /maps/coverage`` and ``yizhan map coverage``."""
 
 SITING_INPUTS = (
@@ -207,8 +214,10 @@ SITING_INPUTS = (
     Input("time_limit_s", float, 30.0, "seconds for the exact solver (at most YIZHAN_MAX_TIME_LIMIT_S)", gt=0,
           flag="--time-limit"),
     Input("min_spacing_m", float, 0.0, "metres between new sites", ge=0, flag="--min-spacing"),
+    LANG,
 )  # fmt: skip
-"""``POST /siting`` (a JSON body) and ``yizhan site``; the API adds candidates and quotas, the CLI a file."""
+"""``POST /siting`` (a JSON body) and ``yizhan site``; the API adds candidates and quotas, the CLI a file. Both
+also take ``crs``: of the candidates given and of the sites answered."""
 
 STATION_MAP_INPUTS = (ADCODE, TYPES, Input("lang", str, "zh", "page language: zh or en"))
 """``GET /embed`` and ``yizhan map stations``; the embed adds the view (lon, lat, zoom) and controls."""

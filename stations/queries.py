@@ -102,12 +102,19 @@ class CoverageQuery:
 
     request: CoverageRequest
     adcode: str | None = None
+    lang: Lang = "zh"
+    """Language of the report's headers and labels (``stations.planning.exports``)."""
+    crs: CrsName = "wgs84"
+    """Coordinate system of the report's points and shapes."""
     inputs: ClassVar[tuple[Input, ...]] = COVERAGE_INPUTS
 
     @classmethod
-    def parse(cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None) -> CoverageQuery:
-        """Checked: the types are known names, the radius and cell size in range."""
-        return cls(planning_request(radius_m, types, cell_m), adcode)
+    def parse(
+        cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, lang: str = "zh",
+        crs: str = "wgs84",
+    ) -> CoverageQuery:  # fmt: skip
+        """Checked: the types are known names, the radius and cell size in range, a known language and crs."""
+        return cls(planning_request(radius_m, types, cell_m), adcode, report_lang(lang), crs_name(crs))
 
 
 @dataclass(frozen=True)
@@ -117,12 +124,19 @@ class GapsQuery:
     request: CoverageRequest
     adcode: str | None = None
     limit: int = 20
+    lang: Lang = "zh"
+    """Language of the report's headers and labels."""
+    crs: CrsName = "wgs84"
+    """Coordinate system of the report's points and shapes."""
     inputs: ClassVar[tuple[Input, ...]] = GAPS_INPUTS
 
     @classmethod
-    def parse(cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, limit: int) -> GapsQuery:
+    def parse(
+        cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, limit: int, lang: str = "zh",
+        crs: str = "wgs84",
+    ) -> GapsQuery:  # fmt: skip
         """Checked as ``CoverageQuery``, plus the number of gaps."""
-        return cls(planning_request(radius_m, types, cell_m), adcode, limit)
+        return cls(planning_request(radius_m, types, cell_m), adcode, limit, report_lang(lang), crs_name(crs))
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,17 @@ class CoverageMapQuery(GapsQuery):
 
     limit: int = 50
     inputs: ClassVar[tuple[Input, ...]] = COVERAGE_MAP_INPUTS
+
+
+def report_lang(lang: str) -> Lang:
+    """A report's language, checked (``InvalidValue`` on ``lang`` naming zh and en).
+
+    >>> report_lang("en")
+    'en'
+    """
+    if lang not in ("zh", "en"):
+        raise InvalidValue("lang", lang, "unknown language", ["zh", "en"])
+    return "en" if lang == "en" else "zh"
 
 
 def planning_request(radius_m: float, types: str | None, cell_m: float) -> CoverageRequest:

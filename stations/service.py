@@ -36,13 +36,15 @@ from stations.vocabulary import LAYER_LABELS, RIDER_AMENITIES, STATION_TYPES, la
 
 if TYPE_CHECKING:
     from geo.coverage import DistrictCoverage
+    from geo.crs import CrsName
     from geo.districts import Districts
     from geo.gaps import Gap
     from maps.coverage import DistrictFigures, ProposedSite
     from maps.page import Tiles
     from stations.model import Station
     from stations.places import Place
-    from stations.planning import CoverageReport, Planner, SitingReport, SitingRequest
+    from stations.planning import CoverageReport, CoverageRequest, Planner, SitingReport, SitingRequest
+    from stations.planning.exports import Lang, ReportContext
     from stations.planning.hotspots import HotspotReport
 
 
@@ -255,6 +257,23 @@ class Service:
     def site(self, request: SitingRequest, stop: Callable[[], bool] | None = None) -> SitingReport:
         """Where new stations help most (``stop`` is polled; once it says True, ``geo.siting.Stopped``)."""
         return self.planner.site(request, stop=stop)
+
+    def report_context(
+        self,
+        request: CoverageRequest,
+        version: int,
+        lang: Lang = "zh",
+        crs: CrsName = "wgs84",
+        filters: object = None,
+    ) -> ReportContext:
+        """What a planning export says of itself (``stations.planning.exports``): the request, the registry
+        version, the data source (the settings' attribution and licence), whether demand weighs it, ``lang``,
+        ``crs`` and the query's station filters (anything with ``describe()``, e.g. a time and amenities)."""
+        from stations.planning.exports import ReportContext, describe_filters
+
+        source = f"{self.settings.data_attribution} ({self.settings.data_licence})"
+        demand = self.planner.demand is not None
+        return ReportContext(request, version, lang, crs, source, demand, station_filters=describe_filters(filters))
 
     def coverage_map(self, query: CoverageMapQuery, siting: SitingReport | None = None) -> str:
         """The coverage map page for ``query``, with ``siting``'s proposals and after-coverage when given."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -17,11 +18,25 @@ from api.routes.hotspots import router as hotspots_router
 from api.routes.stations import GEOJSON, GeoJSONResponse
 from geo.crs import CrsName
 from geo.siting import Stopped
-from stations.exporters import table_csv, table_xlsx
 from stations.inputs import SITING_INPUTS, Input
 from stations.model import STATION_TYPES
-from stations.planning import Candidate, Planner, SitingReport, SitingRequest, gap_features, siting_geojson
-from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery, siting_request
+from stations.planning import Candidate, Planner, SitingReport, SitingRequest
+from stations.planning.exports import (
+    ReportContext,
+    Table,
+    change_table,
+    columns_json,
+    coverage_table,
+    gaps_geojson,
+    gaps_table,
+    geojson_in,
+    report_csv,
+    report_xlsx,
+    sites_geojson,
+    sites_table,
+    siting_context,
+)
+from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery, report_lang, siting_request
 
 router = APIRouter(tags=["planning"])
 router.include_router(hotspots_router)  # GET /hotspots (api.routes.hotspots): a planning request too
@@ -54,34 +69,65 @@ def coverage(
     stations per type, covered share, uncovered km², median and 90th-percentile distance to the nearest
     station, and demand-weighted covered share when a demand layer is loaded. Cached per registry version."""
     report = service.coverage(query)
-    rows = report.rows(query.adcode)
     request, adcode = query.request, query.adcode
-    if format == "csv":
-        return Response("\ufeff" + table_csv(rows), media_type="text/csv; charset=utf-8")
-    if format == "xlsx":
-        headers = {"Content-Disposition": 'attachment; filename="coverage.xlsx"'}
-        return Response(table_xlsx(rows), media_type=XLSX, headers=headers)
+    table = coverage_table(report, adcode)
+    context = service.report_context(request, report.version, query.lang, query.crs, _filters(query))
+    if format in ("csv", "xlsx"):
+        return _table_file([table], context, format, "coverage")
     if format == "geojson":
-        return GeoJSONResponse(_coverage_features(service.planner, rows, adcode))
+        collection = _coverage_features(service.planner, table.rows, adcode)
+        return GeoJSONResponse(geojson_in(collection, context, table.columns))
     body = {
         "radius_m": request.radius_m,
         "cell_m": request.cell_m,
         "types": list(request.types) or list(STATION_TYPES),
         "registry_version": report.version,
         "demand": service.planner.demand is not None,
-        "districts": rows,
+        "metadata": context.metadata_json(),
+        "columns": columns_json(table.columns, context),
+        "districts": table.rows,
     }
     return JSONResponse(body)
 
 
+def _filters(query: object) -> object:
+    """The station filters of a planning query (a time, amenities), for the report's metadata; None if it has
+    none."""
+    return getattr(query, "filters", None)
+
+
+def _table_file(tables: list[Table], context: ReportContext, format: str, name: str) -> Response:
+    """A report as a CSV (its first table, UTF-8 with a BOM for Excel and WPS) or XLSX download."""
+    if format == "csv":
+        headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+        return Response(
+            "\ufeff" + report_csv(tables[0], context), media_type="text/csv; charset=utf-8", headers=headers
+        )
+    headers = {"Content-Disposition": f'attachment; filename="{name}.xlsx"'}
+    return Response(report_xlsx(tables, context), media_type=XLSX, headers=headers)
+
+
 @router.get(
-    "/gaps", response_class=GeoJSONResponse, summary="Service gaps", responses={200: {"content": {GEOJSON: {}}}}
+    "/gaps",
+    response_class=GeoJSONResponse,
+    summary="Service gaps",
+    responses={200: {"content": {GEOJSON: {}, "text/csv": {}, XLSX: {}}}},
 )
-def gaps(service: ServiceDep, query: GapsParams) -> GeoJSONResponse:
+def gaps(
+    service: ServiceDep,
+    query: GapsParams,
+    format: Annotated[Literal["geojson", "csv", "xlsx"], Query()] = "geojson",
+) -> Response:
     """Connected areas farther than ``radius_m`` from every station, largest uncovered demand (or area)
-    first, with area, demand, centroid and the nearest existing station."""
+    first, with area, demand, centroid and the nearest existing station; in ``crs``, with the report's
+    metadata, headers in ``lang``."""
     found, serving = service.gaps(query)
-    return GeoJSONResponse(gap_features(found, serving))
+    version = service.planner.coverage(query.request).version
+    context = service.report_context(query.request, version, query.lang, query.crs, _filters(query))
+    context = replace(context, report=("服务空白", "Service gaps"))
+    if format in ("csv", "xlsx"):
+        return _table_file([gaps_table(found, serving, query.crs)], context, format, "gaps")
+    return GeoJSONResponse(gaps_geojson(found, serving, context))
 
 
 @router.get("/maps/coverage", response_class=HTMLResponse, summary="Coverage map page")
@@ -127,7 +173,7 @@ class SitingIn(_SitingFields):  # type: ignore[misc,valid-type]
 
     def request(self) -> SitingRequest:
         """The checked siting request (candidates converted to WGS84)."""
-        values = self.model_dump(exclude={"types", "quotas", "candidates"})
+        values = self.model_dump(exclude={"types", "quotas", "candidates", "lang"})
         candidates = [Candidate(c.lon, c.lat, c.name) for c in self.candidates]
         return siting_request(
             **values, types=",".join(self.types), quotas=tuple(self.quotas.items()), candidates=candidates
@@ -137,10 +183,17 @@ class SitingIn(_SitingFields):  # type: ignore[misc,valid-type]
 @router.post(
     "/siting", response_class=GeoJSONResponse, summary="Propose new sites", responses={200: {"content": {GEOJSON: {}}}}
 )
-async def siting(service: ServiceDep, body: SitingIn, request: Request) -> Response:
-    """Ranked proposals (GeoJSON points with rank, district and marginal gain) and a summary: solver figures
-    per method (objective, proven bound, gap, optimal, seconds) and coverage per district before and after.
-    Runs in a worker thread, so other requests are answered meanwhile, and stops when the client goes away."""
+async def siting(
+    service: ServiceDep,
+    body: SitingIn,
+    request: Request,
+    format: Annotated[Literal["geojson", "csv", "xlsx"], Query()] = "geojson",
+) -> Response:
+    """Ranked proposals (GeoJSON points in ``crs`` with rank, district, street and marginal gain in people or
+    km²) and a summary: solver figures per method (objective, proven bound, gap, optimal, seconds) and coverage
+    per district before and after; or the same as CSV (the sites) or XLSX (sites, districts before and after,
+    metadata), headers in ``lang``. Runs in a worker thread, so other requests are answered meanwhile, and
+    stops when the client goes away."""
     siting_request = body.request()
     gone = threading.Event()
     report: SitingReport | None = None
@@ -156,7 +209,14 @@ async def siting(service: ServiceDep, body: SitingIn, request: Request) -> Respo
         return JSONResponse({"error": "client_closed_request", "detail": str(failure)}, status_code=499)
     if failure is not None or report is None:
         raise failure or RuntimeError("siting gave no report")
-    return GeoJSONResponse(siting_geojson(report))
+    coverage = service.planner.coverage(siting_request.coverage)  # cached: what the siting started from
+    context = service.report_context(coverage.request, coverage.version, report_lang(body.lang), body.crs)
+    context = siting_context(context, report)
+    stations = service.registry.snapshot().stations  # every station's address may name the site's street
+    if format in ("csv", "xlsx"):
+        tables = [sites_table(report, stations, body.crs), change_table(report)]
+        return _table_file(tables, context, format, "sites")
+    return GeoJSONResponse(sites_geojson(report, stations, context))
 
 
 DISCONNECT_POLL_S = 0.2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 from api import cli
 from api.app import create_app
 from geo.distance import haversine_m
+from stations.planning.exports import read_report_csv
 from stations.settings import SAMPLE_DIR, Settings
 
 CELL = 200  # coarser than the default to keep the suite quick; the figures are checked against each other
@@ -60,11 +60,11 @@ def test_one_district_and_every_format(client: TestClient) -> None:
     (row,) = client.get("/coverage", params=params).json()["districts"]
     assert row["name"] == "西湖区"
     text = client.get("/coverage", params={**params, "format": "csv"}).text
-    (csv_row,) = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    assert float(csv_row["covered_share"]) == row["covered_share"] and csv_row["name"] == "西湖区"
+    _, (csv_row,) = read_report_csv(text)
+    assert float(csv_row["覆盖率 %"]) == round(row["covered_share"] * 100, 1) and csv_row["区县"] == "西湖区"
     workbook = openpyxl.load_workbook(io.BytesIO(client.get("/coverage", params={**params, "format": "xlsx"}).content))
     header, values = list(workbook.active.iter_rows(values_only=True))
-    assert dict(zip(header, values, strict=True))["covered_share"] == row["covered_share"]
+    assert dict(zip(header, values, strict=True))["覆盖率 %"] == row["covered_share"]
     (feature,) = client.get("/coverage", params={**params, "format": "geojson"}).json()["features"]
     assert feature["properties"]["covered_share"] == row["covered_share"]
     assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")

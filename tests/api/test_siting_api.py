@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ from typer.testing import CliRunner
 from api import cli
 from api.app import create_app
 from geo.distance import haversine_m
+from stations.planning.exports import read_report_csv
 from stations.settings import SAMPLE_DIR, Settings
 
 BODY = {"add": 5, "radius_m": 1000, "types": ["outdoor_worker"], "cell_m": 200}
@@ -102,8 +101,8 @@ def test_cli_site_prints_ranked_sites_and_writes_files(sample_runner: CliRunner,
     result = sample_runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     assert "proposed sites" in result.output and "→" in result.output
-    rows = list(csv.DictReader(io.StringIO(sites.read_text(encoding="utf-8-sig"))))
-    assert [r["rank"] for r in rows] == ["1", "2", "3"]
+    metadata, rows = read_report_csv(sites.read_text(encoding="utf-8-sig"))
+    assert [r["排名"] for r in rows] == ["1", "2", "3"] and metadata["服务半径 m"] == "1000"
     assert "服务空白 gaps" in page.read_text(encoding="utf-8")
     geojson = tmp_path / "sites.geojson"
     assert sample_runner.invoke(cli.app, ["site", "--add", "2", "--cell", "200", "-o", str(geojson)]).exit_code == 0
