@@ -38,6 +38,9 @@ def register(app: typer.Typer, map_app: typer.Typer) -> None:
     from api.cli_hotspots import hotspots  # gaps a station can close
 
     app.command()(hotspots)
+    from api import cli_hours  # coverage-profile, night-gaps
+
+    cli_hours.register(app)
 
 
 def percent(value: float | None) -> str:
@@ -107,6 +110,12 @@ def coverage(
             cells.append(percent(record.get("demand_covered_share")))
         row(table, *cells)
     out.print(table)
+    describe = getattr(report, "describe", None)  # open at a time, with amenities (stations.planning.timed)
+    if describe is not None:
+        said = describe()
+        out.print(f"open at {said['open_at'] or 'any time'}; amenities: {', '.join(said['amenities']) or 'any'}; "
+                  f"{said['open_stations']} stations open, {said['unknown_stations']} of unknown hours "
+                  f"({said['unknown_hours']}). {said['open_at_note'] or ''}", highlight=False)  # fmt: skip
 
 
 @with_query(GapsQuery)

@@ -195,14 +195,46 @@ REPORT_INPUTS = (
 )
 """How a planning report is written (``stations.planning.exports``): language and coordinate system."""
 
-COVERAGE_INPUTS = (*PLANNING_INPUTS, ADCODE, *REPORT_INPUTS)
+AMENITY_FILTER = AMENITIES_INPUT.but(help=f"only stations with all of these (comma-separated): {', '.join(AMENITIES)}")
+UNKNOWN_HOURS_INPUT = Input(
+    "unknown_hours", str, "separate",
+    "with a time: stations of unknown hours reported separately (separate), counted as open or as closed",
+    pattern=r"^(separate|open|closed)$",
+)  # fmt: skip
+DAY_INPUT = Input(
+    "day", str | None, None, "with hour: weekday or holiday (the representative days of the profile) or a date",
+    examples=("weekday", "holiday"),
+)  # fmt: skip
+TIME_INPUTS = (
+    Input("open_at", str | None, None, "only stations open then: ISO date-time (China time if no offset) or 'now'"),
+    Input("hour", int | None, None, "instead of open_at: this hour (0-23) of day, China time", ge=0, le=23),
+    DAY_INPUT,
+    AMENITY_FILTER,
+    UNKNOWN_HOURS_INPUT,
+)
+"""Which stations a coverage question counts (``stations.planning.filters``): a time and amenities."""
+
+COVERAGE_INPUTS = (*PLANNING_INPUTS, ADCODE, *REPORT_INPUTS, *TIME_INPUTS)
 """``GET /coverage`` and ``yizhan coverage``."""
 
-GAPS_INPUTS = (*PLANNING_INPUTS, ADCODE, LIMIT, *REPORT_INPUTS)
+GAPS_INPUTS = (*PLANNING_INPUTS, ADCODE, LIMIT, *REPORT_INPUTS, *TIME_INPUTS)
 """``GET /gaps`` and ``yizhan gaps``."""
 
 COVERAGE_MAP_INPUTS = (*PLANNING_INPUTS, ADCODE, LIMIT.but(default=50, help="how many gaps to draw"))
 """``GET /maps/coverage`` and ``yizhan map coverage``."""
+
+PROFILE_INPUTS = (
+    *PLANNING_INPUTS, ADCODE, AMENITY_FILTER, UNKNOWN_HOURS_INPUT,
+    Input("hour", int | None, None, "only this hour (0-23); default all 24", ge=0, le=23),
+)  # fmt: skip
+"""``GET /coverage/profile`` and ``yizhan coverage-profile``: coverage per hour of a weekday and a holiday."""
+
+NIGHT_GAPS_INPUTS = (
+    *PLANNING_INPUTS, ADCODE, AMENITY_FILTER, UNKNOWN_HOURS_INPUT,
+    DAY_INPUT.but(help="weekday or holiday (the representative days of the profile) or a date; default weekday"),
+    LIMIT.but(help="how many night gaps to draw"),
+)  # fmt: skip
+"""``GET /coverage/night-gaps`` and ``yizhan night-gaps``: covered by day, not at 22:00-06:00."""
 
 SITING_INPUTS = (
     Input("add", int | None, None, "how many new sites (default 10 unless target_share is given; at most "

@@ -11,7 +11,7 @@ CoverageRequest(radius_m=500, types=('outdoor_worker',), cell_m=50.0)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from stations.errors import InvalidValue
@@ -21,10 +21,13 @@ from stations.inputs import (
     GAPS_INPUTS,
     HOTSPOTS_INPUTS,
     NEARBY_INPUTS,
+    NIGHT_GAPS_INPUTS,
+    PROFILE_INPUTS,
     SEARCH_INPUTS,
     STATION_MAP_INPUTS,
     Input,
 )
+from stations.planning.filters import CoverageFilters, parse_filters
 from stations.planning.requests import SITING_METHODS, Candidate, CoverageRequest, SitingRequest
 from stations.vocabulary import STATION_TYPES
 
@@ -106,15 +109,20 @@ class CoverageQuery:
     """Language of the report's headers and labels (``stations.planning.exports``)."""
     crs: CrsName = "wgs84"
     """Coordinate system of the report's points and shapes."""
+    filters: CoverageFilters = field(default_factory=CoverageFilters)
+    """Which stations count: open at a time, with amenities (``stations.planning.filters``)."""
     inputs: ClassVar[tuple[Input, ...]] = COVERAGE_INPUTS
 
     @classmethod
     def parse(
         cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, lang: str = "zh",
-        crs: str = "wgs84",
+        crs: str = "wgs84", open_at: str | None = None, hour: int | None = None, day: str | None = None,
+        amenities: str | None = None, unknown_hours: str = "separate",
     ) -> CoverageQuery:  # fmt: skip
-        """Checked: the types are known names, the radius and cell size in range, a known language and crs."""
-        return cls(planning_request(radius_m, types, cell_m), adcode, report_lang(lang), crs_name(crs))
+        """Checked: the types are known names, the radius and cell size in range, a known language and crs, the
+        time (or hour 0-23 of a day), amenities and unknown-hours policy."""
+        filters = parse_filters(open_at=open_at, hour=hour, day=day, amenities=amenities, unknown_hours=unknown_hours)
+        return cls(planning_request(radius_m, types, cell_m), adcode, report_lang(lang), crs_name(crs), filters)
 
 
 @dataclass(frozen=True)
@@ -128,15 +136,20 @@ class GapsQuery:
     """Language of the report's headers and labels."""
     crs: CrsName = "wgs84"
     """Coordinate system of the report's points and shapes."""
+    filters: CoverageFilters = field(default_factory=CoverageFilters)
+    """Which stations count: open at a time, with amenities."""
     inputs: ClassVar[tuple[Input, ...]] = GAPS_INPUTS
 
     @classmethod
     def parse(
         cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, limit: int, lang: str = "zh",
-        crs: str = "wgs84",
+        crs: str = "wgs84", open_at: str | None = None, hour: int | None = None, day: str | None = None,
+        amenities: str | None = None, unknown_hours: str = "separate",
     ) -> GapsQuery:  # fmt: skip
         """Checked as ``CoverageQuery``, plus the number of gaps."""
-        return cls(planning_request(radius_m, types, cell_m), adcode, limit, report_lang(lang), crs_name(crs))
+        filters = parse_filters(open_at=open_at, hour=hour, day=day, amenities=amenities, unknown_hours=unknown_hours)
+        request = planning_request(radius_m, types, cell_m)
+        return cls(request, adcode, limit, report_lang(lang), crs_name(crs), filters)
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,57 @@ class CoverageMapQuery(GapsQuery):
 
     limit: int = 50
     inputs: ClassVar[tuple[Input, ...]] = COVERAGE_MAP_INPUTS
+
+
+@dataclass(frozen=True)
+class HourProfileQuery:
+    """Coverage per hour of a representative weekday and holiday (``stations.planning.timed.hour_profile``)."""
+
+    request: CoverageRequest
+    adcode: str | None = None
+    filters: CoverageFilters = field(default_factory=CoverageFilters)
+    hour: int | None = None
+    inputs: ClassVar[tuple[Input, ...]] = PROFILE_INPUTS
+
+    @classmethod
+    def parse(
+        cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, amenities: str | None = None,
+        unknown_hours: str = "separate", hour: int | None = None,
+    ) -> HourProfileQuery:  # fmt: skip
+        """Checked: as ``CoverageQuery``, an hour 0-23 when given."""
+        if hour is not None and not 0 <= hour <= 23:
+            raise InvalidValue("hour", hour, "must be between 0 and 23")
+        filters = parse_filters(amenities=amenities, unknown_hours=unknown_hours)
+        return cls(planning_request(radius_m, types, cell_m), adcode, filters, hour)
+
+
+@dataclass(frozen=True)
+class NightGapsQuery:
+    """Night gaps of a day: covered at some hour 06:00-21:00, not at some hour 22:00-05:00."""
+
+    request: CoverageRequest
+    adcode: str | None = None
+    filters: CoverageFilters = field(default_factory=CoverageFilters)
+    day: str = "weekday"
+    limit: int = 20
+    inputs: ClassVar[tuple[Input, ...]] = NIGHT_GAPS_INPUTS
+
+    @classmethod
+    def parse(
+        cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, amenities: str | None = None,
+        unknown_hours: str = "separate", day: str | None = None, limit: int = 20,
+    ) -> NightGapsQuery:  # fmt: skip
+        """Checked: as ``CoverageQuery``, a day (weekday, holiday or a date)."""
+        from datetime import date
+
+        chosen = day or "weekday"
+        if chosen not in ("weekday", "holiday"):
+            try:
+                date.fromisoformat(chosen)
+            except ValueError:
+                raise InvalidValue("day", day, "weekday, holiday or a date such as 2026-12-09") from None
+        filters = parse_filters(amenities=amenities, unknown_hours=unknown_hours)
+        return cls(planning_request(radius_m, types, cell_m), adcode, filters, chosen, limit)
 
 
 def report_lang(lang: str) -> Lang:

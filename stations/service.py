@@ -24,7 +24,9 @@ from stations.queries import (
     CoverageQuery,
     GapsQuery,
     HotspotsQuery,
+    HourProfileQuery,
     NearbyRequest,
+    NightGapsQuery,
     SearchQuery,
     StationMapQuery,
 )
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from stations.planning import CoverageReport, CoverageRequest, Planner, SitingReport, SitingRequest
     from stations.planning.exports import Lang, ReportContext
     from stations.planning.hotspots import HotspotReport
+    from stations.planning.timed import HourProfile, NightGaps
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -241,13 +244,36 @@ class Service:
         """Coverage per district for ``query`` (cached per registry version); ``report.rows(query.adcode)``."""
         planner = self.planner
         planner.check_adcode(query.adcode)
+        if query.filters.active:  # open at a time, or with amenities: a ``FilteredCoverage``
+            from stations.planning.timed import filtered_coverage
+
+            return filtered_coverage(planner, query.request, query.filters)
         return planner.coverage(query.request)
 
     def gaps(self, query: GapsQuery) -> tuple[list[Gap], list[Station]]:
         """The largest gaps of ``query`` and the serving stations their ``nearest_station`` indexes refer to."""
         planner = self.planner
+        if query.filters.active:
+            from stations.planning.timed import filtered_gaps
+
+            return filtered_gaps(planner, query.request, query.filters, query.adcode, query.limit)
         found = planner.gaps(query.request, query.adcode, query.limit)
         return found, planner.coverage(query.request).stations
+
+    def hour_profile(self, query: HourProfileQuery) -> HourProfile:
+        """Coverage per hour of the representative weekday and holiday (``stations.planning.timed``)."""
+        from stations.planning.timed import hour_profile
+
+        self.planner.check_adcode(query.adcode)
+        return hour_profile(self.planner, query.request, query.filters)
+
+    def night_gaps(self, query: NightGapsQuery) -> NightGaps:
+        """Night gaps of ``query.day`` (``stations.planning.timed.night_gaps``)."""
+        from stations.planning.filters import resolve_day
+        from stations.planning.timed import night_gaps
+
+        when = resolve_day(query.day, hours.today())
+        return night_gaps(self.planner, query.request, query.filters, (query.day, when), query.adcode, query.limit)
 
     def hotspots(self, query: HotspotsQuery) -> HotspotReport:
         """Hot spots of ``query``: the unserved demand in pieces one new station serves, each with a suggested

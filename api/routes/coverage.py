@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ServiceDep
 from api.inputs import query_dependency
+from api.routes import coverage_hours
 from api.routes.hotspots import router as hotspots_router
 from api.routes.stations import GEOJSON, GeoJSONResponse
 from geo.crs import CrsName
@@ -40,6 +41,7 @@ from stations.queries import CoverageMapQuery, CoverageQuery, GapsQuery, report_
 
 router = APIRouter(tags=["planning"])
 router.include_router(hotspots_router)  # GET /hotspots (api.routes.hotspots): a planning request too
+coverage_hours.add_routes(router)  # /coverage/profile, /coverage/night-gaps
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CoverageParams = Annotated[CoverageQuery, Depends(query_dependency(CoverageQuery))]
@@ -87,6 +89,9 @@ def coverage(
         "columns": columns_json(table.columns, context),
         "districts": table.rows,
     }
+    describe = getattr(report, "describe", None)  # a FilteredCoverage: open at a time, with amenities
+    if describe is not None:
+        body["filters"] = describe()
     return JSONResponse(body)
 
 

@@ -350,11 +350,43 @@ def _text(value: Any) -> str:
 # -- rows ------------------------------------------------------------------------------------------------------
 
 
+EXTRA_COLUMNS = {
+    "unknown_only_share": Column(
+        "unknown_only_share", "仅营业时间未知的驿站覆盖", "Covered only by stations of unknown hours", kind="share"
+    ),
+    "unknown_only_demand_share": Column(
+        "unknown_only_demand_share", "需求仅营业时间未知的驿站覆盖", "Demand covered only by stations of unknown hours",
+        kind="share",
+    ),
+}  # fmt: skip
+"""Labels of the columns a coverage at a time adds (``stations.planning.timed``)."""
+
+
+def extra_column(key: str) -> Column:
+    """The column of a key the coverage rows have beyond ``coverage_columns``: labelled when known, else named
+    by its key with the unit its suffix says.
+
+    >>> extra_column("night_km2").label("zh"), extra_column("open_share").label("en")
+    ('night_km2 km²', 'open_share (%)')
+    """
+    if key in EXTRA_COLUMNS:
+        return EXTRA_COLUMNS[key]
+    if key.endswith("_share"):
+        return Column(key, key, key, kind="share")
+    for suffix, unit in (("_km2", "km²"), ("_m", "m")):
+        if key.endswith(suffix):
+            return Column(key, key, key, unit, "number")
+    return Column(key, key, key)
+
+
 def coverage_table(report: CoverageReport, adcode: str | None = None) -> Table:
-    """The coverage per district as a report table."""
+    """The coverage per district as a report table (with any columns a filtered coverage adds)."""
     rows = report.rows(adcode)
     demand = any("demand" in row for row in rows)
-    return Table("覆盖率", "Coverage", coverage_columns(demand), rows)
+    columns = coverage_columns(demand)
+    known = {column.key for column in columns}
+    extra = [key for key in dict.fromkeys(key for row in rows for key in row) if key not in known]
+    return Table("覆盖率", "Coverage", (*columns, *map(extra_column, extra)), rows)
 
 
 def gap_rows(gaps: Sequence[Gap], stations: Sequence[Station], crs: CrsName = "wgs84") -> list[dict[str, Any]]:

@@ -183,3 +183,17 @@ def test_columns_member_labels_every_property_with_its_unit() -> None:
     assert labels["covered_share"] == {"key": "covered_share", "label": "Covered", "unit": "0-1"}
     assert labels["area_km2"]["unit"] == "km²" and labels["median_distance_m"]["unit"] == "m"
     assert Column("lon", "经度", "Longitude", kind="lon").json_label("zh", "gcj02")["unit"] == "GCJ-02"
+
+
+def test_columns_a_filtered_coverage_adds_are_kept_and_labelled() -> None:
+    from types import SimpleNamespace
+
+    from stations.planning.exports import coverage_table
+
+    rows = [{**ROWS[0], "unknown_only_share": 0.03, "night_km2": 1.5}]
+    report: Any = SimpleNamespace(rows=lambda _adcode: rows)
+    built = coverage_table(report)
+    _, (zh,) = read_report_csv(report_csv(built, context()))
+    assert zh["仅营业时间未知的驿站覆盖 %"] == "3.0" and zh["night_km2 km²"] == "1.5"
+    _, (en,) = read_report_csv(report_csv(built, context(lang="en")))
+    assert en["Covered only by stations of unknown hours (%)"] == "3.0"
