@@ -154,7 +154,7 @@ def compute_coverage(
         raise ValueError(f"radius_m={radius_m!r}: must be a positive number of metres")
     station_x, station_y = grid.project(np.atleast_1d(station_lon), np.atleast_1d(station_lat))
     station_x, station_y = np.asarray(station_x, dtype=float), np.asarray(station_y, dtype=float)
-    covered = covered_raster(grid, station_x, station_y, radius_m)[grid.row, grid.col]
+    covered = covered_raster(grid, station_x, station_y, radius_m)[grid.raster >= 0]  # raster order, as grid.row
     n = len(grid.districts)
     cells = np.bincount(grid.district, minlength=n)
     covered_cells = np.bincount(grid.district[covered], minlength=n)

@@ -66,23 +66,23 @@ def _label_gaps(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int3
     """Gap label of each inside cell (0: covered or not asked for), the number of gaps, and each gap's
     district position (index = label - 1)."""
     grid = coverage.grid
+    inside = grid.raster >= 0  # boolean indexing walks the raster in the order of grid.row, grid.col
     uncovered = np.zeros(grid.shape, dtype=bool)
-    uncovered[grid.row, grid.col] = ~coverage.covered
+    uncovered[inside] = ~coverage.covered
     labels = np.zeros(grid.shape, dtype=np.int32)
     owners: list[int] = []
-    order, bounds = grid.by_district
+    windows = ndimage.find_objects(grid.raster.astype(np.int32) + 1, max_label=len(grid.districts))
     wanted = range(len(grid.districts)) if adcode is None else [grid.districts.position(adcode)]
     for position in wanted:
-        members = order[bounds[position] : bounds[position + 1]]
-        if members.size == 0:
+        window = windows[position]
+        if window is None:
             continue
-        rows, cols = grid.row[members], grid.col[members]
-        window = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
         mask = uncovered[window] & (grid.raster[window] == position)
         local, count = ndimage.label(mask, structure=_EIGHT_NEIGHBOURS)
-        labels[window][local > 0] = local[local > 0] + len(owners)
+        found = local > 0
+        labels[window][found] = local[found] + len(owners)
         owners.extend([position] * count)
-    return labels[grid.row, grid.col], len(owners), np.array(owners, dtype=np.intp)
+    return labels[inside], len(owners), np.array(owners, dtype=np.intp)
 
 
 def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> BaseGeometry:
@@ -134,7 +134,7 @@ def find_gaps(
     demand = None
     if coverage.demand_cell is not None and coverage.demand_weight is not None:
         at = np.zeros(grid.shape, dtype=np.int32)
-        at[grid.row, grid.col] = labels
+        at[grid.raster >= 0] = labels
         demand = np.bincount(at[coverage.demand_cell], weights=coverage.demand_weight, minlength=count + 1)[1:]
     keys = (cells,) if demand is None else (cells, demand)
     ranked = np.lexsort(tuple(-k for k in keys))  # last key is primary: demand first, then area
