@@ -17,7 +17,9 @@ demand layer also area / (π (radius + unit diagonal)²)).
 Label points are points a map or table can show: each lies inside its gap (a gap cell's centre, or a demand
 point in a gap cell) and farther than ``radius_m`` from every station. A gap's label is its raster pole of
 inaccessibility (the cell farthest from the gap's edge, then farthest from a station); a hot spot's is its
-unserved demand farthest from a station. Distances to the nearest station are great-circle metres.
+unserved demand farthest from a station. Distances to the nearest station are metres in the grid's plane, the
+distances coverage decides by (within ~0.5% of great-circle metres: the plane is on the ellipsoid, great circles
+on a sphere), so "beyond the radius" means what "uncovered" means.
 
 >>> from shapely.geometry import box
 >>> from geo.districts import Districts
@@ -26,7 +28,7 @@ unserved demand farthest from a station. Distances to the nearest station are gr
 >>> grid = Grid.build(Districts(["1"], ["strip"], [box(120.0, 30.0, 120.2, 30.01)]), cell_m=100)
 >>> found = find_hotspots(compute_coverage(grid, [120.1], [30.005], radius_m=1000), [120.1], [30.005])
 >>> [(g.cells, g.stations, g.stations_at_least) for g in found.gaps]  # 10 km² west and east of the station
-[(959, 9, 3), (958, 9, 3)]
+[(959, 9, 3), (958, 8, 3)]
 >>> round(sum(h.demand for h in found.spots), 2) == round(found.unserved, 2), found.weight_unit
 (True, 'km²')
 """
@@ -46,7 +48,6 @@ from scipy.spatial import cKDTree
 from geo.coverage import Coverage, Demand, nearest_distance_m
 from geo.gaps import _label_gaps
 from geo.grid import Grid
-from geo.index import NearestIndex
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]
@@ -81,7 +82,7 @@ class HotSpot:
     nearest_station: int
     """Position of the station nearest the label point in the arrays given (-1 when there is none)."""
     nearest_station_m: float
-    """Great-circle distance from the label point to that station (> the radius)."""
+    """Distance from the label point to that station in the grid plane (> the radius), metres."""
     gap_stations: int
     """Hot spots (suggested stations) its gap needs in all."""
 
@@ -106,7 +107,7 @@ class GapNeed:
     label_lat: float
     nearest_station: int
     nearest_station_m: float
-    """Great-circle distance from the label point to the nearest station."""
+    """Distance from the label point to the nearest station in the grid plane (> the radius), metres."""
 
 
 @dataclass(frozen=True)
@@ -149,15 +150,16 @@ def find_hotspots(
         units, (source, bounds) = _area_units(coverage, labels, distance, square_m)
     ux, uy, weight, group, district, label_x, label_y, label_d = units
 
-    sites, members = _greedy_partition(ux, uy, weight, group, radius)
+    # candidates a quarter radius apart among demand points; among area squares (already a quarter radius) half
+    sites, members = _greedy_partition(ux, uy, weight, group, radius, radius / 4 if demand is not None else radius / 2)
     gap_ranks = _gap_ranks(coverage, flat_labels, count)
-    index = NearestIndex(s_lon, s_lat)
+    index = _PlaneIndex(sx, sy)
 
     # hot spots, in greedy order; each labelled by its unit whose label candidate is farthest from a station
     site = np.array(sites, dtype=np.intp)
     best = np.array([chosen[np.argmax(label_d[chosen])] for chosen in members], dtype=np.intp)
     label_lon, label_lat = grid.unproject(label_x[best], label_y[best])
-    nearest, nearest_m = index.query_many(label_lon, label_lat, k=1)
+    nearest, nearest_m = index.query(label_x[best], label_y[best])
     site_lon, site_lat = grid.unproject(ux[site], uy[site])
     spot_groups = group[site]
     keys, per_group = np.unique(spot_groups, return_counts=True)
@@ -176,7 +178,7 @@ def find_hotspots(
                 district=grid.districts.names[district[j]],
                 demand=float(weight[chosen].sum()),
                 units=int(chosen.size),
-                members=np.concatenate([source[bounds[u] : bounds[u + 1]] for u in chosen]),
+                members=_expand(source, bounds, chosen),
                 area_km2=float(area),
                 site_lon=float(site_lon[k]),
                 site_lat=float(site_lat[k]),
@@ -191,6 +193,19 @@ def find_hotspots(
 
     needs = _gap_needs(coverage, labels, flat_labels, owners, gap_ranks, units, spot_groups, square_m, index)
     return HotSpots(spots, needs, float(weight.sum()), "demand" if demand is not None else "km²", radius)
+
+
+@dataclass(frozen=True)
+class _PlaneIndex:
+    """The stations in the grid plane: nearest one (position, distance in metres) to points of that plane."""
+
+    x: Floats
+    y: Floats
+
+    def query(self, x: Floats, y: Floats) -> tuple[NDArray[np.intp], Floats]:
+        """Position and distance of the nearest station, each of shape (len(x), 1); -1 and inf without any."""
+        distance, nearest = nearest_distance_m(self.x, self.y, x, y)
+        return nearest[:, None], distance[:, None]
 
 
 Units = tuple[Floats, Floats, Floats, Ints, Ints, Floats, Floats, Floats]
@@ -254,9 +269,7 @@ def _area_units(
     flat = labels[grid.row, grid.col]
     cells = np.flatnonzero(flat > 0)
     factor = max(1, round(square_m / grid.cell_m))
-    key = np.column_stack((flat[cells], grid.row[cells] // factor, grid.col[cells] // factor))
-    _, inverse = np.unique(key, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    inverse = _groups(flat[cells], grid.row[cells] // factor, grid.col[cells] // factor)
     n = int(inverse.max()) + 1 if cells.size else 0
     count = np.bincount(inverse, minlength=n)
     ux = np.bincount(inverse, weights=grid.x[cells], minlength=n) / np.maximum(count, 1)
@@ -275,19 +288,36 @@ def _area_units(
     return units, (by_unit.astype(np.intp), np.concatenate(([0], np.cumsum(count))))
 
 
+def _expand(source: Ints, bounds: Ints, chosen: NDArray[np.integer[Any]]) -> Ints:
+    """``source[bounds[u]:bounds[u + 1]]`` for every ``u`` of ``chosen``, concatenated."""
+    starts, lengths = bounds[chosen], bounds[chosen + 1] - bounds[chosen]
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    picked: Ints = source[np.repeat(starts, lengths) + offsets]
+    return picked
+
+
+def _groups(*keys: NDArray[np.integer[Any]]) -> Ints:
+    """Group number (0, 1, ...) of each row of the integer ``keys`` taken together (one ``np.unique`` on a
+    combined int64 key: far faster than ``np.unique(axis=0)``)."""
+    combined = np.zeros(keys[0].size, dtype=np.int64)
+    for key in keys:
+        shifted = key.astype(np.int64) - (int(key.min()) if key.size else 0)
+        combined = combined * (int(shifted.max(initial=0)) + 1) + shifted
+    _, inverse = np.unique(combined, return_inverse=True)
+    return inverse.ravel().astype(np.intp)
+
+
 def _greedy_partition(
-    ux: Floats, uy: Floats, weight: Floats, group: Ints, radius: float
-) -> tuple[list[int], list[Ints]]:
+    ux: Floats, uy: Floats, weight: Floats, group: Ints, radius: float, spacing: float
+) -> tuple[list[int], list[NDArray[np.integer[Any]]]]:
     """Greedy set cover of the units within each group: the sites picked (unit positions, most newly served
-    weight first) and the units each took. Candidates: per group and square of half the radius, the unit
-    nearest the square's weighted centre (every unit of a square lies within 0.71 × radius of it)."""
+    weight first) and the units each took. Candidates: per group and square of ``spacing`` (at most half the
+    radius), the unit nearest the square's weighted centre (every unit of a square lies within 0.71 × radius of
+    it, so every unit can be served)."""
     n = ux.size
     if n == 0:
         return [], []
-    spacing = radius / 4
-    key = np.column_stack((group, np.floor(ux / spacing), np.floor(uy / spacing)))
-    _, square = np.unique(key, axis=0, return_inverse=True)
-    square = square.ravel()
+    square = _groups(group, np.floor(ux / spacing).astype(np.int64), np.floor(uy / spacing).astype(np.int64))
     m = int(square.max()) + 1
     total = np.bincount(square, weights=weight, minlength=m)
     safe = np.where(total > 0, total, 1.0)
@@ -297,12 +327,10 @@ def _greedy_partition(
     order = np.lexsort((off, square))
     candidates = order[np.concatenate(([True], np.diff(square[order]) != 0))]  # a unit position each
 
-    tree = cKDTree(np.column_stack((ux, uy)))
-    found: Any = tree.query_ball_point(np.column_stack((ux[candidates], uy[candidates])), r=radius)
-    lists: list[list[int]] = list(found)
-    lengths = np.fromiter((len(item) for item in lists), dtype=np.intp, count=len(lists))
-    rows = np.fromiter((i for item in lists for i in item), dtype=np.intp, count=int(lengths.sum()))
-    columns = np.repeat(np.arange(candidates.size), lengths)
+    units_tree = cKDTree(np.column_stack((ux, uy)))
+    candidate_tree = cKDTree(np.column_stack((ux[candidates], uy[candidates])))
+    pairs = candidate_tree.sparse_distance_matrix(units_tree, radius, output_type="ndarray")  # within ≤ radius
+    columns, rows = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
     same = group[rows] == group[candidates[columns]]  # a hot spot never crosses its gap
     incidence = sparse.csc_array(
         (np.ones(int(same.sum()), dtype=bool), (rows[same], columns[same])), shape=(n, candidates.size)
@@ -314,7 +342,7 @@ def _greedy_partition(
     heap = [(-float(weight[indices[indptr[j] : indptr[j + 1]]].sum()), j, 0) for j in range(candidates.size)]
     heapq.heapify(heap)
     sites: list[int] = []
-    members: list[Ints] = []
+    members: list[NDArray[np.integer[Any]]] = []
     left = n
     while heap and left:
         _, j, stamp = heapq.heappop(heap)
@@ -327,7 +355,7 @@ def _greedy_partition(
         if fresh.size == 0:
             continue
         sites.append(int(candidates[j]))
-        members.append(fresh.astype(np.intp))
+        members.append(fresh)
         served[fresh] = True
         left -= fresh.size
     assert left == 0, "every unit is served by its own square's candidate"
@@ -379,7 +407,7 @@ def _gap_needs(
     units: Units,
     spot_groups: Ints,
     square_m: float,
-    index: NearestIndex,
+    index: _PlaneIndex,
 ) -> list[GapNeed]:
     """Per group of units (a gap, or a district's demand in no gap): demand, stations, bound and label."""
     grid, radius = coverage.grid, coverage.radius_m
@@ -404,7 +432,7 @@ def _gap_needs(
             best = mine[np.argmax(label_d[mine])]
             lx[k], ly[k] = label_x[best], label_y[best]
     lon, lat = grid.unproject(lx, ly)
-    nearest, nearest_m = index.query_many(lon, lat, k=1)
+    nearest, nearest_m = index.query(lx, ly)
     first_unit = np.zeros(keys.size, dtype=np.intp)
     first_unit[inverse[::-1]] = np.arange(inverse.size)[::-1]
     needs = []
