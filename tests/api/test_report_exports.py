@@ -153,3 +153,16 @@ def test_cli_gaps_and_site_reports(sample_runner: CliRunner, tmp_path: Path) -> 
     collection = json.loads(sites.read_text(encoding="utf-8"))
     assert collection["coordinate_system"] == "bd09" and collection["metadata"]["lang"] == "en"
     assert [c["label"] for c in collection["columns"]][:2] == ["Rank", "Newly covered demand"]
+
+
+def test_a_time_and_amenities_are_in_the_metadata(client: TestClient) -> None:
+    params = {**BASE, "adcode": "330106", "open_at": "2026-12-03T22:00", "amenities": "hot_water"}
+    metadata, (row,) = read_report_csv(client.get("/coverage", params={**params, "format": "csv"}).text)
+    assert metadata["时间"].startswith("open_at=2026-12-03T22:00:00+08:00") and "北京时间" in metadata["时间"]
+    assert metadata["筛选条件"] == "设施=热水; 营业时间未知的驿站单独列出"
+    assert "仅营业时间未知的驿站覆盖 %" in row
+    body = client.get("/coverage", params=params).json()
+    assert body["metadata"]["time"] == {"open_at": "2026-12-03T22:00:00+08:00"}
+    assert body["metadata"]["filters"] == {"amenities": ["hot_water"], "unknown_hours": "separate"}
+    plain, _ = read_report_csv(client.get("/coverage", params={**BASE, "adcode": "330106", "format": "csv"}).text)
+    assert plain["时间"].startswith("不限时段") and plain["筛选条件"] == "无"
