@@ -220,7 +220,10 @@ COVERAGE_INPUTS = (*PLANNING_INPUTS, ADCODE, *REPORT_INPUTS, *TIME_INPUTS)
 GAPS_INPUTS = (*PLANNING_INPUTS, ADCODE, LIMIT, *REPORT_INPUTS, *TIME_INPUTS)
 """``GET /gaps`` and ``yizhan gaps``."""
 
-COVERAGE_MAP_INPUTS = (*PLANNING_INPUTS, ADCODE, LIMIT.but(default=50, help="how many gaps to draw"))
+COVERAGE_MAP_INPUTS = (
+    *PLANNING_INPUTS, ADCODE, LIMIT.but(default=50, help="how many gaps to draw"),
+    Input("lang", str, "zh", "page language (title, legend, layer names): zh or en", pattern=r"^(zh|en)$"),
+)  # fmt: skip
 """``GET /maps/coverage`` and ``yizhan map coverage``."""
 
 PROFILE_INPUTS = (

@@ -304,6 +304,9 @@ class Service:
     def coverage_map(self, query: CoverageMapQuery, siting: SitingReport | None = None) -> str:
         """The coverage map page for ``query``, with ``siting``'s proposals and after-coverage when given."""
         from maps.coverage import CoverageMap, MapStation, coverage_html
+        from maps.coverage_text import distance
+        from maps.coverage_text import text as map_text
+        from stations.district_report import map_hotspots, map_hour_shares
 
         planner = self.planner
         planner.check_adcode(query.adcode)
@@ -311,7 +314,10 @@ class Service:
         found = planner.gaps(query.request, query.adcode, query.limit)
         stations = [MapStation(s.id, s.name, tuple(s.types), s.lon, s.lat, s.source) for s in report.stations]
         nearest_names = [report.stations[g.nearest_station].name if g.nearest_station >= 0 else None for g in found]
-        kinds = ", ".join(query.request.types) if query.request.types else "all station types"
+        lang = query.lang
+        kinds = [label(kind, lang) for kind in query.request.types]
+        kinds_text = ("、" if lang == "zh" else ", ").join(kinds) or map_text(lang, "all_types")
+        radius_text = distance(lang, query.request.radius_m)
         no_counts = dict.fromkeys(STATION_TYPES, 0)
         data = CoverageMap(
             planner.districts,
@@ -320,10 +326,14 @@ class Service:
             found,
             nearest_names,
             stations,
-            LAYER_LABELS,
+            {kind: label(kind, lang) for kind in LAYER_LABELS},
             adcode=query.adcode,
-            title=f"Yizhan coverage within {query.request.radius_m:,.0f} m — {kinds}",
+            title=map_text(lang, "title", radius=radius_text, kinds=kinds_text),
+            lang=lang,
         )
+        hour_shares, hour_day = map_hour_shares(self, query.request, lang)
+        hotspots = map_hotspots(self, query.request, query.adcode, 20)
+        data = replace(data, hotspots=hotspots, hour_shares=hour_shares, hour_day=hour_day)
         if siting is not None:
             data = replace(
                 data,

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -19,6 +19,7 @@ from api.routes.hotspots import router as hotspots_router
 from api.routes.stations import GEOJSON, GeoJSONResponse
 from geo.crs import CrsName
 from geo.siting import Stopped
+from stations.district_report import DistrictReportQuery
 from stations.inputs import SITING_INPUTS, Input
 from stations.model import STATION_TYPES
 from stations.planning import Candidate, Planner, SitingReport, SitingRequest
@@ -47,6 +48,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CoverageParams = Annotated[CoverageQuery, Depends(query_dependency(CoverageQuery))]
 GapsParams = Annotated[GapsQuery, Depends(query_dependency(GapsQuery))]
 CoverageMapParams = Annotated[CoverageMapQuery, Depends(query_dependency(CoverageMapQuery))]
+DistrictReportParams = Annotated[DistrictReportQuery, Depends(query_dependency(DistrictReportQuery))]
 
 
 def _coverage_features(planner: Planner, rows: list[dict[str, Any]], adcode: str | None) -> dict[str, Any]:
@@ -139,6 +141,19 @@ def gaps(
 def coverage_map_page(service: ServiceDep, query: CoverageMapParams) -> HTMLResponse:
     """A self-contained HTML map: district choropleth of covered share, covered area, gaps and stations."""
     return HTMLResponse(service.coverage_map(query))
+
+
+@router.get("/reports/district/{adcode}", response_class=HTMLResponse, summary="Printable district report")
+def district_report_page(
+    service: ServiceDep,
+    adcode: Annotated[str, Path(pattern=r"^\d{6}$", description="the district's adcode, e.g. 330106")],
+    query: DistrictReportParams,
+) -> HTMLResponse:
+    """One district's coverage figures, map (inline SVG), hour profile, proposed sites and gaps, as an HTML
+    page without scripts that prints on A4 (``lang`` zh or en)."""
+    from stations.district_report import district_report
+
+    return HTMLResponse(district_report(service, adcode, query))
 
 
 class CandidateIn(BaseModel):

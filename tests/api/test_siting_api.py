@@ -103,7 +103,7 @@ def test_cli_site_prints_ranked_sites_and_writes_files(sample_runner: CliRunner,
     assert "proposed sites" in result.output and "→" in result.output
     metadata, rows = read_report_csv(sites.read_text(encoding="utf-8-sig"))
     assert [r["排名"] for r in rows] == ["1", "2", "3"] and metadata["服务半径 m"] == "1000"
-    assert "服务空白 gaps" in page.read_text(encoding="utf-8")
+    assert "服务空白" in page.read_text(encoding="utf-8")
     geojson = tmp_path / "sites.geojson"
     assert sample_runner.invoke(cli.app, ["site", "--add", "2", "--cell", "200", "-o", str(geojson)]).exit_code == 0
     assert len(json.loads(geojson.read_text(encoding="utf-8"))["features"]) == 2
