@@ -1,9 +1,11 @@
 """Coverage: the share of each district (and of its demand) within a service distance of a station.
 
-Every grid cell (``geo.grid``) gets the exact distance from its centre to the nearest station (a k-d tree
-on the projected stations), so a cell is covered when that distance is at most ``radius_m``. This is the
-union of station circles sampled at cell centres: it converges to the exact union-of-buffers area as
-cells shrink, and gives distances, percentiles and gaps, which a union of buffers cannot.
+A grid cell (``geo.grid``) is covered when the distance from its centre to the nearest station is at most
+``radius_m``. This is the union of station circles sampled at cell centres: it converges to the exact
+union-of-buffers area as cells shrink, and gives distances, percentiles and gaps, which a union of buffers
+cannot. The covered cells and the median / p90 distance per district are exact without a nearest-station
+query per cell (``geo.coverage_engine``: disc runs per raster row, and block bounds with an exact band);
+the per-cell distances (``Coverage.distance_m``) are a k-d tree query over every cell, run on first use.
 
 >>> from shapely.geometry import box
 >>> from geo.districts import Districts
