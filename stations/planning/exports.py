@@ -164,8 +164,8 @@ GAP_COLUMNS = (
     Column("district", "区县", "District"),
     Column("area_km2", "面积", "Area", "km²", "number"),
     Column("demand", "未覆盖需求", "Uncovered demand", "人", "number"),
-    Column("lon", "标注点经度", "Label point longitude", kind="lon"),
-    Column("lat", "标注点纬度", "Label point latitude", kind="lat"),
+    Column("lon", "中心点经度", "Centroid longitude", kind="lon"),
+    Column("lat", "中心点纬度", "Centroid latitude", kind="lat"),
     Column("nearest_station_name", "最近驿站", "Nearest station"),
     Column("nearest_station_id", "最近驿站编号", "Nearest station id"),
     Column("nearest_station_m", "到最近驿站距离", "Distance to the nearest station", "m", "number"),
@@ -390,8 +390,8 @@ def coverage_table(report: CoverageReport, adcode: str | None = None) -> Table:
 
 
 def gap_rows(gaps: Sequence[Gap], stations: Sequence[Station], crs: CrsName = "wgs84") -> list[dict[str, Any]]:
-    """Gaps as rows (``GAP_COLUMNS``), the label point in ``crs``; ``stations`` as in ``gap_features``."""
-    lon, lat = _points_in([_label_point(g) for g in gaps], crs)
+    """Gaps as rows (``GAP_COLUMNS``), the centroid in ``crs``; ``stations`` as in ``gap_features``."""
+    lon, lat = _points_in([_gap_point(g) for g in gaps], crs)
     rows = []
     for gap, x, y in zip(gaps, lon, lat, strict=True):
         nearest = stations[gap.nearest_station] if gap.nearest_station >= 0 else None
@@ -407,14 +407,11 @@ def gap_rows(gaps: Sequence[Gap], stations: Sequence[Station], crs: CrsName = "w
     return rows
 
 
-def _label_point(gap: Gap) -> tuple[float, float]:
-    """Where a gap is labelled (WGS84): its label point when ``geo.gaps`` gives one, else its centroid."""
-    for prefix in ("label", "centroid"):
-        x, y = getattr(gap, f"{prefix}_lon", None), getattr(gap, f"{prefix}_lat", None)
-        if x is not None and y is not None:
-            return float(x), float(y)
-    point = gap.polygon.representative_point()
-    return float(point.x), float(point.y)
+def _gap_point(gap: Gap) -> tuple[float, float]:
+    """Where a gap's row places it (WGS84): its centroid, as ``gap_features`` and the distance to the nearest
+    station (a centroid may lie outside a curved gap: hot spots, ``stations.planning.hotspots``, give points
+    inside theirs)."""
+    return float(gap.centroid_lon), float(gap.centroid_lat)
 
 
 def gaps_table(gaps: Sequence[Gap], stations: Sequence[Station], crs: CrsName = "wgs84") -> Table:
@@ -678,13 +675,14 @@ def geojson_in(
 GAP_FEATURE_COLUMNS = (
     *(c for c in GAP_COLUMNS if c.kind not in ("lon", "lat")),
     Column("cells", "网格数", "Cells", kind="int"),
-    Column("centroid", "标注点", "Label point", kind="lon"),
+    Column("centroid", "中心点", "Centroid", kind="lon"),
 )
 """The properties of a gap Feature (``gap_features``) as the ``columns`` member labels them."""
 
 
 def gaps_geojson(gaps: Sequence[Gap], stations: Sequence[Station], context: ReportContext) -> dict[str, Any]:
-    """``gap_features`` as a report: polygons and label points in the context's ``crs``, with metadata."""
+    """``gap_features`` as a report: polygons and centroids (any ``[lon, lat]`` point property ``gap_features``
+    gives: ``centroid``, ``label_point``) in the context's ``crs``, with metadata."""
     from stations.planning.geojson import gap_features
 
     collection = gap_features(gaps, stations)
