@@ -16,7 +16,19 @@ from api.concurrency import ConcurrencyLimit
 from api.cors import CrossOrigin
 from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout
-from api.routes import coverage, districts, editing, health, imports, opendata, pages, reports, search, stations
+from api.routes import (
+    coverage,
+    districts,
+    editing,
+    health,
+    imports,
+    ogc,
+    opendata,
+    pages,
+    reports,
+    search,
+    stations,
+)
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
 from maps.stations import OSM_TILES
 from stations.accounts import Accounts
@@ -58,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,  # Starlette's redirects name the Host header's host; api.errors redirects relatively
     )
     errors.install(app)
-    for module in (opendata, stations, search, editing, imports, reports, districts, coverage, health, pages):
+    for module in (opendata, stations, search, editing, imports, reports, districts, coverage, ogc, health, pages):
         app.include_router(module.router)
     install_middleware(app, settings)
     return app
@@ -78,6 +90,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             planner.clear_cache()
 
     planning = [route.path for route in coverage.router.routes if isinstance(route, APIRoute)]
+    planning += ogc.PLANNING_PATHS  # coverage and gaps as OGC API features
     app.add_middleware(
         ConcurrencyLimit,
         paths=planning,
