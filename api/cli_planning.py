@@ -197,11 +197,10 @@ def site(
 def print_siting(report: SitingReport) -> None:
     """The proposed sites, the solvers' figures and coverage per district before → after, as tables."""
     radius = report.request.coverage.radius_m
-    table = Table(
-        title=f"proposed sites (gain in {report.weight_unit} newly within {radius:,.0f} m)", title_justify="left"
-    )
-    for header in ("#", "district", "lon, lat", "name", "gain"):
-        table.add_column(header, justify="right" if header in ("#", "gain") else "left")
+    unit = "people" if report.weight_unit == "demand" else "km²"  # the demand layer counts people (需求 人)
+    table = Table(title=f"proposed sites (gain: {unit} newly within {radius:,.0f} m; WGS84)", title_justify="left")
+    for header in ("#", "district", "lon, lat", "name", f"gain, {unit}"):
+        table.add_column(header, justify="right" if header in ("#", f"gain, {unit}") else "left")
     for proposal in report.sites:
         row(table, str(proposal["rank"]), proposal["district"] or "", f"{proposal['lon']:.5f}, {proposal['lat']:.5f}",
             proposal["name"] or "", f"{proposal['gain']:,.1f}")  # fmt: skip

@@ -149,7 +149,8 @@ def test_cli_gaps_and_site_reports(sample_runner: CliRunner, tmp_path: Path) -> 
     assert len(rows) == 2 and "Centroid longitude (WGS-84)" in rows[0] and metadata["Report"] == "Service gaps"
     sites = tmp_path / "sites.geojson"
     args = ["site", "--add", "2", "--cell", "200", "--crs", "bd09", "--lang", "en", "-o", str(sites)]
-    assert sample_runner.invoke(cli.app, args).exit_code == 0
+    printed = sample_runner.invoke(cli.app, args)
+    assert printed.exit_code == 0 and "gain, people" in printed.output  # the terminal names the unit too
     collection = json.loads(sites.read_text(encoding="utf-8"))
     assert collection["coordinate_system"] == "bd09" and collection["metadata"]["lang"] == "en"
     assert [c["label"] for c in collection["columns"]][:2] == ["Rank", "Newly covered demand"]
