@@ -196,6 +196,53 @@ def find_hotspots(
 
 
 @dataclass(frozen=True)
+class GapLabel:
+    """A point to label a gap with: inside it, farther than the radius from every station (WGS84; metres in the
+    grid plane)."""
+
+    rank: int
+    """The gap's rank, as ``geo.gaps.find_gaps`` ranks them (same ``adcode``)."""
+    lon: float
+    lat: float
+    nearest_station: int
+    nearest_station_m: float
+
+
+def gap_labels(
+    coverage: Coverage, station_lon: ArrayLike, station_lat: ArrayLike, *, adcode: str | None = None
+) -> list[GapLabel]:
+    """A label point for every gap of ``coverage`` (of ``adcode`` only, when given), in ``find_gaps``' rank order:
+    the gap's raster pole of inaccessibility, where a gap's centroid may lie outside it or near a station.
+
+    >>> from shapely.geometry import box
+    >>> from geo.districts import Districts
+    >>> from geo.grid import Grid
+    >>> from geo.coverage import compute_coverage
+    >>> grid = Grid.build(Districts(["1"], ["ring"], [box(120.0, 30.0, 120.1, 30.1)]), cell_m=200)
+    >>> labels = gap_labels(compute_coverage(grid, [120.05], [30.05], radius_m=3000), [120.05], [30.05])
+    >>> [(label.rank, label.nearest_station_m > 3000) for label in labels]  # one gap around the circle
+    [(1, True)]
+    """
+    grid = coverage.grid
+    flat_labels, count, _ = _label_gaps(coverage, adcode)
+    if count == 0:
+        return []
+    labels = np.zeros(grid.shape, dtype=np.int32)
+    labels[grid.row, grid.col] = flat_labels
+    poles = _poles(coverage, labels, flat_labels)[1:]
+    ranks = _gap_ranks(coverage, flat_labels, count)[1:]
+    order = np.argsort(ranks)
+    x, y = grid.x[poles[order]], grid.y[poles[order]]
+    sx, sy = grid.project(np.atleast_1d(np.asarray(station_lon, float)), np.atleast_1d(np.asarray(station_lat, float)))
+    nearest, nearest_m = _PlaneIndex(sx, sy).query(x, y)
+    lon, lat = grid.unproject(x, y)
+    return [
+        GapLabel(int(ranks[k]), float(lon[n]), float(lat[n]), int(nearest[n, 0]), float(nearest_m[n, 0]))
+        for n, k in enumerate(order)
+    ]
+
+
+@dataclass(frozen=True)
 class _PlaneIndex:
     """The stations in the grid plane: nearest one (position, distance in metres) to points of that plane."""
 

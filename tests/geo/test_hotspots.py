@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import shapely
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from geo.coverage import Demand, compute_coverage
 from geo.gaps import find_gaps
 from geo.grid import Grid
-from geo.hotspots import HotSpots, find_hotspots
+from geo.hotspots import HotSpots, find_hotspots, gap_labels
 from tests.geo.test_gaps import SMALL, brute_distance, scenarios
 
 
@@ -151,3 +152,19 @@ def test_no_station_and_fully_covered(small_grids):
     lon, lat = np.meshgrid(np.arange(120.0, 120.4, 0.005), np.arange(30.05, 30.5, 0.005))
     covered = find_hotspots(compute_coverage(grid, lon.ravel(), lat.ravel(), 1000), lon.ravel(), lat.ravel())
     assert covered.spots == [] and covered.gaps == [] and covered.unserved == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(scenarios(max_stations=150), st.sampled_from([None, *SMALL]))
+def test_gap_labels_lie_inside_their_gap_beyond_the_radius(small_grids, scenario, adcode):
+    lon, lat, radius_m, demand = scenario
+    grid = small_grids[200]
+    coverage = compute_coverage(grid, lon, lat, radius_m, demand)
+    gaps = find_gaps(coverage, lon, lat, adcode=adcode, limit=None)
+    labels = gap_labels(coverage, lon, lat, adcode=adcode)
+    assert [label.rank for label in labels] == [gap.rank for gap in gaps]
+    for gap, label in zip(gaps, labels, strict=True):
+        x, y = grid.project(np.array([label.lon]), np.array([label.lat]))
+        assert grid.to_plane(gap.polygon).buffer(0.01).covers(shapely.Point(x[0], y[0])), f"gap {gap.rank}"
+        nearest = brute_distance(grid, lon, lat, x, y)[0]
+        assert label.nearest_station_m == pytest.approx(nearest, abs=0.01) and nearest > radius_m - 0.01
