@@ -19,7 +19,7 @@ The instance (what the planner builds with ``unit_m`` = cell size and the defaul
 Measured:
 
 * ours: ``SitingProblem.from_arrays`` (build: k-d tree incidence, merging identical units), ``greedy`` (median
-  of 5) and ``exact`` (HiGHS, ``--time-limit-s``, default 120 s);
+  of 5) and ``exact`` (HiGHS by row generation, ``--time-limit-s``, default 120 s);
 * spopt 0.7 ``MCLP.from_cost_matrix`` (its maximal covering model) with its documented solver, pulp's CBC.
   Its cost matrix is ``scipy.spatial.distance.cdist`` of the same planar coordinates (timed). Its model
   builder loops in Python over every (unit, candidate) pair (~6 µs each, ~150M pairs, 15+ minutes here), so
@@ -365,6 +365,9 @@ def run(args: argparse.Namespace) -> None:
     print("    MCLP.from_cost_matrix (a Python loop over every unit × candidate pair), extrapolated per unit.")
     print("  - CBC solves spopt's model: binary x (sites) and binary y (units), Σx = p; ours: y continuous, Σx ≤ p,")
     print("    on the merged units. Both are the same maximal covering problem (same optimum).")
+    print("  - ours exact = row generation: HiGHS solves models with rows only for the heavy units and those that")
+    print("    greedy's or a round's sites cover twice (the rest credited to each covering site, an upper bound),")
+    print("    until a round's sites cover no unit outside the model twice (then its optimum is the true one).")
     print(f"  - spopt 'proven' = CBC reported optimal before its {args.cbc_time_limit_s:g} s limit.")
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
