@@ -83,6 +83,7 @@ WORDS: dict[str, dict[str, str]] = {
         "synthetic": "站点为合成示例数据，并非真实地点。",
         "hotspot_prefix": "热",
         "stations": "站点数",
+        "new_sites": "建议新增站点数",
     },
     "en": {
         "title": "Station coverage report: {name}",
@@ -123,6 +124,7 @@ WORDS: dict[str, dict[str, str]] = {
         "synthetic": "Stations are synthetic sample data, not real places.",
         "hotspot_prefix": "H",
         "stations": "Stations",
+        "new_sites": "Proposed new sites",
     },
 }
 
@@ -280,6 +282,8 @@ def _figures_section(report: DistrictReport, words: Mapping[str, str]) -> str:
     for kind, label in report.type_labels.items():
         counts = [NO_FIGURES if r is None or kind not in r.stations else f"{r.stations[kind]:,}" for _, r in rows_of]
         lines.append((f"{words['stations']} · {label}", counts))
+    if report.after is not None:
+        lines.append((words["new_sites"], ["0", f"{len(report.proposals):,}"]))
     head = "".join(f'<th class="n">{escape(name)}</th>' for name, _ in rows_of)
     body = "".join(
         f"<tr><th>{escape(label)}</th>" + "".join(f'<td class="n">{escape(v)}</td>' for v in values) + "</tr>"

@@ -104,6 +104,7 @@ def test_print_only_page() -> None:
     assert "@page { size: A4;" in page and "break-inside: avoid" in page and "print-color-adjust: exact" in page
     assert "<script" not in page and not re.search(r"(src|href)=\"?https?:", page)
     assert page.count('class="bar"') == 23  # 24 hours, one without a figure
+    assert '<tr><th>建议新增站点数</th><td class="n">0</td><td class="n">5</td></tr>' in page
     for heading in ("覆盖概况", "地图", "24 小时覆盖率（工作日 2026-12-09）", "建议新增站点", "热点", "最大的服务空白"):
         assert f"{heading}" in page
     english = district_report_html(_report(lang="en", hour_shares=None))
