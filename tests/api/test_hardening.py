@@ -658,5 +658,5 @@ def test_planning_requests_beyond_the_cap_wait_then_get_503() -> None:
 
 def test_the_app_caps_every_planning_route(client: TestClient) -> None:
     (limit,) = [m for m in client.app.user_middleware if m.cls is ConcurrencyLimit]
-    assert set(limit.kwargs["paths"]) == {"/coverage", "/gaps", "/maps/coverage", "/siting"}
+    assert set(limit.kwargs["paths"]) == {"/coverage", "/gaps", "/hotspots", "/maps/coverage", "/siting"}
     assert limit.kwargs["limit"] == 2
