@@ -10,13 +10,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyogrio
 import pytest
 import shapely
 from e2e_support import STATION_WGS84, STATIONS, Server
 
 from stations.vocabulary import AMENITIES
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif("OAPIF" not in pyogrio.list_drivers(), reason="this GDAL has no OAPIF driver"),
+]
 CLIENT = Path(__file__).with_name("oapif_client.py")
 AMENITY_COLUMNS = ("hot_water", "microwave", "phone_charging", "toilet", "air_conditioning")
 """The amenities of ``e2e_support.STATIONS``, in its column order."""
