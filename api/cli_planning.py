@@ -132,7 +132,7 @@ def gaps(
 
     with err.status("finding gaps…"):
         found, serving = service().gaps(query)
-    version = service().planner.coverage(query.request).version
+    version = service().registry.snapshot().version  # what the gaps were found in
     context = service().report_context(query.request, version, query.lang, query.crs, getattr(query, "filters", None))
     context = replace(context, report=("服务空白", "Service gaps"))
     if as_json:

@@ -129,7 +129,7 @@ def gaps(
     first, with area, demand, centroid and the nearest existing station; in ``crs``, with the report's
     metadata, headers in ``lang``."""
     found, serving = service.gaps(query)
-    version = service.planner.coverage(query.request).version
+    version = service.registry.snapshot().version  # what the gaps were found in (a filtered gap list too)
     context = service.report_context(query.request, version, query.lang, query.crs, _filters(query))
     context = replace(context, report=("服务空白", "Service gaps"))
     if format in ("csv", "xlsx"):
