@@ -11,8 +11,9 @@ square of half the radius, the unit nearest the square's weighted centre), so a 
 unserved demand is, and every unit can be served by its own square's candidate.
 
 Each gap is then reported with how many stations it would take to serve its demand (the greedy count: a
-feasible plan) and a proven lower bound (units more than 2 × radius apart cannot share a station; without a
-demand layer also area / (π (radius + unit diagonal)²)).
+feasible plan) and a proven lower bound (units pairwise more than 2 × radius apart cannot share a station: a
+greedy packing of the candidates, and one unit per occupied square of a 2 × radius lattice of one parity;
+without a demand layer also area / (π (radius + unit diagonal)²)).
 
 Label points are points a map or table can show: each lies inside its gap (a gap cell's centre, or a demand
 point in a gap cell) and farther than ``radius_m`` from every station. A gap's label is its raster pole of
@@ -28,7 +29,7 @@ on a sphere), so "beyond the radius" means what "uncovered" means.
 >>> grid = Grid.build(Districts(["1"], ["strip"], [box(120.0, 30.0, 120.2, 30.01)]), cell_m=100)
 >>> found = find_hotspots(compute_coverage(grid, [120.1], [30.005], radius_m=1000), [120.1], [30.005])
 >>> [(g.cells, g.stations, g.stations_at_least) for g in found.gaps]  # 10 km² west and east of the station
-[(959, 9, 3), (958, 8, 3)]
+[(959, 9, 5), (958, 8, 4)]
 >>> round(sum(h.demand for h in found.spots), 2) == round(found.unserved, 2), found.weight_unit
 (True, 'km²')
 """
@@ -151,7 +152,8 @@ def find_hotspots(
     ux, uy, weight, group, district, label_x, label_y, label_d = units
 
     # candidates a quarter radius apart among demand points; among area squares (already a quarter radius) half
-    sites, members = _greedy_partition(ux, uy, weight, group, radius, radius / 4 if demand is not None else radius / 2)
+    spacing = radius / 4 if demand is not None else radius / 2
+    sites, members, packed = _greedy_partition(ux, uy, weight, group, radius, spacing)
     gap_ranks = _gap_ranks(coverage, flat_labels, count)
     index = _PlaneIndex(sx, sy)
 
@@ -191,7 +193,7 @@ def find_hotspots(
             )
         )
 
-    needs = _gap_needs(coverage, labels, flat_labels, owners, gap_ranks, units, spot_groups, square_m, index)
+    needs = _gap_needs(coverage, labels, flat_labels, owners, gap_ranks, units, spot_groups, packed, square_m, index)
     return HotSpots(spots, needs, float(weight.sum()), "demand" if demand is not None else "km²", radius)
 
 
@@ -356,14 +358,15 @@ def _groups(*keys: NDArray[np.integer[Any]]) -> Ints:
 
 def _greedy_partition(
     ux: Floats, uy: Floats, weight: Floats, group: Ints, radius: float, spacing: float
-) -> tuple[list[int], list[NDArray[np.integer[Any]]]]:
+) -> tuple[list[int], list[NDArray[np.integer[Any]]], Ints]:
     """Greedy set cover of the units within each group: the sites picked (unit positions, most newly served
     weight first) and the units each took. Candidates: per group and square of ``spacing`` (at most half the
     radius), the unit nearest the square's weighted centre (every unit of a square lies within 0.71 × radius of
-    it, so every unit can be served)."""
+    it, so every unit can be served). Also a packing: candidates (units) pairwise more than 2 × radius apart
+    within each group, picked greedily west to east, which no single station can serve two of."""
     n = ux.size
     if n == 0:
-        return [], []
+        return [], [], np.empty(0, dtype=np.intp)
     square = _groups(group, np.floor(ux / spacing).astype(np.int64), np.floor(uy / spacing).astype(np.int64))
     m = int(square.max()) + 1
     total = np.bincount(square, weights=weight, minlength=m)
@@ -406,7 +409,27 @@ def _greedy_partition(
         served[fresh] = True
         left -= fresh.size
     assert left == 0, "every unit is served by its own square's candidate"
-    return sites, members
+    return sites, members, _packing(candidates, ux, group, candidate_tree, radius)
+
+
+def _packing(candidates: Ints, ux: Floats, group: Ints, tree: cKDTree, radius: float) -> Ints:
+    """Candidates (unit positions) of one group pairwise more than 2 × radius apart, chosen greedily west to
+    east; a station within ``radius`` of two of them would be within 2 × radius of both."""
+    pairs = tree.sparse_distance_matrix(tree, 2 * radius, output_type="ndarray")
+    a, b = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
+    keep = (a != b) & (group[candidates[a]] == group[candidates[b]])
+    conflicts = sparse.csr_array(
+        (np.ones(int(keep.sum()), dtype=bool), (a[keep], b[keep])), shape=(candidates.size, candidates.size)
+    )
+    indptr, indices = conflicts.indptr, conflicts.indices
+    blocked = np.zeros(candidates.size, dtype=bool)
+    chosen = []
+    for j in np.argsort(ux[candidates], kind="stable"):
+        if not blocked[j]:
+            chosen.append(j)
+            blocked[indices[indptr[j] : indptr[j + 1]]] = True
+    picked: Ints = candidates[np.array(chosen, dtype=np.intp)]
+    return picked
 
 
 def _gap_ranks(coverage: Coverage, flat_labels: NDArray[np.int32], count: int) -> Ints:
@@ -453,6 +476,7 @@ def _gap_needs(
     gap_ranks: Ints,
     units: Units,
     spot_groups: Ints,
+    packed: Ints,
     square_m: float,
     index: _PlaneIndex,
 ) -> list[GapNeed]:
@@ -466,6 +490,8 @@ def _gap_needs(
     demand = np.bincount(inverse, weights=weight, minlength=keys.size)
     stations = np.bincount(np.searchsorted(keys, spot_groups), minlength=keys.size)
     at_least = _lower_bounds(ux, uy, weight, inverse, keys.size, radius, square_m)
+    # units pairwise more than 2 × radius apart (a packing among the candidates) each need a station of their own
+    at_least = np.maximum(at_least, np.bincount(inverse[packed], minlength=keys.size))
     cells = np.bincount(flat_labels, minlength=int(keys.max()) + 1 if keys.max() > 0 else 1)
     poles = _poles(coverage, labels, flat_labels)
 

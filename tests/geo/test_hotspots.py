@@ -17,6 +17,7 @@ from geo.coverage import Demand, compute_coverage
 from geo.gaps import find_gaps
 from geo.grid import Grid
 from geo.hotspots import HotSpots, find_hotspots, gap_labels
+from geo.siting import SitingProblem, exact_cover
 from tests.geo.test_gaps import SMALL, brute_distance, scenarios
 
 
@@ -97,6 +98,11 @@ def check_hotspots(grid: Grid, found: HotSpots, lon, lat, radius_m: float, deman
         assert need.stations >= need.stations_at_least
         if demand is not None:
             assert need.stations >= packing_bound(px[members], py[members], radius_m)
+            if 0 < members.size <= 40:  # the bound is below the optimum over the demand points as sites
+                x, y = px[members], py[members]
+                problem = SitingProblem.from_arrays(x, y, np.ones(x.size), x, y, radius_m)
+                best = exact_cover(problem, problem.total_weight, time_limit_s=20)
+                assert best.optimal and need.stations_at_least <= best.chosen.size <= need.stations
         else:
             area_m2 = members.size * grid.cell_m**2
             assert need.stations >= math.ceil(area_m2 / (math.pi * (radius_m + square_m * math.sqrt(2)) ** 2) - 1e-9)
