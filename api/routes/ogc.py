@@ -50,8 +50,8 @@ CONFORMANCE = (
 PLANNING_PATHS = tuple(f"{PREFIX}/collections/{name}/items" for name, c in COLLECTIONS.items() if c.planning)
 """Paths that run the planner: the app counts them against the planning concurrency limit."""
 
-FORMAT = {"name": "f", "in": "query", "required": False, "description": "json (default)",
-          "schema": {"type": "string", "enum": ["json"]}}  # fmt: skip
+FORMAT = {"name": "f", "in": "query", "required": False, "description": "json (default) or geojson",
+          "schema": {"type": "string", "enum": ["json", "geojson"]}}  # fmt: skip
 ITEMS_PARAMETERS = [
     {
         "name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
@@ -92,8 +92,8 @@ def _query(request: Request, allowed: frozenset[str]) -> dict[str, str]:
             raise InvalidValue(name, params[name], "unknown query parameter", sorted(allowed))
         if len(params.getlist(name)) > 1:
             raise InvalidValue(name, params.getlist(name), "give it once")
-    if params.get("f", "json") != "json":
-        raise InvalidValue("f", params["f"], "unknown format", ["json"])
+    if params.get("f", "json") not in ("json", "geojson"):  # the same JSON either way; HTML is not served
+        raise InvalidValue("f", params["f"], "unknown format", ["json", "geojson"])
     return dict(params)
 
 
