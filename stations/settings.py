@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     default (empty) the hosts of the registry's https photo URLs, as they are when a page is served; or your
     photo hosts, e.g. "https://img.union.example.cn"; "https:" allows any HTTPS host (wider: an injected script
     could then send data out as an image request). The pages show only https photo URLs."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
+    """The address clients reach this server at (e.g. "https://yizhan.union.example.cn"), for the absolute links
+    of OGC API - Features (/ogc); default: the address each request was sent to (its Host header)."""
 
     def navigation_apps(self) -> NavigationApps:
         """The ``amap_src``, ``baidu_src`` and ``tencent_referer`` settings as the navigation links take them."""

@@ -6,7 +6,8 @@ in CRS84, ``limit``, ``offset``; ``next``/``prev`` links, ``numberMatched``, ``n
 and ``/collections/{id}/items/{fid}``. The collections are built in ``stations.features``; here are the links,
 media types (``f=json`` or the default, ``application/geo+json`` for features) and statuses: a bad or unknown
 query parameter is 400 (the standard asks for it, where the rest of the API says 422), an unknown collection or
-feature 404. Links are absolute, from the address the request was sent to (what clients such as QGIS need).
+feature 404. Links are absolute (what clients such as QGIS need): from the setting ``public_url``, else from
+the address the request was sent to.
 
 The parameters are read here from the query string and documented with ``openapi_extra``, so that the OpenAPI
 document shows their OGC schemas (``limit``: default and maximum) while a bad value is still a 400.
@@ -22,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
-from api.deps import ServiceDep
+from api.deps import ServiceDep, get_settings
 from api.errors import error_response
 from api.routes.stations import GEOJSON, GeoJSONResponse
 from geo.errors import GeoError
@@ -110,9 +111,15 @@ def _integer(params: dict[str, str], name: str, default: int, minimum: int) -> i
     return value
 
 
+def _root(request: Request) -> str:
+    """The server's absolute address: the setting ``public_url``, else where the request was sent."""
+    public: str | None = get_settings(request).public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
 def _base(request: Request) -> str:
     """The service's absolute address, e.g. ``http://127.0.0.1:8000/ogc``."""
-    return str(request.base_url).rstrip("/") + PREFIX
+    return _root(request) + PREFIX
 
 
 def _link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
@@ -189,7 +196,7 @@ def landing(request: Request) -> JSONResponse:
         _query(request, frozenset({"f"}))
     except InvalidValue as exc:
         return _bad(exc)
-    base, root = _base(request), str(request.base_url).rstrip("/")
+    base, root = _base(request), _root(request)
     return JSONResponse(
         {
             "title": "驿站 Yizhan — OGC API Features",

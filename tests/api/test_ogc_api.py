@@ -57,6 +57,16 @@ def test_landing_page_links_the_definition_conformance_and_data(client: TestClie
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in conforms
 
 
+def test_links_use_the_public_url_when_one_is_set(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}", districts_path=None, public_url="https://yz.example.cn/"
+    )
+    with TestClient(create_app(settings)) as other:
+        links = _links(other.get("/ogc", headers={"host": "evil.example"}).json())
+        assert links["data"]["href"] == "https://yz.example.cn/ogc/collections"
+        assert [c["id"] for c in other.get("/ogc/collections").json()["collections"]] == ["stations"]
+
+
 def test_collections_and_one_collection(client: TestClient) -> None:
     body = client.get("/ogc/collections").json()
     assert [c["id"] for c in body["collections"]] == ["stations", "districts", "coverage", "gaps"]
