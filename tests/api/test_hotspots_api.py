@@ -108,3 +108,43 @@ def test_cli_hotspots(sample_runner: CliRunner) -> None:
     assert "热点" in chinese.stdout and "各缺口所需驿站数" in chinese.stdout
     bad = sample_runner.invoke(cli.app, ["hotspots", "--radius", "-5"])
     assert bad.exit_code != 0 and "radius_m" in bad.output
+
+
+def test_hostile_station_names_come_back_as_text(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every outdoor-worker station renamed from the hostile family: the names the answers give for the nearest
+    station are exactly the family's, in GeoJSON and CSV (formulas guarded, and given back by unguard_formula)
+    and in the CLI table (never read as rich markup)."""
+    from rich.console import Console
+
+    from api import cli_hotspots
+    from stations.exporters import unguard_formula
+    from stations.settings import get_settings
+    from tests.hostile import ALL
+
+    source = (SAMPLE_DIR / "stations.csv").read_text(encoding="utf-8")
+    records = list(csv.DictReader(io.StringIO(source)))
+    outdoor = [r for r in records if "outdoor_worker" in r["types"].split(";")]
+    for k, record in enumerate(outdoor):
+        record["name"] = ALL[k % len(ALL)]
+    hostile_file = tmp_path / "hostile.csv"
+    with hostile_file.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(outdoor)
+    monkeypatch.setenv("YIZHAN_DATABASE_URL", f"sqlite:///{tmp_path / 'hostile.sqlite3'}")
+    monkeypatch.setattr(cli_hotspots, "out", Console(width=250))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        assert runner.invoke(cli.app, ["import", str(hostile_file)]).exit_code == 0
+        base = ["hotspots", "--cell", "200", "--limit", "40"]
+        body = json.loads(runner.invoke(cli.app, [*base, "--json"]).stdout)
+        names = {f["properties"]["nearest_station_name"] for f in body["features"]}
+        assert names and names <= set(ALL)
+        table = list(csv.DictReader(io.StringIO(runner.invoke(cli.app, [*base, "--csv"]).stdout)))
+        assert {unguard_formula(r["nearest_station_name"]) for r in table} == names
+        shown = runner.invoke(cli.app, [*base, "--lang", "en"]).stdout
+        for name in names:
+            assert name in shown, name
+    finally:
+        get_settings.cache_clear()
