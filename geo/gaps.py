@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 
-from geo.coverage import Coverage
+from geo.coverage import Coverage, nearest_distance_m
 from geo.index import NearestIndex
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
@@ -50,6 +50,18 @@ class Gap:
     """Great-circle distance from the centroid to that station, metres."""
     _polygon: BaseGeometry | Callable[[], BaseGeometry] = field(compare=False, repr=False)
     """The polygon, or how to build it: ``find_gaps`` leaves it to the first use of ``polygon``."""
+    _label: LabelPoint | Callable[[], LabelPoint] | None = field(default=None, compare=False, repr=False)
+    """The label point, or how to find it (``find_gaps``: on first use of ``label``); None: not known."""
+
+    @property
+    def label(self) -> LabelPoint | None:
+        """A point inside the gap farther than the radius from every station (the centroid may be neither): where
+        a map puts the gap's number; found on first use."""
+        label = self._label
+        if callable(label):
+            label = label()
+            object.__setattr__(self, "_label", label)  # a cache, as for the polygon
+        return label
 
     @property
     def polygon(self) -> BaseGeometry:
@@ -60,6 +72,37 @@ class Gap:
             polygon = polygon()
             object.__setattr__(self, "_polygon", polygon)  # a cache: frozen for everything else
         return polygon
+
+
+@dataclass(frozen=True)
+class LabelPoint:
+    """Where to label a gap (WGS84): a cell centre of the gap, farthest from its edge (the raster pole of
+    inaccessibility), then from the stations, with the nearest station and its distance in the grid plane,
+    metres (the distance coverage decides by, so it is more than the radius)."""
+
+    lon: float
+    lat: float
+    nearest_station: int
+    nearest_station_m: float
+
+
+def _gap_label(
+    coverage: Coverage, labels: NDArray[np.int32], label: int, station_lon: ArrayLike, station_lat: ArrayLike
+) -> LabelPoint:
+    """The label point of the gap labelled ``label`` (``_label_gaps``'s labels)."""
+    grid = coverage.grid
+    positions = np.flatnonzero(labels == label)
+    rows, cols = grid.row[positions], grid.col[positions]
+    mask = np.zeros((rows.max() - rows.min() + 3, cols.max() - cols.min() + 3), dtype=bool)  # a border of 1
+    mask[rows - rows.min() + 1, cols - cols.min() + 1] = True
+    interior = mask.copy()
+    interior[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    depth = ndimage.distance_transform_edt(interior)[rows - rows.min() + 1, cols - cols.min() + 1]
+    best = positions[np.lexsort((-coverage.distance_m[positions], -depth))[0]]
+    sx, sy = grid.project(np.atleast_1d(np.asarray(station_lon, float)), np.atleast_1d(np.asarray(station_lat, float)))
+    distance, nearest = nearest_distance_m(sx, sy, grid.x[best : best + 1], grid.y[best : best + 1])
+    lon, lat = grid.unproject(grid.x[best : best + 1], grid.y[best : best + 1])
+    return LabelPoint(float(lon[0]), float(lat[0]), int(nearest[0]), float(distance[0]))
 
 
 def _label_gaps(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
@@ -164,6 +207,7 @@ def find_gaps(
                 nearest_station=int(station),
                 nearest_station_m=float(distance),
                 _polygon=partial(_gap_polygon, coverage, labels, int(label) + 1),
+                _label=partial(_gap_label, coverage, labels, int(label) + 1, station_lon, station_lat),
             )
         )
     return gaps

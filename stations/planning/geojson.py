@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 
 def gap_features(gaps: Sequence[Gap], stations: Sequence[Station]) -> dict[str, Any]:
-    """Gaps as a GeoJSON FeatureCollection (WGS84 polygons) with area, demand, centroid and nearest station;
+    """Gaps as a GeoJSON FeatureCollection (WGS84 polygons) with area, demand, centroid, nearest station and a
+    label point (``label_point``: inside the gap, ``label_station_m`` from the nearest station, beyond the radius);
     ``stations`` are those the gaps' ``nearest_station`` indexes refer to (``CoverageReport.stations``)."""
     import shapely
 
@@ -31,6 +32,10 @@ def gap_features(gaps: Sequence[Gap], stations: Sequence[Station]) -> dict[str, 
             "nearest_station_name": nearest.name if nearest else None,
             "nearest_station_m": round(gap.nearest_station_m, 1) if nearest else None,
         }
+        label = gap.label
+        if label is not None:  # inside the gap, beyond the radius (the centroid may be neither)
+            properties["label_point"] = [round(label.lon, 6), round(label.lat, 6)]
+            properties["label_station_m"] = round(label.nearest_station_m, 1) if nearest else None
         geometry = shapely.geometry.mapping(gap.polygon)
         features.append({"type": "Feature", "properties": properties, "geometry": geometry})
     return {"type": "FeatureCollection", "features": features}

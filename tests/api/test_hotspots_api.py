@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -55,7 +56,10 @@ def test_hotspots_agree_with_coverage_and_gaps(client: TestClient) -> None:
     # the gaps are those of /gaps, in the same order, with their stations
     gaps = client.get("/gaps", params={**BASE, "limit": 5}).json()["features"]
     by_rank = {need["gap_rank"]: need for need in summary["gaps"] if need["gap_rank"] is not None}
-    for gap in gaps:
+    for gap in gaps:  # each gap's label point lies inside it, beyond the radius (its centroid need not)
+        label = gap["properties"]["label_point"]
+        assert shapely.geometry.shape(gap["geometry"]).buffer(1e-7).covers(shapely.Point(label))
+        assert gap["properties"]["label_station_m"] > 1000
         need = by_rank.get(gap["properties"]["rank"])
         if need is not None:
             assert need["area_km2"] == pytest.approx(gap["properties"]["area_km2"], abs=1e-3)

@@ -174,3 +174,8 @@ def test_gap_labels_lie_inside_their_gap_beyond_the_radius(small_grids, scenario
         assert grid.to_plane(gap.polygon).buffer(0.01).covers(shapely.Point(x[0], y[0])), f"gap {gap.rank}"
         nearest = brute_distance(grid, lon, lat, x, y)[0]
         assert label.nearest_station_m == pytest.approx(nearest, abs=0.01) and nearest > radius_m - 0.01
+        # find_gaps' own label (Gap.label, found on first use) is the same point
+        own = gap.label
+        assert own is not None and (own.lon, own.lat) == pytest.approx((label.lon, label.lat), abs=1e-9)
+        assert own.nearest_station_m == pytest.approx(label.nearest_station_m, abs=1e-6)
+        assert own.nearest_station == label.nearest_station
