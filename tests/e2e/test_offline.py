@@ -35,6 +35,11 @@ AGE_ANSWERS = """async (minutes) => {
 }"""
 
 
+SAVED_AT = r"(?:\d\d-\d\d )?\d\d:\d\d"
+"""When an answer was saved, as the page says it: the time, with the date (MM-DD) when that was not today — as
+after answers aged 15 minutes just past midnight."""
+
+
 def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -81,10 +86,10 @@ def test_the_page_and_the_last_answers_work_offline_marked_as_saved(
     assert "离线：显示不到 1 分钟前保存的结果。" in status(page)
     assert page.locator(".yz-list-saved").count() == 1
     note = page.locator("#yz-offline")
-    assert note.is_visible() and re.fullmatch(r"已保存的结果（\d\d:\d\d），不是实时信息", note.text_content() or "")
+    assert note.is_visible() and re.fullmatch(rf"已保存的结果（{SAVED_AT}），不是实时信息", note.text_content() or "")
     assert page.locator(LIVE_BADGES).count() == 0  # never shown as live
     saved_badges = page.locator(".yz-badge-saved").all_text_contents()
-    assert saved_badges and all(re.fullmatch(r"\d\d:\d\d 时(开放中|已关闭)|开放时间未知", b) for b in saved_badges)
+    assert saved_badges and all(re.fullmatch(rf"{SAVED_AT} 时(开放中|已关闭)|开放时间未知", b) for b in saved_badges)
 
     page.evaluate(AGE_ANSWERS, 15)  # as if saved a quarter of an hour ago
     relocate(page, RIDER_AT[0], RIDER_AT[1])
@@ -92,8 +97,8 @@ def test_the_page_and_the_last_answers_work_offline_marked_as_saved(
     page.click("#yz-lang")
     page.wait_for_selector("html[lang=en]")
     assert "Offline: showing results saved 15 min ago." in status(page)
-    assert re.fullmatch(r"Saved results \(\d\d:\d\d\), not live", page.locator("#yz-offline").text_content() or "")
-    assert all(re.fullmatch(r"(Open|Closed) at \d\d:\d\d|Hours unknown", b)
+    assert re.fullmatch(rf"Saved results \({SAVED_AT}\), not live", page.locator("#yz-offline").text_content() or "")
+    assert all(re.fullmatch(rf"(Open|Closed) at {SAVED_AT}|Hours unknown", b)
                for b in page.locator(".yz-badge-saved").all_text_contents())  # fmt: skip
     page.click("#yz-lang")
     page.wait_for_selector("html[lang=zh-CN]")
