@@ -420,7 +420,18 @@ def exact(problem: SitingProblem, p: int, time_limit_s: float = 60.0, stop: Stop
     units leaves a model of a few percent of the rows. Each round is one HiGHS solve within what is left of
     ``time_limit_s``; the reported bound is the least of the rounds' proven bounds (each bounds F*), the answer the
     best of the rounds' and greedy's sites, and it is called optimal only when proven so.
+
+    With no more units than candidates the whole model is solved at once: on samples of bench/siting.py's
+    instance (3,070 candidates) row generation took 10.4 s against 2.7 s for 1,483 units, 4.0 s against 9.7 s
+    for 5,697, and 24 s against 351 s for all 35,666.
     """
+    if problem.weights.size <= problem.n_candidates:
+        return _exact_whole(problem, p, time_limit_s, stop)
+    return _exact_by_rows(problem, p, time_limit_s, stop)
+
+
+def _exact_by_rows(problem: SitingProblem, p: int, time_limit_s: float = 60.0, stop: Stop = None) -> SitingResult:
+    """``exact`` by row generation, whatever the problem's size."""
     _check_p(problem, p)
     start = time.perf_counter()
     deadline = start + time_limit_s

@@ -23,6 +23,7 @@ from geo.grid import local_projection
 from geo.siting import (
     SitingProblem,
     SitingResult,
+    _exact_by_rows,
     _exact_whole,
     exact,
     exact_cover,
@@ -585,22 +586,25 @@ def test_exact_adds_the_units_a_round_covers_twice() -> None:
         "demand_x": [*light_x, 5000.0, 9000.0], "demand_y": [0.0] * 32, "weights": [1.0] * 30 + [10.0, 5.0],
         "candidate_x": [0.0, 29.0, 5000.0, 9000.0], "candidate_y": [0.0] * 4, "radius_m": 100.0,
     })  # fmt: skip
-    result = exact(problem, 2)
-    check_result(problem, result, 2)
-    assert result.optimal and result.status == "optimal"
-    assert result.objective == 40.0 and close(result.bound, 40.0)
-    assert 2 in {int(j) for j in result.chosen}
+    for solve in (exact, _exact_by_rows):
+        result = solve(problem, 2)
+        check_result(problem, result, 2)
+        assert result.optimal and result.status == "optimal"
+        assert result.objective == 40.0 and close(result.bound, 40.0)
+        assert 2 in {int(j) for j in result.chosen}
 
 
 @given(concentrated_instances(), st.data())
 def test_exact_equals_brute_force_on_concentrated_demand(kwargs: dict, data: st.DataObject) -> None:
     problem = SitingProblem.from_arrays(**kwargs)
     p = p_for(problem, data)
-    result = exact(problem, p)
-    check_result(problem, result, p)
-    assert result.optimal and result.status == "optimal"
-    assert close(result.bound, result.objective)
-    assert close(result.objective, brute_force_max(problem, p))
+    best = brute_force_max(problem, p)
+    for solve in (exact, _exact_by_rows):  # exact solves small problems whole
+        result = solve(problem, p)
+        check_result(problem, result, p)
+        assert result.optimal and result.status == "optimal"
+        assert close(result.bound, result.objective)
+        assert close(result.objective, best)
 
 
 @settings(max_examples=40, deadline=None)
@@ -609,9 +613,11 @@ def test_exact_equals_the_whole_milp(kwargs: dict, data: st.DataObject) -> None:
     # Too many candidates to enumerate: the reference is the unreduced MILP (a row for every unit), unmerged.
     problem = SitingProblem.from_arrays(**kwargs)
     p = data.draw(st.integers(1, min(8, problem.n_candidates)), label="p")
-    result = exact(problem, p)
-    check_result(problem, result, p)
     whole = _exact_whole(unmerged_problem(kwargs) if "min_spacing_m" not in kwargs else problem, p)
-    assert result.optimal and whole.optimal
-    assert close(result.objective, whole.objective)
-    assert close(problem.covered_weight(result.chosen), whole.objective)
+    assert whole.optimal
+    for solve in (exact, _exact_by_rows):
+        result = solve(problem, p)
+        check_result(problem, result, p)
+        assert result.optimal
+        assert close(result.objective, whole.objective)
+        assert close(problem.covered_weight(result.chosen), whole.objective)
