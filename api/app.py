@@ -21,6 +21,7 @@ from api.routes import (
     districts,
     editing,
     health,
+    hotspots,
     imports,
     ogc,
     opendata,
@@ -89,7 +90,10 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         if planner is not None:
             planner.clear_cache()
 
-    planning = [route.path for route in coverage.router.routes if isinstance(route, APIRoute)]
+    # the planning routers' own routes (a router included in another is not listed among its APIRoutes)
+    planning = [
+        route.path for r in (coverage.router, hotspots.router) for route in r.routes if isinstance(route, APIRoute)
+    ]
     planning += ogc.PLANNING_PATHS  # coverage and gaps as OGC API features
     app.add_middleware(
         ConcurrencyLimit,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -47,7 +48,8 @@ def resident_bytes() -> int:
 
 class ConcurrencyLimit:
     """ASGI middleware: requests to ``paths`` run at most ``limit`` at a time; a request that finds no turn
-    within ``wait_s`` gets 503 with ``Retry-After``. Other paths pass untouched.
+    within ``wait_s`` gets 503 with ``Retry-After``. Other paths pass untouched. A path may be a route template:
+    ``{name}`` stands for one path segment (``/reports/district/{adcode}`` holds ``/reports/district/330106``).
 
     The body is read before the turn is taken. With ``memory_bytes`` > 0, a request arriving while the process's
     resident memory (``memory()``) is above it first has ``relieve()`` called (empty the caches), and gets 503
@@ -67,6 +69,8 @@ class ConcurrencyLimit:
             raise ValueError(f"limit={limit}: at least one request must be able to run")
         self.app = app
         self.paths = frozenset(paths)
+        self._exact = frozenset(path for path in self.paths if "{" not in path)
+        self._templates = tuple(_template(path) for path in self.paths if "{" in path)
         self.limit = limit
         self.wait_s = wait_s
         self.memory_bytes = memory_bytes
@@ -77,7 +81,7 @@ class ConcurrencyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request to ``paths`` when it gets a turn (or 503); other requests pass through."""
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or not self._capped(scope["path"]):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -104,12 +108,29 @@ class ConcurrencyLimit:
         finally:
             self.running -= 1
 
+    def _capped(self, path: str) -> bool:
+        return path in self._exact or any(template.fullmatch(path) for template in self._templates)
+
     def _over_memory(self) -> bool:
         if not self.memory_bytes or self.memory() <= self.memory_bytes:
             return False
         if self.relieve is not None:
             self.relieve()
         return self.memory() > self.memory_bytes
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """A route template as a pattern: each ``{name}`` one non-empty path segment, the rest literal.
+
+    >>> bool(_template("/reports/district/{adcode}").fullmatch("/reports/district/330106"))
+    True
+    >>> bool(_template("/reports/district/{adcode}").fullmatch("/reports/district/330106/x"))
+    False
+    """
+    return re.compile("".join(r"[^/]+" if part.startswith("{") else re.escape(part) for part in _PARTS.split(path)))
+
+
+_PARTS = re.compile(r"(\{[^}/]*\})")
 
 
 async def _read_body(receive: Receive) -> bytes | None:

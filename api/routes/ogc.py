@@ -48,7 +48,12 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 )
 """What is implemented. Not ``oas30``: FastAPI writes the API definition (``/openapi.json``) as OpenAPI 3.1."""
-PLANNING_PATHS = tuple(f"{PREFIX}/collections/{name}/items" for name, c in COLLECTIONS.items() if c.planning)
+PLANNING_PATHS = tuple(
+    f"{PREFIX}/collections/{name}/items{tail}"
+    for name, collection in COLLECTIONS.items()
+    if collection.planning
+    for tail in ("", "/{fid}")
+)
 """Paths that run the planner: the app counts them against the planning concurrency limit."""
 
 FORMAT = {"name": "f", "in": "query", "required": False, "description": "json (default) or geojson",

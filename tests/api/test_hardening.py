@@ -658,5 +658,17 @@ def test_planning_requests_beyond_the_cap_wait_then_get_503() -> None:
 
 def test_the_app_caps_every_planning_route(client: TestClient) -> None:
     (limit,) = [m for m in client.app.user_middleware if m.cls is ConcurrencyLimit]
-    assert set(limit.kwargs["paths"]) == {"/coverage", "/gaps", "/hotspots", "/maps/coverage", "/siting"}
+    assert set(limit.kwargs["paths"]) == {
+        "/coverage",
+        "/coverage/profile",
+        "/coverage/night-gaps",
+        "/gaps",
+        "/hotspots",
+        "/maps/coverage",
+        "/reports/district/{adcode}",
+        "/siting",
+        *(f"/ogc/collections/{name}/items{tail}" for name in ("coverage", "gaps") for tail in ("", "/{fid}")),
+    }
+    own = {path for path in limit.kwargs["paths"] if not path.startswith("/ogc/")}  # OGC's are /{collection_id}/
+    assert set(client.get("/openapi.json").json()["paths"]) >= own  # each one a route of the app
     assert limit.kwargs["limit"] == 2
