@@ -5,8 +5,9 @@ area), candidate sites, and which candidates would cover which units (within ``r
 Units that the very same candidates cover are merged, which shrinks the exact model without changing it.
 
 * ``greedy(problem, p)`` — lazy greedy (CELF): at least (1 − 1/e) ≈ 63% of the optimum, usually ~98–100%.
-* ``exact(problem, p, time_limit_s)`` — a sparse MILP solved by HiGHS (scipy.optimize.milp). It reports the
-  objective, HiGHS's proven bound and the gap; a solution cut short by the time limit is never called optimal.
+* ``exact(problem, p, time_limit_s)`` — a sparse MILP solved by HiGHS (scipy.optimize.milp), by row generation
+  when units outnumber candidates (rows only for the units that decide the answer). It reports the objective,
+  the proven bound and the gap; a solution cut short by the time limit is never called optimal.
 * ``greedy_cover`` / ``exact_cover`` — the fewest sites that cover a target amount of demand
   (``geo.errors.TargetUnreachable`` when no choice of the candidates reaches it).
 
