@@ -35,6 +35,8 @@ def main(url: str, page_size: int | None = None) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     if value is None:
         return None
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:  # a list field (e.g. RealList): GDAL's array
+        return [_plain(item) for item in value.tolist()]
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     if isinstance(value, float) and value != value:  # NaN: GDAL's null for a float column
