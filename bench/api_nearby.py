@@ -12,26 +12,15 @@ import argparse
 import os
 import platform
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
 from fastapi.testclient import TestClient
+from report import per_call_ms
 
 from api.app import create_app
 from stations.settings import SAMPLE_DIR, Settings
 from stations.snapshot import NearbyQuery
-
-
-def timed(call: Callable[[int], object], count: int) -> np.ndarray:
-    """Per-call wall time in milliseconds."""
-    times = np.empty(count)
-    for i in range(count):
-        start = time.perf_counter_ns()
-        call(i)
-        times[i] = (time.perf_counter_ns() - start) / 1e6
-    return times
 
 
 def main() -> None:
@@ -50,21 +39,21 @@ def main() -> None:
                 "k=5": "k=5",
                 "k=5 types+amenities+open_at": "k=5&types=outdoor_worker&amenities=hot_water&open_at=2026-11-23T12:00",
             }
-            rows = [("GET /healthz (HTTP floor)", timed(lambda _: client.get("/healthz"), args.queries))]
+            rows = [("GET /healthz (HTTP floor)", per_call_ms(lambda _: client.get("/healthz"), args.queries))]
             for label, extra in cases.items():
                 url = "/stations/nearby?lon={:.6f}&lat={:.6f}&" + extra
                 assert client.get(url.format(lon[0], lat[0])).status_code == 200
                 rows.append(
                     (
                         f"GET /stations/nearby {label}",
-                        timed(lambda i, url=url: client.get(url.format(lon[i], lat[i])), args.queries),
+                        per_call_ms(lambda i, url=url: client.get(url.format(lon[i], lat[i])), args.queries),
                     )
                 )
             query_open = datetime(2026, 11, 23, 12)
             rows.append(
                 (
                     "Snapshot.nearby k=5 filtered (no HTTP)",
-                    timed(
+                    per_call_ms(
                         lambda i: snapshot.nearby(
                             NearbyQuery(
                                 lon[i],

@@ -19,11 +19,10 @@ import json
 import os
 import platform
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
+from report import per_call_ms
 
 from stations import hours
 from stations.queries import StationMapQuery
@@ -31,16 +30,6 @@ from stations.registry import Registry
 from stations.service import Service
 from stations.settings import SAMPLE_DIR, Settings
 from stations.store import Store
-
-
-def timed(call: Callable[[int], object], count: int) -> np.ndarray:
-    """Per-call wall time in milliseconds."""
-    times = np.empty(count)
-    for i in range(count):
-        start = time.perf_counter_ns()
-        call(i)
-        times[i] = (time.perf_counter_ns() - start) / 1e6
-    return times
 
 
 def main() -> None:
@@ -71,9 +60,9 @@ def main() -> None:
             return answer
 
         service.station_statuses(query, moments[0])  # warm: parsed hours are cached
-        grouped = timed(lambda i: service.station_statuses(query, moments[i]), args.times)
-        baseline = timed(each, args.times)
-        pages = timed(lambda _: service.station_map(query), max(5, args.times // 20))
+        grouped = per_call_ms(lambda i: service.station_statuses(query, moments[i]), args.times)
+        baseline = per_call_ms(each, args.times)
+        pages = per_call_ms(lambda _: service.station_map(query), max(5, args.times // 20))
         statuses = service.station_statuses(query, moments[0])
         body = json.dumps(
             {"stations": {k: {"open_status": v.open_status, "closes_at": v.closes_at and v.closes_at.isoformat(),

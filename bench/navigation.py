@@ -16,10 +16,9 @@ import argparse
 import os
 import platform
 import tempfile
-import time
-from collections.abc import Callable
 
 import numpy as np
+from report import per_call_ms
 
 from stations.exporters import nearby_geojson_json, query_point
 from stations.navigation import Trip, navigation_links
@@ -27,16 +26,6 @@ from stations.registry import Registry
 from stations.settings import SAMPLE_DIR
 from stations.snapshot import NearbyQuery
 from stations.store import Store
-
-
-def timed(call: Callable[[int], object], count: int) -> np.ndarray:
-    """Per-call wall time in milliseconds."""
-    times = np.empty(count)
-    for i in range(count):
-        start = time.perf_counter_ns()
-        call(i)
-        times[i] = (time.perf_counter_ns() - start) / 1e6
-    return times
 
 
 def main() -> None:
@@ -65,10 +54,11 @@ def main() -> None:
             trip = Trip(origin=(queries[i].lon, queries[i].lat))
             return nearby_geojson_json(answers[i], "wgs84", trip, query=query_point(queries[i]))
 
+        n = args.queries
         rows = [
-            ("Snapshot.nearby k=20 (baseline: no JSON)", timed(lambda i: snapshot.nearby(queries[i]), args.queries)),
-            ("navigation_links, 20 stations", timed(links, args.queries)),
-            ("nearby_geojson_json k=20, links included", timed(answer, args.queries)),
+            ("Snapshot.nearby k=20 (baseline: no JSON)", per_call_ms(lambda i: snapshot.nearby(queries[i]), n)),
+            ("navigation_links, 20 stations", per_call_ms(links, args.queries)),
+            ("nearby_geojson_json k=20, links included", per_call_ms(answer, args.queries)),
         ]
     floor = float(np.median(rows[0][1]))
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")

@@ -7,9 +7,12 @@ import datetime
 import hashlib
 import os
 import platform
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 
 def cpu_model() -> str:
@@ -56,3 +59,13 @@ def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
 
     return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in body)]
+
+
+def per_call_ms(call: Callable[[int], object], count: int) -> np.ndarray:
+    """Wall time in milliseconds of each of ``count`` calls ``call(i)``."""
+    times = np.empty(count)
+    for i in range(count):
+        start = time.perf_counter_ns()
+        call(i)
+        times[i] = (time.perf_counter_ns() - start) / 1e6
+    return times
