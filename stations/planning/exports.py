@@ -164,8 +164,8 @@ GAP_COLUMNS = (
     Column("district", "区县", "District"),
     Column("area_km2", "面积", "Area", "km²", "number"),
     Column("demand", "未覆盖需求", "Uncovered demand", "人", "number"),
-    Column("lon", "中心点经度", "Centroid longitude", kind="lon"),
-    Column("lat", "中心点纬度", "Centroid latitude", kind="lat"),
+    Column("lon", "标注点经度", "Label point longitude", kind="lon"),
+    Column("lat", "标注点纬度", "Label point latitude", kind="lat"),
     Column("nearest_station_name", "最近驿站", "Nearest station"),
     Column("nearest_station_id", "最近驿站编号", "Nearest station id"),
     Column("nearest_station_m", "到最近驿站距离", "Distance to the nearest station", "m", "number"),
@@ -390,28 +390,33 @@ def coverage_table(report: CoverageReport, adcode: str | None = None) -> Table:
 
 
 def gap_rows(gaps: Sequence[Gap], stations: Sequence[Station], crs: CrsName = "wgs84") -> list[dict[str, Any]]:
-    """Gaps as rows (``GAP_COLUMNS``), the centroid in ``crs``; ``stations`` as in ``gap_features``."""
+    """Gaps as rows (``GAP_COLUMNS``): each placed at its label point in ``crs`` (inside the gap, beyond the
+    radius: ``Gap.label``; the centroid may be neither), with the station nearest that point and its distance;
+    ``stations`` as in ``gap_features``."""
     lon, lat = _points_in([_gap_point(g) for g in gaps], crs)
     rows = []
     for gap, x, y in zip(gaps, lon, lat, strict=True):
-        nearest = stations[gap.nearest_station] if gap.nearest_station >= 0 else None
+        label = gap.label
+        position, metres = (
+            (label.nearest_station, label.nearest_station_m) if label else (gap.nearest_station, gap.nearest_station_m)
+        )
+        nearest = stations[position] if position >= 0 else None
         rows.append(
             {
                 "rank": gap.rank, "adcode": gap.adcode, "district": gap.district, "area_km2": round(gap.area_km2, 3),
                 "demand": None if gap.demand is None else round(gap.demand, 1), "lon": x, "lat": y,
                 "nearest_station_name": nearest.name if nearest else None,
                 "nearest_station_id": nearest.id if nearest else None,
-                "nearest_station_m": round(gap.nearest_station_m, 1) if nearest else None,
+                "nearest_station_m": round(metres, 1) if nearest else None,
             }
         )  # fmt: skip
     return rows
 
 
 def _gap_point(gap: Gap) -> tuple[float, float]:
-    """Where a gap's row places it (WGS84): its centroid, as ``gap_features`` and the distance to the nearest
-    station (a centroid may lie outside a curved gap: hot spots, ``stations.planning.hotspots``, give points
-    inside theirs)."""
-    return float(gap.centroid_lon), float(gap.centroid_lat)
+    """Where a gap's row places it (WGS84): its label point, else (no label) its centroid."""
+    label = gap.label
+    return (float(label.lon), float(label.lat)) if label else (float(gap.centroid_lon), float(gap.centroid_lat))
 
 
 def gaps_table(gaps: Sequence[Gap], stations: Sequence[Station], crs: CrsName = "wgs84") -> Table:

@@ -99,12 +99,13 @@ def test_gaps_as_csv_name_their_coordinate_system(client: TestClient) -> None:
     metadata, rows = read_report_csv(text)
     assert metadata["坐标系"].startswith("BD-09") and len(rows) == 3
     for feature, row in zip(features, rows, strict=True):
-        lon, lat = feature["properties"]["centroid"]
-        x, y = float(row["中心点经度(BD-09)"]), float(row["中心点纬度(BD-09)"])
+        lon, lat = feature["properties"]["label_point"]  # inside the gap, beyond the radius (the centroid need not be)
+        x, y = float(row["标注点经度(BD-09)"]), float(row["标注点纬度(BD-09)"])
         (back_lon,), (back_lat,) = transform([x], [y], "bd09", "wgs84")
         assert float(haversine_m(lon, lat, back_lon, back_lat)) < 0.5
         assert float(row["面积 km²"]) == feature["properties"]["area_km2"]
-        assert float(row["到最近驿站距离 m"]) == feature["properties"]["nearest_station_m"]
+        assert float(row["到最近驿站距离 m"]) == pytest.approx(feature["properties"]["label_station_m"], abs=0.05)
+        assert float(row["到最近驿站距离 m"]) >= BASE["radius_m"]  # the stated distance is beyond the radius
     geojson = client.get("/gaps", params={**BASE, "limit": 1, "crs": "gcj02", "lang": "en"}).json()
     assert geojson["metadata"]["report"] == "Service gaps" and geojson["coordinate_system"] == "gcj02"
 
@@ -146,7 +147,7 @@ def test_cli_gaps_and_site_reports(sample_runner: CliRunner, tmp_path: Path) -> 
     result = sample_runner.invoke(cli.app, ["gaps", "--cell", "200", "--limit", "2", "--csv", "--lang", "en"])
     assert result.exit_code == 0, result.output
     metadata, rows = read_report_csv(result.stdout)
-    assert len(rows) == 2 and "Centroid longitude (WGS-84)" in rows[0] and metadata["Report"] == "Service gaps"
+    assert len(rows) == 2 and "Label point longitude (WGS-84)" in rows[0] and metadata["Report"] == "Service gaps"
     sites = tmp_path / "sites.geojson"
     args = ["site", "--add", "2", "--cell", "200", "--crs", "bd09", "--lang", "en", "-o", str(sites)]
     printed = sample_runner.invoke(cli.app, args)

@@ -67,7 +67,7 @@ def test_headers_are_labelled_with_their_units_in_each_language() -> None:
     assert list(en_rows[0])[:3] == ["Adcode", "District", "Area (km²)"] and "Covered (%)" in en_rows[0]
     assert "Demand (people)" in en_rows[0] and "Median distance to a station (m)" in en_rows[0]
     assert [c.label("zh", "bd09") for c in GAP_COLUMNS if c.kind in ("lon", "lat")] == [
-        "中心点经度(BD-09)", "中心点纬度(BD-09)"
+        "标注点经度(BD-09)", "标注点纬度(BD-09)"
     ]  # fmt: skip
     assert [c.label("en", "gcj02") for c in SITE_COLUMNS[:2]] == ["Rank", "Newly covered demand (people)"]
     assert [c.label("zh", "gcj02") for c in SITE_COLUMNS[5:7]] == ["经度(GCJ-02)", "纬度(GCJ-02)"]
