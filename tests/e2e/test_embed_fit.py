@@ -189,7 +189,9 @@ def test_popups_badge_stations_open_or_closed(new_page: Callable[..., Any], serv
         assert card.locator(".yz-card-name").text_content() == NAMES[station_id]
         assert card.locator(".yz-badge").text_content() == badge
         assert (card.locator(".yz-when").text_content() if when else card.locator(".yz-when").count()) == (when or 0)
-        page.locator(".leaflet-popup-close-button").click()
+        # closed by the map's API: the close button's click once left the popup open in a loaded clean-clone run
+        # (not reproduced since; see the closing note of 2026-12-04) and this test is about the badges
+        page.evaluate("window.yizhan.map.closePopup()")
         card.wait_for(state="detached")
     assert IMG not in page.locator("body").inner_html().replace("&lt;", "<")  # names stay text
     status_urls = [url for url in asked if "/embed/status" in url]
