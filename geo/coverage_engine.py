@@ -223,15 +223,3 @@ def district_quantiles(
         # np.quantile's lerp, to the last bit
         result[i, j] = a + (b - a) * fraction if fraction < 0.5 else b - (b - a) * (1.0 - fraction)
     return result
-    cell_lists = [_ranges(blocks.pair_bounds, groups) for *_, groups in jobs]
-    everything = blocks.cells[np.concatenate(cell_lists)]
-    distance, _ = tree.query(np.column_stack((grid.x[everything], grid.y[everything])), k=1)
-    offset = 0
-    for (i, j, rank_lo, rank_hi, fraction, _), cells in zip(jobs, cell_lists, strict=True):
-        mine = distance[offset : offset + cells.size]
-        offset += cells.size
-        picked = np.partition(mine, (rank_lo, rank_hi))
-        a, b = float(picked[rank_lo]), float(picked[rank_hi])
-        # np.quantile's lerp, to the last bit
-        result[i, j] = a + (b - a) * fraction if fraction < 0.5 else b - (b - a) * (1.0 - fraction)
-    return result
