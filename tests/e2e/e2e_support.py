@@ -204,3 +204,18 @@ def other_site(folder: Path, pages: dict[str, str]) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def list_ids(page: Any) -> list[str]:
+    """The station ids of the rider page's list, in its order."""
+    return page.eval_on_selector_all(".yz-item", "items => items.map(item => item.dataset.id)")
+
+
+def wait_for_ids(page: Any, expected: list[str], timeout_s: float = 10.0) -> None:
+    """Wait until the rider page lists ``expected`` (then assert it, so a failure shows both lists)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if list_ids(page) == expected:
+            return
+        page.wait_for_timeout(50)
+    assert list_ids(page) == expected

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from e2e_support import RIDER_AT, Server
+from e2e_support import RIDER_AT, Server, list_ids
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +51,6 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 15.0) ->
 
 def status(page: Any) -> str:
     return page.locator("#yz-status").text_content() or ""
-
-
-def list_ids(page: Any) -> list[str]:
-    return page.eval_on_selector_all(".yz-item", "items => items.map(item => item.dataset.id)")
 
 
 def relocate(page: Any, lon: float, lat: float) -> None:

@@ -5,13 +5,23 @@ refused geolocation is said clearly with a way out (district, tap on the map).""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from e2e_support import ARTIFACTS, FIXED_NOW, IMG, RIDER_AT, SCRIPT, STATION_WGS84, STATIONS, Server
+from e2e_support import (
+    ARTIFACTS,
+    FIXED_NOW,
+    IMG,
+    RIDER_AT,
+    SCRIPT,
+    STATION_WGS84,
+    STATIONS,
+    Server,
+    list_ids,
+    wait_for_ids,
+)
 
 from geo.crs import transform
 
@@ -36,19 +46,6 @@ def api_ids(
     """The ids the API answers, in the rider page's default order (open stations first)."""
     body = server.get("/stations/nearby", lon=lon, lat=lat, k=K, order=order, **params).json()
     return [feature["id"] for feature in body["features"]]
-
-
-def list_ids(page: Any) -> list[str]:
-    return page.eval_on_selector_all(".yz-item", "items => items.map(item => item.dataset.id)")
-
-
-def wait_for_ids(page: Any, expected: list[str], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if list_ids(page) == expected:
-            return
-        page.wait_for_timeout(50)
-    assert list_ids(page) == expected
 
 
 def located_page(new_page: Callable[..., Any], server: Server, query: str = "") -> Any:

@@ -4,13 +4,12 @@ and 10 KB queries are answered with a clear message, and every name stays text."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import shapely
-from e2e_support import IMG, STATION_WGS84, Server
+from e2e_support import IMG, STATION_WGS84, Server, wait_for_ids
 
 from geo.districts import Districts
 
@@ -24,19 +23,6 @@ def api_ids(server: Server, page: Any, lon: float, lat: float) -> list[str]:
     order = page.evaluate("window.yizhan.state.order || 'distance'")
     body = server.get("/stations/nearby", lon=lon, lat=lat, k=K, order=order).json()
     return [feature["id"] for feature in body["features"]]
-
-
-def list_ids(page: Any) -> list[str]:
-    return page.eval_on_selector_all(".yz-item", "items => items.map(item => item.dataset.id)")
-
-
-def wait_for_ids(page: Any, expected: list[str], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if list_ids(page) == expected:
-            return
-        page.wait_for_timeout(50)
-    assert list_ids(page) == expected
 
 
 def page_without_gps(new_page: Callable[..., Any], server: Server) -> Any:
