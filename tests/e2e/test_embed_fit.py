@@ -6,7 +6,8 @@ station open or closed; "view full map" opens the rider page at the embed's view
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -90,6 +91,17 @@ def test_the_snippet_fits_a_page_of_another_site(
         assert inside(legend, site.locator("iframe").bounding_box())
 
 
+@contextmanager
+def union_site(new_page: Callable[..., Any], server: Server, tmp_path: Path, device: dict[str, Any]) -> Iterator[Any]:
+    """A union's page on another origin with the builder's responsive snippet, its map's stations drawn."""
+    snippet = build_snippet(new_page, server, "responsive")
+    site = new_page(**device)
+    with other_site(tmp_path, {"map.html": union_page(snippet)}) as origin:
+        site.goto(f"{origin}/map.html")
+        site.frame_locator("iframe").locator(".yz-pin").first.wait_for()
+        yield site
+
+
 def zoom_of(site: Any) -> float:
     zoom: float = site.frames[1].evaluate("window.yizhan.map.getZoom()")
     return zoom
@@ -98,12 +110,8 @@ def zoom_of(site: Any) -> float:
 def test_the_wheel_scrolls_the_page_until_the_map_is_clicked(
     new_page: Callable[..., Any], server: Server, tmp_path: Path
 ) -> None:
-    snippet = build_snippet(new_page, server, "responsive")
-    site = new_page(**DESKTOP)
-    with other_site(tmp_path, {"map.html": union_page(snippet)}) as origin:
-        site.goto(f"{origin}/map.html")
+    with union_site(new_page, server, tmp_path, DESKTOP) as site:
         frame = site.frame_locator("iframe")
-        frame.locator(".yz-pin").first.wait_for()
         box = site.locator("iframe").bounding_box()
         middle = (box["x"] + box["width"] / 2, box["y"] + 120)
         start = zoom_of(site)
@@ -144,12 +152,8 @@ def back_to_top(page: Any, timeout_s: float = 10.0) -> None:
 def test_one_finger_scrolls_past_the_map_and_two_move_it(
     new_page: Callable[..., Any], server: Server, tmp_path: Path
 ) -> None:
-    snippet = build_snippet(new_page, server, "responsive")
-    site = new_page(**PHONE)
-    with other_site(tmp_path, {"map.html": union_page(snippet)}) as origin:
-        site.goto(f"{origin}/map.html")
+    with union_site(new_page, server, tmp_path, PHONE) as site:
         frame = site.frame_locator("iframe")
-        frame.locator(".yz-pin").first.wait_for()
         box = site.locator("iframe").bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         centre = site.frames[1].evaluate("window.yizhan.map.getCenter()")
