@@ -10,13 +10,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from sample_client import sample_client
 from typer.testing import CliRunner
 
 from api import cli
-from api.app import create_app
 from geo.distance import haversine_m
 from stations.planning.exports import read_report_csv
-from stations.settings import SAMPLE_DIR, Settings
 
 CELL = 200  # coarser than the default to keep the suite quick; the figures are checked against each other
 BASE = {"radius_m": 1000, "cell_m": CELL}
@@ -24,11 +23,7 @@ BASE = {"radius_m": 1000, "cell_m": CELL}
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    folder = tmp_path_factory.mktemp("planning")
-    settings = Settings(database_url=f"sqlite:///{folder / 'p.sqlite3'}", demand_path=None, check_interval_s=0)
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        app.state.registry.import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+    with sample_client(tmp_path_factory.mktemp("planning") / "p.sqlite3", demand_path=None) as test_client:
         yield test_client
 
 

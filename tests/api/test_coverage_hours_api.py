@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sample_client import sample_client
 from typer.testing import CliRunner
 
 from api import cli
-from api.app import create_app
-from stations.settings import SAMPLE_DIR, Settings
 
 BASE = {"radius_m": 1000, "cell_m": 400}  # coarse: the figures are checked against each other
 
@@ -26,10 +25,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(folder: Path) -> Iterator[TestClient]:
-    settings = Settings(database_url=f"sqlite:///{folder / 'h.sqlite3'}", check_interval_s=0)
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        app.state.registry.import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+    with sample_client(folder / "h.sqlite3") as test_client:
         yield test_client
 
 

@@ -8,22 +8,17 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sample_client import sample_client
 from typer.testing import CliRunner
 
 from api import cli
-from api.app import create_app
-from stations.settings import SAMPLE_DIR, Settings
 
 BASE = {"cell_m": 250, "add": 2, "limit": 3}
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    folder = tmp_path_factory.mktemp("report")
-    settings = Settings(database_url=f"sqlite:///{folder / 'r.sqlite3'}", demand_path=None, check_interval_s=0)
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        app.state.registry.import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+    with sample_client(tmp_path_factory.mktemp("report") / "r.sqlite3", demand_path=None) as test_client:
         yield test_client
 
 

@@ -12,23 +12,19 @@ import numpy as np
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from sample_client import sample_client
 from typer.testing import CliRunner
 
 from api import cli
-from api.app import create_app
 from geo.distance import haversine_m
-from stations.settings import SAMPLE_DIR, Settings
+from stations.settings import SAMPLE_DIR
 
 BASE = {"radius_m": 1000, "cell_m": 200, "types": "outdoor_worker"}
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    folder = tmp_path_factory.mktemp("hotspots")
-    settings = Settings(database_url=f"sqlite:///{folder / 'h.sqlite3'}", check_interval_s=0)  # sample demand
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        app.state.registry.import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+    with sample_client(tmp_path_factory.mktemp("hotspots") / "h.sqlite3") as test_client:  # sample demand
         yield test_client
 
 

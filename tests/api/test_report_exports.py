@@ -11,14 +11,13 @@ from typing import Any
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from sample_client import sample_client
 from typer.testing import CliRunner
 
 from api import cli
-from api.app import create_app
 from geo.crs import transform
 from geo.distance import haversine_m
 from stations.planning.exports import read_report_csv
-from stations.settings import SAMPLE_DIR, Settings
 
 BASE = {"radius_m": 1000, "cell_m": 200}
 SITING = {"add": 5, "radius_m": 1000, "types": ["outdoor_worker"], "cell_m": 200}
@@ -26,10 +25,7 @@ SITING = {"add": 5, "radius_m": 1000, "types": ["outdoor_worker"], "cell_m": 200
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    folder = tmp_path_factory.mktemp("reports")
-    app = create_app(Settings(database_url=f"sqlite:///{folder / 'r.sqlite3'}", check_interval_s=0))
-    with TestClient(app) as test_client:
-        app.state.registry.import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+    with sample_client(tmp_path_factory.mktemp("reports") / "r.sqlite3") as test_client:
         yield test_client
 
 
