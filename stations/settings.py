@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     """Key of the daily hash that identifies report senders for rate limits; set a random one in production."""
     reports_per_hour: int = 10
     """Rider reports one client may send in an hour."""
+    session_idle_minutes: float = Field(default=120, gt=0)
+    """Keeper console: a signed-in browser left this long (minutes) without a request is signed out."""
+    session_max_hours: float = Field(default=12, gt=0)
+    """Keeper console: a session ends this long (hours) after sign-in, however busy."""
+    login_attempts_per_account: int = Field(default=5, ge=1)
+    """Keeper console: failed sign-ins to one account (since its last success) within login_window_minutes
+    before that account is locked until the oldest of them is that old (429 with the wait)."""
+    login_attempts_per_client: int = Field(default=20, ge=1)
+    """Keeper console: failed sign-ins from one client address, any accounts, within login_window_minutes (a
+    union office shares one address, hence more than per account)."""
+    login_window_minutes: float = Field(default=15, gt=0)
+    """Keeper console: the window (minutes) the sign-in limits count failures in."""
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     """Reverse proxies (IP addresses or networks, comma-separated, e.g. "10.0.0.0/8, 127.0.0.1") whose
     X-Forwarded-For and X-Forwarded-Proto `yizhan serve` believes; default none: the client is the address that
