@@ -228,6 +228,17 @@ def _refuse_unsafe_elements(element: Element) -> None:
         _refuse_unsafe_elements(child)
 
 
+def leaflet_inline() -> tuple[str, str]:
+    """Leaflet's style sheet and script as inline ``<style>`` and ``<script>`` elements (with the default marker
+    icons as ``data:`` URIs), for a page that draws its own map without folium (the console's station form).
+
+    >>> style, script = leaflet_inline()
+    >>> style.startswith("<style>"), "L.Icon.Default.mergeOptions" in script
+    (True, True)
+    """
+    return _inline_style("leaflet_css"), _inline_script("leaflet")
+
+
 @cache
 def _asset(path: str) -> str:
     return (resources.files("maps") / "vendor" / path).read_text(encoding="utf-8")
