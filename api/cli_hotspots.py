@@ -1,6 +1,7 @@
 """``yizhan hotspots``: gaps a station can close — hot spots and the stations each gap would take.
 
-Inputs as ``GET /hotspots`` (``stations.inputs.HOTSPOTS_INPUTS``); tables in Chinese unless ``--lang en``.
+Inputs as ``GET /hotspots`` (``stations.inputs.HOTSPOTS_INPUTS``); tables in Chinese unless ``--lang en``,
+points in ``--crs``.
 """
 
 from __future__ import annotations
@@ -55,26 +56,24 @@ WORDS = {
 def hotspots(
     query: HotspotsQuery,
     as_json: Annotated[bool, typer.Option("--json", help="print GeoJSON (sites as points, with a summary)")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="print the hot spots as CSV")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print the hot spots as CSV (with metadata)")] = False,
     gaps_csv: Annotated[bool, typer.Option("--gaps-csv", help="print the stations needed per gap as CSV")] = False,
-    lang: Annotated[str, typer.Option("--lang", help="language of the tables: zh or en")] = "zh",
 ) -> None:
     """Gaps a station can close: unserved demand in pieces one new station serves, and what each gap would take."""
-    from stations.errors import InvalidValue
-    from stations.exporters import table_csv
-    from stations.planning.hotspots import gap_need_rows, hotspot_features, hotspot_rows
+    from stations.planning.exports import hotspot_export, report_csv, rows_in
+    from stations.planning.hotspots import gap_need_rows, hotspot_rows
 
-    if lang not in WORDS:
-        raise InvalidValue("lang", lang, "unknown language", list(WORDS))
-    words = WORDS[lang]
+    words = WORDS[query.lang]
     with err.status(str(words["status"])):
-        report = service().hotspots(query)
-    if as_json:
-        sys.stdout.write(json.dumps(hotspot_features(report, query.limit), ensure_ascii=False) + "\n")
-        return
-    if as_csv or gaps_csv:
-        rows = hotspot_rows(report, query.limit) if as_csv else gap_need_rows(report, query.limit)
-        sys.stdout.write(table_csv(rows))
+        planning = service()
+        report = planning.hotspots(query)
+    if as_json or as_csv or gaps_csv:
+        context = planning.report_context(query.request, report.version, query.lang, query.crs, query.filters)
+        export = hotspot_export(report, context, query.limit)
+        if as_json:
+            sys.stdout.write(json.dumps(export.geojson, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(report_csv(export.tables[0 if as_csv else 1], export.context))
         return
     found = report.found
     if not found.spots:
@@ -89,7 +88,7 @@ def hotspots(
         table.add_column(
             header, justify="left" if header in (words["spot_headers"][1], words["spot_headers"][5]) else "right"
         )
-    for spot in hotspot_rows(report, query.limit):
+    for spot in rows_in(hotspot_rows(report, query.limit), query.crs):
         distance = "" if spot["nearest_station_m"] is None else f"{spot['nearest_station_m']:,.0f}"
         row(table, str(spot["rank"]), spot["district"], f"{spot['demand']:,.1f}", f"{spot['area_km2']:,.2f}",
             f"{spot['site_lon']:.5f}, {spot['site_lat']:.5f}", spot["nearest_station_name"] or "", distance,
@@ -98,7 +97,7 @@ def hotspots(
     gaps = Table(title=str(words["gaps_title"]), title_justify="left")
     for header in words["gap_headers"]:
         gaps.add_column(header, justify="left" if header in words["gap_headers"][1:2] else "right")
-    for need in gap_need_rows(report, query.limit):
+    for need in rows_in(gap_need_rows(report, query.limit), query.crs):
         distance = "" if need["nearest_station_m"] is None else f"{need['nearest_station_m']:,.0f}"
         row(gaps, str(need["gap_rank"] or "—"), need["district"], f"{need['area_km2']:,.1f}", f"{need['demand']:,.1f}",
             str(need["stations"]), str(need["stations_at_least"]), f"{need['label_lon']:.5f}, {need['label_lat']:.5f}",

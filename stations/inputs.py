@@ -269,5 +269,8 @@ HOTSPOTS_INPUTS = (
     *PLANNING_INPUTS,
     ADCODE,
     LIMIT.but(help="how many hot spots and gaps to list (the totals count them all)"),
+    *REPORT_INPUTS,
+    *TIME_INPUTS,
 )
-"""``GET /hotspots`` and ``yizhan hotspots``: the unserved demand in pieces one new station serves."""
+"""``GET /hotspots`` and ``yizhan hotspots``: the unserved demand in pieces one new station serves (of the stations
+open at a time, with amenities, when asked), written in a language and coordinate system."""

@@ -352,20 +352,31 @@ class SearchQuery:
 
 @dataclass(frozen=True)
 class HotspotsQuery:
-    """Hot spots (``geo.hotspots``) of ``adcode`` only, when given; ``limit`` of them listed."""
+    """Hot spots (``geo.hotspots``) of ``adcode`` only, when given; ``limit`` of them listed; of the stations
+    ``filters`` let through (open at a time, with amenities), written in ``lang`` with points in ``crs``."""
 
     request: CoverageRequest
     adcode: str | None = None
     limit: int = 20
+    lang: Lang = "zh"
+    """Language of the report's headers and labels (``stations.planning.exports``)."""
+    crs: CrsName = "wgs84"
+    """Coordinate system of the report's points."""
+    filters: CoverageFilters = field(default_factory=CoverageFilters)
+    """Which stations count: open at a time, with amenities (``stations.planning.filters``)."""
     inputs: ClassVar[tuple[Input, ...]] = HOTSPOTS_INPUTS
 
     @classmethod
     def parse(
-        cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, limit: int = 20
-    ) -> HotspotsQuery:
-        """Checked as a coverage question, plus how many to list.
+        cls, *, radius_m: float, types: str | None, cell_m: float, adcode: str | None, limit: int = 20,
+        lang: str = "zh", crs: str = "wgs84", open_at: str | None = None, hour: int | None = None,
+        day: str | None = None, amenities: str | None = None, unknown_hours: str = "separate",
+    ) -> HotspotsQuery:  # fmt: skip
+        """Checked as ``GapsQuery``: a coverage question, how many to list, language, crs, time and amenities.
 
-        >>> HotspotsQuery.parse(radius_m=1000, types=None, cell_m=100, adcode=None, limit=5).limit
-        5
+        >>> HotspotsQuery.parse(radius_m=1000, types=None, cell_m=100, adcode=None, limit=5, lang="en").lang
+        'en'
         """
-        return cls(planning_request(radius_m, types, cell_m), adcode, limit)
+        filters = parse_filters(open_at=open_at, hour=hour, day=day, amenities=amenities, unknown_hours=unknown_hours)
+        request = planning_request(radius_m, types, cell_m)
+        return cls(request, adcode, limit, report_lang(lang), crs_name(crs), filters)

@@ -278,7 +278,7 @@ class Service:
     def hotspots(self, query: HotspotsQuery) -> HotspotReport:
         """Hot spots of ``query``: the unserved demand in pieces one new station serves, each with a suggested
         site and a label point, and every gap with the stations it would take (``stations.planning.hotspots``)."""
-        return self.planner.hotspots(query.request, query.adcode)
+        return self.planner.hotspots(query.request, query.adcode, query.filters)
 
     def site(self, request: SitingRequest, stop: Callable[[], bool] | None = None) -> SitingReport:
         """Where new stations help most (``stop`` is polled; once it says True, ``geo.siting.Stopped``)."""

@@ -16,6 +16,8 @@ from api.deps import ServiceDep
 from api.inputs import query_dependency
 from api.routes import coverage_hours
 from api.routes.hotspots import router as hotspots_router
+from api.routes.report_files import XLSX
+from api.routes.report_files import table_file as _table_file
 from api.routes.stations import GEOJSON, GeoJSONResponse
 from geo.crs import CrsName
 from geo.siting import Stopped
@@ -24,16 +26,12 @@ from stations.inputs import SITING_INPUTS, Input
 from stations.model import STATION_TYPES
 from stations.planning import Candidate, Planner, SitingReport, SitingRequest
 from stations.planning.exports import (
-    ReportContext,
-    Table,
     change_table,
     columns_json,
     coverage_table,
     gaps_geojson,
     gaps_table,
     geojson_in,
-    report_csv,
-    report_xlsx,
     sites_geojson,
     sites_table,
     siting_context,
@@ -44,7 +42,6 @@ router = APIRouter(tags=["planning"])
 router.include_router(hotspots_router)  # GET /hotspots (api.routes.hotspots): a planning request too
 coverage_hours.add_routes(router)  # /coverage/profile, /coverage/night-gaps
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CoverageParams = Annotated[CoverageQuery, Depends(query_dependency(CoverageQuery))]
 GapsParams = Annotated[GapsQuery, Depends(query_dependency(GapsQuery))]
 CoverageMapParams = Annotated[CoverageMapQuery, Depends(query_dependency(CoverageMapQuery))]
@@ -101,17 +98,6 @@ def _filters(query: object) -> object:
     """The station filters of a planning query (a time, amenities), for the report's metadata; None if it has
     none."""
     return getattr(query, "filters", None)
-
-
-def _table_file(tables: list[Table], context: ReportContext, format: str, name: str) -> Response:
-    """A report as a CSV (its first table, UTF-8 with a BOM for Excel and WPS) or XLSX download."""
-    if format == "csv":
-        headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
-        return Response(
-            "\ufeff" + report_csv(tables[0], context), media_type="text/csv; charset=utf-8", headers=headers
-        )
-    headers = {"Content-Disposition": f'attachment; filename="{name}.xlsx"'}
-    return Response(report_xlsx(tables, context), media_type=XLSX, headers=headers)
 
 
 @router.get(

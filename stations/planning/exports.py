@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from geo.gaps import Gap
     from stations.model import Station
+    from stations.planning.hotspots import HotspotReport
     from stations.planning.report import CoverageReport, SitingReport
     from stations.planning.requests import CoverageRequest
 
@@ -710,3 +711,108 @@ def sites_geojson(report: SitingReport, stations: Sequence[Station], context: Re
 
     columns = sites_table(report, stations, context.crs).columns
     return geojson_in(collection, context, columns, convert=convert)
+
+
+HOTSPOT_COLUMNS = (
+    Column("rank", "编号", "Number", kind="int"),
+    Column("adcode", "行政区划代码", "Adcode"),
+    Column("district", "区县", "District"),
+    Column("nearest_station_street", "街道", "Street (of the nearest station)"),
+    Column("demand", "未服务需求", "Unserved demand", "人", "number"),
+    Column("area_km2", "新覆盖面积", "Newly covered area", "km²", "number"),
+    Column("site_lon", "建议站址经度", "Suggested site longitude", kind="lon"),
+    Column("site_lat", "建议站址纬度", "Suggested site latitude", kind="lat"),
+    Column("reach_m", "最远需求距站址", "Farthest demand from the site", "m", "number"),
+    Column("label_lon", "标注点经度", "Label point longitude", kind="lon"),
+    Column("label_lat", "标注点纬度", "Label point latitude", kind="lat"),
+    Column("nearest_station_name", "最近驿站", "Nearest station"),
+    Column("nearest_station_id", "最近驿站编号", "Nearest station id"),
+    Column("nearest_station_m", "标注点到最近驿站距离", "Label point to the nearest station", "m", "number"),
+    Column("gap_rank", "所在服务空白排名", "Rank of its gap", kind="int"),
+    Column("gap_stations", "所在服务空白需站数", "Stations its gap needs", kind="int"),
+    Column("units", "需求点数", "Demand points", kind="int"),
+)
+"""The columns of the hot spots (``stations.planning.hotspots.hotspot_rows``); without a demand layer the demand
+is an area (``HOTSPOT_AREA``)."""
+
+HOTSPOT_AREA = Column("demand", "未覆盖面积", "Uncovered area", "km²", "number")
+
+GAP_NEED_COLUMNS = (
+    Column("gap_rank", "服务空白排名", "Gap rank", kind="int"),
+    Column("adcode", "行政区划代码", "Adcode"),
+    Column("district", "区县", "District"),
+    Column("area_km2", "面积", "Area", "km²", "number"),
+    Column("demand", "未服务需求", "Unserved demand", "人", "number"),
+    Column("stations", "需站数（贪心方案）", "Stations (greedy plan)", kind="int"),
+    Column("stations_at_least", "至少需站数", "Stations at least", kind="int"),
+    Column("label_lon", "标注点经度", "Label point longitude", kind="lon"),
+    Column("label_lat", "标注点纬度", "Label point latitude", kind="lat"),
+    Column("nearest_station_name", "最近驿站", "Nearest station"),
+    Column("nearest_station_m", "标注点到最近驿站距离", "Label point to the nearest station", "m", "number"),
+)
+"""The columns of the stations each gap needs (``stations.planning.hotspots.gap_need_rows``)."""
+
+_POINT_PAIRS = (("site_lon", "site_lat"), ("label_lon", "label_lat"))
+
+
+def rows_in(rows: Sequence[dict[str, Any]], crs: CrsName) -> list[dict[str, Any]]:
+    """``rows`` with their WGS84 point pairs (``site_lon``/``site_lat``, ``label_lon``/``label_lat``) in ``crs``.
+
+    >>> rows_in([{"label_lon": 120.0, "label_lat": 30.0}], "wgs84")
+    [{'label_lon': 120.0, 'label_lat': 30.0}]
+    """
+    moved = [dict(row) for row in rows]
+    for lon_key, lat_key in _POINT_PAIRS:
+        present = [row for row in moved if row.get(lon_key) is not None and row.get(lat_key) is not None]
+        lon, lat = _points_in([(row[lon_key], row[lat_key]) for row in present], crs)
+        for row, x, y in zip(present, lon, lat, strict=True):
+            row[lon_key], row[lat_key] = x, y
+    return moved
+
+
+def hotspot_tables(
+    rows: Sequence[dict[str, Any]], needs: Sequence[dict[str, Any]], demand: bool, crs: CrsName
+) -> list[Table]:
+    """The hot spots and the stations each gap needs as report tables, points in ``crs``; demand in people, or
+    (no demand layer) the uncovered area in km²."""
+    spots = HOTSPOT_COLUMNS if demand else tuple(HOTSPOT_AREA if c.key == "demand" else c for c in HOTSPOT_COLUMNS)
+    gap_columns = GAP_NEED_COLUMNS if demand else tuple(c for c in GAP_NEED_COLUMNS if c.key != "demand")
+    return [
+        Table("热点", "Hot spots", spots, rows_in(rows, crs)),
+        Table("各服务空白需站数", "Stations per gap", gap_columns, rows_in(needs, crs)),
+    ]
+
+
+def hotspots_geojson(collection: dict[str, Any], context: ReportContext, columns: Sequence[Column]) -> dict[str, Any]:
+    """A hot spots FeatureCollection (``hotspot_features``, WGS84) as a report: the site points and the
+    properties' point pairs in the context's ``crs`` (the summary's gaps too), with metadata and labelled
+    columns."""
+    moved = dict(collection)
+    summary = dict(collection.get("summary") or {})
+    if "gaps" in summary:
+        summary["gaps"] = rows_in(summary["gaps"], context.crs)
+    moved["summary"] = summary
+    return geojson_in(moved, context, columns, convert=lambda p: rows_in([p], context.crs)[0])
+
+
+@dataclass(frozen=True)
+class HotspotExport:
+    """A hot spots answer as a report: its context (metadata), the two tables and the GeoJSON, all in the
+    context's language and coordinate system."""
+
+    context: ReportContext
+    tables: list[Table]
+    """The hot spots, then the stations each gap needs (``hotspot_tables``)."""
+    geojson: dict[str, Any]
+
+
+def hotspot_export(report: HotspotReport, context: ReportContext, limit: int | None = 20) -> HotspotExport:
+    """``report``'s ``limit`` first hot spots and gaps as a report written as ``context`` says (the API and the CLI
+    both write it so)."""
+    from stations.planning.hotspots import gap_need_rows, hotspot_features, hotspot_rows
+
+    context = dataclasses.replace(context, report=("热点（一站可补的空白）", "Hot spots one station can close"))
+    demand = report.found.weight_unit == "demand"
+    tables = hotspot_tables(hotspot_rows(report, limit), gap_need_rows(report, limit), demand, context.crs)
+    collection = hotspots_geojson(hotspot_features(report, limit), context, tables[0].columns)
+    return HotspotExport(context, tables, collection)

@@ -8,12 +8,13 @@ is the plain list the coverage map draws: number, site and label point, demand a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from geo.hotspots import GapNeed, HotSpot, HotSpots
     from stations.model import Station
+    from stations.planning.filters import CoverageFilters
     from stations.planning.requests import CoverageRequest
 
 
@@ -25,7 +26,16 @@ class HotspotReport:
     version: int
     found: HotSpots
     stations: list[Station]
-    """The serving stations; ``HotSpot.nearest_station`` indexes them."""
+    """The serving stations (those the filters let through); ``HotSpot.nearest_station`` indexes them."""
+    filters: CoverageFilters | None = None
+    """Which stations counted beyond their types (open at a time, with amenities); None: all serving ones."""
+    counted: dict[str, Any] = field(default_factory=dict)
+    """The filters as the answer echoes them, with the open and unknown-hours station counts
+    (``FilteredCoverage.describe``); empty without filters."""
+
+    def describe(self) -> dict[str, Any]:
+        """The station filters as an answer echoes them, or nothing without filters."""
+        return dict(self.counted)
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,7 @@ def hotspot_features(report: HotspotReport, limit: int | None = 20) -> dict[str,
         "cell_m": report.request.cell_m,
         "types": list(report.request.types),
         "registry_version": report.version,
+        **report.describe(),
         "demand_unit": found.weight_unit,
         "unserved": round(found.unserved, 3),
         "hotspots": len(found.spots),

@@ -41,6 +41,7 @@ from stations.planning.siting import propose_sites
 from stations.registry import Registry
 
 if TYPE_CHECKING:
+    from stations.planning.filters import CoverageFilters
     from stations.planning.hotspots import HotspotReport
 
 DEFAULT_CACHE_BYTES = 256_000_000
@@ -147,22 +148,31 @@ class Planner:
         key = ("gaps", report.version, request, adcode, limit)
         return self._cached(key, lambda: find_gaps(report.coverage, lon, lat, adcode=adcode, limit=limit))
 
-    def hotspots(self, request: CoverageRequest, adcode: str | None = None) -> HotspotReport:
+    def hotspots(
+        self, request: CoverageRequest, adcode: str | None = None, filters: CoverageFilters | None = None
+    ) -> HotspotReport:
         """Hot spots for ``request`` (optionally in one district): the unserved demand split into pieces one
-        new station serves, with every gap's station count (``geo.hotspots``); cached like gaps."""
+        new station serves, with every gap's station count (``geo.hotspots``); cached like gaps. With active
+        ``filters`` (open at a time, with amenities), of the coverage of the stations they let through
+        (``stations.planning.timed.filtered_coverage``): exactly the hot spots of a registry of those stations."""
         from geo.hotspots import find_hotspots
         from stations.planning.hotspots import HotspotReport
+        from stations.planning.timed import FilteredCoverage, filtered_coverage
 
         self.check_adcode(adcode)
-        report = self.coverage(request)
-        lon = np.array([s.lon for s in report.stations])
-        lat = np.array([s.lat for s in report.stations])
+        if filters is not None and filters.active:
+            report: CoverageReport = filtered_coverage(self, request, filters)
+        else:
+            report, filters = self.coverage(request), None
+        lon = np.array([s.lon for s in report.stations], dtype=float)
+        lat = np.array([s.lat for s in report.stations], dtype=float)
 
         def compute() -> HotspotReport:
             found = find_hotspots(report.coverage, lon, lat, self.demand, adcode=adcode)
-            return HotspotReport(request, report.version, found, report.stations)
+            counted = report.describe() if isinstance(report, FilteredCoverage) else {}
+            return HotspotReport(request, report.version, found, report.stations, filters, counted)
 
-        return self._cached(("hotspots", report.version, request, adcode), compute)
+        return self._cached(("hotspots", report.version, request, filters, adcode), compute)
 
     def site(self, request: SitingRequest, stop: Callable[[], bool] | None = None) -> SitingReport:
         """Propose new sites for ``request`` against the current registry (not cached: each run solves);

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from api import cli
 from geo.distance import haversine_m
+from stations.planning.exports import read_report_csv
 from stations.settings import SAMPLE_DIR
 
 BASE = {"radius_m": 1000, "cell_m": 200, "types": "outdoor_worker"}
@@ -80,10 +81,11 @@ def test_formats_and_one_district(client: TestClient) -> None:
     assert {row["adcode"] for row in rows["rows"]} == {"330106"} and len(rows["rows"]) <= 5
     text = client.get("/hotspots", params={**BASE, "format": "csv", "limit": 4})
     assert text.headers["content-type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(text.text.lstrip("\ufeff"))))
-    assert len(table) == 4 and table[0]["rank"] == "1" and "site_lon" in table[0]
-    gaps = client.get("/hotspots", params={**BASE, "format": "csv", "table": "gaps", "limit": 3}).text
-    assert next(iter(csv.DictReader(io.StringIO(gaps.lstrip("\ufeff")))))["stations"].isdigit()
+    metadata, table = read_report_csv(text.text)
+    assert metadata["服务半径 m"] == "1000" and metadata["坐标系"].startswith("WGS-84")
+    assert len(table) == 4 and table[0]["编号"] == "1" and "建议站址经度(WGS-84)" in table[0]
+    gaps = client.get("/hotspots", params={**BASE, "format": "csv", "table": "gaps", "limit": 3, "lang": "en"}).text
+    assert read_report_csv(gaps)[1][0]["Stations (greedy plan)"].isdigit()
 
 
 @pytest.mark.parametrize(
@@ -141,8 +143,8 @@ def test_hostile_station_names_come_back_as_text(tmp_path, monkeypatch: pytest.M
         body = json.loads(runner.invoke(cli.app, [*base, "--json"]).stdout)
         names = {f["properties"]["nearest_station_name"] for f in body["features"]}
         assert names and names <= set(ALL)
-        table = list(csv.DictReader(io.StringIO(runner.invoke(cli.app, [*base, "--csv"]).stdout)))
-        assert {unguard_formula(r["nearest_station_name"]) for r in table} == names
+        table = read_report_csv(runner.invoke(cli.app, [*base, "--csv"]).stdout)[1]
+        assert {unguard_formula(r["最近驿站"]) for r in table} == names
         shown = runner.invoke(cli.app, [*base, "--lang", "en"]).stdout
         for name in names:
             assert name in shown, name
