@@ -208,17 +208,6 @@ def self_contained(m: folium.Map) -> str:
     return page
 
 
-def inline_leaflet() -> str:
-    """Leaflet's style sheet and script (its marker images as ``data:`` URIs) as inline ``<style>`` and
-    ``<script>`` elements, for pages built without folium (the keeper console's small maps).
-
-    >>> page = inline_leaflet()
-    >>> page.startswith("<style>"), "L.Icon.Default.mergeOptions" in page, "<script src" in page
-    (True, True, False)
-    """
-    return _inline_style("leaflet_css") + "\n" + _inline_script("leaflet")
-
-
 def _refuse_unsafe_elements(element: Element) -> None:
     if isinstance(element, folium.Popup):
         raise ValueError(
