@@ -44,6 +44,18 @@ class InvalidValue(YizhanError):
         return [detail]
 
 
+class HoursNotUnderstood(InvalidValue, ValueError):
+    """Opening hours that are neither OSM syntax nor words ``stations.hours_words`` reads: names the ``part`` not
+    understood and why, in Chinese (``zh``) and English (``en``). A ValueError too, so that the model's field
+    validator reports it as the field's problem (the importers' row error)."""
+
+    def __init__(self, text: str, part: str, zh: str, en: str) -> None:
+        self.part, self.zh, self.en = part, zh, en
+        reason = f"开放时间中“{part}”无法识别：{zh}（not understood in the opening hours: “{part}”: {en}）"
+        super().__init__("opening_hours", text, reason)
+        self.args = (reason,)
+
+
 class InvalidFields(InvalidValue):
     """Several fields of one record have values that cannot be used; ``detail`` lists each."""
 
@@ -71,6 +83,17 @@ class Unauthorized(YizhanError):
     """No token, or one that is unknown, revoked or expired (HTTP 401)."""
 
     code = "unauthorized"
+
+
+class SignInRefused(Unauthorized):
+    """A keeper console sign-in refused: a wrong name or password (never saying which), or, with the right
+    password, a ``disabled`` person (HTTP 401)."""
+
+    code = "sign_in_refused"
+
+    def __init__(self, disabled: bool = False) -> None:
+        self.disabled = disabled
+        super().__init__("this account is disabled" if disabled else "wrong name or password")
 
 
 class Forbidden(YizhanError):

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
     String,
     create_engine,
@@ -109,6 +111,49 @@ class ReportRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(String(2000))
+
+
+class PersonRow(Base):
+    """A person who signs in to the keeper console (``stations.people``); only an argon2 hash of the password."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    """The name as sign-in compares it (NFKC, case-folded): one person per key."""
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(512), nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in browser; only the SHA-256 of the session id its cookie holds is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class LoginAttemptRow(Base):
+    """One sign-in attempt, counted for the limits per account and per client (keyed hashes, never the name
+    typed or the address)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    client: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 class RegistryMeta(Base):

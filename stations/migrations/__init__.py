@@ -13,6 +13,7 @@ The revisions, in ``versions/``, each a frozen copy of one step (they never impo
 - 0002: station revisions, history, API tokens, rider reports (issue 7)
 - 0003: PostgreSQL only: PostGIS ``stations.geom``, a generated column kept equal to (lon, lat), GiST-indexed
 - 0004: the search index (``stations.search``): ``station_search``, and SQLite's FTS5 ``station_search_fts``
+- 0005: the keeper console (``stations.people``): ``people``, ``console_sessions``, ``login_attempts``
 
 To change the schema: change the model in ``stations/store.py``, then add ``versions/0004_what_changed.py``
 (``revision = "0004"``, ``down_revision = "0003"``) with ``upgrade()`` and ``downgrade()``. From the repo
