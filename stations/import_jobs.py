@@ -21,7 +21,7 @@ from typing import Literal
 
 from stations.errors import ImportCancelled, ImportRejected, NotFound, RateLimited, YizhanError
 from stations.import_words import error_zh
-from stations.importers import file_format
+from stations.importers import file_format, parse_file
 from stations.progress import Progress
 from stations.registry import ImportReport, Registry
 
@@ -31,6 +31,8 @@ PER_OWNER = 3
 """Jobs one person keeps at once."""
 MAX_JOBS = 12
 """Jobs the server keeps at once (files of at most ``YIZHAN_MAX_UPLOAD_BYTES`` each)."""
+DUPLICATES_PLACED = 200
+"""Likely duplicates whose new rows are placed (for a map) after a dry run."""
 
 State = Literal["checking", "checked", "committing", "committed", "rejected", "failed", "cancelled"]
 RUNNING: frozenset[str] = frozenset({"checking", "committing"})
@@ -57,6 +59,9 @@ class ImportJob:
     """The commit's report (``committed``), or the rejected one."""
     error: str | None = None
     """Why the import stopped (Chinese), when it failed."""
+    positions: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """WGS84 (lon, lat) of the new rows among the first ``DUPLICATES_PLACED`` likely duplicates, by station id
+    (the report names them by id and row only)."""
     touched: float = field(default_factory=time.monotonic)
     progress: Progress = field(default_factory=Progress)
 
@@ -149,10 +154,20 @@ class ImportJobs:
         else:
             if dry_run:
                 job.report = report
+                job.positions = self._placed(job, report)
                 self._finish(job, "checked")
             else:
                 job.result = report
                 self._finish(job, "committed")
+
+    def _placed(self, job: ImportJob, report: ImportReport) -> dict[str, tuple[float, float]]:
+        """Where the new rows among the first likely duplicates are: the file read again (only when there are
+        likely duplicates; the report names rows, not positions)."""
+        wanted = {i for d in report.duplicates[:DUPLICATES_PLACED] for i in (d.id, d.existing_id)}
+        if not wanted or job.data is None:
+            return {}
+        parsed = parse_file(job.data, job.filename, job.crs, limits=self.registry.limits)
+        return {s.id: (s.lon, s.lat) for s in parsed.stations if s.id in wanted}
 
     def _finish(self, job: ImportJob, state: State) -> None:
         with self._lock:

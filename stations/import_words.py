@@ -119,6 +119,8 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
         (r"Input should be greater than (?P<n>\S+)", "必须大于 {n}"),
         (r"Input should be a valid date.*", "不是有效的日期（例如 2026-11-23）"),
         (r"not valid OpenStreetMap opening_hours.*", "无法识别的开放时间（例如 周一至周五 9:00-17:00）"),
+        (r"similar name within (?P<m>[\d.]+) m", "名称相似，相距不到 {m} 米"),
+        (r"within (?P<m>[\d.]+) m", "相距不到 {m} 米"),
     )
 ]
 """Each reason's pattern and its Chinese words; a group ``valid`` (a list of values) is put into Chinese too."""
