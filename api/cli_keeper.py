@@ -268,14 +268,9 @@ def history(
 
 def _change_lines(changes: dict[str, list[Any]]) -> list[str]:
     """``field: before → after``, one line per changed key of dict fields (amenities, external ids)."""
-    lines = []
-    for key, (before, after) in changes.items():
-        if isinstance(before, dict) and isinstance(after, dict):
-            inner = {k: [before.get(k), after.get(k)] for k in sorted(before.keys() | after.keys())}
-            lines += [f"{key}.{k}: {_short(b)} → {_short(a)}" for k, (b, a) in inner.items() if b != a]
-        else:
-            lines.append(f"{key}: {_short(before)} → {_short(after)}")
-    return lines
+    from stations.edits import field_changes
+
+    return [f"{key}: {_short(before)} → {_short(after)}" for key, before, after in field_changes(changes)]
 
 
 def _short(value: Any) -> str:

@@ -102,6 +102,23 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[st
     }
 
 
+def field_changes(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
+    """A history entry's changes as ``(field, before, after)``, one per changed key of an object field
+    (amenities, external ids: ``amenities.wifi``), as the CLI's history table and the console show them.
+
+    >>> field_changes({"amenities": [{"wifi": "no", "toilet": "yes"}, {"toilet": "yes"}], "name": ["A", "B"]})
+    [('amenities.wifi', 'no', None), ('name', 'A', 'B')]
+    """
+    found = []
+    for key, (before, after) in changes.items():
+        if isinstance(before, dict) and isinstance(after, dict):
+            inner = {k: (before.get(k), after.get(k)) for k in sorted(before.keys() | after.keys())}
+            found += [(f"{key}.{k}", b, a) for k, (b, a) in inner.items() if b != a]
+        else:
+            found.append((key, before, after))
+    return found
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7396 JSON merge patch: objects merge key by key, ``null`` removes a key, anything else replaces.
 
