@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import errors
+from api import errors, sessions
 from api.access_log import AccessLog
 from api.auth import TokenFirst
 from api.compression import Compression
@@ -17,6 +17,7 @@ from api.cors import CrossOrigin
 from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout
 from api.routes import (
+    console,
     coverage,
     districts,
     editing,
@@ -33,6 +34,7 @@ from api.routes import (
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
 from maps.stations import OSM_TILES
 from stations.accounts import Accounts
+from stations.people import People
 from stations.reports import Reports
 from stations.service import Service
 from stations.settings import Settings, get_settings
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.planner = app.state.service.optional_planner
         app.state.accounts = Accounts(app.state.registry.store, settings.admin_token)
         app.state.reports = Reports(app.state.registry.store, settings.reports_per_hour)
+        app.state.people = People.from_settings(app.state.registry.store, settings)
         yield
         app.state.registry.store.engine.dispose()
 
@@ -71,7 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,  # Starlette's redirects name the Host header's host; api.errors redirects relatively
     )
     errors.install(app)
-    for module in (opendata, stations, search, editing, imports, reports, districts, coverage, ogc, health, pages):
+    sessions.install(app)  # the keeper console's sign-in redirects and refusal pages
+    for module in (opendata, stations, search, editing, imports, reports, districts, coverage, ogc, health, pages,
+                   console):  # fmt: skip
         app.include_router(module.router)
     install_middleware(app, settings)
     return app

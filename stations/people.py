@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,6 +40,9 @@ from stations.errors import InvalidValue, NotFound, RateLimited, SignInRefused
 from stations.reports import client_key
 from stations.store import ConsoleSessionRow, LoginAttemptRow, PersonRow, Store, as_utc
 from stations.vocabulary import ROLES, Role
+
+if TYPE_CHECKING:
+    from stations.settings import Settings
 
 MAX_NAME_CHARS = 100
 MIN_PASSWORD_CHARS = 8
@@ -172,6 +176,19 @@ class People:
         self.per_account, self.per_client = per_account, per_client
         self.hasher = hasher or PasswordHasher()
         self.clock = clock
+
+    @classmethod
+    def from_settings(cls, store: Store, settings: Settings) -> People:
+        """People in ``store`` with the session and sign-in settings (``YIZHAN_SESSION_*``, ``YIZHAN_LOGIN_*``)."""
+        return cls(
+            store,
+            settings.secret,
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_max_hours),
+            per_account=settings.login_attempts_per_account,
+            per_client=settings.login_attempts_per_client,
+            window=timedelta(minutes=settings.login_window_minutes),
+        )
 
     @cached_property
     def _dummy_hash(self) -> str:
