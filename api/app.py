@@ -59,11 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service = Service(settings)
         app.state.registry = app.state.service.registry
         app.state.registry.snapshot()  # build the index before the first request
+        app.state.registry.refresh_in_background()  # another process's writes: readers never wait for them
         app.state.planner = app.state.service.optional_planner
         app.state.accounts = Accounts(app.state.registry.store, settings.admin_token)
         app.state.reports = Reports(app.state.registry.store, settings.reports_per_hour)
         app.state.people = People.from_settings(app.state.registry.store, settings)
         yield
+        app.state.registry.stop_background()
         app.state.registry.store.engine.dispose()
 
     app = FastAPI(

@@ -182,13 +182,22 @@ def apply_many(
         version = bump_version(session)
         if expected_version is not None and version != expected_version + 1:
             raise RegistryChanged(f"the registry changed (version {expected_version} → {version - 1}) meanwhile")
-        now = datetime.now(UTC)  # taken under the write lock: writes are stamped in commit order
+        now = write_stamp(session)  # under the write lock, from the database's clock: stamps follow commit order
         batches = iter(changes)
         while chunk := list(itertools.islice(batches, WRITE_CHUNK)):
             count += _write_chunk(session, chunk, actor, now, on_chunk, on_written)
         if not count:
             transaction.rollback()  # not even the version bump: nothing changed
     return count
+
+
+def write_stamp(session: Session) -> datetime:
+    """The moment (UTC) that stamps the write in ``session``'s transaction, taken after ``bump_version`` (under the
+    write lock) from the database's clock — PostgreSQL's ``clock_timestamp()``, so app hosts with skewed clocks
+    still stamp in commit order; SQLite runs inside this process, so its clock is this host's."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(select(func.clock_timestamp())).scalar_one().astimezone(UTC)  # type: ignore[no-any-return]
+    return datetime.now(UTC)
 
 
 def _write_chunk(

@@ -1,8 +1,9 @@
 """The registry service: the store, the districts, and the current query snapshot, kept in step.
 
-Writes go to the store in one transaction; the snapshot is rebuilt from the store and swapped in whole.
-Other processes writing to the same database are noticed through the store's version counter, checked at
-most once per ``check_interval_s``.
+Writes go to the store in one transaction; the snapshot is advanced by the changes since it
+(``stations.refresh``) and swapped in whole. Other processes writing to the same database are noticed through the
+store's version counter, checked at most once per ``check_interval_s``: by the reader that notices it, or — once
+``refresh_in_background`` is on (the API) — by a background thread while every reader keeps the current snapshot.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from stations.errors import ImportRejected, InvalidValue, NotFound, RegistryChan
 from stations.limits import DEFAULT_LIMITS, ReadLimits
 from stations.model import Station, station_from
 from stations.progress import Progress
+from stations.refresh import BackgroundRefresh, RefreshStatus, advance
 from stations.snapshot import Snapshot
 from stations.store import Store
 
@@ -156,6 +158,7 @@ class Registry:
         self._districts_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
+        self._background: BackgroundRefresh | None = None
 
     @property
     def districts(self) -> Districts | None:
@@ -173,21 +176,53 @@ class Registry:
             raise InvalidValue("adcode", adcode, "unknown district", self.districts.adcodes)
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot; rebuilt only when the store's version has changed since it was built."""
+        """The current snapshot. At most once per ``check_interval_s`` the store's version is checked and, if it
+        changed, the snapshot advanced: here and now, or in the background (``refresh_in_background``), in which
+        case this returns the current snapshot at once and a later call the new one."""
         current = self._snapshot
         if current is not None and time.monotonic() - self._checked_at < self.check_interval_s:
             return current
+        if current is not None and self._background is not None:
+            self._checked_at = time.monotonic()
+            self._background.kick()
+            return current
+        return self.refresh()
+
+    def refresh(self) -> Snapshot:
+        """The snapshot as of the store's version now, advanced here and now if it changed (after this process
+        wrote: its writer sees its own write; or when a background refresh is waited for)."""
         with self._lock:
             version = self.store.version()
             self._checked_at = time.monotonic()
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = Snapshot(self.store.all(), version)
-            return self._snapshot
+            current = self._snapshot
+            if current is None or current.version != version:
+                current = self._snapshot = self._advance(current, version)
+            return current
 
-    def refresh(self) -> Snapshot:
-        """Rebuild the snapshot now (after this process wrote)."""
-        self._checked_at = 0.0
-        return self.snapshot()
+    def _advance(self, before: Snapshot | None, version: int) -> Snapshot:
+        """The snapshot at ``version``: ``before`` with the changes since it applied (``stations.refresh.advance``)."""
+        return advance(self.store, before, version)
+
+    def refresh_in_background(self) -> None:
+        """From now on, a change of the store's version noticed by ``snapshot`` is applied by a background thread
+        while readers keep the current snapshot (``stop_background`` ends it)."""
+        if self._background is None:
+            self._background = BackgroundRefresh(self.refresh)
+
+    def stop_background(self) -> None:
+        """Stop the background refresh (the API's shutdown); ``snapshot`` refreshes in the caller again."""
+        background, self._background = self._background, None
+        if background is not None:
+            background.stop()
+
+    @property
+    def background(self) -> BackgroundRefresh | None:
+        """The background refresh, when on."""
+        return self._background
+
+    def refresh_status(self) -> RefreshStatus:
+        """How the background refresh stands (never degraded without one: a failed refresh then raises)."""
+        return self._background.status if self._background is not None else RefreshStatus()
 
     def import_file(
         self,
@@ -356,7 +391,8 @@ class Registry:
         registry is exactly that: the write succeeded only if nothing else was written in between)."""
         merged = {s.id: s for s in before.stations}
         merged.update((s.id, s) for s in writes)
-        rebuilt = Snapshot([merged[key] for key in sorted(merged)], before.version + 1)  # by id, as Store.all
+        # by id, as Store.all; the stamp before the import's: the next refresh reads the import's rows again
+        rebuilt = Snapshot([merged[key] for key in sorted(merged)], before.version + 1, before.stamp)
         with self._lock:
             self._snapshot = rebuilt
             self._checked_at = time.monotonic()

@@ -109,9 +109,12 @@ class Snapshot:
 
     open_first_candidates = OPEN_FIRST_CANDIDATES
 
-    def __init__(self, stations: Sequence[Station], version: int = 0) -> None:
+    def __init__(self, stations: Sequence[Station], version: int = 0, stamp: datetime | None = None) -> None:
         self.stations: tuple[Station, ...] = tuple(stations)
         self.version = version
+        self.stamp = stamp
+        """A moment (UTC) such that every change stamped later is yet to be applied (``stations.refresh``): the
+        newest write stamp the stations were read after, or earlier; None: unknown (the next refresh rebuilds)."""
         self.positions = {s.id: i for i, s in enumerate(self.stations)}
         self.index = NearestIndex([s.lon for s in self.stations], [s.lat for s in self.stations])
         self._type_bits = np.array([_bits(s.types, STATION_TYPES) for s in self.stations], dtype=np.uint32)

@@ -1,0 +1,52 @@
+"""The framework's floor for bench/load.py: a bare Starlette app answering ``GET /healthz`` with ``{"status":"ok"}``,
+served by uvicorn with ``--workers`` processes the way ``yizhan serve`` serves (the same shared TCP listener, so
+both answer without Nagle's delay), with uvicorn's defaults otherwise (its choice of event loop and HTTP parser,
+no access log: nothing of Yizhan's — no middleware, dependencies, settings or snapshot).
+
+    .venv/bin/python bench/floor_app.py --port 8001 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    """The smallest JSON answer."""
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(routes=[Route("/healthz", healthz)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for api.cli's listener
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from api.cli import tcp_listener
+
+    config = uvicorn.Config(
+        "floor_app:app", app_dir=str(Path(__file__).parent), host=args.host, port=args.port, workers=args.workers,
+        access_log=False,
+    )  # fmt: skip
+    if args.workers == 1:
+        uvicorn.Server(config).run()
+    else:
+        Multiprocess(config, sockets=[tcp_listener(config.bind_socket())]).run()
+
+
+if __name__ == "__main__":
+    main()
