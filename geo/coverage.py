@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from pykdtree.kdtree import KDTree
 from threadpoolctl import threadpool_limits
 
-from geo.coverage_engine import covered_raster, district_quantiles
+from geo.coverage_engine import coverage_core
 from geo.grid import Grid
 
 
@@ -90,6 +90,8 @@ class Coverage:
     _covered: NDArray[np.bool_] | None = None
     _stations: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     """Station x, y in the grid plane, for the distances on demand."""
+    _covered_raster: NDArray[np.bool_] | None = None
+    """Covered as a raster shaped like ``grid.raster`` (False outside the districts), when known."""
 
     @property
     def distance_m(self) -> NDArray[np.float64]:
@@ -107,8 +109,20 @@ class Coverage:
     def covered(self) -> NDArray[np.bool_]:
         """Whether each inside cell's centre is within ``radius_m`` of a station."""
         if self._covered is None:
+            if self._covered_raster is not None:
+                covered = self._covered_raster[self.grid.inside]  # raster order, as grid.row
+                object.__setattr__(self, "_covered", covered)  # a cache, as for the distances
+                return covered
             return self.distance_m <= self.radius_m
         return self._covered
+
+    def covered_raster(self) -> NDArray[np.bool_]:
+        """``covered`` as a raster shaped like ``grid.raster`` (False outside every district)."""
+        if self._covered_raster is not None:
+            return self._covered_raster
+        out = np.zeros(self.grid.shape, dtype=bool)
+        out[self.grid.inside] = self.covered
+        return out
 
     def raster(self) -> NDArray[np.float64]:
         """Distances as a raster shaped like ``grid.raster`` (NaN outside every district)."""
@@ -156,12 +170,11 @@ def compute_coverage(
         raise ValueError(f"radius_m={radius_m!r}: must be a positive number of metres")
     station_x, station_y = grid.project(np.atleast_1d(station_lon), np.atleast_1d(station_lat))
     station_x, station_y = np.asarray(station_x, dtype=float), np.asarray(station_y, dtype=float)
-    covered = covered_raster(grid, station_x, station_y, radius_m)[grid.raster >= 0]  # raster order, as grid.row
+    core = coverage_core(grid, station_x, station_y, radius_m, (0.5, 0.9))
     n = len(grid.districts)
-    cells = np.bincount(grid.district, minlength=n)
-    covered_cells = np.bincount(grid.district[covered], minlength=n)
-    share = np.divide(covered_cells, cells, out=np.zeros(n), where=cells > 0)
-    quantiles = district_quantiles(grid, station_x, station_y, (0.5, 0.9))
+    cells = grid.district_cells
+    share = np.divide(core.covered_cells, cells, out=np.zeros(n), where=cells > 0)
+    quantiles = core.quantiles
     area = grid.district_area_km2
 
     demand_totals = demand_shares = None
@@ -193,7 +206,8 @@ def compute_coverage(
                 demand_covered_share=None if demand_shares is None else _none_if_nan(demand_shares[i]),
             )
         )
-    return Coverage(grid, float(radius_m), None, rows, demand_cell, demand_weight, covered, (station_x, station_y))
+    stations = (station_x, station_y)
+    return Coverage(grid, float(radius_m), None, rows, demand_cell, demand_weight, None, stations, core.covered)
 
 
 def _none_if_nan(value: float) -> float | None:

@@ -1,25 +1,28 @@
-"""The fast, exact core of ``geo.coverage``: covered cells by rows of discs, distance quantiles by bounds.
+"""The fast, exact core of ``geo.coverage``: covered cells and distance quantiles from one query per block.
 
-Two questions are answered without a nearest-station query for every cell:
+The raster is cut into blocks of ``TILE`` × ``TILE`` cells and only the block centres get a k-d tree query
+(the two nearest stations, at D1 ≤ D2). Every cell of a block is within ``δ`` of the centre (δ ≤ h, the
+half diagonal), so by the triangle inequality:
 
-* **Which cells are covered** (cell centre within ``radius_m`` of a station): each station's disc is cut
-  into one run of columns per raster row it crosses (``√(r² − dy²)`` either side of the station), the
-  end cells of each run are checked with the distance itself, and the runs are merged and painted into
-  the raster. That is exact (the same ``√(dx² + dy²) ≤ r`` test as a brute force, cell by cell) and costs
-  O(stations × rows per disc + raster), not a k-d tree query per cell.
-* **Median / p90 distance per district**: the raster is cut into blocks of ``BLOCK`` × ``BLOCK`` cells and
-  only the block centres get an exact nearest distance ``D``; every cell of a block then lies within
-  ``D ± h`` (``h`` the farthest cell centre from the block centre, the triangle inequality). Those bounds
-  fix which blocks can hold the wanted order statistic; only their cells get an exact distance, and the
-  order statistic is picked among them, offset by the count of cells surely below. The result equals
-  ``np.quantile`` (linear interpolation) of the exact per-cell distances.
+* its nearest distance lies in ``[D1 − h, D1 + h]`` (the block's bounds), and
+* per cell: the distance ``U`` to the centre's nearest station is an upper bound, ``min(U, D2 − δ)`` a lower
+  bound, and ``U`` is exact when ``U ≤ D2 − δ`` (no other station can be nearer) — most cells.
+
+**Covered cells** (cell centre within ``radius_m`` of a station): blocks with ``D1 + h ≤ r`` are covered
+whole, blocks with ``D1 − h > r`` not at all; only the boundary band of blocks in between is looked at cell
+by cell, and only its cells whose bounds straddle ``r`` get a k-d tree query, then the brute force's own
+``√(dx² + dy²) ≤ r`` test. **Median / p90 per district**: the block bounds fix which blocks can hold the
+wanted order statistic (the rest are counted as surely below or above), the cell bounds narrow that to a
+band of cells, and only the band's inexact cells get a query; the order statistic is picked among the band,
+offset by the count of cells surely below. The result equals ``np.quantile`` (linear interpolation) of the
+exact per-cell distances, and the covered cells equal the brute force cell by cell.
 
 >>> from shapely.geometry import box
 >>> from geo.districts import Districts
 >>> from geo.grid import Grid
 >>> grid = Grid.build(Districts(["1"], ["square"], [box(120.0, 30.0, 120.1, 30.1)]), cell_m=100)
 >>> x, y = grid.project(np.array([120.05]), np.array([30.05]))
->>> int(covered_raster(grid, x, y, 1000.0).sum())  # cell centres within 1 km: ≈ π × 100
+>>> int(coverage_core(grid, x, y, 1000.0).covered.sum())  # cell centres within 1 km: ≈ π × 100
 312
 """
 
@@ -31,10 +34,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from pykdtree.kdtree import KDTree
+from threadpoolctl import threadpool_limits
 
 from geo.grid import Grid
 
-BLOCK = 4
+TILE = 4
 """Cells per side of the blocks whose centres bound the distances of their cells (4: ±212 m at 100 m)."""
 
 Floats = NDArray[np.float64]
@@ -47,110 +51,240 @@ def _inside(x_c: Floats, y_c: Floats, sx: Floats, sy: Floats, radius_m: float) -
     return np.sqrt(dx * dx + dy * dy) <= radius_m
 
 
-def covered_raster(grid: Grid, station_x: Floats, station_y: Floats, radius_m: float) -> NDArray[np.bool_]:
-    """Whether each raster cell's centre lies within ``radius_m`` of a station (stations in the grid plane,
-    metres), shaped like ``grid.raster``; cells outside the districts are answered too."""
-    ny, nx = grid.shape
-    cell, x0, y0 = grid.cell_m, grid.x0, grid.y0
-    sx, sy = np.asarray(station_x, dtype=float), np.asarray(station_y, dtype=float)
-    near = (sx + radius_m >= x0) & (sx - radius_m <= x0 + nx * cell)
-    near &= (sy + radius_m >= y0) & (sy - radius_m <= y0 + ny * cell)
-    sx, sy = sx[near], sy[near]
-    out = np.zeros((ny, nx), dtype=bool)
-    if sx.size == 0:
-        return out
-    # rows whose centre may be within the radius (one row of margin each side; the run test decides)
-    first = np.clip(np.floor((sy - radius_m - y0) / cell - 0.5).astype(np.int64), 0, ny - 1)
-    last = np.clip(np.ceil((sy + radius_m - y0) / cell - 0.5).astype(np.int64), 0, ny - 1)
-    spans = last - first + 1
-    station = np.repeat(np.arange(sx.size), spans)
-    row = np.repeat(first, spans) + (np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans))
-    px, py = sx[station], sy[station]
-    y_c = y0 + (row + 0.5) * cell
-    dy = y_c - py
-    half = np.sqrt(np.maximum(radius_m * radius_m - dy * dy, 0.0))
-    lo = np.ceil((px - half - x0) / cell - 0.5).astype(np.int64)
-    hi = np.floor((px + half - x0) / cell - 0.5).astype(np.int64)
-
-    def centre(col: NDArray[np.int64]) -> Floats:
-        return (x0 + (col + 0.5) * cell).astype(np.float64)
-
-    # the square root is rounded: move each end by one cell where the distance test says so
-    lo = np.where(_inside(centre(lo - 1), y_c, px, py, radius_m), lo - 1, lo)
-    lo = np.where(_inside(centre(lo), y_c, px, py, radius_m), lo, lo + 1)
-    hi = np.where(_inside(centre(hi + 1), y_c, px, py, radius_m), hi + 1, hi)
-    hi = np.where(_inside(centre(hi), y_c, px, py, radius_m), hi, hi - 1)
-    lo, hi = np.maximum(lo, 0), np.minimum(hi, nx - 1)
-    keep = lo <= hi
-    row, lo, hi = row[keep], lo[keep], hi[keep]
-    if row.size == 0:
-        return out
-    # merge overlapping or touching runs of a row, then paint each merged run once: +1 at its start, -1 after
-    width = nx + 1
-    start, end = row * width + lo, row * width + hi
-    order = np.argsort(start, kind="stable")
-    start, end = start[order], end[order]
-    reach = np.maximum.accumulate(end)
-    new = np.concatenate(([True], start[1:] > reach[:-1] + 1))
-    run_start = start[new]
-    run_end = reach[np.concatenate((np.flatnonzero(new)[1:] - 1, [start.size - 1]))]
-    marks = np.zeros(ny * width, dtype=np.int8)
-    marks[run_start] = 1
-    marks[run_end + 1] = -1  # run_end + 1 is at most the row's spare column, never another run's start
-    painted = np.cumsum(marks.reshape(ny, width), axis=1, dtype=np.int8)
-    out[:] = painted[:, :nx] > 0
-    return out
-
-
 @dataclass(frozen=True, eq=False)
-class _Blocks:
-    """Per grid: the blocks holding inside cells, their centres, and each district's cells by block."""
+class _Tiles:
+    """Per grid: the raster cut into ``TILE`` × ``TILE`` blocks, those holding inside cells, and each block's
+    cells ("slots", row-major within the block) with their district."""
 
+    n_block_rows: int
+    n_block_cols: int
+    block_row: Ints
+    block_col: Ints
     centre_x: Floats
     centre_y: Floats
+    offsets: Floats
+    """Cell centre offsets from the block centre along one axis, metres (``TILE`` of them)."""
+    delta: Floats
+    """Distance of each slot's centre from the block centre, metres (``TILE²``)."""
     half_diagonal_m: float
-    cells: Ints
-    """Inside-cell positions grouped by (district, block)."""
-    pair_bounds: Ints
-    """Group g's cells are ``cells[pair_bounds[g]:pair_bounds[g + 1]]``."""
-    pair_block: Ints
-    """Block of each group."""
+    slot_district: NDArray[np.int16]
+    """District of each slot, -1 outside every district: (blocks, ``TILE²``)."""
+    group_block: Ints
+    """Groups = (district, block) pairs, sorted by district: the block of each group."""
+    group_size: Ints
+    """Inside cells of each group."""
     district_bounds: Ints
     """District i's groups are ``district_bounds[i]:district_bounds[i + 1]``."""
 
 
-_BLOCKS: weakref.WeakKeyDictionary[Grid, _Blocks] = weakref.WeakKeyDictionary()
+_TILES: weakref.WeakKeyDictionary[Grid, _Tiles] = weakref.WeakKeyDictionary()
 
 
-def _blocks(grid: Grid) -> _Blocks:
-    cached = _BLOCKS.get(grid)
+def _tiles(grid: Grid) -> _Tiles:
+    cached = _TILES.get(grid)
     if cached is not None:
         return cached
-    n_block_cols = -(-grid.shape[1] // BLOCK)
-    block = (grid.row // BLOCK) * n_block_cols + grid.col // BLOCK
-    used, block_index = np.unique(block, return_inverse=True)
-    centre_x = grid.x0 + ((used % n_block_cols) * BLOCK + BLOCK / 2) * grid.cell_m
-    centre_y = grid.y0 + ((used // n_block_cols) * BLOCK + BLOCK / 2) * grid.cell_m
-    key = grid.district.astype(np.intp) * used.size + block_index
-    cells = np.argsort(key, kind="stable")
-    pair_key, pair_start = np.unique(key[cells], return_index=True)
-    pair_bounds = np.concatenate((pair_start, [cells.size])).astype(np.intp)
-    district_bounds = np.searchsorted(pair_key // used.size, np.arange(len(grid.districts) + 1)).astype(np.intp)
-    half = (BLOCK - 1) / 2 * grid.cell_m * np.sqrt(2.0)
-    blocks = _Blocks(
-        centre_x.astype(float), centre_y.astype(float), float(half), cells.astype(np.intp),
-        pair_bounds, (pair_key % used.size).astype(np.intp), district_bounds,
+    ny, nx = grid.shape
+    rows, cols = -(-ny // TILE), -(-nx // TILE)
+    padded = np.full((rows * TILE, cols * TILE), -1, dtype=np.int16)
+    padded[:ny, :nx] = grid.raster
+    slots = padded.reshape(rows, TILE, cols, TILE).transpose(0, 2, 1, 3).reshape(rows * cols, TILE * TILE)
+    used = np.flatnonzero((slots >= 0).any(axis=1))
+    slot_district = np.ascontiguousarray(slots[used])
+    block_row, block_col = np.divmod(used, cols)
+    offsets = (np.arange(TILE) + 0.5 - TILE / 2) * grid.cell_m
+    delta = np.sqrt(offsets[:, None] ** 2 + offsets[None, :] ** 2).ravel()
+    n = len(grid.districts)
+    counts = np.stack([np.count_nonzero(slot_district == i, axis=1) for i in range(n)]) if n else np.zeros((0, 0))
+    group_district, group_block = np.nonzero(counts)  # row-major: sorted by district, then block
+    tiles = _Tiles(
+        rows, cols, block_row.astype(np.intp), block_col.astype(np.intp),
+        (grid.x0 + (block_col * TILE + TILE / 2) * grid.cell_m).astype(float),
+        (grid.y0 + (block_row * TILE + TILE / 2) * grid.cell_m).astype(float),
+        offsets.astype(float), delta.astype(float), float(delta.max()), slot_district,
+        group_block.astype(np.intp), counts[group_district, group_block].astype(np.intp),
+        np.searchsorted(group_district, np.arange(n + 1)).astype(np.intp),
     )  # fmt: skip
-    _BLOCKS[grid] = blocks
-    return blocks
+    _TILES[grid] = tiles
+    return tiles
 
 
-def _ranges(bounds: Ints, groups: Ints) -> Ints:
-    """Concatenated ``arange(bounds[g], bounds[g + 1])`` for each group g."""
-    starts, lengths = bounds[groups], bounds[groups + 1] - bounds[groups]
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    cells: Ints = np.repeat(starts, lengths) + offsets
-    return cells
+@dataclass(frozen=True)
+class _Nearest:
+    """What a k-d tree query at the block centres says about every cell of the blocks."""
+
+    tree: KDTree
+    first: Floats
+    """Distance from each block centre to its nearest station (D1) ..."""
+    second: Floats
+    """... and to its second nearest (D2, less a rounding allowance; inf with one station)."""
+    station: Ints
+    """The nearest station of each block centre."""
+    tolerance: Floats
+    """Float rounding allowance of each block's distances."""
+
+
+def _nearest(tiles: _Tiles, station_x: Floats, station_y: Floats) -> _Nearest:
+    tree = KDTree(np.column_stack((station_x, station_y)))
+    k = min(2, station_x.size)
+    found, nearest = tree.query(np.column_stack((tiles.centre_x, tiles.centre_y)), k=k)
+    found, nearest = found.reshape(-1, k), nearest.reshape(-1, k)
+    # D2 less its rounding allowance (inf stays inf): a lower bound of the second distance for sure
+    second = found[:, 1] * (1.0 - 1e-9) - 1e-6 if k == 2 else np.full(found.shape[0], np.inf)
+    tolerance = 1e-6 * (1.0 + found[:, 0])
+    return _Nearest(tree, found[:, 0], second, nearest[:, 0].astype(np.intp), tolerance)
+
+
+def _cell_bounds(
+    tiles: _Tiles, near: _Nearest, blocks: Ints, station_x: Floats, station_y: Floats
+) -> tuple[Floats, Floats, NDArray[np.bool_]]:
+    """Per slot of ``blocks`` (shape (blocks, TILE²)): an upper bound of the cell's nearest distance (its
+    distance to the block centre's nearest station), a lower bound, and whether the upper bound is exact (no
+    other station can be nearer: every other one is at least D2 − δ from the cell)."""
+    station = near.station[blocks]
+    dx = (tiles.centre_x[blocks] - station_x[station])[:, None] + tiles.offsets
+    dy = (tiles.centre_y[blocks] - station_y[station])[:, None] + tiles.offsets
+    upper = np.sqrt((dy * dy)[:, :, None] + (dx * dx)[:, None, :]).reshape(blocks.size, TILE * TILE)
+    tolerance = near.tolerance[blocks][:, None]
+    others = near.second[blocks][:, None] - tiles.delta
+    exact = upper <= others - tolerance
+    lower = np.maximum(np.minimum(upper, others), (near.first[blocks])[:, None] - tiles.delta - tolerance)
+    lower = np.where(exact, upper, lower)
+    return upper, lower, exact
+
+
+def _cell_centres(grid: Grid, tiles: _Tiles, blocks: Ints, slots: Ints) -> tuple[Floats, Floats]:
+    """Centres of the cells at ``slots`` of ``blocks``, computed as the grid computes them (so the ≤ test
+    is the brute force's own)."""
+    x = grid.x0 + (tiles.block_col[blocks] * TILE + slots % TILE + 0.5) * grid.cell_m
+    y = grid.y0 + (tiles.block_row[blocks] * TILE + slots // TILE + 0.5) * grid.cell_m
+    return x.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
+
+
+@dataclass(frozen=True)
+class CoreResult:
+    """What ``coverage_core`` answers for one set of stations and one radius."""
+
+    covered: NDArray[np.bool_]
+    """Whether each raster cell's centre is within the radius of a station (shaped like ``grid.raster``; cells
+    outside the districts are False)."""
+    covered_cells: Ints
+    """Covered inside cells per district."""
+    quantiles: Floats
+    """(n_districts, len(quantiles)): ``np.quantile`` of the cells' exact nearest distances per district."""
+
+
+def coverage_core(
+    grid: Grid, station_x: Floats, station_y: Floats, radius_m: float, quantiles: tuple[float, ...] = (0.5, 0.9)
+) -> CoreResult:
+    """Covered cells, their count per district and distance quantiles per district, exact (see the module)."""
+    tiles = _tiles(grid)
+    n = len(grid.districts)
+    sx, sy = np.asarray(station_x, dtype=float), np.asarray(station_y, dtype=float)
+    if sx.size == 0:
+        no_station = _no_station_quantiles(grid, quantiles)
+        return CoreResult(np.zeros(grid.shape, dtype=bool), np.zeros(n, dtype=np.intp), no_station)
+    # one OpenMP thread: the queries are small, and on a shared machine a second spinning thread costs 2-3x
+    with threadpool_limits(1, user_api="openmp"):
+        near = _nearest(tiles, sx, sy)
+        covered, covered_cells = _covered(grid, tiles, near, sx, sy, radius_m)
+        return CoreResult(covered, covered_cells, _quantiles(grid, tiles, near, sx, sy, quantiles))
+
+
+def _covered(
+    grid: Grid, tiles: _Tiles, near: _Nearest, sx: Floats, sy: Floats, radius_m: float
+) -> tuple[NDArray[np.bool_], Ints]:
+    n = len(grid.districts)
+    margin = 1e-9 * (1.0 + radius_m)
+    reach = near.first + tiles.half_diagonal_m + near.tolerance  # every cell of the block is at most this far
+    floor = near.first - tiles.half_diagonal_m - near.tolerance  # ... and at least this far
+    full = reach <= radius_m - margin
+    band = np.flatnonzero(~full & (floor <= radius_m + margin))
+    state = np.zeros(tiles.n_block_rows * tiles.n_block_cols, dtype=bool)
+    state[tiles.block_row[full] * tiles.n_block_cols + tiles.block_col[full]] = True
+    blocks4 = np.broadcast_to(
+        state.reshape(tiles.n_block_rows, 1, tiles.n_block_cols, 1),
+        (tiles.n_block_rows, TILE, tiles.n_block_cols, TILE),
+    )
+    painted = np.ascontiguousarray(blocks4)
+    upper, lower, exact = _cell_bounds(tiles, near, band, sx, sy)
+    inside_slot = tiles.slot_district[band] >= 0
+    cell_covered = upper <= radius_m - margin
+    unsure = inside_slot & ~cell_covered & (lower <= radius_m + margin) & ~(exact & (upper > radius_m + margin))
+    if unsure.any():
+        which_block, which_slot = np.nonzero(unsure)
+        blocks = band[which_block]
+        x, y = _cell_centres(grid, tiles, blocks, which_slot)
+        _, station = near.tree.query(np.column_stack((x, y)), k=1)
+        station = station.astype(np.intp)
+        cell_covered[which_block, which_slot] = _inside(x, y, sx[station], sy[station], radius_m)
+    painted[tiles.block_row[band], :, tiles.block_col[band], :] = cell_covered.reshape(-1, TILE, TILE)
+    ny, nx = grid.shape
+    out = painted.reshape(tiles.n_block_rows * TILE, tiles.n_block_cols * TILE)[:ny, :nx]
+    out &= grid.inside
+    # per district: the cells of wholly covered blocks, then the band's covered cells
+    counts = np.bincount(
+        np.repeat(np.arange(n), np.diff(tiles.district_bounds)),
+        weights=tiles.group_size * full[tiles.group_block], minlength=n,
+    ).astype(np.intp)  # fmt: skip
+    in_band = tiles.slot_district[band][cell_covered & inside_slot]
+    counts += np.bincount(in_band, minlength=n)[:n]
+    return np.ascontiguousarray(out), counts
+
+
+def _quantiles(
+    grid: Grid, tiles: _Tiles, near: _Nearest, sx: Floats, sy: Floats, quantiles: tuple[float, ...]
+) -> Floats:
+    n = len(grid.districts)
+    result = np.full((n, len(quantiles)), np.nan)
+    slack = tiles.half_diagonal_m + near.tolerance
+    low_all, high_all = near.first - slack, near.first + slack
+    for i in range(n):
+        groups = np.arange(tiles.district_bounds[i], tiles.district_bounds[i + 1])
+        if groups.size == 0:
+            continue
+        block = tiles.group_block[groups]
+        order = np.argsort(near.first[block], kind="stable")  # low and high both rise with D1
+        block = block[order]
+        weight = tiles.group_size[groups[order]]
+        reached = np.cumsum(weight)
+        low, high = low_all[block], high_all[block]
+        total = int(reached[-1])
+        for j, q in enumerate(quantiles):
+            position = (total - 1) * q
+            rank_lo, rank_hi = int(np.floor(position)), int(np.ceil(position))
+            # block level: the rank_lo-th distance is at least floor_value, the rank_hi-th at most ceiling_value
+            floor_value = low[np.searchsorted(reached, rank_lo, side="right")]
+            ceiling_value = high[np.searchsorted(reached, rank_hi, side="right")]
+            below = high < floor_value
+            candidate = ~below & (low <= ceiling_value)
+            skipped = int(weight[below].sum())
+            blocks = block[candidate]
+            upper, lower, exact = _cell_bounds(tiles, near, blocks, sx, sy)
+            mine = tiles.slot_district[blocks] == i
+            upper, lower, exact = upper[mine], lower[mine], exact[mine]
+            a, b = rank_lo - skipped, rank_hi - skipped
+            # cell level: the same argument with each cell's own bounds
+            floor_cell = np.partition(lower, a)[a]
+            ceiling_cell = np.partition(upper, b)[b]
+            surely_below = upper < floor_cell
+            band = np.flatnonzero(~surely_below & (lower <= ceiling_cell))
+            values = upper[band]
+            unsure = ~exact[band]
+            if unsure.any():
+                which_block, which_slot = np.nonzero(mine)
+                cells = band[unsure]
+                x, y = _cell_centres(grid, tiles, blocks[which_block[cells]], which_slot[cells])
+                values[unsure], _ = near.tree.query(np.column_stack((x, y)), k=1)
+            below_count = int(np.count_nonzero(surely_below))
+            a, b = a - below_count, b - below_count
+            picked = np.partition(values, (a, b))
+            lo_v, hi_v, fraction = float(picked[a]), float(picked[b]), position - rank_lo
+            # np.quantile's lerp, to the last bit
+            result[i, j] = (
+                lo_v + (hi_v - lo_v) * fraction if fraction < 0.5 else hi_v - (hi_v - lo_v) * (1.0 - fraction)
+            )
+    return result
 
 
 def district_quantiles(
@@ -159,67 +293,16 @@ def district_quantiles(
     """Quantiles (``np.quantile``'s linear interpolation) of the exact distance from each inside cell's centre
     to the nearest station, per district: shape (n_districts, len(quantiles)); inf without stations, NaN for
     a district without cells."""
+    sx, sy = np.asarray(station_x, dtype=float), np.asarray(station_y, dtype=float)
+    if sx.size == 0:
+        return _no_station_quantiles(grid, quantiles)
+    tiles = _tiles(grid)
+    with threadpool_limits(1, user_api="openmp"):
+        return _quantiles(grid, tiles, _nearest(tiles, sx, sy), sx, sy, quantiles)
+
+
+def _no_station_quantiles(grid: Grid, quantiles: tuple[float, ...]) -> Floats:
     n = len(grid.districts)
     result = np.full((n, len(quantiles)), np.nan)
-    blocks = _blocks(grid)
-    sizes = np.diff(blocks.pair_bounds)
-    if np.size(station_x) == 0:
-        result[np.bincount(grid.district, minlength=n) > 0] = np.inf
-        return result
-    tree = KDTree(np.column_stack((station_x, station_y)))
-    k = min(2, np.size(station_x))
-    found, nearest = tree.query(np.column_stack((blocks.centre_x, blocks.centre_y)), k=k)
-    found, nearest = found.reshape(-1, k), nearest.reshape(-1, k).astype(np.intp)
-    centre_distance = found[:, 0]
-    slack = blocks.half_diagonal_m + 1e-6 * (1.0 + centre_distance)  # + float rounding of both distances
-    low_all, high_all = centre_distance - slack, centre_distance + slack
-    # a block is settled when its nearest station is every one of its cells' nearest too: any cell is within
-    # D1 + h of it and at least D2 - h from any other station
-    second = found[:, 1] if k == 2 else np.full(centre_distance.size, np.inf)
-    settled_all = second - slack > high_all
-
-    # per district and quantile: the candidate groups, the count surely below and the ranks wanted
-    jobs: list[tuple[int, int, int, int, float, Ints]] = []
-    for i in range(n):
-        groups = np.arange(blocks.district_bounds[i], blocks.district_bounds[i + 1])
-        if groups.size == 0:
-            continue
-        block = blocks.pair_block[groups]
-        order = np.argsort(centre_distance[block], kind="stable")  # low and high both rise with D
-        groups, block = groups[order], block[order]
-        weight = sizes[groups]
-        reached = np.cumsum(weight)
-        low, high = low_all[block], high_all[block]
-        total = int(reached[-1])
-        for j, q in enumerate(quantiles):
-            position = (total - 1) * q
-            rank_lo, rank_hi = int(np.floor(position)), int(np.ceil(position))
-            floor_value = low[np.searchsorted(reached, rank_lo, side="right")]  # the rank_lo-th is at least this
-            ceiling_value = high[np.searchsorted(reached, rank_hi, side="right")]  # the rank_hi-th at most this
-            below = high < floor_value
-            candidate = ~below & (low <= ceiling_value)
-            skipped = int(weight[below].sum())
-            jobs.append((i, j, rank_lo - skipped, rank_hi - skipped, position - rank_lo, groups[candidate]))
-    if not jobs:
-        return result
-    cell_lists = [_ranges(blocks.pair_bounds, groups) for *_, groups in jobs]
-    group_of = np.concatenate([np.repeat(groups, np.diff(blocks.pair_bounds)[groups]) for *_, groups in jobs])
-    everything = blocks.cells[np.concatenate(cell_lists)]
-    block_of = blocks.pair_block[group_of]
-    x, y = grid.x[everything], grid.y[everything]
-    settled = settled_all[block_of]
-    station = nearest[block_of[settled], 0]
-    distance = np.empty(everything.size)
-    dx, dy = x[settled] - station_x[station], y[settled] - station_y[station]
-    distance[settled] = np.sqrt(dx * dx + dy * dy)
-    if not settled.all():
-        distance[~settled], _ = tree.query(np.column_stack((x[~settled], y[~settled])), k=1)
-    offset = 0
-    for (i, j, rank_lo, rank_hi, fraction, _), cells in zip(jobs, cell_lists, strict=True):
-        mine = distance[offset : offset + cells.size]
-        offset += cells.size
-        picked = np.partition(mine, (rank_lo, rank_hi))
-        a, b = float(picked[rank_lo]), float(picked[rank_hi])
-        # np.quantile's lerp, to the last bit
-        result[i, j] = a + (b - a) * fraction if fraction < 0.5 else b - (b - a) * (1.0 - fraction)
+    result[np.bincount(grid.district, minlength=n) > 0] = np.inf
     return result

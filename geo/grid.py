@@ -146,6 +146,16 @@ class Grid:
         return self.raster[self.row, self.col]
 
     @cached_property
+    def district_cells(self) -> NDArray[np.intp]:
+        """Number of inside cells of each district."""
+        return np.bincount(self.district, minlength=len(self.districts))
+
+    @cached_property
+    def inside(self) -> NDArray[np.bool_]:
+        """Whether each raster cell lies inside some district (``raster >= 0``)."""
+        return self.raster >= 0
+
+    @cached_property
     def by_district(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Inside cells grouped by district: ``(order, bounds)``; district i's cells are
         ``order[bounds[i]:bounds[i + 1]]`` (positions into the flat arrays)."""

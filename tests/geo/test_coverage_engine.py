@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from geo.coverage import compute_coverage
-from geo.coverage_engine import covered_raster, district_quantiles
+from geo.coverage_engine import coverage_core, district_quantiles
 from geo.grid import Grid
 
 SMALL = ("330102", "330108")  # 上城区 and 滨江区
@@ -53,15 +53,17 @@ def brute_distance(sx: np.ndarray, sy: np.ndarray, x: np.ndarray, y: np.ndarray)
 @settings(max_examples=60, deadline=None)
 @given(scenarios(), st.sampled_from([100, 200, 350]))
 def test_covered_cells_equal_brute_force_everywhere(grids, scenario, cell_m):
-    """Every raster cell, inside the districts or not: covered iff √(dx² + dy²) ≤ r for some station."""
+    """Every raster cell: covered iff inside a district and √(dx² + dy²) ≤ r for some station."""
     lon, lat, radius_m = scenario
     grid = grids[cell_m]
     sx, sy = grid.project(lon, lat)
     ny, nx = grid.shape
     row, col = np.divmod(np.arange(ny * nx), nx)
     x, y = grid.x0 + (col + 0.5) * grid.cell_m, grid.y0 + (row + 0.5) * grid.cell_m
-    expected = (brute_distance(sx, sy, x, y) <= radius_m).reshape(ny, nx)
-    np.testing.assert_array_equal(covered_raster(grid, sx, sy, radius_m), expected)
+    expected = (brute_distance(sx, sy, x, y) <= radius_m).reshape(ny, nx) & grid.inside
+    core = coverage_core(grid, sx, sy, radius_m)
+    np.testing.assert_array_equal(core.covered, expected)
+    np.testing.assert_array_equal(core.covered_cells, np.bincount(grid.raster[expected], minlength=len(grid.districts)))
     coverage = compute_coverage(grid, lon, lat, radius_m)
     np.testing.assert_array_equal(coverage.covered, expected[grid.row, grid.col])
     np.testing.assert_array_equal(coverage.covered, coverage.distance_m <= radius_m)  # the lazy distances agree
@@ -76,8 +78,8 @@ def test_runs_ending_exactly_on_a_cell_centre(grids):
         ny, nx = grid.shape
         row, col = np.divmod(np.arange(ny * nx), nx)
         x, y = grid.x0 + (col + 0.5) * grid.cell_m, grid.y0 + (row + 0.5) * grid.cell_m
-        expected = (brute_distance(sx, sy, x, y) <= radius_m).reshape(ny, nx)
-        np.testing.assert_array_equal(covered_raster(grid, sx, sy, radius_m), expected)
+        expected = (brute_distance(sx, sy, x, y) <= radius_m).reshape(ny, nx) & grid.inside
+        np.testing.assert_array_equal(coverage_core(grid, sx, sy, radius_m).covered, expected)
 
 
 @settings(max_examples=40, deadline=None)
