@@ -119,7 +119,6 @@ _STATUS_ALIASES: dict[str, str] = {
     **dict.fromkeys(("暂停", "暂停开放", "暂时关闭", "临时关闭"), "temporarily_closed"),
     **dict.fromkeys(("关闭", "已关闭", "停用", "撤销"), "closed"),
 }
-_HOURS_ALIASES = dict.fromkeys(("24小时", "全天", "全天开放", "全天候", "24h", "0-24"), "24/7")
 _LIST_SEPARATORS = re.compile(r"[;；,，、/|]+")
 
 
@@ -549,9 +548,8 @@ def _fields(
     for key in ("host", "address", "adcode", "district", "phone", "photo_url", "source", "verified_at"):
         if text.get(key):
             fields[key] = text[key]
-    hours = text.get("opening_hours")
-    if hours:
-        fields["opening_hours"] = _HOURS_ALIASES.get(hours.lower(), hours)
+    if text.get("opening_hours"):  # OSM syntax or Chinese words: the model reads both (stations.hours_words)
+        fields["opening_hours"] = text["opening_hours"]
     status = text.get("operating_status")
     if status:
         if status.lower() not in _STATUS_ALIASES:

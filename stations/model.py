@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stations import hours
+from stations import hours_words
 from stations.errors import InvalidFields
 from stations.vocabulary import AMENITIES as AMENITIES  # re-exported: the model's vocabulary is stations.vocabulary
 from stations.vocabulary import (
@@ -93,7 +93,10 @@ class Station(BaseModel):
     adcode: str | None = Field(default=None, pattern=r"^\d{6}$", description="district code (行政区划代码)")
     district: str | None = Field(default=None, max_length=100)
     opening_hours: str | None = Field(
-        default=None, max_length=500, description="OpenStreetMap opening_hours syntax; absent = unknown"
+        default=None,
+        max_length=500,
+        description="OpenStreetMap opening_hours syntax (Chinese words such as 周一至周日 8:00-20:00 are read into "
+        "it); absent = unknown",
     )
     operating_status: OperatingStatus = "normal"
     phone: str | None = Field(default=None, max_length=100)
@@ -147,7 +150,9 @@ class Station(BaseModel):
     @field_validator("opening_hours")
     @classmethod
     def _parsable_hours(cls, value: str | None) -> str | None:
-        return hours.validate(value) if value else None
+        """OSM syntax, kept as given; Chinese words ("周一至周日 8:00-20:00") as OSM syntax; the one place every
+        door (importers, API, CLI, console) checks hours."""
+        return hours_words.to_osm(value) if value and value.strip() else None
 
     def amenity(self, name: Amenity) -> TriState:
         """``"yes"``, ``"no"`` or ``"unknown"`` for one amenity."""
