@@ -72,6 +72,7 @@ from maps.styles import (
     COVERAGE_STOPS,
     COVERED_COLOUR,
     GAP_COLOUR,
+    NIGHT_GAP_COLOUR,
     NO_DATA_COLOUR,
     PROPOSED_COLOUR,
     PROPOSED_OUTLINE,
@@ -97,6 +98,8 @@ PROPOSALS_LAYER = text("zh", "proposals")
 PROPOSED_SITE = "新增站点 proposed site"
 """Popup title of a proposal without a name."""
 GAPS_LAYER = text("zh", "gaps")
+NIGHT_GAP_TITLE = "夜间空白 night gap"
+"""Popup and tooltip heading of a night gap (popups keep bilingual labels)."""
 OTHER_LAYER = "其他 other"
 """Layer of the stations whose types have no label in ``CoverageMap.type_labels``."""
 NO_FIGURES = "—"
@@ -178,6 +181,15 @@ class MapHotSpot:
 
 
 @dataclass(frozen=True)
+class HourDay:
+    """One day the hour selector offers: its name in the page's language (e.g. ``工作日 2026-12-09``) and each
+    district's covered share (0..1 or ``None``) at each hour 0..23 of it, by adcode."""
+
+    label: str
+    shares: Mapping[str, Sequence[float | None]]
+
+
+@dataclass(frozen=True)
 class CoverageMap:
     """Everything the coverage map shows.
 
@@ -219,7 +231,14 @@ class CoverageMap:
         Hot spots one new station could close, drawn as numbered badges (``热1``, ``热2``... or ``H1``...).
     hour_shares
         adcode → covered share (0..1 or ``None``) at each hour 0..23: adds an hour selector that recolours the
-        choropleth; ``hour_day`` names the day it is for (e.g. ``工作日``).
+        choropleth; ``hour_day`` names the day it is for (e.g. ``工作日``). Shorthand for one ``HourDay``.
+    hour_days
+        Days the hour selector offers (after ``hour_shares``' day, if given), e.g. a weekday and a weekend day or
+        holiday: two or more add a choice of the day.
+    night_gaps
+        Night gaps (covered by day, not at 22:00–06:00: ``stations.planning.timed.night_gaps``), drawn as dark
+        back-hatching with a dashed outline in a layer of their own; ``night_gap_station_names`` as
+        ``gap_station_names``; ``night_day`` names the day they are of (e.g. ``工作日 2026-12-09``).
 
     Raises
     ------
@@ -246,12 +265,25 @@ class CoverageMap:
     hotspots: Sequence[MapHotSpot] = ()
     hour_shares: Mapping[str, Sequence[float | None]] | None = None
     hour_day: str = ""
+    hour_days: Sequence[HourDay] = ()
+    night_gaps: Sequence[Gap] = ()
+    night_gap_station_names: Sequence[str | None] = ()
+    night_day: str = ""
 
     def __post_init__(self) -> None:
         check_lang(self.lang)
         for adcode, shares in (self.hour_shares or {}).items():
             if len(shares) != 24:
                 raise ValueError(f"hour_shares[{adcode!r}] has {len(shares)} values; one per hour 0..23")
+        for day in self.hour_days:
+            for adcode, shares in day.shares.items():
+                if len(shares) != 24:
+                    raise ValueError(f"hour_days {day.label!r}: {adcode!r} has {len(shares)} values; one per hour")
+        if self.night_gap_station_names and len(self.night_gap_station_names) != len(self.night_gaps):
+            raise ValueError(
+                f"night_gap_station_names has {len(self.night_gap_station_names)} names for "
+                f"{len(self.night_gaps)} night gaps"
+            )
         if not (math.isfinite(self.radius_m) and self.radius_m > 0):
             raise ValueError(f"radius_m {self.radius_m!r} must be a positive number of metres (e.g. 1000)")
         if self.gap_station_names and len(self.gap_station_names) != len(self.gaps):
@@ -264,6 +296,12 @@ class CoverageMap:
         ranks = [site.rank for site in self.proposals]
         if len(set(ranks)) != len(ranks):
             raise ValueError(f"proposals: ranks {sorted(ranks)} repeat; each rank once (1 = best)")
+
+    @property
+    def days(self) -> list[HourDay]:
+        """The days of the hour selector: ``hour_shares``' (named ``hour_day``), then ``hour_days``."""
+        first = [] if self.hour_shares is None else [HourDay(self.hour_day, self.hour_shares)]
+        return [*first, *self.hour_days]
 
     @property
     def focus(self) -> int | None:
@@ -279,6 +317,11 @@ def covered_layer_name(radius_m: float, lang: str = "zh") -> str:
 def proposed_layer_name(radius_m: float, lang: str = "zh") -> str:
     """Name of the proposed-coverage layer, e.g. ``新增覆盖（≤ 1,000 米）``."""
     return text(lang, "proposed_coverage", radius=distance(lang, radius_m))
+
+
+def night_layer_name(day: str, lang: str = "zh") -> str:
+    """Name of the night gaps' layer, e.g. ``夜间空白（工作日 2026-12-09 22:00–06:00）``."""
+    return text(lang, "night_gaps", day=f"{day} " if day else "")
 
 
 def legend_caption(radius_m: float, lang: str = "zh") -> str:
@@ -356,6 +399,11 @@ def coverage_map(data: CoverageMap) -> folium.Map:
 
     gap_group = folium.FeatureGroup(name=escape(text(lang, "gaps"))).add_to(m)
     GapsLayer(_gap_shapes(data.gaps, names), colour=GAP_COLOUR).add_to(gap_group)
+    if data.night_gaps:  # a layer of its own (switched in the layer control), drawn like the gaps
+        night_names = data.night_gap_station_names or [None] * len(data.night_gaps)
+        night_group = folium.FeatureGroup(name=escape(night_layer_name(data.night_day, lang))).add_to(m)
+        night_shapes = _gap_shapes(data.night_gaps, night_names, NIGHT_GAP_TITLE)
+        GapsLayer(night_shapes, colour=NIGHT_GAP_COLOUR, kind="night-gap", angle=-45, dash="6 4").add_to(night_group)
 
     kinds = _station_layers(points, labels)
     cluster_css: list[str] = []
@@ -411,9 +459,12 @@ def coverage_map(data: CoverageMap) -> folium.Map:
         HtmlControl(f"<h1>{escape(data.title)}</h1>", "topright").add_to(m)
     no_data = any(a not in by_adcode or (after is not None and a not in after) for a in districts.adcodes)
     kind_labels = {kind: labels.get(kind, text(lang, "other")) for kind in kinds}
-    legend = _legend_html(radius_m, kind_labels, no_data, bool(sites), lang=lang, hotspots=bool(data.hotspots))
+    legend = _legend_html(
+        radius_m, kind_labels, no_data, bool(sites), lang=lang, hotspots=bool(data.hotspots),
+        night=bool(data.night_gaps),
+    )  # fmt: skip
     HtmlControl(legend, "bottomright").add_to(m)
-    if data.hour_shares is not None:
+    if data.days:
         _hour_selector(data, district_group).add_to(m)
     credits = _credits_html(districts.metadata.get("source"), _all_synthetic(points), lang)
     if credits:
@@ -598,9 +649,11 @@ def _district_shapes(
     return shapes
 
 
-def _gap_shapes(gaps: Sequence[Gap], names: Sequence[str | None]) -> list[tuple[BaseGeometry, str, str]]:
-    """Each gap's polygon, popup and tooltip (``GapsLayer`` hatches and outlines them: the polygons are unions
-    of grid cells, so an outline shows no inner cell edges)."""
+def _gap_shapes(
+    gaps: Sequence[Gap], names: Sequence[str | None], title: str = "服务空白 gap"
+) -> list[tuple[BaseGeometry, str, str]]:
+    """Each gap's polygon, popup and tooltip, headed ``title #rank`` (``GapsLayer`` hatches and outlines them:
+    the polygons are unions of grid cells, so an outline shows no inner cell edges)."""
     shapes = []
     for gap, station in zip(gaps, names, strict=True):
         has_station = gap.nearest_station >= 0 and math.isfinite(gap.nearest_station_m)
@@ -609,8 +662,8 @@ def _gap_shapes(gaps: Sequence[Gap], names: Sequence[str | None]) -> list[tuple[
             lines.append(("需求 demand", _text(gap.demand, "{:,.0f}")))
         lines.append(("最近站点 nearest station", (station or NO_FIGURES) if has_station else "无站点 none"))
         lines.append(("距离 distance", _metres(gap.nearest_station_m) if has_station else NO_FIGURES))
-        popup = html_table(f"服务空白 gap #{gap.rank} · {gap.district}", gap.adcode, lines)
-        tooltip = escape(f"服务空白 gap #{gap.rank} · {_km2(gap.area_km2)}")
+        popup = html_table(f"{title} #{gap.rank} · {gap.district}", gap.adcode, lines)
+        tooltip = escape(f"{title} #{gap.rank} · {_km2(gap.area_km2)}")
         shapes.append((gap.polygon, popup, tooltip))
     return shapes
 
@@ -665,6 +718,7 @@ def _legend_html(
     *,
     lang: str = "zh",
     hotspots: bool = False,
+    night: bool = False,
 ) -> str:
     """The legend: the colour scale, the layers' swatches and one dot per station layer (type → label)."""
     stops = ", ".join(f"{colour} {100 * i / (len(COVERAGE_STOPS) - 1):.0f}%" for i, colour in enumerate(COVERAGE_STOPS))
@@ -688,6 +742,11 @@ def _legend_html(
     stripes = f"repeating-linear-gradient(45deg, {GAP_COLOUR} 0 2px, transparent 2px 6px)"
     hatch = f"background: {stripes}; border-color: {GAP_COLOUR}"
     parts.append(f'<div><span class="yizhan-swatch" style="{hatch}"></span>{escape(text(lang, "gaps_legend"))}</div>')
+    if night:
+        stripes = f"repeating-linear-gradient(-45deg, {NIGHT_GAP_COLOUR} 0 2px, transparent 2px 6px)"
+        hatch = f"background: {stripes}; border: 1px dashed {NIGHT_GAP_COLOUR}"
+        words = escape(text(lang, "night_gaps_legend"))
+        parts.append(f'<div><span class="yizhan-swatch" style="{hatch}"></span>{words}</div>')
     parts.extend(swatch(type_colour(kind), label, " yizhan-dot") for kind, label in kinds.items())
     if hotspots:
         parts.append(swatch(HOTSPOT_COLOUR, text(lang, "hotspots"), " yizhan-dot"))
@@ -738,20 +797,22 @@ def _district_keys(districts: Districts, focus: int | None) -> list[str]:
 
 
 def _hour_selector(data: CoverageMap, group: Any) -> HourSelector:
-    """The hour selector of ``data.hour_shares`` over the choropleth ``group``."""
+    """The hour selector of ``data.days`` over the choropleth ``group``."""
     lang, hours = data.lang, [f"{hour:02d}:00" for hour in range(24)]
-    day = data.hour_day
     options = [("", text(lang, "all_day")), *((str(hour), label) for hour, label in enumerate(hours))]
-    rows = {
-        adcode: {"colours": [coverage_colour(s) for s in shares], "shares": [_share(s) for s in shares]}
-        for adcode, shares in (data.hour_shares or {}).items()
-    }
-    day_words = (f"{day} " if lang == "zh" else f" ({day})") if day else ""
-    captions = [caption(lang, data.radius_m)] + [
-        f"{text(lang, 'hour_caption', day=day_words, hour=f'{hour:02d}')} · {distance(lang, data.radius_m)}"
-        for hour in range(24)
-    ]
+    days = []
+    for day in data.days:
+        rows = {
+            adcode: {"colours": [coverage_colour(s) for s in shares], "shares": [_share(s) for s in shares]}
+            for adcode, shares in day.shares.items()
+        }
+        day_words = (f"{day.label} " if lang == "zh" else f" ({day.label})") if day.label else ""
+        captions = [caption(lang, data.radius_m)] + [
+            f"{text(lang, 'hour_caption', day=day_words, hour=f'{hour:02d}')} · {distance(lang, data.radius_m)}"
+            for hour in range(24)
+        ]
+        days.append({"label": day.label, "districts": rows, "captions": captions})
     return HourSelector(
-        [group], label=text(lang, "hour"), options=options, districts=rows, hours=hours, captions=captions,
-        row_label=text(lang, "hour"), none_colour=NO_DATA_COLOUR,
+        [group], label=text(lang, "hour"), options=options, days=days, hours=hours, row_label=text(lang, "hour"),
+        none_colour=NO_DATA_COLOUR, day_label=text(lang, "day"),
     )  # fmt: skip

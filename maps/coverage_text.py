@@ -38,6 +38,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "hour": "时段",
         "all_day": "全天",
         "hour_caption": "{day}{hour}时覆盖率",
+        "day": "日期",
+        "weekday": "工作日",
+        "holiday": "周末/节假日",
+        "night_gaps": "夜间空白（{day}22:00–06:00）",
+        "night_gaps_legend": "夜间空白：白天有覆盖，22:00–06:00 无（黑色反斜线，虚线轮廓可点击）",
         "boundaries": "区县边界：{source}",
         "synthetic": "站点为合成示例数据，并非真实地点。",
         "click": "点击区县查看其覆盖率、需求与站点数。",
@@ -62,6 +67,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "hour": "Hour",
         "all_day": "All day",
         "hour_caption": "Covered share at {hour}:00{day}",
+        "day": "Day",
+        "weekday": "weekday",
+        "holiday": "weekend/holiday",
+        "night_gaps": "Night gaps ({day}22:00–06:00)",
+        "night_gaps_legend": "Night gaps: covered by day, not at 22:00–06:00 (black back-hatching; click the outline)",
         "boundaries": "District boundaries: {source}",
         "synthetic": "Stations are synthetic sample data, not real places.",
         "click": "Click a district for its covered share, demand and stations.",
@@ -88,6 +98,16 @@ def text(lang: str, key: str, **values: object) -> str:
     """The words ``key`` in ``lang``, with ``values`` filled in."""
     words = TEXTS[check_lang(lang)][key]
     return words.format(**values) if values else words
+
+
+def day_name(lang: str, kind: str) -> str:
+    """A representative day of the hour profile in the page's words: ``weekday`` → ``工作日``, ``holiday`` →
+    ``周末/节假日``; any other (a date) as given.
+
+    >>> day_name("zh", "holiday"), day_name("en", "2026-12-09")
+    ('周末/节假日', '2026-12-09')
+    """
+    return text(lang, kind) if kind in ("weekday", "holiday") else kind
 
 
 def distance(lang: str, metres: float) -> str:

@@ -33,6 +33,8 @@ COVERAGE_STOPS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 
 NO_DATA_COLOUR = "#bdbdbd"
 GAP_COLOUR = "#e31a1c"
+NIGHT_GAP_COLOUR = "#111111"
+"""Night gaps (covered by day, not at night): dark stripes, apart from the gaps' red and readable on the scale."""
 COVERED_COLOUR = "#31a354"
 PROPOSED_COLOUR = "#e6ab02"
 """Proposed new sites (badges) and the area they would cover: a mustard apart from the scale and the types."""

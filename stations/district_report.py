@@ -18,7 +18,7 @@ from stations.planning.requests import CoverageRequest
 from stations.vocabulary import STATION_TYPES, label
 
 if TYPE_CHECKING:
-    from maps.coverage import MapHotSpot
+    from maps.coverage import HourDay, MapHotSpot
     from stations.service import Service
 
 DISTRICT_REPORT_INPUTS = (
@@ -134,25 +134,31 @@ def map_hotspots(service: Service, request: CoverageRequest, adcode: str | None,
     ]
 
 
+def map_hour_days(service: Service, request: CoverageRequest, lang: str = "zh") -> list[HourDay]:
+    """Covered share of each district at each hour 0..23 of the profile's representative weekday and weekend day
+    or holiday (``Service.hour_profile``; stations of unknown hours reported separately, so not counted as open),
+    each named in ``lang`` with its date, as the coverage map's hour selector offers them."""
+    import math
+
+    from maps.coverage import HourDay
+    from maps.coverage_text import day_name
+    from stations.queries import HourProfileQuery
+
+    profile = service.hour_profile(HourProfileQuery(request))
+    days = []
+    for d, (kind, when) in enumerate(profile.days):
+        shares: dict[str, list[float | None]] = {
+            code: [None if not math.isfinite(v) else float(v) for v in profile.covered_share[d, :, i]]
+            for i, code in enumerate(profile.adcodes)
+        }
+        days.append(HourDay(f"{day_name(lang, kind)} {when.isoformat()}", shares))
+    return days
+
+
 def map_hour_shares(
     service: Service, request: CoverageRequest, lang: str = "zh"
 ) -> tuple[dict[str, list[float | None]] | None, str]:
-    """Covered share of each district at each hour 0..23 of the representative weekday (``Service.hour_profile``;
-    stations of unknown hours reported separately, so not counted as open), and the day's name in ``lang``.
-    ``(None, "")`` where the service has no hour profile."""
-    import math
-
-    profile_of = getattr(service, "hour_profile", None)  # issue 15 item 2, built alongside
-    if profile_of is None:
-        return None, ""
-    from stations.queries import HourProfileQuery  # type: ignore[attr-defined,unused-ignore]
-
-    profile = profile_of(HourProfileQuery(request))
-    day = next((d for d, (kind, _) in enumerate(profile.days) if kind == "weekday"), 0)
-    kind, when = profile.days[day]
-    shares: dict[str, list[float | None]] = {
-        code: [None if not math.isfinite(v) else float(v) for v in profile.covered_share[day, :, i]]
-        for i, code in enumerate(profile.adcodes)
-    }
-    names = {"weekday": ("工作日", "weekday"), "holiday": ("节假日", "holiday")}.get(kind, (kind, kind))
-    return shares, f"{names[0] if lang == 'zh' else names[1]} {when.isoformat()}"
+    """Covered share of each district at each hour 0..23 of the representative weekday (the first of
+    ``map_hour_days``), and the day's name in ``lang``."""
+    weekday = map_hour_days(service, request, lang)[0]
+    return dict(weekday.shares), weekday.label  # type: ignore[arg-type]

@@ -304,9 +304,9 @@ class Service:
     def coverage_map(self, query: CoverageMapQuery, siting: SitingReport | None = None) -> str:
         """The coverage map page for ``query``, with ``siting``'s proposals and after-coverage when given."""
         from maps.coverage import CoverageMap, MapStation, coverage_html
-        from maps.coverage_text import distance
+        from maps.coverage_text import day_name, distance
         from maps.coverage_text import text as map_text
-        from stations.district_report import map_hotspots, map_hour_shares
+        from stations.district_report import map_hotspots, map_hour_days
 
         planner = self.planner
         planner.check_adcode(query.adcode)
@@ -331,9 +331,14 @@ class Service:
             title=map_text(lang, "title", radius=radius_text, kinds=kinds_text),
             lang=lang,
         )
-        hour_shares, hour_day = map_hour_shares(self, query.request, lang)
+        hour_days = map_hour_days(self, query.request, lang)
         hotspots = map_hotspots(self, query.request, query.adcode, 20)
-        data = replace(data, hotspots=hotspots, hour_shares=hour_shares, hour_day=hour_day)
+        night = self.night_gaps(NightGapsQuery(query.request, query.adcode, limit=query.limit))
+        night_names = [night.stations[g.nearest_station].name if g.nearest_station >= 0 else None for g in night.gaps]
+        data = replace(
+            data, hotspots=hotspots, hour_days=hour_days, night_gaps=night.gaps, night_gap_station_names=night_names,
+            night_day=f"{day_name(lang, night.day[0])} {night.day[1].isoformat()}",
+        )  # fmt: skip
         if siting is not None:
             data = replace(
                 data,

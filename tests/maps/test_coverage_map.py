@@ -28,6 +28,7 @@ from maps.coverage import (
     PROPOSALS_LAYER,
     CoverageMap,
     DistrictFigures,
+    HourDay,
     MapHotSpot,
     MapStation,
     ProposedSite,
@@ -38,7 +39,7 @@ from maps.coverage import (
     proposed_layer_name,
 )
 from maps.page import Tiles
-from maps.styles import COVERED_COLOUR, GAP_COLOUR, PROPOSED_COLOUR, TYPE_COLOURS, coverage_colour
+from maps.styles import COVERED_COLOUR, GAP_COLOUR, NIGHT_GAP_COLOUR, PROPOSED_COLOUR, TYPE_COLOURS, coverage_colour
 from stations.vocabulary import LAYER_LABELS
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -706,10 +707,12 @@ def test_hour_selector_recolours_by_the_hours_share(districts: Districts, rows: 
     data = hour_selector(page)
     assert "<select id=\\u0022yizhan-hour\\u0022>" not in page  # the markup reaches the page as a JSON string only
     assert data["html"].count("<option") == 25 and 'value="22">22:00' in data["html"]
-    assert data["districts"]["330102"]["colours"] == [coverage_colour(s) for s in shares["330102"]]
-    assert data["districts"]["330102"]["shares"][6] == "90.0%" and data["districts"]["330102"]["shares"][23] == "—"
-    assert set(data["districts"]) == {"330102", ADCODE}
-    assert data["captions"][23] == "工作日 22时覆盖率 · 1,000 米"
+    (day,) = data["days"]
+    assert "yizhan-day" not in data["html"]  # one day: no choice of days
+    assert day["districts"]["330102"]["colours"] == [coverage_colour(s) for s in shares["330102"]]
+    assert day["districts"]["330102"]["shares"][6] == "90.0%" and day["districts"]["330102"]["shares"][23] == "—"
+    assert set(day["districts"]) == {"330102", ADCODE}
+    assert day["captions"][23] == "工作日 22时覆盖率 · 1,000 米"
     keys = [f["properties"]["key"] for f in shape_layers(page)[0]]
     assert keys == [ADCODE, "330102", "330105"]  # the choropleth's shapes carry their adcodes for the selector
     with pytest.raises(ValueError, match="hour_shares\\['330102'\\] has 3 values"):
@@ -718,3 +721,53 @@ def test_hour_selector_recolours_by_the_hours_share(districts: Districts, rows: 
 
 def test_no_hour_shares_no_selector(page: str) -> None:
     assert "yizhan-hour" not in page
+
+
+def test_hour_selector_offers_a_weekday_and_a_weekend_day(districts: Districts, rows: list) -> None:
+    weekday = HourDay("工作日 2026-12-09", {"330102": [0.8] * 24})
+    weekend = HourDay(f"周末/节假日 {IMG}", {"330102": [0.2] * 22 + [None, 0.1]})
+    page = draw(districts, figures=rows, hour_days=[weekday, weekend])
+    data = hour_selector(page)
+    html = data["html"]
+    assert '<label for="yizhan-day">日期</label><select id="yizhan-day">' in html
+    assert '<option value="0">工作日 2026-12-09</option><option value="1">周末/节假日 &lt;img' in html
+    assert IMG not in html and IMG not in page  # the day's name is escaped in the options and the popup rows
+    first, second = data["days"]
+    assert first["districts"]["330102"]["colours"] == [coverage_colour(0.8)] * 24
+    assert second["districts"]["330102"]["shares"][22:] == ["—", "10.0%"]
+    assert second["captions"][24] == f"周末/节假日 {IMG} 23时覆盖率 · 1,000 米"  # set as textContent: plain text
+    assert second["label"] == "周末/节假日 &lt;img src=x onerror=alert(1)&gt;"  # in the popup rows: escaped
+    english = hour_selector(draw(districts, figures=rows, hour_days=[weekday, weekend], lang="en"))
+    assert '<label for="yizhan-day">Day</label>' in english["html"]
+    with pytest.raises(ValueError, match="one per hour"):
+        CoverageMap(districts, RADIUS, hour_days=[HourDay("x", {"330102": [0.1]})])
+
+
+def test_night_gaps_are_a_layer_of_their_own_drawn_apart_from_the_gaps(
+    districts: Districts, rows: list, gaps: list[Gap]
+) -> None:
+    night = [Gap(1, "330102", "上城区", 9, 0.09, 88.0, 120.12, 30.02, 0, 1500.0, box(120.11, 30.01, 120.13, 30.03))]
+    page = draw(
+        districts, figures=rows, gaps=gaps, night_gaps=night, night_gap_station_names=[SCRIPT],
+        night_day="工作日 2026-12-09",
+    )  # fmt: skip
+    _, overlays = layer_control(page)
+    assert "夜间空白（工作日 2026-12-09 22:00–06:00）" in overlays and "服务空白" in overlays
+    layers = shape_layers(page)
+    night_features = layers[-1]
+    assert len(night_features) == 1 and len(layers[-2]) == len(gaps)
+    popup = assert_inert(night_features[0]["properties"]["popup"]).text
+    assert "夜间空白 night gap #1 · 上城区" in popup and SCRIPT in popup and "1,500 m" in popup
+    hatches = _json_after(page, "hatch = ")
+    outlines = _json_after(page, "outline = ")
+    assert [h["fillColor"] for h in hatches] == ["url(#yizhan-gap-hatch)", "url(#yizhan-night-gap-hatch)"]
+    assert outlines[1]["dashArray"] == "6 4" and outlines[1]["color"] == NIGHT_GAP_COLOUR
+    assert all(h["stroke"] is False and h["fill"] is True for h in hatches)  # hatching only: the colours read through
+    assert 'id="yizhan-night-gap-hatch"' in page and 'patternTransform="rotate(-45)"' in page
+    assert "夜间空白：白天有覆盖，22:00–06:00 无" in page
+    english = draw(districts, figures=rows, night_gaps=night, night_day="weekday 2026-12-09", lang="en")
+    assert "Night gaps (weekday 2026-12-09 22:00–06:00)" in layer_control(english)[1]
+    assert "Night gaps: covered by day, not at 22:00–06:00" in english
+    assert "夜间空白" not in draw(districts, figures=rows, gaps=gaps)
+    with pytest.raises(ValueError, match="night_gap_station_names has 2 names for 1 night gaps"):
+        CoverageMap(districts, RADIUS, night_gaps=night, night_gap_station_names=["a", "b"])
