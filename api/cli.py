@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from api import cli_batch, cli_keeper, cli_planning, cli_reports, cli_riders, cli_search
+from api import cli_batch, cli_keeper, cli_planning, cli_reports, cli_riders, cli_search, cli_users
 from api.cli_progress import EXIT_STATUS, cancellable
 from api.cli_support import (
     CLICK_ERRORS,
@@ -226,6 +226,7 @@ cli_riders.register(app, map_app)
 cli_search.register(app)
 cli_planning.register(app, map_app)
 cli_keeper.register(app)
+cli_users.register(app)
 app.add_typer(cli_batch.app, name="batch")
 app.add_typer(cli_reports.app, name="report")
 
