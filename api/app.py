@@ -18,6 +18,7 @@ from api.head import HeadAsGet
 from api.limits import BodyLimit, BodyTimeout
 from api.routes import (
     console,
+    console_keeping,
     coverage,
     districts,
     editing,
@@ -40,7 +41,9 @@ from stations.service import Service
 from stations.settings import Settings, get_settings
 
 REQUEST_BODY_LIMIT = 1_000_000
-"""Largest request body (bytes) anywhere but /imports, whose limit is a setting."""
+"""Largest request body (bytes) anywhere but the uploads (``UPLOAD_PATHS``), whose limit is a setting."""
+UPLOAD_PATHS = ("/imports", "/console/imports")
+"""Where station files are uploaded: the API's imports and the keeper console's."""
 
 DESCRIPTION = """
 Yizhan (驿站) finds union service stations: outdoor-worker stations (户外劳动者服务站, 爱心驿站, 骑士之家),
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (opendata, stations, search, editing, imports, reports, districts, coverage, ogc, health, pages,
                    console):  # fmt: skip
         app.include_router(module.router)
+    app.include_router(console_keeping.router)  # the keeper console's imports and reports queue
     install_middleware(app, settings)
     return app
 
@@ -113,11 +117,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(errors.JsonBodies)
     app.add_middleware(
         BodyLimit,
-        limit_for=lambda path: settings.max_upload_bytes if path == "/imports" else REQUEST_BODY_LIMIT,
+        limit_for=lambda path: settings.max_upload_bytes if path in UPLOAD_PATHS else REQUEST_BODY_LIMIT,
     )
     app.add_middleware(
         BodyTimeout,
-        timeout_for=lambda path: settings.upload_timeout_s if path == "/imports" else settings.body_timeout_s,
+        timeout_for=lambda path: settings.upload_timeout_s if path in UPLOAD_PATHS else settings.body_timeout_s,
     )
     app.add_middleware(TokenFirst)
     app.add_middleware(errors.ServerErrors)
