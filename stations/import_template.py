@@ -28,8 +28,8 @@ _AMENITIES = (
 TEMPLATE_COLUMNS: tuple[str, ...] = (*_FIELDS, *_AMENITIES)
 """The template's headers: every Station field a union sheet carries, then every amenity (有 / 无 / empty)."""
 
-EXAMPLE_HOURS = "Mo-Su 08:00-20:00"
-"""Opening hours of the example row, in the OpenStreetMap syntax every importer reads."""
+EXAMPLE_HOURS = "周一至周日 8:00-20:00"
+"""Opening hours as union spreadsheets write them (the importers read them into OpenStreetMap syntax)."""
 
 EXAMPLE_ROW: dict[str, Any] = {
     "编号": "示例-0001",
