@@ -16,6 +16,7 @@ each raster row's runs of uncovered cells become rectangles, merged with shapely
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,6 +28,7 @@ from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 
 from geo.coverage import Coverage, nearest_distance_m
+from geo.grid import Grid
 from geo.index import NearestIndex
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
@@ -105,27 +107,52 @@ def _gap_label(
     return LabelPoint(float(lon[0]), float(lat[0]), int(nearest[0]), float(distance[0]))
 
 
+_Window = tuple[tuple[slice, ...], NDArray[np.bool_]]
+"""A district's bounding window of the raster and its cells in that window."""
+
+_WINDOWS: weakref.WeakKeyDictionary[Grid, list[_Window | None]] = weakref.WeakKeyDictionary()
+
+
+def _district_windows(grid: Grid) -> list[_Window | None]:
+    """Per district (None without cells): its bounding window of the raster and its cells in that window;
+    built once per grid."""
+    cached = _WINDOWS.get(grid)
+    if cached is None:
+        found = ndimage.find_objects(grid.raster.astype(np.int32) + 1, max_label=len(grid.districts))
+        cached = [None if w is None else (w, grid.raster[w] == position) for position, w in enumerate(found)]
+        _WINDOWS[grid] = cached
+    return cached
+
+
+def _label_raster(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
+    """Gap label of each raster cell (0: covered, outside or not asked for), the number of gaps, and each
+    gap's district position (index = label - 1): each district's uncovered cells labelled in its window."""
+    grid = coverage.grid
+    covered = coverage.covered_raster()
+    labels = np.zeros(grid.shape, dtype=np.int32)
+    owners: list[int] = []
+    windows = _district_windows(grid)
+    wanted = range(len(grid.districts)) if adcode is None else [grid.districts.position(adcode)]
+    for position in wanted:
+        entry = windows[position]
+        if entry is None:
+            continue
+        window, mine = entry
+        mask = mine & ~covered[window]
+        local, count = ndimage.label(mask, structure=_EIGHT_NEIGHBOURS)
+        if count:
+            target = labels[window]  # a view; districts' cells never overlap, so these cells are still 0
+            local += len(owners)
+            np.copyto(target, local, where=mask)
+            owners.extend([position] * count)
+    return labels, len(owners), np.array(owners, dtype=np.intp)
+
+
 def _label_gaps(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
     """Gap label of each inside cell (0: covered or not asked for), the number of gaps, and each gap's
     district position (index = label - 1)."""
-    grid = coverage.grid
-    inside = grid.raster >= 0  # boolean indexing walks the raster in the order of grid.row, grid.col
-    uncovered = np.zeros(grid.shape, dtype=bool)
-    uncovered[inside] = ~coverage.covered
-    labels = np.zeros(grid.shape, dtype=np.int32)
-    owners: list[int] = []
-    windows = ndimage.find_objects(grid.raster.astype(np.int32) + 1, max_label=len(grid.districts))
-    wanted = range(len(grid.districts)) if adcode is None else [grid.districts.position(adcode)]
-    for position in wanted:
-        window = windows[position]
-        if window is None:
-            continue
-        mask = uncovered[window] & (grid.raster[window] == position)
-        local, count = ndimage.label(mask, structure=_EIGHT_NEIGHBOURS)
-        found = local > 0
-        labels[window][found] = local[found] + len(owners)
-        owners.extend([position] * count)
-    return labels[inside], len(owners), np.array(owners, dtype=np.intp)
+    labels, count, owners = _label_raster(coverage, adcode)
+    return labels[coverage.grid.inside], count, owners
 
 
 def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> BaseGeometry:
@@ -170,15 +197,15 @@ def find_gaps(
     """Gaps of ``coverage`` (optionally of one district), largest uncovered demand first (area when there
     is no demand, and to break ties), at most ``limit`` of them. Stations are the ones coverage used."""
     grid = coverage.grid
-    labels, count, owners = _label_gaps(coverage, adcode)
+    raster_labels, count, owners = _label_raster(coverage, adcode)
     if count == 0:
         return []
+    labels = raster_labels[grid.inside]
     cells = np.bincount(labels, minlength=count + 1)[1:]
     demand = None
     if coverage.demand_cell is not None and coverage.demand_weight is not None:
-        at = np.zeros(grid.shape, dtype=np.int32)
-        at[grid.raster >= 0] = labels
-        demand = np.bincount(at[coverage.demand_cell], weights=coverage.demand_weight, minlength=count + 1)[1:]
+        at = raster_labels[coverage.demand_cell]
+        demand = np.bincount(at, weights=coverage.demand_weight, minlength=count + 1)[1:]
     keys = (cells,) if demand is None else (cells, demand)
     ranked = np.lexsort(tuple(-k for k in keys))  # last key is primary: demand first, then area
     ranked = ranked[cells[ranked] >= min_cells][:limit]
