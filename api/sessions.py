@@ -123,14 +123,16 @@ def _return_to(request: Request) -> str:
     return safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if referer.path else CONSOLE_HOME
 
 
-def login_url(next_path: str, lang: str = "zh") -> str:
-    """The sign-in page that comes back to ``next_path``.
+def login_url(next_path: str, lang: str = "zh", expired: bool = False) -> str:
+    """The sign-in page that comes back to ``next_path`` (``expired``: saying the session had ended).
 
     >>> login_url("/console/stations?page=2", "en")
     '/console/login?next=/console/stations%3Fpage%3D2&lang=en'
+    >>> login_url("/console", expired=True)
+    '/console/login?next=/console&expired=1'
     """
     url = f"{LOGIN_PATH}?next={quote(safe_next(next_path), safe='/')}"
-    return url + ("&lang=en" if lang == "en" else "")
+    return url + ("&expired=1" if expired else "") + ("&lang=en" if lang == "en" else "")
 
 
 def _requires(role: Role) -> Callable[[Request], Account]:
@@ -224,8 +226,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
-        response = RedirectResponse(login_url(exc.next_path, exc.lang), status_code=303, headers=NO_STORE)
-        if session_secret(request):  # an expired or unknown session: the browser may forget it
+        expired = session_secret(request) is not None  # a session that ended (or one unknown here)
+        url = login_url(exc.next_path, exc.lang, expired=expired)
+        response = RedirectResponse(url, status_code=303, headers=NO_STORE)
+        if expired:  # the browser may forget it
             clear_session_cookie(response, request)
         return response
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -341,7 +342,7 @@ class People:
                     wait = as_utc(failures[len(failures) - limit]) + self.window - now
                     raise RateLimited(
                         f"too many failed sign-ins; try again in {_minutes(wait)} minute(s)",
-                        max(1, int(wait.total_seconds()) + 1),
+                        max(1, math.ceil(wait.total_seconds())),
                     )
             return row.id
 

@@ -92,7 +92,7 @@ def login_form(request: Request) -> Response:
         return RedirectResponse(_with_lang(shell, safe_next(request.query_params.get("next"))), 303, headers=NO_STORE)
     return _login_page(
         request,
-        expired="next" in request.query_params and session_secret(request) is not None,
+        expired="expired" in request.query_params,
         signed_out="signed_out" in request.query_params,
     )
 
