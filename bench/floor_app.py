@@ -38,10 +38,8 @@ def main() -> None:
 
     from api.cli import tcp_listener
 
-    config = uvicorn.Config(
-        "floor_app:app", app_dir=str(Path(__file__).parent), host=args.host, port=args.port, workers=args.workers,
-        access_log=False,
-    )  # fmt: skip
+    # "floor_app" imports in the workers too: bench/ is on the path of this script and of what it spawns
+    config = uvicorn.Config("floor_app:app", host=args.host, port=args.port, workers=args.workers, access_log=False)
     if args.workers == 1:
         uvicorn.Server(config).run()
     else:

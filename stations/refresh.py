@@ -103,6 +103,9 @@ class BackgroundRefresh:
     """One daemon thread that calls ``refresh`` when kicked; failures are logged once per streak and retried
     after ``RETRY_FIRST_S``, doubling up to ``RETRY_MOST_S``, without waiting for another kick."""
 
+    retry_first_s = RETRY_FIRST_S
+    retry_most_s = RETRY_MOST_S
+
     def __init__(self, refresh: Callable[[], object], name: str = "yizhan-refresh") -> None:
         self._refresh = refresh
         self._name = name
@@ -150,7 +153,7 @@ class BackgroundRefresh:
             try:
                 self._refresh()
             except Exception as error:  # whatever went wrong, the old snapshot keeps serving
-                delay = RETRY_MOST_S if delay >= RETRY_MOST_S / 2 else max(RETRY_FIRST_S, 2 * delay)
+                delay = min(self.retry_most_s, max(self.retry_first_s, 2 * delay))
                 self._failed(error)
             else:
                 delay = 0.0
