@@ -19,6 +19,7 @@ from api.limits import BodyLimit, BodyTimeout
 from api.routes import (
     console,
     console_keeping,
+    console_stations,
     coverage,
     districts,
     editing,
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     sessions.install(app)  # the keeper console's sign-in redirects and refusal pages
     for module in (opendata, stations, search, editing, imports, reports, districts, coverage, ogc, health, pages,
-                   console):  # fmt: skip
+                   console, console_stations):  # fmt: skip
         app.include_router(module.router)
     app.include_router(console_keeping.router)  # the keeper console's imports and reports queue
     install_middleware(app, settings)

@@ -205,10 +205,12 @@ def problem_words(problem: FieldProblem, lang: str = "zh") -> str:
         return problem.reason
     from stations.import_words import reason_zh
 
-    for start, words in _EXTRA_WORDS:
-        if problem.reason.startswith(start):
-            return words
-    return reason_zh(problem.reason)
+    words = reason_zh(problem.reason)
+    if words.startswith("未能翻译"):
+        for start, extra in _EXTRA_WORDS:
+            if problem.reason.startswith(start):
+                return extra
+    return words
 
 
 def problems_of(error: InvalidFields, values: Mapping[str, str]) -> list[FieldProblem]:
@@ -222,6 +224,21 @@ def problems_of(error: InvalidFields, values: Mapping[str, str]) -> list[FieldPr
         shown = values.get(name, "" if value is None else str(value))
         found.append(FieldProblem(name, shown, reason))
     return list(dict.fromkeys(found))
+
+
+def model_problems(
+    current: Mapping[str, Any], patch: Mapping[str, Any], values: Mapping[str, str], known: Sequence[FieldProblem]
+) -> list[FieldProblem]:
+    """``known`` and what the Station model says of the station ``patch`` would make of ``current`` (a payload),
+    so that a form shows every problem at once, not the model's only after the form's own are fixed."""
+    from stations.edits import merge_patch
+
+    try:
+        station_from(merge_patch(dict(current), dict(patch)))
+    except InvalidFields as error:
+        named = {problem.field for problem in known}
+        return [*known, *(p for p in problems_of(error, values) if p.field not in named)]
+    return list(known)
 
 
 def new_station(values: Mapping[str, str], station_id: str, crs: CrsName) -> tuple[Station | None, list[FieldProblem]]:
