@@ -45,6 +45,11 @@ def _people() -> People:
     return People.from_settings(Store(settings.database_url), settings)
 
 
+def at_terminal() -> bool:
+    """Whether standard input is a terminal, where a password can be asked for without echo."""
+    return sys.stdin.isatty()
+
+
 def _password(from_stdin: bool) -> str:
     """The new password: one line of standard input, or asked twice at a terminal; one-line errors otherwise."""
     if from_stdin:
@@ -54,7 +59,7 @@ def _password(from_stdin: bool) -> str:
         if not password:
             raise InvalidValue("password", "(empty)", "--password-stdin read no password: give it as one line")
         return password
-    if not sys.stdin.isatty():
+    if not at_terminal():
         raise InvalidValue(
             "password", "(not asked)", "no terminal to ask for it: pipe it in as one line with --password-stdin"
         )
