@@ -146,7 +146,7 @@ def test_the_dry_run_table_is_the_import_plan(console: Console) -> None:
     )
     before = keeper.written()
     plan = keeper.app.state.registry.import_file(data, "站点.csv", dry_run=True)
-    _, page = checked(console.editor, data)
+    job_id, page = checked(console.editor, data)
     assert keeper.written() == before  # a dry run writes nothing
     tables = parsed(page).tables
     added = tables.get("yz-added", [])
@@ -164,6 +164,9 @@ def test_the_dry_run_table_is_the_import_plan(console: Console) -> None:
     assert "/commit" not in " ".join(parsed(page).forms)  # rejected rows: no commit button
     # the likely duplicate is on the map: both points, in the page's JSON
     assert '"existing":"武林街道工会驿站"' in page and '"new_at":[120.17003,30.27502]' in page
+    english = console.editor.client.get(f"/console/imports/{job_id}?lang=en").text
+    assert '<html lang="en">' in english and "latitude must be within [-90, 90]" in english
+    assert f'action="/console/imports/{job_id}/cancel?lang=en"' in english  # the language kept in the forms
 
 
 def test_a_rejected_row_is_fixed_and_re_imported(console: Console) -> None:
