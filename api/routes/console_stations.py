@@ -232,7 +232,12 @@ async def save_station(
     base_payload = payload_at(registry, station_id, base_revision)
     base = form_of_payload(base_payload, crs) if base_payload is not None else form_values(current, crs)
     changed = changed_fields(base, yours)
-    if (form.get("keep_all") or [""])[0] != "yours":
+    if (form.get("keep_all") or [""])[0] == "yours":  # re-apply: every field the editor changed, theirs elsewhere
+        based_on = _int((form.get("based_on") or [""])[0], "based_on", base_revision)
+        loaded = payload_at(registry, station_id, based_on)
+        original = form_of_payload(loaded, crs) if loaded is not None else base
+        changed = [name for name in changed if yours[name] != original[name]]
+    else:
         changed = [name for name in changed if (form.get(f"keep.{name}") or [""])[0] != "theirs"]
     patch, problems = patch_for(yours, changed, crs)
     if problems:

@@ -135,7 +135,7 @@ WORDS: Words = {
     "keep_yours": ("用我的", "mine"),
     "you_changed": ("您改过", "you changed it"),
     "save_choices": ("按所选保存", "Save my choices"),
-    "reapply": ("全部用我的（重新应用）", "Re-apply all of mine"),
+    "reapply": ("重新应用我的全部修改（其余保留对方的）", "Re-apply all my changes (theirs elsewhere)"),
     "discard": ("放弃我的修改，查看当前版本", "Discard mine and view the current revision"),
     "history_of": ("修改记录：{name}", "History: {name}"),
     "when": ("时间（北京时间）", "When (China time)"),
@@ -459,7 +459,8 @@ class ConflictView:
 
 def conflict_page(shell: ConsoleShell, view: ConflictView) -> str:
     """Theirs and yours side by side, changed fields marked, a choice per field (default: yours where you
-    changed it); saving posts your values with the current revision and the choices (``keep.<field>``)."""
+    changed it); saving posts your values with the current revision and the choices (``keep.<field>``), or
+    re-applies every field you changed since the revision you loaded (``keep_all``, ``based_on``)."""
     lang = shell.lang
     return render_page(
         shell,

@@ -243,14 +243,14 @@ def test_two_editors_conflict_and_nothing_is_lost(console: Console) -> None:
     assert console.editor.client.post("/console/stations/HZ-SYN-00004", data=choice).status_code == 303
     resolved = registry.versioned("HZ-SYN-00004")[0]
     assert (resolved.name, resolved.host, resolved.phone) == ("乙改的名字", "乙改的单位", "0571-1234")
-    # re-applying all of mine over a newer revision
+    # re-applying all my changes over a newer revision
     stale = {**mine, "revision": base}
     again = console.editor.client.post("/console/stations/HZ-SYN-00004", data=stale)
     assert again.status_code == 409
-    reapply = {**mine, "revision": base + 2, "keep_all": "yours"}
+    reapply = {**mine, "revision": base + 2, "based_on": base, "keep_all": "yours"}
     assert console.editor.client.post("/console/stations/HZ-SYN-00004", data=reapply).status_code == 303
-    final = registry.versioned("HZ-SYN-00004")[0]
-    assert (final.name, final.host, final.phone) == ("甲改的名字", station.host, "0571-1234")
+    final = registry.versioned("HZ-SYN-00004")[0]  # my changes again, their other change kept
+    assert (final.name, final.host, final.phone) == ("甲改的名字", "乙改的单位", "0571-1234")
 
 
 def test_the_station_at_an_earlier_revision_is_rebuilt_from_its_history(console: Console) -> None:
