@@ -38,6 +38,11 @@ from threadpoolctl import threadpool_limits
 
 from geo.grid import Grid
 
+BIN_M = 10.0
+"""Width of the bins of block distances that stand in for sorting blocks (metres; wider when distances reach
+beyond ``MAX_BINS`` bins): the block-level band widens by at most this much."""
+MAX_BINS = 8192
+
 TILE = 4
 """Cells per side of the blocks whose centres bound the distances of their cells (4: ±212 m at 100 m)."""
 
@@ -71,6 +76,8 @@ class _Tiles:
     """District of each slot, -1 outside every district: (blocks, ``TILE²``)."""
     group_block: Ints
     """Groups = (district, block) pairs, sorted by district: the block of each group."""
+    group_district: Ints
+    """The district of each group."""
     group_size: Ints
     """Inside cells of each group."""
     district_bounds: Ints
@@ -102,7 +109,8 @@ def _tiles(grid: Grid) -> _Tiles:
         (grid.x0 + (block_col * TILE + TILE / 2) * grid.cell_m).astype(float),
         (grid.y0 + (block_row * TILE + TILE / 2) * grid.cell_m).astype(float),
         offsets.astype(float), delta.astype(float), float(delta.max()), slot_district,
-        group_block.astype(np.intp), counts[group_district, group_block].astype(np.intp),
+        group_block.astype(np.intp), group_district.astype(np.intp),
+        counts[group_district, group_block].astype(np.intp),
         np.searchsorted(group_district, np.arange(n + 1)).astype(np.intp),
     )  # fmt: skip
     _TILES[grid] = tiles
@@ -239,23 +247,32 @@ def _quantiles(
     result = np.full((n, len(quantiles)), np.nan)
     slack = tiles.half_diagonal_m + near.tolerance
     low_all, high_all = near.first - slack, near.first + slack
+    # block level: a weighted histogram of D1 per district stands in for sorting the blocks by D1
+    width = max(BIN_M, float(near.first.max()) / MAX_BINS)
+    bins = int(near.first.max() // width) + 1
+    group_bin = (near.first[tiles.group_block] // width).astype(np.intp)
+    histogram = np.bincount(
+        tiles.group_district * bins + group_bin, weights=tiles.group_size, minlength=n * bins
+    ).reshape(n, bins)
+    reached_all = np.cumsum(histogram, axis=1)
     for i in range(n):
-        groups = np.arange(tiles.district_bounds[i], tiles.district_bounds[i + 1])
-        if groups.size == 0:
+        start, stop = tiles.district_bounds[i], tiles.district_bounds[i + 1]
+        if start == stop:
             continue
-        block = tiles.group_block[groups]
-        order = np.argsort(near.first[block], kind="stable")  # low and high both rise with D1
-        block = block[order]
-        weight = tiles.group_size[groups[order]]
-        reached = np.cumsum(weight)
+        block, weight = tiles.group_block[start:stop], tiles.group_size[start:stop]
         low, high = low_all[block], high_all[block]
+        reached = reached_all[i]
         total = int(reached[-1])
         for j, q in enumerate(quantiles):
             position = (total - 1) * q
             rank_lo, rank_hi = int(np.floor(position)), int(np.ceil(position))
-            # block level: the rank_lo-th distance is at least floor_value, the rank_hi-th at most ceiling_value
-            floor_value = low[np.searchsorted(reached, rank_lo, side="right")]
-            ceiling_value = high[np.searchsorted(reached, rank_hi, side="right")]
+            # the rank_lo-th distance is at least the rank_lo-th of the blocks' lows (D1 - slack, rising with D1),
+            # so at least floor_value (its bin's lower edge less the slack); likewise the rank_hi-th at most
+            # ceiling_value
+            lo_edge = float(np.searchsorted(reached, rank_lo, side="right")) * width
+            hi_edge = float(np.searchsorted(reached, rank_hi, side="right") + 1) * width
+            floor_value = lo_edge - tiles.half_diagonal_m - 1e-6 * (1.0 + lo_edge + width)
+            ceiling_value = hi_edge + tiles.half_diagonal_m + 1e-6 * (1.0 + hi_edge)
             below = high < floor_value
             candidate = ~below & (low <= ceiling_value)
             skipped = int(weight[below].sum())
