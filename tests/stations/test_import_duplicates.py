@@ -134,3 +134,25 @@ def test_within_many_equals_brute_force(
     for i, j, d in zip(query.tolist(), position.tolist(), distance_m.tolist(), strict=True):
         assert d == pytest.approx(haversine(*asked[i], *at[j]), abs=1e-6)
     assert np.all(np.diff(query) >= 0)
+
+
+NAME_PARTS = st.sampled_from(
+    ["武林", "街道", "工会", "驿站", "爱心", "1", "2", "3", "号", "a", "B", " ", "\ud800", "古荡"]
+)
+NAME = st.one_of(st.lists(NAME_PARTS, max_size=12).map("".join), st.text(max_size=20), st.just("武林" * 100))
+
+
+@settings(max_examples=100)
+@given(pairs=st.lists(st.tuples(NAME, NAME), min_size=1, max_size=30))
+def test_vectorised_name_comparison_equals_similar_names(pairs: list[tuple[str, str]]) -> None:
+    """``_Names.similar`` (the numpy and rapidfuzz bounds before difflib) answers ``similar_names`` of each pair:
+    names near the threshold, one inside the other, empty cores, lone surrogates, 200 characters (difflib's junk)."""
+    left = [station_named(a, i) for i, (a, _) in enumerate(pairs)]
+    right = [station_named(b, i) for i, (_, b) in enumerate(pairs)]
+    which = np.arange(len(pairs))
+    found = imports._Names().similar(left, which, right, which)
+    assert found.tolist() == [similar_names(a, b) for a, b in pairs]
+
+
+def station_named(name: str, i: int) -> Station:
+    return Station.model_construct(id=f"S{i}", name=name)
