@@ -38,6 +38,8 @@ FIELD_HEADERS: dict[str, str] = {
     "photo_url": "照片",
     "verified_at": "核实日期",
     "source": "来源",
+    "amenities": "设施",
+    "external_ids": "外部编号",
     "*": "整行",
     "geometry": "几何",
     "properties": "属性",
