@@ -8,7 +8,8 @@ Layers, bottom to top (each can be switched off in the layer control):
 - 服务空白 gaps: the gap polygons as red hatching (a quarter of their area) with a red outline, above the
   choropleth, which reads through them; a click inside a gap opens the district's row, a click on the outline
   the gap's (rank, district, area, demand, nearest station) — ``maps.coverage_controls.GapsLayer``;
-- 热点 hot spots (when given): numbered badges ``热1``, ``热2``... at the suggested site of each;
+- 热点 hot spots (when given): numbered badges ``热1``, ``热2``... at the suggested site of each (badges are
+  buttons: Tab reaches them, Enter or Space opens the popup; crowded ones are drawn apart, ``maps.badges``);
 - one layer per station type, named by ``CoverageMap.type_labels`` (e.g. 户外劳动者服务站 outdoor workers),
   circle markers coloured by type, clustered when a layer holds more than ``CLUSTER_ABOVE`` stations.
 
@@ -54,6 +55,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.districts import Districts
 from geo.gaps import Gap
+from maps.badges import SpreadBadges
 from maps.coverage_controls import CAPTION_ID, GapsLayer, HourSelector
 from maps.coverage_text import caption, check_lang, distance, html_with_lang, text
 from maps.elements import (
@@ -426,6 +428,7 @@ def coverage_map(data: CoverageMap) -> folium.Map:
         fields = [_station_fields(point, labels) for point in members]
         PointsLayer(locations, style, fields=fields, popup=STATION_POPUP, tooltip="{0}").add_to(group)
 
+    badge_groups: list[Any] = []  # FeatureGroups of LabelMarkers
     if data.hotspots:
         spots = sorted(data.hotspots, key=lambda spot: spot.rank)
         spots_group = folium.FeatureGroup(name=escape(text(lang, "hotspots"))).add_to(m)
@@ -437,8 +440,8 @@ def coverage_map(data: CoverageMap) -> folium.Map:
             fields=[_hotspot_fields(spot, prefix) for spot in spots],
             popup=HOTSPOT_POPUP,
             tooltip=HOTSPOT_TOOLTIP,
-            keyboard=False,  # twenty over a city overlap at the first view (see LabelMarkers)
         ).add_to(spots_group)
+        badge_groups.append(spots_group)
     if sites:
         sites_group = folium.FeatureGroup(name=escape(text(lang, "proposals"))).add_to(m)
         LabelMarkers(
@@ -449,8 +452,10 @@ def coverage_map(data: CoverageMap) -> folium.Map:
             fields=[_proposal_fields(site, data.gain_unit) for site in sites],
             popup=PROPOSAL_POPUP,
             tooltip=PROPOSAL_TOOLTIP,
-            keyboard=False,
         ).add_to(sites_group)
+        badge_groups.append(sites_group)
+    if badge_groups:  # twenty over a city would overlap at the first view: drawn apart, with a line to their place
+        SpreadBadges(badge_groups).add_to(m)
     if choropleths:
         KeepAtBack(choropleths).add_to(m)
     if cluster_css:

@@ -269,10 +269,14 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 LABEL_CSS = """
 .yizhan-label { background: none; border: none; }
 .yizhan-label div { box-sizing: border-box; width: 100%; height: 100%; border: 2px solid #ffffff;
-  border-radius: 11px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.55); text-align: center; white-space: nowrap;
+  border-radius: 12px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.55); text-align: center; white-space: nowrap;
   font: 600 12px system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif; }
+.yizhan-label:focus { outline: none; }
+.yizhan-label:focus-visible div { outline: 3px solid #000000; outline-offset: 2px;
+  box-shadow: 0 0 0 2px #ffffff, 0 0 0 7px #000000; }
 """
-"""Styles of ``LabelMarkers`` (no user text): a rounded badge with a white ring."""
+"""Styles of ``LabelMarkers`` (no user text): a rounded badge with a white ring; a keyboard focus ring in black
+and white (visible on any map colour)."""
 
 
 class LabelMarkers(Macro):
@@ -294,9 +298,10 @@ class LabelMarkers(Macro):
     fields, popup, tooltip
         As in ``PointsLayer``.
     keyboard
-        Each badge a focusable button (Leaflet's default). ``False`` where badges may crowd at the first view
-        (numbered sites over a whole city): then they are not tab stops, so overlapping ones are not targets
-        too close for WCAG 2.5.8; pointer and touch still open their popups.
+        Each badge a focusable button (Leaflet's default): Tab reaches it, Enter or Space opens its popup, and a
+        focus ring shows which one has focus. ``False``: not tab stops (pointer and touch still open their
+        popups). Badges that may crowd (numbered sites over a whole city) are spread apart by
+        ``maps.badges.SpreadBadges`` so that no two overlap as targets (WCAG 2.5.8).
 
     >>> layer = LabelMarkers([(30.25, 120.15)], ["<1>"], colour="#e6ab02", fields=[["a"]], tooltip="{0}")
     >>> layer.rows
@@ -314,17 +319,34 @@ class LabelMarkers(Macro):
             var rows = {{ this.rows_js }};
             rows.forEach(function (row, i) {
                 var width = Math.max(badge.size, 10 + 7 * row[3].length);
-                var icon = L.divIcon({
-                    className: "yizhan-label",
-                    html: "<div style=\\"" + badge.style + "\\">" + row[3] + "</div>",
-                    iconSize: [width, badge.size],
-                    popupAnchor: [0, -badge.size / 2],
-                    tooltipAnchor: [width / 2, 0]
-                });
+                // the badge drawn offset [dx, dy] px from its place (maps.badges.SpreadBadges moves crowded ones)
+                function icon(offset) {
+                    var dx = offset ? offset[0] : 0, dy = offset ? offset[1] : 0;
+                    return L.divIcon({
+                        className: "yizhan-label",
+                        html: "<div style=\\"" + badge.style + "\\">" + row[3] + "</div>",
+                        iconSize: [width, badge.size],
+                        iconAnchor: [width / 2 - dx, badge.size / 2 - dy],
+                        popupAnchor: [dx, dy - badge.size / 2],
+                        tooltipAnchor: [dx + width / 2, dy]
+                    });
+                }
                 var marker = L.marker(
-                    [row[0], row[1]], {icon: icon, zIndexOffset: 1000 * (rows.length - i), keyboard: badge.keyboard}
+                    [row[0], row[1]], {icon: icon(), zIndexOffset: 1000 * (rows.length - i), keyboard: badge.keyboard}
                 );
-                if (popup) { marker.bindPopup(fill(popup, row[2]), {maxWidth: 360}); }
+                marker.badgeIcon = icon;
+                marker.badgeWidth = width;
+                if (popup) {
+                    marker.bindPopup(fill(popup, row[2]), {maxWidth: 360});
+                    // Leaflet opens it on Enter; Space too, as on any button
+                    marker.on("keydown", function (event) {
+                        var key = event.originalEvent.key;
+                        if (key === " " || key === "Spacebar") {
+                            event.originalEvent.preventDefault();
+                            marker.openPopup();
+                        }
+                    });
+                }
                 if (tooltip) { marker.bindTooltip(fill(tooltip, row[2]), {direction: "right"}); }
                 group.addLayer(marker);
             });
@@ -333,8 +355,8 @@ class LabelMarkers(Macro):
         """
     )
 
-    SIZE = 22
-    """Badge height in pixels (and the least width)."""
+    SIZE = 24
+    """Badge height in pixels (and the least width): a 24 x 24 px target at least (WCAG 2.5.8)."""
 
     def __init__(
         self,

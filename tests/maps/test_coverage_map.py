@@ -38,6 +38,7 @@ from maps.coverage import (
     legend_caption,
     proposed_layer_name,
 )
+from maps.badges import spread_pins_source
 from maps.page import Tiles
 from maps.styles import COVERED_COLOUR, GAP_COLOUR, NIGHT_GAP_COLOUR, PROPOSED_COLOUR, TYPE_COLOURS, coverage_colour
 from stations.vocabulary import LAYER_LABELS
@@ -685,7 +686,8 @@ def test_hot_spots_are_numbered_badges_with_escaped_popups(districts: Districts,
     (layer,) = label_layers(page)
     assert [r[3] for r in layer["rows"]] == ["热1", "热2"]  # rank order, rank 1 on top
     assert [r[:2] for r in layer["rows"]] == [[30.05, 120.15], [30.05, 120.05]]
-    assert layer["badge"]["keyboard"] is False
+    assert layer["badge"]["keyboard"] is True  # buttons: Tab reaches them, Enter or Space opens the popup
+    assert spread_pins_source() in page  # drawn apart where they crowd, by the rider page's own spreadPins
     second = assert_inert(filled(layer["popup"], layer["rows"][1][2])).text
     for figure in ("热2", IMG, "120", "0.80 km²", SCRIPT, "1,450 m", "120.05000, 30.05000"):
         assert figure in second
