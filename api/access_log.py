@@ -22,11 +22,14 @@ access log off and prints these lines on stdout (``uvicorn_log_config``).
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import logging
+import queue
 import re
 import secrets
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -119,14 +122,14 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            if LOGGER.isEnabledFor(logging.INFO):
-                LOGGER.info(self.line(scope, rid, status, sent, time.perf_counter() - started))
+            if LOGGER.isEnabledFor(logging.INFO):  # the line itself is made when a handler formats the record
+                LOGGER.info("%s", _Line(self, scope, rid, status, sent, time.perf_counter() - started, time.time()))
 
-    def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float) -> str:
-        """The JSON log line of one request."""
+    def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float, at: float | None = None) -> str:
+        """The JSON log line of one request (answered at ``at``, POSIX seconds; default now)."""
         client = scope.get("client")
         record = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat(timespec="milliseconds"),
             "request_id": rid,
             "method": scope["method"],
             "path": scope["path"],
@@ -139,6 +142,57 @@ class AccessLog:
         return json.dumps(record)  # ASCII only: no character in a path or query can break the line
 
 
+class _Line:
+    """One request's log line, made when first read (``str``): by ``QueuedStreamHandler``'s thread, off the event
+    loop. Holds only what the request left behind (strings and numbers), not the live scope."""
+
+    __slots__ = ("_args", "_log", "_text")
+
+    def __init__(self, log: AccessLog, scope: Scope, *args: Any) -> None:
+        self._log = log
+        kept = {k: scope[k] for k in ("method", "path", "query_string", "client") if k in scope}
+        self._args = (kept, *args)
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self._log.line(*self._args)
+        return self._text
+
+
+class QueuedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]  # the stream's type is not generic here
+    """A stream handler whose records are formatted and written by a thread of its own, so that a request never
+    waits for the log's pipe (a slow reader of stdout) or spends the event loop's time formatting its line.
+    Lines come out in order; those still queued are written at exit."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._queue: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, name="yizhan-access-log", daemon=True)
+        self._writer.start()
+        atexit.register(self.drain)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue the record (returns at once)."""
+        self._queue.put(record)
+
+    def _write(self) -> None:
+        while (record := self._queue.get()) is not None:
+            with self.lock:  # type: ignore[union-attr]  # made in Handler.__init__
+                super().emit(record)
+
+    def drain(self) -> None:
+        """Write what is queued, here and now (at exit)."""
+        while True:
+            try:
+                record = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if record is not None:
+                with self.lock:  # type: ignore[union-attr]
+                    super().emit(record)
+
+
 def uvicorn_log_config() -> dict[str, Any]:
     """The logging configuration of uvicorn plus the access log's JSON lines on stdout, for
     ``uvicorn.run(..., access_log=False, log_config=uvicorn_log_config())``."""
@@ -148,7 +202,7 @@ def uvicorn_log_config() -> dict[str, Any]:
     config["formatters"]["yizhan_access"] = {"format": "%(message)s"}
     config["handlers"]["yizhan_access"] = {
         "formatter": "yizhan_access",
-        "class": "logging.StreamHandler",
+        "class": "api.access_log.QueuedStreamHandler",
         "stream": "ext://sys.stdout",
     }
     config["loggers"][LOGGER.name] = {"handlers": ["yizhan_access"], "level": "INFO", "propagate": False}

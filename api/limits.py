@@ -24,7 +24,7 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the request, or 413 once its body is known to pass the path's limit."""
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not has_body(scope):
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
@@ -59,6 +59,22 @@ class BodyLimit:
         await self.app(scope, counting_receive, guarded_send)
 
 
+def has_body(scope: Scope) -> bool:
+    """Whether the request may have a body: it declares a length other than 0 or a transfer coding. A request with
+    neither has none (RFC 9112 §6.3; uvicorn's parsers read it so), so there is nothing to limit or time: most
+    requests (GET) pass the body middleware untouched.
+
+    >>> has_body({"headers": [(b"host", b"a")]}), has_body({"headers": [(b"content-length", b"0")]})
+    (False, False)
+    >>> has_body({"headers": [(b"content-length", b"12")]}), has_body({"headers": [(b"transfer-encoding", b"chunked")]})
+    (True, True)
+    """
+    for key, value in scope["headers"]:
+        if key == b"transfer-encoding" or (key == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
 async def _too_large(send: Send, limit: int) -> None:
     await send_error(send, 413, TooLarge.code, f"the request body is larger than {limit:,} bytes")
 
@@ -79,7 +95,7 @@ class BodyTimeout:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the request, or 408 if its body is not in within the path's timeout."""
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not has_body(scope):
             await self.app(scope, receive, send)
             return
         timeout_s = self.timeout_for(scope["path"])

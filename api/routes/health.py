@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(snapshot: SnapshotDep, registry: RegistryDep) -> dict[str, object]:
+async def healthz(snapshot: SnapshotDep, registry: RegistryDep) -> dict[str, object]:
     """``ok`` with the number of stations and the registry version this worker process serves; ``degraded`` while
     the latest background refresh of the snapshot failed (the previous snapshot still serves), with its cause."""
     answer: dict[str, object] = {
