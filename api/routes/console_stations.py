@@ -221,22 +221,21 @@ async def save_station(
     settings: SettingsDep,
     station_id: StationId,
 ) -> Response:
-    """Save the fields the editor changed since the revision they loaded (``revision``), kept or dropped per
-    field by the conflict view's choices (``keep.<field>`` = theirs; ``keep_all`` = yours)."""
+    """Save the fields the editor changed since the revision they loaded (``revision``). From the conflict view,
+    against the revision it showed (``resolved_at``): each field the editor holds differently, unless chosen
+    ``keep.<field>`` = theirs; or, with ``keep_all``, every field they changed since ``revision``."""
     shell = console_shell(request)
     crs = settings.tiles_crs
     form = _form_lists(await request.form())
     yours = submitted(form)
-    base_revision = _int((form.get("revision") or [""])[0], "revision", 0)
     current, _ = registry.versioned(station_id)
-    base_payload = payload_at(registry, station_id, base_revision)
-    base = form_of_payload(base_payload, crs) if base_payload is not None else form_values(current, crs)
+    loaded_revision = _int((form.get("revision") or [""])[0], "revision", 0)
+    loaded = _form_at(registry, station_id, loaded_revision, crs) or form_values(current, crs)
+    base_revision = _int((form.get("resolved_at") or [""])[0], "resolved_at", loaded_revision)
+    base = loaded if base_revision == loaded_revision else _form_at(registry, station_id, base_revision, crs) or loaded
     changed = changed_fields(base, yours)
     if (form.get("keep_all") or [""])[0] == "yours":  # re-apply: every field the editor changed, theirs elsewhere
-        based_on = _int((form.get("based_on") or [""])[0], "based_on", base_revision)
-        loaded = payload_at(registry, station_id, based_on)
-        original = form_of_payload(loaded, crs) if loaded is not None else base
-        changed = [name for name in changed if yours[name] != original[name]]
+        changed = [name for name in changed if yours[name] != loaded[name]]
     else:
         changed = [name for name in changed if (form.get(f"keep.{name}") or [""])[0] != "theirs"]
     patch, problems = patch_for(yours, changed, crs)
@@ -248,12 +247,18 @@ async def save_station(
         except InvalidFields as error:
             problems = problems_of(error, yours)
         except StaleRevision as stale:
-            return _conflict(shell, registry, station_id, base, yours, base_revision, stale, crs)
+            return _conflict(shell, registry, station_id, loaded, yours, loaded_revision, stale, crs)
         else:
             target = shell.link(pages.with_query(pages.station_path(station_id), saved=revision))
             return RedirectResponse(target, status_code=303, headers=NO_STORE)
     page = _form(shell, registry, settings, current, base_revision, yours, problems)
     return console_page(page, 422)
+
+
+def _form_at(registry: Registry, station_id: str, revision: int, crs: Any) -> dict[str, str] | None:
+    """The form of the station as it was at ``revision`` (None: it never had it)."""
+    found = payload_at(registry, station_id, revision)
+    return form_of_payload(found, crs) if found is not None else None
 
 
 def _conflict(

@@ -80,6 +80,7 @@
     };
     if (lonInput) { lonInput.addEventListener("change", fromFields); }
     if (latInput) { latInput.addEventListener("change", fromFields); }
+    document.addEventListener("yizhan:draft-restored", fromFields);  // console.js refilled the form after sign-in
     var hours = document.getElementById("f-opening_hours");
     if (hours && window.YizhanHoursEditor && typeof window.YizhanHoursEditor.attach === "function") {
       window.YizhanHoursEditor.attach(hours, {lang: config.lang});

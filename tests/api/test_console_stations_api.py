@@ -236,10 +236,10 @@ def test_two_editors_conflict_and_nothing_is_lost(console: Console) -> None:
     assert "乙改的名字" in page and "甲改的名字" in page and "0571-1234" in page
     assert registry.versioned("HZ-SYN-00004")[0].name == "乙改的名字"  # nothing written
     # defaults: mine where I changed it (name, phone), theirs elsewhere (host); choose theirs for the name
-    assert _revision(page) == base + 1
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
     assert hidden["name"] == "甲改的名字" and hidden["host"] == (station.host or "")
-    choice = {**mine, "revision": base + 1, "keep.name": "theirs", "keep.host": "theirs", "keep.phone": "yours"}
+    assert (hidden["revision"], hidden["resolved_at"]) == (str(base), str(base + 1))
+    choice = {**mine, "resolved_at": base + 1, "keep.name": "theirs", "keep.host": "theirs", "keep.phone": "yours"}
     assert console.editor.client.post("/console/stations/HZ-SYN-00004", data=choice).status_code == 303
     resolved = registry.versioned("HZ-SYN-00004")[0]
     assert (resolved.name, resolved.host, resolved.phone) == ("乙改的名字", "乙改的单位", "0571-1234")
@@ -247,7 +247,7 @@ def test_two_editors_conflict_and_nothing_is_lost(console: Console) -> None:
     stale = {**mine, "revision": base}
     again = console.editor.client.post("/console/stations/HZ-SYN-00004", data=stale)
     assert again.status_code == 409
-    reapply = {**mine, "revision": base + 2, "based_on": base, "keep_all": "yours"}
+    reapply = {**mine, "resolved_at": base + 2, "keep_all": "yours"}
     assert console.editor.client.post("/console/stations/HZ-SYN-00004", data=reapply).status_code == 303
     final = registry.versioned("HZ-SYN-00004")[0]  # my changes again, their other change kept
     assert (final.name, final.host, final.phone) == ("甲改的名字", "乙改的单位", "0571-1234")
