@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -338,3 +340,63 @@ def test_signed_out_pages_go_to_sign_in(console: Console) -> None:
     for path in ("/console/imports", "/console/reports", "/console/imports/template.xlsx"):
         response = client.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/console/login?next=")
+
+
+def test_a_long_import_shows_its_progress_and_can_be_cancelled(console: Console) -> None:
+    """The import runs in a worker thread: while it is held in the middle of its first stage, the status says
+    how far it has come, the pages answer, and a cancel stops it with nothing written."""
+    keeper, editor = console.keeper, console.editor
+    app, registry = keeper.app, keeper.app.state.registry
+    original = registry.import_file
+    halfway, release = threading.Event(), threading.Event()
+
+    def held(data: bytes, name: str, crs: Any, dry_run: bool, actor: str, progress: Any) -> Any:
+        advance = progress.on_advance
+
+        def slow_advance(count: int) -> None:
+            advance(count)
+            if not halfway.is_set():
+                halfway.set()
+                release.wait(20)
+
+        progress.on_advance = slow_advance
+        return original(data, name, crs, dry_run, actor, progress)
+
+    rows = [
+        f"KP-LONG{i},长表驿站{i},母婴室,{120.4 + i / 100_000:.5f},30.3,,有" for i in range(4100)
+    ]  # a chunk of 4096 rows, then more
+    inline, app.state.console_import_jobs = app.state.console_import_jobs, ImportJobs(registry)
+    registry.import_file = held
+    before = keeper.written()
+    try:
+        for finish in ("wait", "cancel"):
+            halfway.clear()
+            release.clear()
+            response = upload(editor, csv_bytes(HEADER, rows))
+            assert response.status_code == 303
+            job_id = response.headers["location"].rsplit("/", 1)[1]
+            assert halfway.wait(20)
+            status = editor.client.get(f"/console/imports/{job_id}/status").json()
+            assert (status["state"], status["stage"], status["done"]) == ("checking", "validating rows", 4096)
+            assert status["total"] >= 4096
+            page = editor.client.get(f"/console/imports/{job_id}")
+            assert 'data-state="checking"' in page.text and 'value="4096"' in page.text
+            assert editor.client.get("/console/reports").status_code == 200  # the app answers meanwhile
+            if finish == "cancel":
+                assert post(editor, f"/console/imports/{job_id}/cancel").status_code == 303
+            release.set()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                answer = editor.client.get(f"/console/imports/{job_id}/status")
+                if answer.status_code == 404 or answer.json()["state"] != "checking":
+                    break
+                time.sleep(0.1)
+            if finish == "wait":
+                assert answer.json()["state"] == "checked"
+            else:
+                assert answer.status_code == 404  # stopped and forgotten
+    finally:
+        release.set()
+        del registry.import_file
+        app.state.console_import_jobs = inline
+    assert keeper.written() == before and keeper.client.get("/stations/KP-LONG0").status_code == 404
