@@ -218,6 +218,22 @@ def test_bad_values_are_named_next_to_their_fields_in_chinese_and_nothing_is_wri
     assert "必须以 http:// 或 https:// 开头" in again and "6 位数字" in again and "开放时间" in again
 
 
+def test_control_characters_and_huge_fields_are_refused_and_nothing_is_written(console: Console) -> None:
+    station, revision = console.registry.versioned("HZ-SYN-00008")
+    form = {
+        **_form(station, name="驿站\x00", address="地址\x07"),
+        "revision": revision,
+        "csrf_token": console.editor.csrf,
+    }
+    response = console.editor.client.post("/console/stations/HZ-SYN-00008", data=form)
+    assert response.status_code == 422 and response.text.count("不能包含控制字符") >= 2
+    huge = {**_form(station, name="站" * 2_000_000), "revision": revision, "csrf_token": console.editor.csrf}
+    assert console.editor.client.post("/console/stations/HZ-SYN-00008", data=huge).status_code == 413
+    long = {**_form(station, name="站" * 201), "revision": revision, "csrf_token": console.editor.csrf}
+    assert "最多 200 个字符" in console.editor.client.post("/console/stations/HZ-SYN-00008", data=long).text
+    assert console.registry.versioned("HZ-SYN-00008") == (station, revision)
+
+
 def test_two_editors_conflict_and_nothing_is_lost(console: Console) -> None:
     registry = console.registry
     station, base = registry.versioned("HZ-SYN-00004")
