@@ -281,6 +281,8 @@ class CoverageMap:
             for adcode, shares in day.shares.items():
                 if len(shares) != 24:
                     raise ValueError(f"hour_days {day.label!r}: {adcode!r} has {len(shares)} values; one per hour")
+        if any(mark in self.night_day for mark in ("{", "}", "%")):  # it names a layer: see night_layer_name
+            raise ValueError(f"night_day {self.night_day!r}: plain words and a date, without braces or %")
         if self.night_gap_station_names and len(self.night_gap_station_names) != len(self.night_gaps):
             raise ValueError(
                 f"night_gap_station_names has {len(self.night_gap_station_names)} names for "
@@ -322,7 +324,10 @@ def proposed_layer_name(radius_m: float, lang: str = "zh") -> str:
 
 
 def night_layer_name(day: str, lang: str = "zh") -> str:
-    """Name of the night gaps' layer, e.g. ``夜间空白（工作日 2026-12-09 22:00–06:00）``."""
+    """Name of the night gaps' layer, e.g. ``夜间空白（工作日 2026-12-09 22:00–06:00）``.
+
+    Layer names reach folium's layer control, whose rendered script branca compiles as a template once more, so
+    ``day`` is the service's words and date, never data (``CoverageMap`` refuses braces and ``%`` in it)."""
     return text(lang, "night_gaps", day=f"{day} " if day else "")
 
 

@@ -22,7 +22,7 @@ from shapely.geometry import box
 
 from geo.districts import Districts
 from geo.gaps import Gap
-from maps.coverage import CoverageMap, DistrictFigures, MapStation, coverage_html
+from maps.coverage import CoverageMap, DistrictFigures, HourDay, MapHotSpot, MapStation, coverage_html
 from maps.page import Tiles
 from stations.vocabulary import LAYER_LABELS
 
@@ -105,10 +105,14 @@ def report(browser: int, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         MapStation("B", SCRIPT, ("driver_home",), 120.12, 30.08),
         MapStation("C", TEMPLATE, ("outdoor_worker", "nursing_room"), 120.05, 30.08),
     ]
+    night = [Gap(1, "330102", "上城区", 4, 0.04, None, 120.12, 30.02, 0, 900.0, box(120.11, 30.01, 120.13, 30.03))]
+    spots = [MapHotSpot(1, 120.16, 30.06, 5.0, 0.5, IMG, TEMPLATE, 1500.0)]
+    days = [HourDay("工作日", {"330102": [0.5] * 24}), HourDay(f"周末 {IMG}", {"330102": [0.25] * 24})]
     html = coverage_html(
         CoverageMap(
             districts, 1000, rows, gaps, [SCRIPT, None], stations, LAYER_LABELS, title=f"T {TEMPLATE}",
-            tiles=Tiles(TILES, f"tiles {IMG}"),
+            tiles=Tiles(TILES, f"tiles {IMG}"), hotspots=spots, hour_days=days, night_gaps=night,
+            night_gap_station_names=[IMG], night_day="工作日 2026-12-09",
         )
     )  # fmt: skip
     page = tmp_path_factory.mktemp("page") / "coverage.html"
@@ -125,9 +129,11 @@ def test_the_page_runs_offline_without_errors(report: dict[str, Any]) -> None:
         "区县覆盖率",
         "覆盖范围（≤ 1,000 米）",
         "服务空白",
+        "夜间空白（工作日 2026-12-09 22:00–06:00）",
         "户外劳动者服务站 outdoor workers",
         "司机之家 driver homes",
         "母婴室 nursing rooms",
+        "热点：一站可补的空白（编号）",
     ]
     assert report["canvases"] >= 1  # vector layers on one canvas (preferCanvas)
 
@@ -135,8 +141,11 @@ def test_the_page_runs_offline_without_errors(report: dict[str, Any]) -> None:
 def test_hostile_names_show_as_text_and_run_nothing(report: dict[str, Any]) -> None:
     assert report["alerts"] == [] and report["injected"] == 0
     popups, tooltips = report["popups"], report["tooltips"]
-    assert len(popups) == 2 + 2 + 4  # districts, gaps, station markers (C is in two type layers)
+    assert len(popups) == 2 + 2 + 1 + 4 + 1  # districts, gaps, night gap, stations (C in two layers), hot spot
     assert sum(IMG in text and ADCODE in text for text in popups) == 2  # the district and its gap
+    assert any(text.startswith("夜间空白 night gap #1") and IMG in text and "900 m" in text for text in popups)
+    assert any(text.startswith(f"热1 {IMG}") and TEMPLATE in text for text in popups)  # the hot spot's badge
+    assert any(f"周末 {IMG}" in text for text in report["boxes"])  # the hour selector's day, as text
     assert any(SCRIPT in text and "1,500 m" in text for text in popups)  # gap 1's nearest station
     for name in (IMG, SCRIPT, TEMPLATE):
         assert name in tooltips

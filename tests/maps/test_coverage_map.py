@@ -771,5 +771,7 @@ def test_night_gaps_are_a_layer_of_their_own_drawn_apart_from_the_gaps(
     assert "Night gaps (weekday 2026-12-09 22:00–06:00)" in layer_control(english)[1]
     assert "Night gaps: covered by day, not at 22:00–06:00" in english
     assert "夜间空白" not in draw(districts, figures=rows, gaps=gaps)
+    with pytest.raises(ValueError, match="night_day"):  # it names a layer, which folium compiles as a template
+        CoverageMap(districts, RADIUS, night_gaps=night, night_day="{# 二号")
     with pytest.raises(ValueError, match="night_gap_station_names has 2 names for 1 night gaps"):
         CoverageMap(districts, RADIUS, night_gaps=night, night_gap_station_names=["a", "b"])
