@@ -145,20 +145,17 @@ def _nearest(tiles: _Tiles, station_x: Floats, station_y: Floats) -> _Nearest:
 
 def _cell_bounds(
     tiles: _Tiles, near: _Nearest, blocks: Ints, station_x: Floats, station_y: Floats
-) -> tuple[Floats, Floats, NDArray[np.bool_]]:
-    """Per slot of ``blocks`` (shape (blocks, TILE²)): an upper bound of the cell's nearest distance (its
-    distance to the block centre's nearest station), a lower bound, and whether the upper bound is exact (no
-    other station can be nearer: every other one is at least D2 − δ from the cell)."""
+) -> tuple[Floats, Floats]:
+    """Per slot of ``blocks`` (shape (blocks, TILE²)): ``upper``, the cell's distance to the block centre's
+    nearest station (an upper bound of its nearest distance), and ``others``, how near any other station can
+    be (D2 − δ, less the rounding allowance). The nearest distance is at least ``min(upper, others)``, and
+    is ``upper`` itself when ``upper ≤ others``."""
     station = near.station[blocks]
     dx = (tiles.centre_x[blocks] - station_x[station])[:, None] + tiles.offsets
     dy = (tiles.centre_y[blocks] - station_y[station])[:, None] + tiles.offsets
     upper = np.sqrt((dy * dy)[:, :, None] + (dx * dx)[:, None, :]).reshape(blocks.size, TILE * TILE)
-    tolerance = near.tolerance[blocks][:, None]
-    others = near.second[blocks][:, None] - tiles.delta
-    exact = upper <= others - tolerance
-    lower = np.maximum(np.minimum(upper, others), (near.first[blocks])[:, None] - tiles.delta - tolerance)
-    lower = np.where(exact, upper, lower)
-    return upper, lower, exact
+    others = (near.second[blocks] - near.tolerance[blocks])[:, None] - tiles.delta
+    return upper, others
 
 
 def _cell_centres(grid: Grid, tiles: _Tiles, blocks: Ints, slots: Ints) -> tuple[Floats, Floats]:
@@ -214,11 +211,12 @@ def _covered(
         state.reshape(tiles.n_block_rows, 1, tiles.n_block_cols, 1),
         (tiles.n_block_rows, TILE, tiles.n_block_cols, TILE),
     )
-    painted = np.ascontiguousarray(blocks4)
-    upper, lower, exact = _cell_bounds(tiles, near, band, sx, sy)
+    painted = np.array(blocks4)
+    upper, others = _cell_bounds(tiles, near, band, sx, sy)
     inside_slot = tiles.slot_district[band] >= 0
     cell_covered = upper <= radius_m - margin
-    unsure = inside_slot & ~cell_covered & (lower <= radius_m + margin) & ~(exact & (upper > radius_m + margin))
+    # not covered for sure when the lower bound min(upper, others) is beyond the radius
+    unsure = inside_slot & ~cell_covered & (np.minimum(upper, others) <= radius_m + margin)
     if unsure.any():
         which_block, which_slot = np.nonzero(unsure)
         blocks = band[which_block]
@@ -237,7 +235,7 @@ def _covered(
     ).astype(np.intp)  # fmt: skip
     in_band = tiles.slot_district[band][cell_covered & inside_slot]
     counts += np.bincount(in_band, minlength=n)[:n]
-    return np.ascontiguousarray(out), counts
+    return out, counts
 
 
 def _quantiles(
@@ -277,17 +275,21 @@ def _quantiles(
             candidate = ~below & (low <= ceiling_value)
             skipped = int(weight[below].sum())
             blocks = block[candidate]
-            upper, lower, exact = _cell_bounds(tiles, near, blocks, sx, sy)
+            upper, others = _cell_bounds(tiles, near, blocks, sx, sy)
             mine = tiles.slot_district[blocks] == i
-            upper, lower, exact = upper[mine], lower[mine], exact[mine]
+            if mine.all():
+                upper, others = upper.ravel(), others.ravel()
+            else:
+                upper, others = upper[mine], others[mine]
+            lower = np.minimum(upper, others)
             a, b = rank_lo - skipped, rank_hi - skipped
             # cell level: the same argument with each cell's own bounds
             floor_cell = np.partition(lower, a)[a]
             ceiling_cell = np.partition(upper, b)[b]
             surely_below = upper < floor_cell
-            band = np.flatnonzero(~surely_below & (lower <= ceiling_cell))
+            band = np.flatnonzero((lower <= ceiling_cell) & ~surely_below)
             values = upper[band]
-            unsure = ~exact[band]
+            unsure = values > others[band]
             if unsure.any():
                 which_block, which_slot = np.nonzero(mine)
                 cells = band[unsure]

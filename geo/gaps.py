@@ -91,17 +91,23 @@ class LabelPoint:
 def _gap_label(
     coverage: Coverage, labels: NDArray[np.int32], label: int, station_lon: ArrayLike, station_lat: ArrayLike
 ) -> LabelPoint:
-    """The label point of the gap labelled ``label`` (``_label_gaps``'s labels)."""
+    """The label point of the gap labelled ``label`` (``_label_raster``'s labels)."""
     grid = coverage.grid
-    positions = np.flatnonzero(labels == label)
+    positions = np.flatnonzero(labels[grid.inside] == label)
     rows, cols = grid.row[positions], grid.col[positions]
     mask = np.zeros((rows.max() - rows.min() + 3, cols.max() - cols.min() + 3), dtype=bool)  # a border of 1
     mask[rows - rows.min() + 1, cols - cols.min() + 1] = True
     interior = mask.copy()
     interior[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
     depth = ndimage.distance_transform_edt(interior)[rows - rows.min() + 1, cols - cols.min() + 1]
-    best = positions[np.lexsort((-coverage.distance_m[positions], -depth))[0]]
+    deepest = positions[depth == depth.max()]
     sx, sy = grid.project(np.atleast_1d(np.asarray(station_lon, float)), np.atleast_1d(np.asarray(station_lat, float)))
+    # among the deepest cells, the farthest from the stations (the first such in raster order on ties)
+    if coverage._distance is not None:
+        far = coverage._distance[deepest]
+    else:
+        far, _ = nearest_distance_m(sx, sy, grid.x[deepest], grid.y[deepest])
+    best = deepest[int(np.argmax(far))]
     distance, nearest = nearest_distance_m(sx, sy, grid.x[best : best + 1], grid.y[best : best + 1])
     lon, lat = grid.unproject(grid.x[best : best + 1], grid.y[best : best + 1])
     return LabelPoint(float(lon[0]), float(lat[0]), int(nearest[0]), float(distance[0]))
@@ -148,6 +154,29 @@ def _label_raster(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.in
     return labels, len(owners), np.array(owners, dtype=np.intp)
 
 
+def _label_sums(
+    labels: NDArray[np.int32], count: int
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Per gap label 1..count (index = label - 1): its cells and the sums of their rows and of their columns,
+    from the runs of equal labels along the raster rows (a run of columns c0..c1 adds its length and
+    (c0 + c1) / 2 per cell) — far fewer runs than cells."""
+    ny, nx = labels.shape
+    change = np.empty((ny, nx), dtype=bool)
+    change[:, 0] = True
+    np.not_equal(labels[:, 1:], labels[:, :-1], out=change[:, 1:])
+    starts = np.flatnonzero(change)
+    label = labels.ravel()[starts]
+    length = np.diff(np.append(starts, labels.size))
+    keep = label > 0
+    starts, label, length = starts[keep], label[keep], length[keep]
+    row, first = np.divmod(starts, nx)
+    cells = np.bincount(label, weights=length, minlength=count + 1)[1:].astype(np.int64)
+    sum_row = np.bincount(label, weights=length * row, minlength=count + 1)[1:].astype(np.float64)
+    col_weight = length * (first + (length - 1) / 2)
+    sum_col = np.bincount(label, weights=col_weight, minlength=count + 1)[1:].astype(np.float64)
+    return cells, sum_row, sum_col
+
+
 def _label_gaps(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
     """Gap label of each inside cell (0: covered or not asked for), the number of gaps, and each gap's
     district position (index = label - 1)."""
@@ -180,9 +209,9 @@ def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp])
 
 
 def _gap_polygon(coverage: Coverage, labels: NDArray[np.int32], label: int) -> BaseGeometry:
-    """The polygon of the gap labelled ``label`` (``_label_gaps``'s labels), WGS84."""
-    positions = np.flatnonzero(labels == label)
-    return _polygon(coverage, coverage.grid.row[positions], coverage.grid.col[positions])
+    """The polygon of the gap labelled ``label`` (``_label_raster``'s labels), WGS84."""
+    rows, cols = np.nonzero(labels == label)
+    return _polygon(coverage, rows.astype(np.intp), cols.astype(np.intp))
 
 
 def find_gaps(
@@ -200,8 +229,7 @@ def find_gaps(
     raster_labels, count, owners = _label_raster(coverage, adcode)
     if count == 0:
         return []
-    labels = raster_labels[grid.inside]
-    cells = np.bincount(labels, minlength=count + 1)[1:]
+    cells, sum_row, sum_col = _label_sums(raster_labels, count)
     demand = None
     if coverage.demand_cell is not None and coverage.demand_weight is not None:
         at = raster_labels[coverage.demand_cell]
@@ -212,9 +240,10 @@ def find_gaps(
     if ranked.size == 0:
         return []
 
-    mean_x = np.bincount(labels, weights=grid.x, minlength=count + 1)[1:] / cells
-    mean_y = np.bincount(labels, weights=grid.y, minlength=count + 1)[1:] / cells
-    c_lon, c_lat = grid.unproject(mean_x[ranked], mean_y[ranked])
+    # the mean of the gap's cell centres
+    mean_x = grid.x0 + (sum_col[ranked] / cells[ranked] + 0.5) * grid.cell_m
+    mean_y = grid.y0 + (sum_row[ranked] / cells[ranked] + 0.5) * grid.cell_m
+    c_lon, c_lat = grid.unproject(mean_x, mean_y)
     # the nearest station is reported like every other distance in Yizhan: great-circle metres
     nearest, nearest_m = NearestIndex(station_lon, station_lat).query_many(c_lon, c_lat, k=1)
 
@@ -233,8 +262,8 @@ def find_gaps(
                 centroid_lat=float(lat),
                 nearest_station=int(station),
                 nearest_station_m=float(distance),
-                _polygon=partial(_gap_polygon, coverage, labels, int(label) + 1),
-                _label=partial(_gap_label, coverage, labels, int(label) + 1, station_lon, station_lat),
+                _polygon=partial(_gap_polygon, coverage, raster_labels, int(label) + 1),
+                _label=partial(_gap_label, coverage, raster_labels, int(label) + 1, station_lon, station_lat),
             )
         )
     return gaps
