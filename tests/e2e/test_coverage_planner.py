@@ -1,7 +1,9 @@
 """The planners' coverage map in Chromium (issue 15 item 4): the page states its language, the district colours
 read through the gap hatching (pixels), a click inside a gap opens the district's row, the hour selector
-recolours and says the hour, and axe-core finds no serious or critical violation; the printable district report
-served by the API prints to 1-3 A4 pages.
+recolours and says the hour of a weekday and of a weekend day/holiday (the API's profile figure), the night gaps
+layer stripes over the map without hiding it and switches off, the numbered badges never overlap and open by
+keyboard, and axe-core finds no serious or critical violation; the printable district report served by the API
+prints to 1-3 A4 pages.
 
 The e2e registry's stations are all near West Lake, so 淳安县 (330127) is one gap from end to end.
 """
