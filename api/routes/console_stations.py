@@ -31,6 +31,7 @@ from maps.console.layout import ConsoleShell
 from stations import edits, hours
 from stations.edits import field_changes
 from stations.errors import InvalidFields, InvalidValue, StaleRevision
+from stations.hours_words import to_words
 from stations.model import Station
 from stations.registry import Registry
 from stations.settings import Settings
@@ -158,6 +159,7 @@ def _form(
         editable=shell.can_edit,
         name=station.name if station is not None else "",
         external_ids=station.external_ids if station is not None else {},
+        hours_words=(to_words(station.opening_hours, shell.lang) or "") if station is not None else "",
     )
     return pages.form_page(shell, view)
 

@@ -115,6 +115,7 @@ WORDS: Words = {
         "OpenStreetMap syntax, e.g. Mo-Fr 09:00-17:00; PH off",
     ),
     "revision": ("第 {revision} 版", "revision {revision}"),
+    "hours_saved": ("已保存的开放时间：{words}", "Saved hours: {words}"),
     "read_only": ("您是只读账号，只能查看。", "Your account can view only."),
     "conflict_title": ("保存冲突：站点已被他人修改", "Conflict: someone changed the station"),
     "conflict_text": (
@@ -364,6 +365,8 @@ class FormView:
     editable: bool = True
     name: str = ""
     external_ids: Mapping[str, str] = field(default_factory=dict)
+    hours_words: str = ""
+    """The saved opening hours said in the page's language (``stations.hours_words.to_words``)."""
 
 
 @cache

@@ -24,6 +24,7 @@ from sample_client import sample_client
 
 from api.sessions import COOKIE_NAME
 from stations import hours, search
+from stations.hours_words import to_words
 from stations.model import Station
 from stations.station_form import form_values, payload_at
 from tests.hostile import ALL, evaluated_in
@@ -180,6 +181,8 @@ def test_a_save_writes_the_fields_changed_and_the_history_says_who(console: Cons
     assert "编辑甲" in history and "改过的名字" in history and "无线网络" in history
     saved = console.editor.client.get(response.headers["location"]).text
     assert f"已保存（第 {revision + 1} 版）" in saved
+    if after.opening_hours:  # the saved hours said in words next to the field
+        assert f"已保存的开放时间：{to_words(after.opening_hours)}" in saved
 
 
 def test_a_new_station_is_created_and_located(console: Console) -> None:
