@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.accounts = Accounts(app.state.registry.store, settings.admin_token)
         app.state.reports = Reports(app.state.registry.store, settings.reports_per_hour)
         app.state.people = People.from_settings(app.state.registry.store, settings)
+        app.state.people.prepare()  # its dummy hash: the first unknown name at sign-in costs what a known one does
         yield
         app.state.registry.stop_background()
         app.state.registry.store.engine.dispose()

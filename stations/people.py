@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import math
 import secrets
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ MAX_NAME_CHARS = 100
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 1024
 """Longer passwords are refused (and, at sign-in, fail without hashing): hashing is the costly part."""
+HASHES_AT_ONCE = 4
+"""Password hashes one process computes at once (argon2 takes 64 MiB and a core's fraction of a second each):
+a flood of sign-ins waits its turn instead of exhausting memory."""
 TOUCH_EVERY = timedelta(minutes=1)
 """A session's last-seen time is written at most this often (a page's requests do not each write)."""
 ATTEMPTS_KEPT = timedelta(days=1)
@@ -176,6 +180,7 @@ class People:
         self.idle, self.absolute, self.window = idle, absolute, window
         self.per_account, self.per_client = per_account, per_client
         self.hasher = hasher or PasswordHasher()
+        self._hashing = threading.BoundedSemaphore(HASHES_AT_ONCE)
         self.clock = clock
 
     @classmethod
@@ -194,14 +199,22 @@ class People:
     @cached_property
     def _dummy_hash(self) -> str:
         """A hash no password matches, checked for unknown names so that they take as long as known ones."""
-        return self.hasher.hash(secrets.token_urlsafe(24))
+        return self._hash(secrets.token_urlsafe(24))
+
+    def prepare(self) -> None:
+        """Make the dummy hash now (a server at start-up), so that the first unknown name costs no extra hash."""
+        _ = self._dummy_hash
+
+    def _hash(self, password: str) -> str:
+        with self._hashing:
+            return self.hasher.hash(password)
 
     # ---- people -------------------------------------------------------------------------------------------
 
     def create(self, name: str, role: str, password: str) -> Person:
         """A new person; InvalidValue for a bad name, role or password, or a name already taken."""
         name, role = check_name(name), _role(role)
-        hashed = self.hasher.hash(check_password(password))
+        hashed = self._hash(check_password(password))
         now = self.clock()
         with Session(self.store.engine) as session, session.begin():
             key = name_key(name)
@@ -230,7 +243,7 @@ class People:
 
     def reset_password(self, name: str, password: str) -> Person:
         """Give the person a new password and end all their sessions; NotFound, InvalidValue."""
-        hashed = self.hasher.hash(check_password(password))
+        hashed = self._hash(check_password(password))
         return self._change(name, password_hash=hashed, password_changed_at=self.clock())
 
     def disable(self, name: str) -> Person:
@@ -290,7 +303,7 @@ class People:
             if person is None or person.disabled:  # removed or disabled meanwhile
                 raise SignInRefused(disabled=person is not None)
             if self.hasher.check_needs_rehash(person.password_hash):
-                person.password_hash = self.hasher.hash(password)
+                person.password_hash = self._hash(password)
             session.add(
                 ConsoleSessionRow(
                     id_sha256=session_digest(secret), person_id=person.id, csrf_token=csrf, created_at=now,
@@ -305,7 +318,8 @@ class People:
         if len(password) > MAX_PASSWORD_CHARS:
             return False
         try:
-            return self.hasher.verify(stored, password.encode("utf-8", "surrogatepass"))
+            with self._hashing:
+                return self.hasher.verify(stored, password.encode("utf-8", "surrogatepass"))
         except (VerificationError, InvalidHashError):
             return False
 
