@@ -20,7 +20,7 @@ from stations.store import Store
 pytestmark = pytest.mark.slow
 axe_path = test_accessibility.axe_path  # the accessibility tests' fixture: node_modules/axe-core
 
-EDITOR, PASSWORD = "编辑甲", "correct horse battery staple"
+EDITOR, VIEWER, PASSWORD = "编辑甲", "只读乙", "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 HEADER = "编号,名称,类型,经度,纬度,开放时间,热水"
 GOOD = f"E2E-1,{IMG}西湖工会驿站,户外劳动者服务站,120.1301,30.2601,周一至周日 8:00-20:00,有"
@@ -33,14 +33,15 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     with serve(tmp_path_factory.mktemp("console-keeping")) as running:
         people = People.from_settings(Store(running.settings.database_url), running.settings)
         people.create(EDITOR, "editor", PASSWORD)
+        people.create(VIEWER, "viewer", PASSWORD)
         people.store.engine.dispose()
         yield running
 
 
-def _signed_in(new_page: Callable[..., Any], server: Server, path: str, **options: Any) -> Any:
+def _signed_in(new_page: Callable[..., Any], server: Server, path: str, name: str = EDITOR, **options: Any) -> Any:
     page = new_page(viewport=DESKTOP, locale="zh-CN", **options)
     page.goto(f"{server.url}/console/login?next={path}")
-    page.fill("#yz-name", EDITOR)
+    page.fill("#yz-name", name)
     page.fill("#yz-password", PASSWORD)
     page.click("#yz-signin-form button[type=submit]")
     page.wait_for_url(f"{server.url}{path}")
@@ -105,6 +106,17 @@ def test_a_report_is_resolved_with_a_note(new_page: Callable[..., Any], console_
     page.goto(f"{console_server.url}/console/reports?status=resolved")
     assert "已电话核实：周末照常开放" in page.inner_text(f"#report-{report_id}")
     assert EDITOR in page.inner_text(f"#report-{report_id}")
+
+
+def test_a_viewer_sees_the_pages_without_write_controls(new_page: Callable[..., Any], console_server: Server) -> None:
+    httpx.post(f"{console_server.url}/stations/T-EVE/reports", json={"kind": "closed"}).raise_for_status()
+    page = _signed_in(new_page, console_server, "/console/imports", name=VIEWER)
+    assert page.locator("#yz-upload").count() == 0 and "需要编辑权限" in page.inner_text("main")
+    assert page.locator('a[href="/console/imports/template.xlsx"]').count() == 1
+    page.goto(f"{console_server.url}/console/reports")
+    page.wait_for_selector("#yz-report-map .leaflet-marker-icon")
+    assert page.locator(".yz-report").count() >= 1
+    assert page.locator(".yz-resolve, textarea").count() == 0
 
 
 @pytest.mark.parametrize("path", ["/console/imports", "/console/reports?status=all"])
