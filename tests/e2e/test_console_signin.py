@@ -89,6 +89,16 @@ def test_sign_in_keep_a_draft_across_an_expired_session_and_sign_out(
     assert page.input_value("#yz-token-name") == "" and not page.locator("#yz-restored").is_visible()
     assert page.locator("td", has_text="夜班同步 {{ 7*7 }}").count() == 1
 
+    # a page's own fetch writes carry the CSRF token without asking for it (console.js)
+    status = page.evaluate(
+        """() => fetch("/console/tokens", {
+            method: "POST", body: new URLSearchParams({name: "由脚本创建", role: "viewer", expires_days: "1"}),
+        }).then((r) => r.status)"""
+    )
+    assert status == 200
+    page.reload()
+    assert page.locator("td", has_text="由脚本创建").count() == 1
+
     page.click(".yz-logout button")
     page.wait_for_load_state()
     assert page.url == server.url + "/console/login?signed_out=1"
