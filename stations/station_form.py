@@ -195,6 +195,7 @@ _EXTRA_WORDS: tuple[tuple[str, str], ...] = (
     ("String should match pattern '^\\d{6}$'", "必须是 6 位数字的行政区划代码（例如 330106）"),
     ("String should match pattern", "含有不允许的字符（编号不能有空格和 / ? # % \\）"),
     ("Input should be less than or equal to", "超出允许的范围"),
+    ("a station with this id already exists", "这个编号已有站点使用，请换一个或留空自动生成"),
 )
 """Reasons of the model that ``stations.import_words`` does not word (the form checks positions itself)."""
 

@@ -30,7 +30,7 @@ from maps.console import stations as pages
 from maps.console.layout import ConsoleShell
 from stations import edits, hours
 from stations.edits import field_changes
-from stations.errors import InvalidFields, InvalidValue, StaleRevision
+from stations.errors import Conflict, InvalidFields, InvalidValue, StaleRevision
 from stations.hours_words import to_words
 from stations.model import Station
 from stations.registry import Registry
@@ -191,6 +191,8 @@ async def create_station(
             station, revision = registry.create(station, account.name)
         except InvalidFields as error:
             station, problems = None, problems_of(error, values)
+        except Conflict:
+            station, problems = None, [FieldProblem("id", station_id, "a station with this id already exists")]
     if station is None:
         page = _form(shell, registry, settings, None, None, {**values, "id": station_id}, problems)
         return console_page(page, 422)

@@ -199,6 +199,10 @@ def test_a_new_station_is_created_and_located(console: Console) -> None:
     station, revision = console.registry.versioned(station_id)
     assert revision == 1 and station.name == "新建的驿站" and station.types == ("outdoor_worker", "nursing_room")
     assert station.adcode == "330105" and station.amenities == {"toilet": "yes"}  # 拱墅区, from the position
+    taken = console.editor.client.post("/console/stations/new", data={**form, "id": station_id})
+    assert taken.status_code == 422 and "这个编号已有站点使用" in taken.text
+    english = console.editor.client.get(f"/console/stations/{station_id}?lang=en").text
+    assert "Longitude" in english and "Amenities" in english and 'action="/console/stations/' in english
 
 
 def test_bad_values_are_named_next_to_their_fields_in_chinese_and_nothing_is_written(console: Console) -> None:
