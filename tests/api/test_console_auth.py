@@ -12,16 +12,20 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.sessions import safe_next
 from stations.errors import InvalidValue, Unauthorized
 from stations.people import People
 from stations.settings import Settings
@@ -213,10 +217,10 @@ def test_csrf_missing_or_wrong_is_refused_before_anything_is_written(app: FastAP
     others_token = csrf_of(other.get("/console/tokens").text)
     before = token_count(app)
     form = {"name": "robot", "role": "viewer", "expires_days": "30"}
-    for given in (None, "", "x" * 43, others_token):
-        data = form if given is None else {**form, "csrf_token": given}
+    for sent in (None, "", "x" * 43, others_token):
+        data = form if sent is None else {**form, "csrf_token": sent}
         refused = client.post("/console/tokens", data=data)
-        assert refused.status_code == 403 and "表单已过期或来源不明，请刷新后重试" in refused.text, given
+        assert refused.status_code == 403 and "表单已过期或来源不明，请刷新后重试" in refused.text, sent
     assert client.post("/console/tokens", data=form, headers={"X-CSRF-Token": others_token}).status_code == 403
     assert token_count(app) == before
     made = client.post("/console/tokens", data={**form, "csrf_token": token})
@@ -362,6 +366,17 @@ def test_next_never_leaves_the_console(app: FastAPI, people: People) -> None:
     for target in ("//evil.example/console", "https://evil.example/console", "/consoleX", "/\\evil.example"):
         answer = sign_in(browser(app), name, next_path=target)
         assert answer.headers["location"] == "/console", target
+
+
+@settings(max_examples=300, deadline=None)
+@given(target=st.text() | st.builds(lambda tail: "/console" + tail, st.text()))
+def test_next_is_always_a_console_path_of_this_site(target: str) -> None:
+    chosen = safe_next(target)
+    parts = urlsplit(chosen)
+    assert chosen == target or chosen == "/console"
+    assert not parts.scheme and not parts.netloc and not chosen.startswith("//")
+    assert parts.path == "/console" or parts.path.startswith("/console/")
+    assert not any(c in chosen for c in "\\\r\n\t")
 
 
 def test_the_login_form_refuses_another_sites_post(app: FastAPI, people: People) -> None:
