@@ -28,13 +28,14 @@ exact per-cell distances, and the covered cells equal the brute force cell by ce
 
 from __future__ import annotations
 
+import functools
 import weakref
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from pykdtree.kdtree import KDTree
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from geo.grid import Grid
 
@@ -50,6 +51,12 @@ TILE = 4
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]
+
+
+@functools.cache
+def _threads() -> ThreadpoolController:
+    """The thread pools of the loaded libraries (found once: ``threadpool_limits`` looks them up on each call)."""
+    return ThreadpoolController()
 
 
 def _inside(x_c: Floats, y_c: Floats, sx: Floats, sy: Floats, radius_m: float) -> NDArray[np.bool_]:
@@ -192,7 +199,7 @@ def coverage_core(
         no_station = _no_station_quantiles(grid, quantiles)
         return CoreResult(np.zeros(grid.shape, dtype=bool), np.zeros(n, dtype=np.intp), no_station)
     # one OpenMP thread: the queries are small, and on a shared machine a second spinning thread costs 2-3x
-    with threadpool_limits(1, user_api="openmp"):
+    with _threads().limit(limits=1, user_api="openmp"):
         near = _nearest(tiles, sx, sy)
         covered, covered_cells = _covered(grid, tiles, near, sx, sy, radius_m)
         return CoreResult(covered, covered_cells, _quantiles(grid, tiles, near, sx, sy, quantiles))
@@ -334,7 +341,7 @@ def district_quantiles(
     if sx.size == 0:
         return _no_station_quantiles(grid, quantiles)
     tiles = _tiles(grid)
-    with threadpool_limits(1, user_api="openmp"):
+    with _threads().limit(limits=1, user_api="openmp"):
         return _quantiles(grid, tiles, _nearest(tiles, sx, sy), sx, sy, quantiles)
 
 

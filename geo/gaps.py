@@ -148,8 +148,7 @@ def _label_raster(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.in
         local, count = ndimage.label(mask, structure=_EIGHT_NEIGHBOURS)
         if count:
             target = labels[window]  # a view; districts' cells never overlap, so these cells are still 0
-            local += len(owners)
-            np.copyto(target, local, where=mask)
+            np.add(local, len(owners), out=target, where=mask)
             owners.extend([position] * count)
     return labels, len(owners), np.array(owners, dtype=np.intp)
 
