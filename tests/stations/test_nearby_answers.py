@@ -293,3 +293,27 @@ def test_open_first_within_a_radius_over_every_station(everything: list[Station]
         expected = reference(everything, query, at)
         assert [a.station.id for a in answers] == [row[0] for row in expected]
         assert np.allclose([a.distance_m for a in answers], [row[1] for row in expected], rtol=1e-9, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(STATION_TYPES), min_size=1, max_size=3, unique=True),
+            st.dictionaries(st.sampled_from(AMENITIES), st.sampled_from(["yes", "no"])),
+        ),
+        max_size=12,
+    )
+)
+def test_snapshot_filter_bits_are_each_station_s_types_and_yes_amenities(
+    kinds: list[tuple[list[str], dict[str, str]]],
+) -> None:
+    everything = [
+        Station(id=f"S{i}", name="驿站", types=types, lon=120.1, lat=30.2, amenities=amenities)
+        for i, (types, amenities) in enumerate(kinds)
+    ]
+    snapshot = Snapshot(everything)
+    for i, station in enumerate(snapshot.stations):
+        assert int(snapshot._type_bits[i]) == sum(1 << STATION_TYPES.index(t) for t in station.types)
+        yes = [a for a, v in station.amenities.items() if v == "yes"]
+        assert int(snapshot._amenity_bits[i]) == sum(1 << AMENITIES.index(a) for a in yes)
