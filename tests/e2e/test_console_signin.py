@@ -122,7 +122,7 @@ def test_a_viewer_sees_no_write_controls_in_english(new_page: Callable[..., Any]
     sign_in(page, VIEWER)
     assert page.url == server.url + "/console?lang=en"
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator(".yz-role").inner_text() == "（viewer）"
+    assert page.locator(".yz-role").inner_text() == "(viewer)"
     assert page.locator("a[href^='/console/stations/new'], a[href^='/console/tokens']").count() == 0
     page.goto(server.url + "/console/tokens?lang=en")
     assert page.locator("h1").inner_text() == "You do not have permission to do this"
