@@ -255,6 +255,7 @@
     function big(node) {  // 44 px targets, set through the CSSOM (allowed by the page's CSP)
       node.style.minHeight = "44px";
       node.style.minWidth = "44px";
+      node.style.margin = "0.25rem 0.5rem 0.25rem 0";
       return node;
     }
 
