@@ -560,8 +560,9 @@ def _fields(
     if text.get("area_m2"):
         fields["area_m2"] = _optional_number(record, "area_m2")
     amenities = {}
-    for amenity in AMENITIES:
-        value = record.get(amenity)
+    present = _AMENITY_SET.intersection(record)  # a record has few amenities: a look-up for each of 24 is not free
+    for amenity in sorted(present, key=_AMENITY_ORDER.__getitem__) if len(present) > 1 else present:
+        value = record[amenity]
         if value is None or value == "":
             continue  # unknown; most cells of a wide sheet, so skipped without the text handling below
         raw = text[amenity].lower()
@@ -578,6 +579,10 @@ def _fields(
     fields["id"] = text.get("id") or generated_id(name, lon, lat)
     return fields
 
+
+_AMENITY_SET = frozenset(AMENITIES)
+_AMENITY_ORDER = {name: i for i, name in enumerate(AMENITIES)}
+"""Amenities in the model's order: ``_fields`` checks a record's in that order (its first bad one is reported)."""
 
 _STATIONS = TypeAdapter(list[Station])
 
