@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stations import hours
+from stations import holidays, hours
 from stations.errors import HoursNotUnderstood
 from stations.hours_words import DAY_MINUTES, WeeklyHours, read_osm, read_words, to_osm, to_words, write_osm
 from stations.importers import parse_file
@@ -37,6 +37,9 @@ EXAMPLES = [
     ("24小时", "24/7"),
     ("全天候", "24/7"),
     ("全天24小时开放", "24/7"),
+    ("7×24小时", "24/7"),
+    ("9:00-12:00/14:00-17:00", "Mo-Su 09:00-12:00,14:00-17:00"),
+    ("周一至周五 9:00-17:00/周六 9:00-12:00", "Mo-Fr 09:00-17:00; Sa 09:00-12:00"),
     ("24h", "24/7"),
     ("0-24", "24/7"),
     ("24小时；法定节假日休息", "24/7; PH off"),
@@ -171,7 +174,7 @@ def said(draw: st.DrawFn, week: WeeklyHours) -> str:
     def spans(ranges: tuple[tuple[int, int], ...]) -> str:
         if ranges == ((0, DAY_MINUTES),) and draw(st.booleans()):
             return draw(st.sampled_from(["24小时", "全天"]))
-        return draw(st.sampled_from(["、", "，", " ", ","])).join(span(*r) for r in ranges)
+        return draw(st.sampled_from(["、", "，", " ", ",", "/"])).join(span(*r) for r in ranges)
 
     groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
     for day, ranges in enumerate(week.days):
@@ -201,12 +204,20 @@ def said(draw: st.DrawFn, week: WeeklyHours) -> str:
 
 
 def reference_open(week: WeeklyHours, at: datetime) -> bool:
-    """Open at ``at`` (an ordinary day: not a holiday, not a 调休 working day) by the week's own ranges."""
+    """Open at ``at`` by the week's own ranges: a public holiday's when the week states them, a Wednesday's on an
+    adjusted working day (调休), the weekday's otherwise (the rule of ``stations.hours``)."""
+    kind = holidays.day_kind(at.date())
+    spans = week.days[at.weekday()]
+    if kind == "adjusted_workday":
+        spans = week.days[hours.ADJUSTED_WORKDAY_WEEKDAY]
+    elif kind == "holiday" and week.holidays is not None:
+        spans = week.holidays
     minute = at.hour * 60 + at.minute
-    return any(start <= minute < end for start, end in week.days[at.weekday()])
+    return any(start <= minute < end for start, end in spans)
 
 
-ORDINARY_DAYS = datetime(2026, 3, 2)  # March 2026: no public holiday, no 调休 working day in the month
+START = datetime(2025, 1, 1)
+SPECIAL_DAYS = [datetime(d.year, d.month, d.day) for d in holidays.special_days()]
 
 
 @settings(max_examples=150, deadline=None)
@@ -217,7 +228,10 @@ def test_every_accepted_chinese_form_evaluates_as_its_meaning_at_random_times(
     text = data.draw(said(week))
     osm = to_osm(text)
     for _ in range(20):
-        at = ORDINARY_DAYS + timedelta(minutes=data.draw(st.integers(0, 27 * 24 * 60 - 1)))
+        if data.draw(st.booleans()):  # on a holiday or 调休 day, where 节假日休息 and the calendar matter
+            at = data.draw(st.sampled_from(SPECIAL_DAYS)) + timedelta(minutes=data.draw(st.integers(0, 1439)))
+        else:
+            at = START + timedelta(minutes=data.draw(st.integers(0, 3 * 365 * 24 * 60 - 1)))
         assert hours.status(osm, at) == ("open" if reference_open(week, at) else "closed"), (text, osm, at)
 
 
