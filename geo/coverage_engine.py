@@ -137,6 +137,8 @@ class _Nearest:
     """... and to its second nearest (D2, less a rounding allowance; inf with one station)."""
     station: Ints
     """The nearest station of each block centre."""
+    second_station: Ints
+    """Its second nearest (the nearest again with one station)."""
     tolerance: Floats
     """Float rounding allowance of each block's distances."""
 
@@ -149,7 +151,8 @@ def _nearest(tiles: _Tiles, station_x: Floats, station_y: Floats) -> _Nearest:
     # D2 less its rounding allowance (inf stays inf): a lower bound of the second distance for sure
     second = found[:, 1] * (1.0 - 1e-9) - 1e-6 if k == 2 else np.full(found.shape[0], np.inf)
     tolerance = 1e-6 * (1.0 + found[:, 0])
-    return _Nearest(tree, found[:, 0], second, nearest[:, 0].astype(np.intp), tolerance)
+    nearest = nearest.astype(np.intp)
+    return _Nearest(tree, found[:, 0], second, nearest[:, 0], nearest[:, k - 1], tolerance)
 
 
 def _cell_bounds(
@@ -165,6 +168,14 @@ def _cell_bounds(
     upper = np.sqrt((dy * dy)[:, :, None] + (dx * dx)[:, None, :]).reshape(blocks.size, TILE * TILE)
     others = (near.second[blocks] - near.tolerance[blocks])[:, None] - tiles.delta
     return upper, others
+
+
+def _second_distance(near: _Nearest, blocks: Ints, x: Floats, y: Floats, sx: Floats, sy: Floats) -> Floats:
+    """Distance from cells (centres x, y, in ``blocks``) to their block centre's second nearest station."""
+    station = near.second_station[blocks]
+    dx, dy = x - sx[station], y - sy[station]
+    distance: Floats = np.sqrt(dx * dx + dy * dy)
+    return distance
 
 
 def _cell_centres(grid: Grid, tiles: _Tiles, blocks: Ints, slots: Ints) -> tuple[Floats, Floats]:
@@ -230,9 +241,15 @@ def _covered(
         which_block, which_slot = np.nonzero(unsure)
         blocks = band[which_block]
         x, y = _cell_centres(grid, tiles, blocks, which_slot)
-        _, station = near.tree.query(np.column_stack((x, y)), k=1)
-        station = station.astype(np.intp)
-        cell_covered[which_block, which_slot] = _inside(x, y, sx[station], sy[station], radius_m)
+        # covered by one of the block centre's two nearest stations, or else asked of the k-d tree
+        first, second = near.station[blocks], near.second_station[blocks]
+        found = _inside(x, y, sx[first], sy[first], radius_m) | _inside(x, y, sx[second], sy[second], radius_m)
+        ask = np.flatnonzero(~found)
+        if ask.size:
+            _, station = near.tree.query(np.column_stack((x[ask], y[ask])), k=1)
+            station = station.astype(np.intp)
+            found[ask] = _inside(x[ask], y[ask], sx[station], sy[station], radius_m)
+        cell_covered[which_block, which_slot] = found
     painted[tiles.block_row[band], :, tiles.block_col[band], :] = cell_covered.reshape(-1, TILE, TILE)
     ny, nx = grid.shape
     out = painted.reshape(tiles.n_block_rows * TILE, tiles.n_block_cols * TILE)[:ny, :nx]
@@ -317,9 +334,17 @@ def _quantiles(
             unsure = values > others[band]
             if unsure.any():
                 which_block, which_slot = np.nonzero(mine)
-                cells = band[unsure]
-                x, y = _cell_centres(grid, tiles, blocks[which_block[cells]], which_slot[cells])
-                values[unsure], _ = near.tree.query(np.column_stack((x, y)), k=1)
+                positions = np.flatnonzero(unsure)
+                cells = band[positions]
+                cell_blocks = blocks[which_block[cells]]
+                x, y = _cell_centres(grid, tiles, cell_blocks, which_slot[cells])
+                # a cell nearer than floor_cell to the second station is below the order statistic whatever
+                # its exact distance: that upper bound stands in for it; the rest are asked of the k-d tree
+                better = np.minimum(values[positions], _second_distance(near, cell_blocks, x, y, sx, sy))
+                values[positions] = better
+                ask = np.flatnonzero(better >= floor_cell)
+                if ask.size:
+                    values[positions[ask]], _ = near.tree.query(np.column_stack((x[ask], y[ask])), k=1)
             below_count = int(np.count_nonzero(surely_below))
             a, b = a - below_count, b - below_count
             picked = np.partition(values, (a, b))
