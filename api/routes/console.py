@@ -30,7 +30,7 @@ from api.sessions import (
     session_secret,
     set_session_cookie,
 )
-from maps.console.layout import ROLE_NAMES, ConsoleShell, render_page
+from maps.console.layout import ROLE_NAMES, render_page
 from stations.accounts import Accounts
 from stations.errors import InvalidValue, NotFound, RateLimited, SignInRefused
 from stations.hours import today
@@ -43,10 +43,6 @@ WRONG_CREDENTIALS = ("用户名或密码错误", "Wrong name or password")
 DISABLED = ("此账户已停用，请联系管理员", "This account is disabled; ask an admin")
 OPEN_REPORTS_COUNTED = 1000
 """Open reports counted for the home page; more show as "1000+"."""
-
-
-def _with_lang(shell: ConsoleShell, target: str) -> str:
-    return shell.link(target)
 
 
 @router.get(CONSOLE_HOME, response_class=HTMLResponse)
@@ -89,7 +85,7 @@ def login_form(request: Request) -> Response:
     """The sign-in form; already signed in: straight on to ``next``."""
     shell = console_shell(request)
     if console_session(request) is not None:
-        return RedirectResponse(_with_lang(shell, safe_next(request.query_params.get("next"))), 303, headers=NO_STORE)
+        return RedirectResponse(shell.link(safe_next(request.query_params.get("next"))), 303, headers=NO_STORE)
     return _login_page(
         request,
         expired="expired" in request.query_params,
@@ -124,7 +120,7 @@ def login(
             request, 429, {"Retry-After": str(limited.retry_after_s)}, next=target, name=name[:200], error=message
         )
     people.sign_out(session_secret(request))  # a new id at every sign-in: an old one is never reused
-    response = RedirectResponse(_with_lang(shell, target), 303, headers=NO_STORE)
+    response = RedirectResponse(shell.link(target), 303, headers=NO_STORE)
     set_session_cookie(response, request, signed_in.secret)
     return response
 
@@ -134,7 +130,7 @@ def logout(request: Request, _csrf: CsrfChecked) -> Response:
     """Sign out: the session row is deleted and the cookie dropped; back to the sign-in page."""
     shell = console_shell(request)
     get_people(request).sign_out(session_secret(request))
-    response = RedirectResponse(_with_lang(shell, f"{LOGIN_PATH}?signed_out=1"), 303, headers=NO_STORE)
+    response = RedirectResponse(shell.link(f"{LOGIN_PATH}?signed_out=1"), 303, headers=NO_STORE)
     clear_session_cookie(response, request)
     return response
 
@@ -233,4 +229,4 @@ def revoke_token(request: Request, token_id: int, _account: ConsoleAdmin, _csrf:
         _accounts(request).revoke(str(token_id))
     except NotFound:
         return _tokens_page(request, 404, error=shell.t(f"没有有效的令牌 {token_id}", f"No active token {token_id}"))
-    return RedirectResponse(_with_lang(shell, f"/console/tokens?revoked={token_id}"), 303, headers=NO_STORE)
+    return RedirectResponse(shell.link(f"/console/tokens?revoked={token_id}"), 303, headers=NO_STORE)
