@@ -17,13 +17,14 @@ and the session's CSRF token (``api.sessions``), checked before anything is read
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import RegistryDep, SettingsDep
+from api.deps import RegistryDep, ServiceDep, SettingsDep
 from api.routes.stations import StationId, station_id_path
 from api.sessions import NO_STORE, ConsoleEditor, ConsoleViewer, CsrfChecked, console_page, console_shell
 from maps.console import stations as pages
@@ -34,7 +35,7 @@ from stations.errors import Conflict, InvalidFields, InvalidValue, StaleRevision
 from stations.hours_words import to_words
 from stations.model import Station
 from stations.registry import Registry
-from stations.settings import Settings
+from stations.service import Service
 from stations.station_form import (
     FORM_FIELDS,
     FieldProblem,
@@ -126,36 +127,26 @@ def station_list(
     return console_page(pages.list_page(shell, view))
 
 
-def _tiles(settings: Settings) -> pages.Tiles:
-    return pages.Tiles(pages.tiles_url(settings.tiles), settings.tiles_attribution, settings.tiles_crs)
-
-
-def _centre(registry: Registry, settings: Settings) -> tuple[float, float] | None:
-    from stations.service import Service
-
-    return Service(settings, registry).centre(registry.snapshot().stations)
-
-
 def _form(
     shell: ConsoleShell,
-    registry: Registry,
-    settings: SettingsDep,
+    service: Service,
     station: Station | None,
     revision: int | None,
     values: dict[str, str] | None = None,
     problems: list[FieldProblem] | None = None,
     message: str = "",
 ) -> str:
-    shown = values if values is not None else form_values(station, settings.tiles_crs)
+    registry = service.registry
+    shown = values if values is not None else form_values(station, service.settings.tiles_crs)
     view = pages.FormView(
         station_id=station.id if station is not None else None,
         revision=revision,
         values=shown,
         vocabulary=_vocabulary(registry, shell.lang),
-        tiles=_tiles(settings),
+        tiles=service.tiles(),
         problems={p.field: problem_words(p, shell.lang) for p in problems or []},
         message=message,
-        centre=_centre(registry, settings) if station is None else None,
+        centre=service.centre(registry.snapshot().stations) if station is None else None,
         editable=shell.can_edit,
         name=station.name if station is not None else "",
         external_ids=station.external_ids if station is not None else {},
@@ -165,11 +156,9 @@ def _form(
 
 
 @router.get("/stations/new", response_class=HTMLResponse)
-def new_station_form(
-    request: Request, _account: ConsoleEditor, registry: RegistryDep, settings: SettingsDep
-) -> HTMLResponse:
+def new_station_form(request: Request, _account: ConsoleEditor, service: ServiceDep) -> HTMLResponse:
     """An empty station form."""
-    return console_page(_form(console_shell(request), registry, settings, None, None))
+    return console_page(_form(console_shell(request), service, None, None))
 
 
 def _form_lists(form: Any) -> dict[str, list[str]]:
@@ -177,11 +166,10 @@ def _form_lists(form: Any) -> dict[str, list[str]]:
 
 
 @router.post("/stations/new", response_class=HTMLResponse)
-async def create_station(
-    request: Request, account: ConsoleEditor, _csrf: CsrfChecked, registry: RegistryDep, settings: SettingsDep
-) -> Response:
+async def create_station(request: Request, account: ConsoleEditor, _csrf: CsrfChecked, service: ServiceDep) -> Response:
     """Add the station the form describes; 303 to it, or the form again with each problem (422)."""
     shell = console_shell(request)
+    registry, settings = service.registry, service.settings
     form = _form_lists(await request.form())
     values = submitted(form)
     station_id = (form.get("id") or [""])[0].strip()
@@ -194,7 +182,7 @@ async def create_station(
         except Conflict:
             station, problems = None, [FieldProblem("id", station_id, "a station with this id already exists")]
     if station is None:
-        page = _form(shell, registry, settings, None, None, {**values, "id": station_id}, problems)
+        page = _form(shell, service, None, None, {**values, "id": station_id}, problems)
         return console_page(page, 422)
     target = shell.link(pages.with_query(pages.station_path(station.id), saved=revision))
     return RedirectResponse(target, status_code=303, headers=NO_STORE)
@@ -202,34 +190,24 @@ async def create_station(
 
 @router.get("/stations/{station_id}", response_class=HTMLResponse)
 def station_page(
-    request: Request,
-    _account: ConsoleViewer,
-    registry: RegistryDep,
-    settings: SettingsDep,
-    station_id: StationId,
-    saved: str = "",
+    request: Request, _account: ConsoleViewer, service: ServiceDep, station_id: StationId, saved: str = ""
 ) -> HTMLResponse:
     """The station form (editors) or its read-only view (viewers)."""
     shell = console_shell(request)
-    station, revision = registry.versioned(station_id)
+    station, revision = service.registry.versioned(station_id)
     message = pages.word("saved", shell.lang, revision=revision) if saved.isdigit() else ""
-    return console_page(_form(shell, registry, settings, station, revision, message=message))
+    return console_page(_form(shell, service, station, revision, message=message))
 
 
 @router.post("/stations/{station_id}", response_class=HTMLResponse)
 async def save_station(
-    request: Request,
-    account: ConsoleEditor,
-    _csrf: CsrfChecked,
-    registry: RegistryDep,
-    settings: SettingsDep,
-    station_id: StationId,
+    request: Request, account: ConsoleEditor, _csrf: CsrfChecked, service: ServiceDep, station_id: StationId
 ) -> Response:
     """Save the fields the editor changed since the revision they loaded (``revision``). From the conflict view,
     against the revision it showed (``resolved_at``): each field the editor holds differently, unless chosen
     ``keep.<field>`` = theirs; or, with ``keep_all``, every field they changed since ``revision``."""
     shell = console_shell(request)
-    crs = settings.tiles_crs
+    registry, crs = service.registry, service.settings.tiles_crs
     form = _form_lists(await request.form())
     yours = submitted(form)
     current, _ = registry.versioned(station_id)
@@ -250,12 +228,12 @@ async def save_station(
             _, revision = registry.update(station_id, patch, account.name, base_revision)
         except InvalidFields as error:
             problems = problems_of(error, yours)
-        except StaleRevision as stale:
-            return _conflict(shell, registry, station_id, loaded, yours, loaded_revision, stale, crs)
+        except StaleRevision:  # the page reads the revisions again: another save may have landed since
+            return _conflict(shell, registry, station_id, loaded, yours, loaded_revision, crs)
         else:
             target = shell.link(pages.with_query(pages.station_path(station_id), saved=revision))
             return RedirectResponse(target, status_code=303, headers=NO_STORE)
-    page = _form(shell, registry, settings, current, base_revision, yours, problems)
+    page = _form(shell, service, current, loaded_revision, yours, problems)
     return console_page(page, 422)
 
 
@@ -272,7 +250,6 @@ def _conflict(
     base: dict[str, str],
     yours: dict[str, str],
     base_revision: int,
-    stale: StaleRevision,
     crs: Any,
 ) -> HTMLResponse:
     """The 409 page of a save based on an old revision: theirs (as stored now) and yours, field by field."""
@@ -288,13 +265,10 @@ def _conflict(
         yours,
         _vocabulary(registry, shell.lang),
     )
-    del stale  # the revisions are read again: another save may have landed since
     return console_page(pages.conflict_page(shell, view), 409)
 
 
 def _value_text(value: Any) -> str:
-    import json
-
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from markupsafe import Markup
 
 from maps.console.layout import ConsoleShell, render_page
-from maps.page import leaflet_inline
+from maps.page import Tiles, leaflet_inline
 
 Words = Mapping[str, tuple[str, str]]
 
@@ -195,16 +195,6 @@ class Vocabulary:
         if name in self.labels:
             return self.labels[name]
         return word(name, lang)
-
-
-@dataclass(frozen=True)
-class Tiles:
-    """The base map of the form: a URL template with ``{z}/{x}/{y}``, its attribution (plain text) and the
-    coordinate system its tiles are drawn in (the form's coordinates are in it too)."""
-
-    url: str
-    attribution: str
-    crs: str = "wgs84"
 
 
 def tiles_url(source: str) -> str:
@@ -391,8 +381,8 @@ def _trusted(text: str, closing: str) -> Markup:
 def _map_config(view: FormView, lang: str) -> dict[str, Any]:
     values = view.values
     return {
-        "tiles": view.tiles.url,
-        "attribution": view.tiles.attribution,
+        "tiles": tiles_url(view.tiles.source),
+        "attribution": view.tiles.attribution or "",
         "crs": view.tiles.crs,
         "lon": values.get("lon", ""),
         "lat": values.get("lat", ""),
