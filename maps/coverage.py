@@ -8,6 +8,9 @@ Layers, bottom to top (each can be switched off in the layer control):
 - 服务空白 gaps: the gap polygons as red hatching (a quarter of their area) with a red outline, above the
   choropleth, which reads through them; a click inside a gap opens the district's row, a click on the outline
   the gap's (rank, district, area, demand, nearest station) — ``maps.coverage_controls.GapsLayer``;
+- 夜间空白 night gaps (when given): places covered by day but not at 22:00–06:00, as black back-hatching with a
+  dashed outline (a ``GapsLayer`` of kind ``night-gap``), the choropleth reading through; its own layer, named
+  with the day it is of;
 - 热点 hot spots (when given): numbered badges ``热1``, ``热2``... at the suggested site of each (badges are
   buttons: Tab reaches them, Enter or Space opens the popup; crowded ones are drawn apart, ``maps.badges``);
 - one layer per station type, named by ``CoverageMap.type_labels`` (e.g. 户外劳动者服务站 outdoor workers),
@@ -22,8 +25,9 @@ Proposed sites (``geo.siting`` via the planner), when given, add:
   layers 覆盖率（现状）before and 覆盖率（新增后）after (shown first), whose popups state both shares.
 
 Title, legend, layer names and credits are in the page's language (``lang``: ``zh``, default, or ``en``;
-``maps.coverage_text``), as is ``<html lang>``; popups keep their bilingual labels. With ``hour_shares`` an
-hour selector recolours the choropleth by the covered share at that hour.
+``maps.coverage_text``), as is ``<html lang>``; popups keep their bilingual labels. With ``hour_shares`` or
+``hour_days`` an hour selector (and a day selector for several days: a weekday and a weekend day/holiday)
+recolours the choropleth by the covered share at that hour of that day.
 
 The builder takes one typed value, ``CoverageMap``: figures as ``DistrictFigures``, stations as
 ``MapStation``, proposals as ``ProposedSite``. Every name, adcode and title is HTML-escaped and reaches the
