@@ -210,8 +210,11 @@ async def save_station(
     registry, crs = service.registry, service.settings.tiles_crs
     form = _form_lists(await request.form())
     yours = submitted(form)
-    current, _ = registry.versioned(station_id)
     loaded_revision = _int((form.get("revision") or [""])[0], "revision", 0)
+    found = registry.store.versioned(station_id)
+    if found is None:  # removed meanwhile: what the editor sent is shown, not lost
+        return _conflict(shell, registry, station_id, yours, yours, loaded_revision, crs)
+    current = found[0]
     loaded = _form_at(registry, station_id, loaded_revision, crs) or form_values(current, crs)
     base_revision = _int((form.get("resolved_at") or [""])[0], "resolved_at", loaded_revision)
     base = loaded if base_revision == loaded_revision else _form_at(registry, station_id, base_revision, crs) or loaded

@@ -276,6 +276,15 @@ def test_two_editors_conflict_and_nothing_is_lost(console: Console) -> None:
     assert (final.name, final.host, final.phone) == ("甲改的名字", "乙改的单位", "0571-1234")
 
 
+def test_a_save_of_a_station_removed_meanwhile_shows_what_was_sent(console: Console) -> None:
+    station, revision = console.registry.versioned("HZ-SYN-00009")
+    console.registry.delete("HZ-SYN-00009", "admin", revision, hard=True)
+    form = {**_form(station, name="删除后才保存"), "revision": revision, "csrf_token": console.editor.csrf}
+    response = console.editor.client.post("/console/stations/HZ-SYN-00009", data=form)
+    assert response.status_code == 409 and "这个站点已被删除" in response.text and "删除后才保存" in response.text
+    assert 'name="resolved_at"' not in response.text and "yz-save-choices" not in response.text
+
+
 def test_the_station_at_an_earlier_revision_is_rebuilt_from_its_history(console: Console) -> None:
     registry = console.registry
     before, revision = registry.versioned("HZ-SYN-00005")
