@@ -26,7 +26,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import RegistryDep, ServiceDep, SettingsDep
 from api.routes.stations import StationId, station_id_path
-from api.sessions import NO_STORE, ConsoleEditor, ConsoleViewer, CsrfChecked, console_page, console_shell
+from api.sessions import (
+    NO_STORE,
+    ConsoleEditor,
+    ConsoleViewer,
+    CsrfChecked,
+    console_page,
+    console_shell,
+    message_page,
+)
 from maps.console import stations as pages
 from maps.console.layout import ConsoleShell
 from stations import edits, hours
@@ -55,6 +63,10 @@ from stations.station_list import PAGE_SIZES, SORT_KEYS, StationListQuery, list_
 from stations.vocabulary import AMENITIES, OPERATING_STATUSES, STATION_TYPES, page_labels
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+NO_STATION = (
+    "没有这个站点（可能已被删除；修改记录仍可查看）",
+    "No such station (it may have been removed; its history is kept)",
+)
 
 
 def _vocabulary(registry: Registry, lang: str) -> pages.Vocabulary:
@@ -194,7 +206,10 @@ def station_page(
 ) -> HTMLResponse:
     """The station form (editors) or its read-only view (viewers)."""
     shell = console_shell(request)
-    station, revision = service.registry.versioned(station_id)
+    found = service.registry.store.versioned(station_id)
+    if found is None:
+        return message_page(request, 404, *NO_STATION)
+    station, revision = found
     message = pages.word("saved", shell.lang, revision=revision) if saved.isdigit() else ""
     return console_page(_form(shell, service, station, revision, message=message))
 

@@ -283,6 +283,9 @@ def test_a_save_of_a_station_removed_meanwhile_shows_what_was_sent(console: Cons
     response = console.editor.client.post("/console/stations/HZ-SYN-00009", data=form)
     assert response.status_code == 409 and "这个站点已被删除" in response.text and "删除后才保存" in response.text
     assert 'name="resolved_at"' not in response.text and "yz-save-choices" not in response.text
+    gone = console.editor.client.get("/console/stations/HZ-SYN-00009")
+    assert gone.status_code == 404 and "没有这个站点" in gone.text
+    assert "删除" in console.editor.client.get("/console/stations/HZ-SYN-00009/history").text  # the purge, kept
 
 
 def test_the_station_at_an_earlier_revision_is_rebuilt_from_its_history(console: Console) -> None:
