@@ -60,7 +60,7 @@ def hotspots(
     gaps_csv: Annotated[bool, typer.Option("--gaps-csv", help="print the stations needed per gap as CSV")] = False,
 ) -> None:
     """Gaps a station can close: unserved demand in pieces one new station serves, and what each gap would take."""
-    from stations.planning.exports import hotspot_export, report_csv, rows_in
+    from stations.planning.exports import CRS_LABELS, hotspot_export, report_csv, rows_in
     from stations.planning.hotspots import gap_need_rows, hotspot_rows
 
     words = WORDS[query.lang]
@@ -84,9 +84,10 @@ def hotspots(
         radius=f"{found.radius_m:,.0f}", count=len(found.spots), total=f"{found.unserved:,.1f}", unit=unit
     )
     table = Table(title=title, title_justify="left")
-    for header in words["spot_headers"]:
+    system = CRS_LABELS[query.crs][0]  # the coordinates' system, named in their header
+    for number, header in enumerate(words["spot_headers"]):
         table.add_column(
-            header, justify="left" if header in (words["spot_headers"][1], words["spot_headers"][5]) else "right"
+            f"{header} ({system})" if number == 4 else header, justify="left" if number in (1, 5) else "right"
         )
     for spot in rows_in(hotspot_rows(report, query.limit), query.crs):
         distance = "" if spot["nearest_station_m"] is None else f"{spot['nearest_station_m']:,.0f}"
@@ -95,8 +96,8 @@ def hotspots(
             str(spot["gap_stations"]))  # fmt: skip
     out.print(table)
     gaps = Table(title=str(words["gaps_title"]), title_justify="left")
-    for header in words["gap_headers"]:
-        gaps.add_column(header, justify="left" if header in words["gap_headers"][1:2] else "right")
+    for number, header in enumerate(words["gap_headers"]):
+        gaps.add_column(f"{header} ({system})" if number == 6 else header, justify="left" if number == 1 else "right")
     for need in rows_in(gap_need_rows(report, query.limit), query.crs):
         distance = "" if need["nearest_station_m"] is None else f"{need['nearest_station_m']:,.0f}"
         row(gaps, str(need["gap_rank"] or "—"), need["district"], f"{need['area_km2']:,.1f}", f"{need['demand']:,.1f}",

@@ -141,7 +141,7 @@ def test_cli_hotspots_with_time_language_and_crs(sample_runner: CliRunner) -> No
     body = json.loads(sample_runner.invoke(cli.app, [*base, "--json", "--crs", "gcj02"]).stdout)
     assert body["coordinate_system"] == "gcj02" and body["metadata"]["time"]["open_at"].endswith("T23:00:00+08:00")
     assert len(body["features"]) == 3
-    table = sample_runner.invoke(cli.app, [*base, "--lang", "en"])
-    assert table.exit_code == 0 and "hot spots" in table.stdout
+    table = sample_runner.invoke(cli.app, [*base, "--lang", "en", "--crs", "bd09"])
+    assert table.exit_code == 0 and "hot spots" in table.stdout and "(BD-09)" in table.stdout
     bad = sample_runner.invoke(cli.app, [*base, "--amenities", "jacuzzi"])
     assert bad.exit_code != 0 and "amenities" in bad.output
