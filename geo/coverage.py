@@ -4,8 +4,9 @@ A grid cell (``geo.grid``) is covered when the distance from its centre to the n
 ``radius_m``. This is the union of station circles sampled at cell centres: it converges to the exact
 union-of-buffers area as cells shrink, and gives distances, percentiles and gaps, which a union of buffers
 cannot. The covered cells and the median / p90 distance per district are exact without a nearest-station
-query per cell (``geo.coverage_engine``: disc runs per raster row, and block bounds with an exact band);
-the per-cell distances (``Coverage.distance_m``) are a k-d tree query over every cell, run on first use.
+query per cell (``geo.coverage_engine``: one query per 4 × 4-cell block centre, bounds for every cell, and
+exact distances only in the boundary band around the radius and around each quantile); the per-cell
+distances (``Coverage.distance_m``) are a k-d tree query over every cell, run on first use.
 
 >>> from shapely.geometry import box
 >>> from geo.districts import Districts
@@ -76,9 +77,10 @@ class DistrictCoverage:
 class Coverage:
     """Per-cell coverage and per-district figures for one radius and one set of stations.
 
-    ``compute_coverage`` fills ``_covered`` (exact, from the discs) and leaves the per-cell distances to be
-    computed on first use from ``_stations`` (a k-d tree query over every cell, the costly part); built by
-    hand from distances (``Coverage(grid, radius_m, distance_m, districts)``), covered is distance ≤ radius.
+    ``compute_coverage`` fills ``_covered_raster`` (exact, from ``geo.coverage_engine``) and leaves the
+    per-cell distances to be computed on first use from ``_stations`` (a k-d tree query over every cell, the
+    costly part); built by hand from distances (``Coverage(grid, radius_m, distance_m, districts)``), covered
+    is distance ≤ radius.
     """
 
     grid: Grid

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from geo.coverage import compute_coverage
-from geo.coverage_engine import coverage_core, district_quantiles
+from geo.coverage_engine import _blown_up, _rank_bounds, coverage_core, district_quantiles
 from geo.grid import Grid
 
 SMALL = ("330102", "330108")  # 上城区 and 滨江区
@@ -94,6 +94,54 @@ def test_median_and_p90_equal_np_quantile_of_brute_force(grids, scenario, cell_m
     for position in range(len(grid.districts)):
         expected = np.quantile(distance[grid.district == position], quantiles)
         np.testing.assert_allclose(found[position], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_dense_stations_many_cells_left_to_the_tree(grids):
+    """3,000 stations in tight clumps at 100 m cells: most band cells are not settled by the block centre's
+    nearest station, so the second-station and k-d tree paths decide them; every cell and quantile still equals
+    the brute force."""
+    grid = grids[100]
+    rng = np.random.default_rng(7)
+    west, south, east, north = BOUNDS
+    centres = rng.uniform([west, south], [east, north], (40, 2))
+    pick = rng.integers(0, 40, 3000)
+    lon, lat = centres[pick, 0] + rng.normal(0, 0.004, 3000), centres[pick, 1] + rng.normal(0, 0.004, 3000)
+    sx, sy = grid.project(lon, lat)
+    distance = brute_distance(sx, sy, grid.x, grid.y)
+    quantiles = (0.5, 0.9, 0.01, 0.99)
+    for radius_m in (150.0, 333.3, 1000.0):
+        core = coverage_core(grid, sx, sy, radius_m, quantiles)
+        np.testing.assert_array_equal(core.covered[grid.row, grid.col], distance <= radius_m)
+        assert not core.covered[~grid.inside].any()
+    for position in range(len(grid.districts)):
+        expected = np.quantile(distance[grid.district == position], quantiles)
+        np.testing.assert_allclose(core.quantiles[position], expected, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0, 5000, allow_nan=False), min_size=1, max_size=300),
+    st.data(),
+)
+def test_rank_bounds_hold_the_order_statistic(values, data):
+    """Given [low, high] holding the rank-th smallest value, the histogram's bounds hold it too and stay within."""
+    array = np.array(values)
+    rank = data.draw(st.integers(0, array.size - 1))
+    target = float(np.sort(array)[rank])
+    low = target - data.draw(st.floats(0, 3000))
+    high = target + data.draw(st.floats(0, 3000))
+    lower, upper = _rank_bounds(array.copy(), rank, low, high)
+    assert low <= lower <= target <= upper <= high
+    width, allowance = max(1.0, (high - low) / 8192), 1e-6 * (1.0 + abs(low) + abs(high))
+    assert upper - lower <= width + 3 * allowance  # one bin: the band it selects stays narrow
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_blown_up_equals_repeating_each_block(rows, cols, seed):
+    state = np.random.default_rng(seed).random((rows, cols)) < 0.5
+    expected = np.repeat(np.repeat(state, 4, axis=0), 4, axis=1)
+    np.testing.assert_array_equal(_blown_up(state), expected)
 
 
 def test_quantiles_without_stations_are_infinite(grids):

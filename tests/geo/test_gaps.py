@@ -15,7 +15,7 @@ from shapely.geometry import box
 from geo.coverage import Coverage, Demand, compute_coverage
 from geo.distance import EARTH_RADIUS_M, haversine_m
 from geo.districts import Districts
-from geo.gaps import Gap, find_gaps
+from geo.gaps import Gap, _label_sums, find_gaps
 from geo.grid import Grid
 
 SMALL = ("330102", "330108")  # 上城区 and 滨江区: they share a ~10 km border
@@ -166,6 +166,20 @@ def test_limit_and_adcode(small_grids, scenario, limit):
             (g.cells, g.demand, g.centroid_lon, g.centroid_lat) for g in mine
         )
         assert len(find_gaps(coverage, lon, lat, adcode=adcode, limit=1)) == min(1, len(mine))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(0, 6), st.integers(0, 2**32 - 1))
+def test_label_sums_equal_counting_cell_by_cell(rows, cols, count, seed):
+    """Cells, row sums and column sums per label from the row runs equal a count over every cell."""
+    labels = np.random.default_rng(seed).integers(0, count + 1, (rows, cols)).astype(np.int32)
+    cells, sum_row, sum_col = _label_sums(labels, count)
+    row, col = np.indices(labels.shape)
+    for label in range(1, count + 1):
+        mine = labels == label
+        assert cells[label - 1] == mine.sum()
+        assert sum_row[label - 1] == row[mine].sum()
+        assert sum_col[label - 1] == col[mine].sum()
 
 
 def test_unknown_adcode_is_a_key_error(small_grids):
