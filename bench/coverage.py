@@ -26,7 +26,8 @@ Timed (median of ``--repeats`` runs, perf_counter):
   64 segments per quarter circle (disc area error ~1e-4 relative), timed once.
 
 Accuracy: the largest per-district |covered share − exact share|, in percentage points. compute_coverage's
-k-d tree queries run on every core (it sets the OpenMP thread limit to os.cpu_count()).
+k-d tree queries run on one OpenMP thread (geo.coverage_engine sets the limit: on this shared 2-core VM a
+second, spinning thread made them 2-3x slower under load).
 
 Targets (issue 15 item 5): (d) ≥ 5x faster than the reference measured in the same run, ≤ 0.1 pp from exact.
 """
@@ -388,7 +389,8 @@ def run(sizes: Sequence[str], cell_m: float, radius_m: float, repeats: int, seed
     print("    intersect each projected district, areas; exact (q64) = the same with quad_segs=64 (accuracy only).")
     print("  - districts are projected once for the reference, outside its timing, as the grid is built once.")
     print("  - the reference gives covered areas only; ours also gives per-cell distances, median/p90 and gaps.")
-    print(f"  - compute_coverage runs its k-d tree query on os.cpu_count() = {os.cpu_count()} OpenMP threads.")
+    print("  - compute_coverage runs its k-d tree queries on one OpenMP thread (the reference is single-threaded too);")
+    print(f"    the old engine's every-cell query (breakdown, not in (d)) on os.cpu_count() = {os.cpu_count()}.")
     print("  - reference q8 max pp: how far the default-resolution reference itself is from exact (inscribed 32-gons).")
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
