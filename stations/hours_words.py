@@ -438,6 +438,8 @@ class _Reader:
             )
         assert token is not None
         if token.kind == "off":
+            if token.start == group_start:  # "不营业" with no day named: which days? not guessed
+                self.fail_here("“休息”前应写明哪几天（例如“周一休息”）", "say which days are closed")
             self.take()
             return ()
         if token.kind == "same":
