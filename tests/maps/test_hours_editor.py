@@ -64,8 +64,9 @@ def spans(draw: st.DrawFn) -> tuple[tuple[int, int], ...]:
     edges = sorted(set(draw(st.lists(MINUTES, max_size=6))))
     edges = edges[: len(edges) // 2 * 2]
     ranges = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
-    if draw(st.integers(0, 5)) == 0:  # sometimes a range past midnight, after the others
-        start = draw(st.integers(max([end for _, end in ranges], default=0) // 5, 287)) * 5
+    latest = max([end for _, end in ranges], default=0)
+    if latest < DAY_MINUTES and draw(st.integers(0, 5)) == 0:  # sometimes a range past midnight, after the others
+        start = draw(st.integers(latest // 5, 287)) * 5
         ranges.append((start, start + draw(st.integers(1, 287)) * 5))
     return tuple(ranges)
 
