@@ -326,7 +326,8 @@ def _quantiles(
             blocks = block[candidate]
             upper, others = _cell_bounds(tiles, near, blocks, sx, sy)
             mine = tiles.slot_district[blocks] == i
-            if mine.all():
+            whole = bool(mine.all())  # every slot of every candidate block is the district's (the usual case)
+            if whole:
                 upper, others = upper.ravel(), others.ravel()
             else:
                 upper, others = upper[mine], others[mine]
@@ -340,11 +341,11 @@ def _quantiles(
             values = upper[band]
             unsure = values > others[band]
             if unsure.any():
-                which_block, which_slot = np.nonzero(mine)
                 positions = np.flatnonzero(unsure)
-                cells = band[positions]
-                cell_blocks = blocks[which_block[cells]]
-                x, y = _cell_centres(grid, tiles, cell_blocks, which_slot[cells])
+                cells = band[positions] if whole else np.flatnonzero(mine)[band[positions]]
+                which_block, which_slot = np.divmod(cells, TILE * TILE)
+                cell_blocks = blocks[which_block]
+                x, y = _cell_centres(grid, tiles, cell_blocks, which_slot)
                 # a cell nearer than floor_cell to the second station is below the order statistic whatever
                 # its exact distance: that upper bound stands in for it; the rest are asked of the k-d tree
                 better = np.minimum(values[positions], _second_distance(near, cell_blocks, x, y, sx, sy))
