@@ -27,8 +27,8 @@ import copy
 import json
 import logging
 import queue
+import random
 import re
-import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -88,7 +88,11 @@ def _rounded(value: str) -> str:
 def request_id(scope: Scope) -> str:
     """The request's ``X-Request-ID`` when it is a sane token, else a new random one (16 hex digits)."""
     given = header(scope, b"x-request-id")
-    return given if given is not None and _REQUEST_ID.match(given) else secrets.token_hex(8)
+    if given is not None and _REQUEST_ID.match(given):
+        return given
+    # 16 random hex digits from the process's generator (seeded from the system's at start): an id to find a
+    # request's line by, which needs to be unique, not secret; secrets.token_hex asks the kernel every time
+    return f"{random.getrandbits(64):016x}"
 
 
 class AccessLog:
@@ -122,14 +126,14 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            if LOGGER.isEnabledFor(logging.INFO):  # the line itself is made when a handler formats the record
-                LOGGER.info("%s", _Line(self, scope, rid, status, sent, time.perf_counter() - started, time.time()))
+            if LOGGER.isEnabledFor(logging.INFO):
+                LOGGER.info(self.line(scope, rid, status, sent, time.perf_counter() - started))
 
-    def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float, at: float | None = None) -> str:
-        """The JSON log line of one request (answered at ``at``, POSIX seconds; default now)."""
+    def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float) -> str:
+        """The JSON log line of one request."""
         client = scope.get("client")
         record = {
-            "time": datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat(timespec="milliseconds"),
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "request_id": rid,
             "method": scope["method"],
             "path": scope["path"],
@@ -142,55 +146,62 @@ class AccessLog:
         return json.dumps(record)  # ASCII only: no character in a path or query can break the line
 
 
-class _Line:
-    """One request's log line, made when first read (``str``): by ``QueuedStreamHandler``'s thread, off the event
-    loop. Holds only what the request left behind (strings and numbers), not the live scope."""
-
-    __slots__ = ("_args", "_log", "_text")
-
-    def __init__(self, log: AccessLog, scope: Scope, *args: Any) -> None:
-        self._log = log
-        kept = {k: scope[k] for k in ("method", "path", "query_string", "client") if k in scope}
-        self._args = (kept, *args)
-        self._text: str | None = None
-
-    def __str__(self) -> str:
-        if self._text is None:
-            self._text = self._log.line(*self._args)
-        return self._text
-
-
 class QueuedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]  # the stream's type is not generic here
-    """A stream handler whose records are formatted and written by a thread of its own, so that a request never
-    waits for the log's pipe (a slow reader of stdout) or spends the event loop's time formatting its line.
-    Lines come out in order; those still queued are written at exit."""
+    """A stream handler whose lines are written by a thread of its own, so that a request never waits for the log's
+    pipe (a slow reader of stdout). Records are formatted where they are logged (a line of the access log is
+    made in the request, as before) and only the text is queued: a thread that did the formatting would hold the
+    interpreter's lock for long stretches, and the event loop would wait for it at every system call.
+
+    The thread wakes at most every ``BATCH_S`` and writes what came meanwhile in one call. Lines come out in
+    order, at most ``BATCH_S`` late; those still queued are written at exit."""
+
+    BATCH_S = 0.05
 
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
-        self._queue: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._batch = threading.Lock()
+        """Held by the thread from taking a batch until it is written (so that ``drain`` waits for it)."""
         self._writer = threading.Thread(target=self._write, name="yizhan-access-log", daemon=True)
         self._writer.start()
         atexit.register(self.drain)
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue the record (returns at once)."""
-        self._queue.put(record)
+        """Format the record and queue its line (returns at once)."""
+        try:
+            self._queue.put(self.format(record) + self.terminator)
+        except Exception:  # as StreamHandler.emit: a record that cannot be formatted is reported
+            self.handleError(record)
 
     def _write(self) -> None:
-        while (record := self._queue.get()) is not None:
-            with self.lock:  # type: ignore[union-attr]  # made in Handler.__init__
-                super().emit(record)
+        while True:
+            first = self._queue.get()
+            with self._batch:
+                time.sleep(self.BATCH_S)  # let the batch gather
+                self._write_all([first, *self._queued()])
 
-    def drain(self) -> None:
-        """Write what is queued, here and now (at exit)."""
+    def _queued(self) -> list[str]:
+        lines = []
         while True:
             try:
-                record = self._queue.get_nowait()
+                lines.append(self._queue.get_nowait())
             except queue.Empty:
-                return
-            if record is not None:
-                with self.lock:  # type: ignore[union-attr]
-                    super().emit(record)
+                return lines
+
+    def _write_all(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        with self.lock:  # type: ignore[union-attr]  # made in Handler.__init__
+            try:
+                self.stream.write("".join(lines))
+                self.flush()
+            except Exception:  # a closed or broken stream: reported (with no record to name); the thread goes on
+                self.handleError(logging.makeLogRecord({"msg": lines[-1]}))
+
+    def drain(self) -> None:
+        """Write what is queued, here and now (at exit), after the batch the thread is writing."""
+        with self._batch:
+            self._write_all(self._queued())
 
 
 def uvicorn_log_config() -> dict[str, Any]:
