@@ -89,11 +89,11 @@ class LabelPoint:
 
 
 def _gap_label(
-    coverage: Coverage, labels: NDArray[np.int32], label: int, station_lon: ArrayLike, station_lat: ArrayLike
+    coverage: Coverage, labels: _WindowLabels, label: int, station_lon: ArrayLike, station_lat: ArrayLike
 ) -> LabelPoint:
-    """The label point of the gap labelled ``label`` (``_label_raster``'s labels)."""
+    """The label point of the gap labelled ``label`` (``_label_windows``'s labels)."""
     grid = coverage.grid
-    positions = np.flatnonzero(labels[grid.inside] == label)
+    positions = np.flatnonzero(labels.raster()[grid.inside] == label)
     rows, cols = grid.row[positions], grid.col[positions]
     mask = np.zeros((rows.max() - rows.min() + 3, cols.max() - cols.min() + 3), dtype=bool)  # a border of 1
     mask[rows - rows.min() + 1, cols - cols.min() + 1] = True
@@ -130,27 +130,76 @@ def _district_windows(grid: Grid) -> list[_Window | None]:
     return cached
 
 
-def _label_raster(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
-    """Gap label of each raster cell (0: covered, outside or not asked for), the number of gaps, and each
-    gap's district position (index = label - 1): each district's uncovered cells labelled in its window."""
+@dataclass(frozen=True, eq=False)
+class _WindowLabels:
+    """Gap labels as each district's window labelled them: (window, local labels 1..n with 0 elsewhere, the
+    offset that makes them global, n) per district asked for; ``count`` gaps in all, ``owners[label - 1]`` the
+    district of global label ``label``."""
+
+    shape: tuple[int, int]
+    windows: list[tuple[tuple[slice, ...], NDArray[np.int32], int, int]]
+    count: int
+    owners: NDArray[np.intp]
+    _raster: NDArray[np.int32] | None = field(default=None, repr=False)
+
+    def raster(self) -> NDArray[np.int32]:
+        """Global labels over the raster (0: covered, outside or not asked for); built on first use."""
+        if self._raster is None:
+            raster = np.zeros(self.shape, dtype=np.int32)
+            for window, local, offset, _ in self.windows:
+                np.add(local, offset, out=raster[window], where=local > 0)  # districts' cells never overlap
+            object.__setattr__(self, "_raster", raster)  # a cache, as for Gap.polygon
+            return raster
+        return self._raster
+
+    def sums(self) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """``_label_sums`` of the global labels, window by window."""
+        cells = np.zeros(self.count, dtype=np.int64)
+        sum_row, sum_col = np.zeros(self.count), np.zeros(self.count)
+        for window, local, offset, n in self.windows:
+            c, r, k = _label_sums(local, n)
+            cells[offset : offset + n] = c
+            sum_row[offset : offset + n] = r + c * (window[0].start or 0)
+            sum_col[offset : offset + n] = k + c * (window[1].start or 0)
+        return cells, sum_row, sum_col
+
+    def at(self, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> NDArray[np.int32]:
+        """Global label at raster cells (rows, cols)."""
+        found = np.zeros(rows.size, dtype=np.int32)
+        for window, local, offset, _ in self.windows:
+            r0, c0 = window[0].start or 0, window[1].start or 0
+            r, c = rows - r0, cols - c0
+            inside = (r >= 0) & (r < local.shape[0]) & (c >= 0) & (c < local.shape[1])
+            value = local[r[inside], c[inside]]
+            found[np.flatnonzero(inside)[value > 0]] = value[value > 0] + offset
+        return found
+
+
+def _label_windows(coverage: Coverage, adcode: str | None) -> _WindowLabels:
+    """Each district's uncovered cells labelled in its window (8-connectivity, never across a border)."""
     grid = coverage.grid
     covered = coverage.covered_raster()
-    labels = np.zeros(grid.shape, dtype=np.int32)
-    owners: list[int] = []
     windows = _district_windows(grid)
     wanted = range(len(grid.districts)) if adcode is None else [grid.districts.position(adcode)]
+    labelled: list[tuple[tuple[slice, ...], NDArray[np.int32], int, int]] = []
+    owners: list[int] = []
     for position in wanted:
         entry = windows[position]
         if entry is None:
             continue
         window, mine = entry
-        mask = mine & ~covered[window]
-        local, count = ndimage.label(mask, structure=_EIGHT_NEIGHBOURS)
+        local, count = ndimage.label(mine & ~covered[window], structure=_EIGHT_NEIGHBOURS)
         if count:
-            target = labels[window]  # a view; districts' cells never overlap, so these cells are still 0
-            np.add(local, len(owners), out=target, where=mask)
+            labelled.append((window, local.astype(np.int32, copy=False), len(owners), count))
             owners.extend([position] * count)
-    return labels, len(owners), np.array(owners, dtype=np.intp)
+    return _WindowLabels(grid.shape, labelled, len(owners), np.array(owners, dtype=np.intp))
+
+
+def _label_raster(coverage: Coverage, adcode: str | None) -> tuple[NDArray[np.int32], int, NDArray[np.intp]]:
+    """Gap label of each raster cell (0: covered, outside or not asked for), the number of gaps, and each
+    gap's district position (index = label - 1)."""
+    labels = _label_windows(coverage, adcode)
+    return labels.raster(), labels.count, labels.owners
 
 
 def _label_sums(
@@ -207,9 +256,9 @@ def _polygon(coverage: Coverage, rows: NDArray[np.intp], cols: NDArray[np.intp])
     return grid.to_lonlat(planar)
 
 
-def _gap_polygon(coverage: Coverage, labels: NDArray[np.int32], label: int) -> BaseGeometry:
-    """The polygon of the gap labelled ``label`` (``_label_raster``'s labels), WGS84."""
-    rows, cols = np.nonzero(labels == label)
+def _gap_polygon(coverage: Coverage, labels: _WindowLabels, label: int) -> BaseGeometry:
+    """The polygon of the gap labelled ``label`` (``_label_windows``'s labels), WGS84."""
+    rows, cols = np.nonzero(labels.raster() == label)
     return _polygon(coverage, rows.astype(np.intp), cols.astype(np.intp))
 
 
@@ -225,13 +274,14 @@ def find_gaps(
     """Gaps of ``coverage`` (optionally of one district), largest uncovered demand first (area when there
     is no demand, and to break ties), at most ``limit`` of them. Stations are the ones coverage used."""
     grid = coverage.grid
-    raster_labels, count, owners = _label_raster(coverage, adcode)
+    labels = _label_windows(coverage, adcode)
+    count, owners = labels.count, labels.owners
     if count == 0:
         return []
-    cells, sum_row, sum_col = _label_sums(raster_labels, count)
+    cells, sum_row, sum_col = labels.sums()
     demand = None
     if coverage.demand_cell is not None and coverage.demand_weight is not None:
-        at = raster_labels[coverage.demand_cell]
+        at = labels.at(*coverage.demand_cell)
         demand = np.bincount(at, weights=coverage.demand_weight, minlength=count + 1)[1:]
     keys = (cells,) if demand is None else (cells, demand)
     ranked = np.lexsort(tuple(-k for k in keys))  # last key is primary: demand first, then area
@@ -261,8 +311,8 @@ def find_gaps(
                 centroid_lat=float(lat),
                 nearest_station=int(station),
                 nearest_station_m=float(distance),
-                _polygon=partial(_gap_polygon, coverage, raster_labels, int(label) + 1),
-                _label=partial(_gap_label, coverage, raster_labels, int(label) + 1, station_lon, station_lat),
+                _polygon=partial(_gap_polygon, coverage, labels, int(label) + 1),
+                _label=partial(_gap_label, coverage, labels, int(label) + 1, station_lon, station_lat),
             )
         )
     return gaps
