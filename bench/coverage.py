@@ -67,7 +67,7 @@ import geo.grid  # noqa: E402
 from geo.coverage import _district_quantiles, compute_coverage, nearest_distance_m  # noqa: E402
 from geo.coverage_engine import _covered, _nearest, _quantiles, _tiles  # noqa: E402
 from geo.districts import Districts  # noqa: E402
-from geo.gaps import _label_gaps, find_gaps  # noqa: E402
+from geo.gaps import _label_windows, find_gaps  # noqa: E402
 from geo.grid import Grid  # noqa: E402
 
 DISTRICTS_PATH = ROOT / "data" / "hangzhou" / "districts.geojson"
@@ -166,7 +166,7 @@ def breakdown(grid: Grid, lon: Floats, lat: Floats, radius_m: float, repeats: in
         covered = timed(lambda: _covered(grid, tiles, near, sx, sy, radius_m), repeats)  # type: ignore[arg-type]
         quantiles = timed(lambda: _quantiles(grid, tiles, near, sx, sy, (0.5, 0.9)), repeats)  # type: ignore[arg-type]
     coverage = compute_coverage(grid, lon, lat, radius_m)
-    labels = timed(lambda: _label_gaps(coverage, None), repeats)
+    labels = timed(lambda: _label_windows(coverage, None), repeats)
     gaps = timed(lambda: find_gaps(coverage, lon, lat, limit=GAP_LIMIT), repeats)
     nearest = timed(lambda: nearest_distance_m(sx, sy, grid.x, grid.y), repeats)
     distance = nearest.result[0]  # type: ignore[index]
@@ -176,7 +176,7 @@ def breakdown(grid: Grid, lon: Floats, lat: Floats, radius_m: float, repeats: in
         (f"k-d tree query at {tiles.centre_x.size:,} block centres (k=2)", near_t.median),
         ("covered cells: whole blocks + boundary band", covered.median),
         ("median / p90: block, then cell bounds + exact band", quantiles.median),
-        ("gap labelling (ndimage.label per district)", labels.median),
+        ("gap labelling (ndimage.label per district window)", labels.median),
         ("rest of find_gaps (ranking, centroids, nearest)", gaps.median - labels.median),
         ("not in (d): k-d tree over every cell (old engine)", nearest.median),
         ("not in (d): np.quantile of those (old engine)", np_quantiles.median),
