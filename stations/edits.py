@@ -12,8 +12,7 @@ import itertools
 import json
 import math
 import operator
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
@@ -185,35 +184,11 @@ def apply_many(
             raise RegistryChanged(f"the registry changed (version {expected_version} → {version - 1}) meanwhile")
         now = write_stamp(session)  # under the write lock, from the database's clock: stamps follow commit order
         batches = iter(changes)
-        chunk = list(itertools.islice(batches, WRITE_CHUNK))
-        with _large_page_cache(session, large=len(chunk) == WRITE_CHUNK):
-            while chunk:
-                count += _write_chunk(session, chunk, actor, now, on_chunk, on_written)
-                chunk = list(itertools.islice(batches, WRITE_CHUNK))
+        while chunk := list(itertools.islice(batches, WRITE_CHUNK)):
+            count += _write_chunk(session, chunk, actor, now, on_chunk, on_written)
         if not count:
             transaction.rollback()  # not even the version bump: nothing changed
     return count
-
-
-LARGE_WRITE_CACHE_KIB = 131_072
-"""SQLite's page cache (KiB) for the connection of a write of more than one ``WRITE_CHUNK`` (an import), put
-back to what it was after: with the default 2 MB, a transaction of 500k stations spills its pages to the WAL and
-reads them back for every index insert (ids, history, search index), so the write grew faster than its rows."""
-
-
-@contextmanager
-def _large_page_cache(session: Session, large: bool) -> Iterator[None]:
-    """SQLite: the connection's page cache ``LARGE_WRITE_CACHE_KIB`` for the block when ``large``; else nothing."""
-    connection = session.connection()
-    if not large or connection.dialect.name != "sqlite":
-        yield
-        return
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{LARGE_WRITE_CACHE_KIB:d}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000):d}")
 
 
 def write_stamp(session: Session) -> datetime:
