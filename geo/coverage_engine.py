@@ -10,12 +10,15 @@ half diagonal), so by the triangle inequality:
 
 **Covered cells** (cell centre within ``radius_m`` of a station): blocks with ``D1 + h ≤ r`` are covered
 whole, blocks with ``D1 − h > r`` not at all; only the boundary band of blocks in between is looked at cell
-by cell, and only its cells whose bounds straddle ``r`` get a k-d tree query, then the brute force's own
-``√(dx² + dy²) ≤ r`` test. **Median / p90 per district**: the block bounds fix which blocks can hold the
-wanted order statistic (the rest are counted as surely below or above), the cell bounds narrow that to a
-band of cells, and only the band's inexact cells get a query; the order statistic is picked among the band,
-offset by the count of cells surely below. The result equals ``np.quantile`` (linear interpolation) of the
-exact per-cell distances, and the covered cells equal the brute force cell by cell.
+by cell, and only its cells whose bounds straddle ``r`` are tested — against the block centre's two nearest
+stations, then the k-d tree's nearest — with the brute force's own ``√(dx² + dy²) ≤ r``.
+
+**Median / p90 per district**: the block bounds fix which blocks can hold the wanted order statistic (the
+rest are counted as surely below or above), the cell bounds narrow that to a band of cells (1 m histograms
+stand in for sorting), and only the band's inexact cells are resolved — by the second-nearest station when
+that puts them below the band, else by a query; the order statistic is picked among the band, offset by the
+count of cells surely below. The result equals ``np.quantile`` (linear interpolation) of the exact per-cell
+distances, and the covered cells equal the brute force cell by cell.
 
 >>> from shapely.geometry import box
 >>> from geo.districts import Districts
