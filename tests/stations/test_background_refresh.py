@@ -20,12 +20,12 @@ from fastapi.testclient import TestClient
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
 from geo.districts import Districts
-from stations import edits, refresh
+from stations import edits, opendata, refresh
 from stations.edits import Change, payload
 from stations.model import Station
 from stations.registry import Registry
@@ -303,3 +303,26 @@ def test_a_store_gone_keeps_the_snapshot_serving(sqlite_url: str) -> None:
     assert reader.snapshot() is held and reader.refresh_status().degraded
     assert reader.refresh_status().error == "OSError" and reader.refresh_status().failures == 1
     reader.stop_background()
+
+
+def test_writes_are_stamped_by_the_database_clock_under_the_write_lock(writer: Registry, database_url: str) -> None:
+    """On PostgreSQL a write's stamp comes from ``clock_timestamp()`` read after the version bump (under the write
+    lock), so app hosts with skewed clocks stamp in commit order; SQLite runs in this process (its clock is this
+    host's)."""
+    statements: list[str] = []
+
+    @event.listens_for(writer.store.engine, "before_cursor_execute")
+    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    writer.create(station("A", 0), "creator")
+    bump = next(i for i, s in enumerate(statements) if s.lstrip().upper().startswith("UPDATE REGISTRY_META"))
+    clock = [i for i, s in enumerate(statements) if "clock_timestamp" in s]
+    if database_url.startswith("sqlite"):
+        assert clock == []
+        return
+    assert len(clock) == 1 and clock[0] > bump  # once per write, after the lock is taken
+    with Session(writer.store.engine) as session:
+        database_now = session.execute(select(func.clock_timestamp())).scalar_one()
+    stamp = writer.history("A")[-1].at
+    assert stamp <= database_now and opendata.dump(writer.store, "", "").next_modified_since == stamp
