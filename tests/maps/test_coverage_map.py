@@ -19,6 +19,7 @@ from shapely.geometry import box
 
 from geo.districts import Districts
 from geo.gaps import Gap
+from maps.badges import spread_pins_source
 from maps.coverage import (
     AFTER_LAYER,
     BEFORE_LAYER,
@@ -38,7 +39,6 @@ from maps.coverage import (
     legend_caption,
     proposed_layer_name,
 )
-from maps.badges import spread_pins_source
 from maps.page import Tiles
 from maps.styles import COVERED_COLOUR, GAP_COLOUR, NIGHT_GAP_COLOUR, PROPOSED_COLOUR, TYPE_COLOURS, coverage_colour
 from stations.vocabulary import LAYER_LABELS
