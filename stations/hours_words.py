@@ -25,6 +25,7 @@ a later one replacing the hours of the days it names (as OSM's ``;`` does); holi
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -536,9 +537,11 @@ def read_words(text: str) -> WeeklyHours:
     return _Reader(normalised_text(text)).week()
 
 
+@functools.lru_cache(maxsize=4096)
 def to_osm(text: str) -> str:
     """OSM syntax for ``text``: valid OSM unchanged (stripped), else Chinese words read (``read_words``);
-    ``HoursNotUnderstood`` otherwise."""
+    ``HoursNotUnderstood`` otherwise. Cached per distinct text (an import's sheet repeats a few dozen forms);
+    a text it cannot read is not cached, it raises again."""
     if len(text) > MAX_LENGTH:
         raise HoursNotUnderstood(
             text, _shown(text), f"太长（超过{MAX_LENGTH}字）", f"longer than {MAX_LENGTH} characters"

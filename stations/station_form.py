@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from geo.crs import CrsName, point_in, point_out
 from stations.errors import InvalidFields
+from stations.import_words import reason_zh
 from stations.model import Station, station_from
 from stations.vocabulary import AMENITIES, OPERATING_STATUSES, STATION_TYPES
 
@@ -191,27 +192,11 @@ def _iso_date(text: str) -> str:
     return date.fromisoformat(text).isoformat()
 
 
-_EXTRA_WORDS: tuple[tuple[str, str], ...] = (
-    ("String should match pattern '^\\d{6}$'", "必须是 6 位数字的行政区划代码（例如 330106）"),
-    ("String should match pattern", "含有不允许的字符（编号不能有空格和 / ? # % \\）"),
-    ("Input should be less than or equal to", "超出允许的范围"),
-    ("a station with this id already exists", "这个编号已有站点使用，请换一个或留空自动生成"),
-)
-"""Reasons of the model that ``stations.import_words`` does not word (the form checks positions itself)."""
-
-
 def problem_words(problem: FieldProblem, lang: str = "zh") -> str:
     """Why a field's value cannot be used, in ``lang`` (``zh``: ``stations.import_words.reason_zh``)."""
     if lang == "en":
         return problem.reason
-    from stations.import_words import reason_zh
-
-    words = reason_zh(problem.reason)
-    if words.startswith("未能翻译"):
-        for start, extra in _EXTRA_WORDS:
-            if problem.reason.startswith(start):
-                return extra
-    return words
+    return reason_zh(problem.reason)
 
 
 def problems_of(error: InvalidFields, values: Mapping[str, str]) -> list[FieldProblem]:
