@@ -13,8 +13,9 @@ A library that is not vendored is refused with its name and URL rather than sile
 Data is never template source. branca renders a ``MacroElement``'s macros and then compiles their output
 again as a Jinja2 template, so any text inside (a station named ``{{ 7*7 }}``) would be evaluated.
 ``self_contained`` therefore renders only ``maps.elements.Macro`` elements, whose output goes into the page
-verbatim, and the few folium elements in ``FOLIUM_SETTINGS_ONLY``, which builders here give numbers,
-constant labels and the operator's tile settings only; any other ``MacroElement`` is refused.
+verbatim, and the few folium elements in ``FOLIUM_ELEMENTS``, which it gives ``Macro``'s rendering too (layer
+names, tile attributions and marker options then reach the page as folium's filters wrote them, never compiled
+again); any other ``MacroElement`` is refused.
 
 >>> import folium
 >>> m = base_map(location=[30.25, 120.15], zoom_start=11, tiles=None)
@@ -78,7 +79,7 @@ VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0
 sight from zooming the list and the text (WCAG 1.4.4); the map's own pinch-zoom is Leaflet's either way."""
 
 
-FOLIUM_SETTINGS_ONLY: tuple[type[MacroElement], ...] = (
+FOLIUM_ELEMENTS: tuple[type[MacroElement], ...] = (
     folium.Map,
     folium.TileLayer,
     folium.FeatureGroup,
@@ -87,8 +88,9 @@ FOLIUM_SETTINGS_ONLY: tuple[type[MacroElement], ...] = (
     folium.Marker,
     MarkerCluster,
 )
-"""folium's own elements a page may hold: branca compiles their rendered output as a template, so builders
-give them no data, only numbers, labels from the code and the operator's tile URL and attribution."""
+"""folium's own elements a page may hold; ``self_contained`` renders them as ``maps.elements.Macro`` does (their
+own ``render`` first: the layer control collects the layer names there), so text in a layer's name or a tile
+attribution stays text."""
 
 
 def base_map(**kwargs: Any) -> folium.Map:
@@ -174,8 +176,9 @@ def self_contained(m: folium.Map) -> str:
 
     Raises ``ValueError`` naming a resource that is not in ``VENDORED`` (vendor it into ``maps/vendor``
     or drop it from the element's ``default_js``/``default_css``), when ``m`` holds a ``folium.Popup``, and
-    when it holds a ``MacroElement`` that is neither a ``maps.elements.Macro`` nor in ``FOLIUM_SETTINGS_ONLY``
-    (branca would compile its output, data included, as a template).
+    when it holds a ``MacroElement`` that is neither a ``maps.elements.Macro`` nor in ``FOLIUM_ELEMENTS``
+    (branca would compile its output, data included, as a template). The ``FOLIUM_ELEMENTS`` in ``m`` are
+    switched to their verbatim-rendering subclass (``_verbatim``) in place.
     Pure: reads the vendored files (cached), writes nothing, fetches nothing.
 
     Examples
@@ -188,7 +191,7 @@ def self_contained(m: folium.Map) -> str:
     figure = m.get_root()
     if not isinstance(figure, Figure):
         raise TypeError("the map is not in a folium Figure; build it with base_map() or folium.Map()")
-    _refuse_unsafe_elements(m)
+    _render_verbatim(m)
     page = _VIEWPORT.sub(VIEWPORT, figure.render())
     for name, link in list(figure.header._children.items()):
         if not isinstance(link, JavascriptLink | CssLink):
@@ -208,7 +211,14 @@ def self_contained(m: folium.Map) -> str:
     return page
 
 
-def _refuse_unsafe_elements(element: Element) -> None:
+@cache
+def _verbatim(cls: type[MacroElement]) -> type[MacroElement]:
+    """``cls`` rendering its macros into the page verbatim: ``cls.render`` runs first, its ``MacroElement.render``
+    is ``Macro.render``."""
+    return type(cls.__name__, (cls, Macro), {"__doc__": cls.__doc__})
+
+
+def _render_verbatim(element: Element) -> None:
     if isinstance(element, folium.Popup):
         raise ValueError(
             "folium.Popup needs jQuery and evaluates ${...} in its text: use maps.elements.PointsLayer / "
@@ -218,14 +228,16 @@ def _refuse_unsafe_elements(element: Element) -> None:
         raise ValueError("folium.Icon needs Leaflet.awesome-markers and icon fonts, which are not vendored")
     if isinstance(element, folium.Map) and element.objects_to_stay_in_front:
         raise ValueError("Map.keep_in_front needs jQuery; add the layers in drawing order instead")
-    if isinstance(element, MacroElement) and not isinstance(element, (Macro, *FOLIUM_SETTINGS_ONLY)):
+    if isinstance(element, MacroElement) and not isinstance(element, (Macro, *FOLIUM_ELEMENTS)):
         raise ValueError(
             f"{type(element).__name__} renders through branca, which compiles its output (data included) as a "
-            "Jinja2 template: build it on maps.elements.Macro (or add a settings-only folium class to "
-            "maps.page.FOLIUM_SETTINGS_ONLY)"
+            "Jinja2 template: build it on maps.elements.Macro (or add the folium class to "
+            "maps.page.FOLIUM_ELEMENTS)"
         )
+    if isinstance(element, MacroElement) and not isinstance(element, Macro):
+        element.__class__ = _verbatim(type(element))
     for child in element._children.values():
-        _refuse_unsafe_elements(child)
+        _render_verbatim(child)
 
 
 def leaflet_inline() -> tuple[str, str]:

@@ -122,3 +122,20 @@ def test_html_control_refuses_unknown_positions_and_classes() -> None:
         HtmlControl("x", "middle")
     with pytest.raises(ValueError, match="css_class"):
         HtmlControl("x", css_class='a" onclick="x')
+
+
+TEMPLATE_FAMILY = "SSTI[{{ 7*7 }}] {% if 1 %}x{% endif %} {# 二号 ${7*7} #{7*7} <%= 7*7 %>"
+
+
+def test_folium_elements_own_text_is_never_compiled_as_a_template() -> None:
+    # branca compiles a MacroElement's rendered output again as Jinja2; the layer control carries layer names
+    # and the tile layer its attribution: "{#" in one broke the page, "{{ 7*7 }}" was evaluated
+    m = base_map(location=[30.25, 120.15], tiles=None)
+    folium.TileLayer(tiles="https://t.example/{z}/{x}/{y}.png", attr=TEMPLATE_FAMILY, name="底图").add_to(m)
+    folium.FeatureGroup(name=TEMPLATE_FAMILY).add_to(m)
+    folium.LayerControl().add_to(m)
+    page = self_contained(m)
+    written = json.dumps(TEMPLATE_FAMILY).replace("<", "\\u003c").replace(">", "\\u003e")  # folium's tojson
+    assert f'"attribution": {written},' in page
+    assert f"{written} : feature_group_" in page
+    assert "SSTI[49]" not in page and "{% if 1 %}x{% endif %}" in page
