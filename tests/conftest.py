@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -23,6 +25,7 @@ settings.register_profile("yizhan", deadline=None, suppress_health_check=[Health
 settings.register_profile("ci", parent=settings.get_profile("yizhan"), max_examples=200)
 settings.load_profile("ci" if os.environ.get("CI") else "yizhan")
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 DISTRICTS_PATH = SAMPLE_DIR / "districts.geojson"
 STATIONS_PATH = SAMPLE_DIR / "stations.csv"
 
@@ -94,3 +97,34 @@ def sample_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
     assert runner.invoke(cli.app, ["import", str(SAMPLE_DIR / "stations.csv")]).exit_code == 0
     yield runner
     get_settings.cache_clear()
+
+
+def _chromium() -> str | None:
+    for path in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if path and Path(path).exists():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, one per test process: Playwright's sync API cannot start a second
+    instance while one is open in the same thread ("using Playwright Sync API inside the asyncio loop"), so
+    every test that needs a browser shares this one.
+
+    Skipped where Chromium or the ``playwright`` package is missing, except in CI (``CI`` set), where that is a
+    failure: ``.ci/run`` installs Debian's chromium. Never ``playwright install``.
+    """
+    executable = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        executable = None
+    if executable is None:
+        if os.environ.get("CI"):  # .ci/run installs Debian's chromium and the test extra: missing is a failure
+            pytest.fail("CI must have chromium (apt-get install chromium) and the playwright package")
+        pytest.skip("needs Debian's chromium and the playwright package")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

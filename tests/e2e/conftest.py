@@ -2,50 +2,22 @@
 Lake, two with hostile names), driven by Playwright with Debian's Chromium. Every request that does not go to
 the test server is aborted (tiles included), and any JavaScript dialog fails the test.
 
-Skipped where Chromium or the ``playwright`` package is missing, except in CI (``CI`` set), where that is a
-failure: ``.ci/run`` installs Debian's chromium. Never ``playwright install``.
+The browser is the session's shared one (``browser`` in tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import CHROMIUM_ARGS, Server, serve
+from e2e_support import Server, serve
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with serve(tmp_path_factory.mktemp("e2e")) as running:
         yield running
-
-
-def _chromium() -> str | None:
-    for path in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if path and Path(path).exists():
-            return path
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        executable = None
-    if executable is None:
-        if os.environ.get("CI"):  # .ci/run installs Debian's chromium and the test extra: missing is a failure
-            pytest.fail("CI must have chromium (apt-get install chromium) and the playwright package")
-        pytest.skip("needs Debian's chromium and the playwright package")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _only_loopback(route: Any) -> None:

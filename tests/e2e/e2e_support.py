@@ -22,7 +22,6 @@ import httpx
 from api.app import create_app
 from stations.settings import Settings
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '"</script><script>alert(2)</script>'
 RIDER_AT = (120.16, 30.25)

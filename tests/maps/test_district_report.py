@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
-import shutil
 import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from shapely.geometry import Polygon, box
 
 from geo.gaps import Gap
@@ -129,42 +129,23 @@ def test_profile_bars_are_as_tall_as_the_shares() -> None:
     assert heights[-1] == pytest.approx(260 - 34 - 14)
 
 
-def _chromium() -> str | None:
-    for path in ("/usr/bin/chromium", shutil.which("chromium")):
-        if path and Path(path).exists():
-            return path
-    return None
-
-
 @pytest.mark.slow
-def test_chromium_prints_it_on_one_to_three_a4_pages(tmp_path: Path) -> None:
-    chromium = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-        from pypdf import PdfReader
-    except ImportError:
-        chromium = None
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have chromium, playwright and pypdf (the test extra)")
-        pytest.skip("needs Debian's chromium, playwright and pypdf")
+def test_chromium_prints_it_on_one_to_three_a4_pages(browser: Any, tmp_path: Path) -> None:
     page_file = tmp_path / "report.html"
     page_file.write_text(district_report_html(_report(hostile=True)), encoding="utf-8")
     pdf = tmp_path / "report.pdf"
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
     dialogs: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=args)
-        try:
-            page = browser.new_page(viewport={"width": 794, "height": 1123})
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(page_file.as_uri())
-            page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
-            page.emulate_media(media="print")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "district_report.png"))  # the first A4 page's worth, to look at
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 794, "height": 1123})
+    try:
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(page_file.as_uri())
+        page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+        page.emulate_media(media="print")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "district_report.png"))  # the first A4 page's worth, to look at
+    finally:
+        context.close()
     assert dialogs == []
     reader = PdfReader(str(pdf))
     assert 1 <= len(reader.pages) <= 3

@@ -5,8 +5,6 @@ serious or critical violation)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EDITOR = (ROOT / "maps" / "static" / "hours_editor.js").read_text(encoding="utf-8")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 def page_html(value: str, lang: str = "zh-CN") -> str:
@@ -26,23 +23,6 @@ def page_html(value: str, lang: str = "zh-CN") -> str:
 <script>{EDITOR}</script>
 <script>window.handle = YizhanHoursEditor.attach(document.getElementById("f-opening_hours"));</script>
 </body></html>"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        chromium = None
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have chromium and playwright")
-        pytest.skip("needs chromium and playwright")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
