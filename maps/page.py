@@ -211,11 +211,15 @@ def self_contained(m: folium.Map) -> str:
     return page
 
 
-@cache
+_VERBATIM: dict[type[MacroElement], type[MacroElement]] = {}
+
+
 def _verbatim(cls: type[MacroElement]) -> type[MacroElement]:
     """``cls`` rendering its macros into the page verbatim: ``cls.render`` runs first, its ``MacroElement.render``
-    is ``Macro.render``."""
-    return type(cls.__name__, (cls, Macro), {"__doc__": cls.__doc__})
+    is ``Macro.render`` (one subclass per class, made on first use)."""
+    if cls not in _VERBATIM:
+        _VERBATIM[cls] = type(cls.__name__, (cls, Macro), {"__doc__": cls.__doc__})
+    return _VERBATIM[cls]
 
 
 def _render_verbatim(element: Element) -> None:

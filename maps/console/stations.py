@@ -364,13 +364,6 @@ def _script(name: str) -> str:
     return (resources.files("maps") / "static" / name).read_text(encoding="utf-8")
 
 
-def _optional_script(name: str) -> str:
-    try:
-        return _script(name)
-    except FileNotFoundError:
-        return ""
-
-
 def _trusted(text: str, closing: str) -> Markup:
     """Code from ``maps/static`` (never data) for an inline element; refused if it would end the element."""
     if closing in text.lower():
@@ -399,8 +392,7 @@ def form_page(shell: ConsoleShell, view: FormView) -> str:
     new = view.station_id is None
     title = word("new_station", lang) if new else view.name or view.values.get("name", "")
     style, leaflet = leaflet_inline()
-    hours_editor = _optional_script("hours_editor.js") if view.editable else ""
-    hours_css = _optional_script("hours_editor.css") if view.editable else ""
+    hours_editor = _script("hours_editor.js") if view.editable else ""
     return render_page(
         shell,
         title,
@@ -418,7 +410,6 @@ def form_page(shell: ConsoleShell, view: FormView) -> str:
             leaflet_style=Markup(style),  # whole elements, checked by maps.page
             leaflet_script=Markup(leaflet),
             hours_editor=_trusted(hours_editor, "</script"),
-            hours_css=_trusted(hours_css, "</style"),
             station_script=_trusted(_script("console_station.js"), "</script"),
             map_config=_map_config(view, lang),
             amenity_fields=tuple(f"amenity.{name}" for name in view.vocabulary.amenities),

@@ -55,18 +55,16 @@ def _station(server: Server, station_id: str) -> dict[str, Any]:
 def test_hours_set_in_the_form_reach_the_rider_page(new_page: Callable[..., Any], console_server: Server) -> None:
     page = _signed_in(new_page, console_server, "/console/stations/T-NONE")
     page.wait_for_selector("#yz-station-map .leaflet-marker-icon")  # the map ran under the page's CSP
-    if page.locator(".yz-hours-editor").count():  # the weekly editor (maps/static/hours_editor.js)
-        page.click(".yz-he-add-group")
-        group = page.locator(".yz-he-group").first
-        days = group.locator(".yz-he-days input[type=checkbox]")
-        for day in range(days.count()):  # 一 … 日
-            days.nth(day).check()
-        times = group.locator(".yz-he-range input[type=time]")
-        times.nth(0).fill("11:00")
-        times.nth(1).fill("13:00")
-        assert page.input_value("#f-opening_hours") == "Mo-Su 11:00-13:00"  # the OSM syntax it wrote
-    else:
-        page.fill("#f-opening_hours", "周一至周日 11:00-13:00")  # people's words, read into OSM syntax on save
+    page.wait_for_selector(".yz-hours-editor")  # the weekly editor (maps/static/hours_editor.js)
+    page.click(".yz-he-add-group")
+    group = page.locator(".yz-he-group").first
+    days = group.locator(".yz-he-days input[type=checkbox]")
+    for day in range(days.count()):  # 一 … 日
+        days.nth(day).check()
+    times = group.locator(".yz-he-range input[type=time]")
+    times.nth(0).fill("11:00")
+    times.nth(1).fill("13:00")
+    assert page.input_value("#f-opening_hours") == "Mo-Su 11:00-13:00"  # the OSM syntax it wrote
     page.click("#yz-save")
     page.wait_for_selector("#yz-form-message")
     assert "已保存" in page.inner_text("#yz-form-message")
