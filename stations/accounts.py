@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from stations.errors import Forbidden, InvalidValue, NotFound, Unauthorized
@@ -108,11 +108,14 @@ class Accounts:
         return Account(info.name, info.role)  # type: ignore[arg-type]  # a stored role: create() checked it
 
     def revoke(self, key: str) -> list[TokenInfo]:
-        """Revoke the active tokens with this id or name; NotFound if there is none."""
+        """Revoke the active token with this id, or else the active tokens with this name; NotFound if there is
+        none. A key of digits is an id when a token has that id (revoking token 3 never revokes one *named* "3")."""
         now = datetime.now(UTC)
-        match = TokenRow.name == key if not key.isdigit() else or_(TokenRow.id == int(key), TokenRow.name == key)
+        active = TokenRow.revoked_at.is_(None)
         with Session(self.store.engine) as session, session.begin():
-            rows = session.scalars(select(TokenRow).where(match, TokenRow.revoked_at.is_(None))).all()
+            by_id = key.isdigit() and session.get(TokenRow, int(key)) is not None
+            match = TokenRow.id == int(key) if by_id else TokenRow.name == key
+            rows = session.scalars(select(TokenRow).where(match, active)).all()
             if not rows:
                 raise NotFound("active token", key)
             session.execute(update(TokenRow).where(TokenRow.id.in_([r.id for r in rows])).values(revoked_at=now))

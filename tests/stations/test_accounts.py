@@ -121,3 +121,15 @@ def test_bad_tokens_are_refused_naming_the_field(
     assert invalid.value.field == field
     with Session(sqlite_accounts.store.engine) as session:
         assert session.execute(text("SELECT count(*) FROM api_tokens")).scalar() == 0
+
+
+def test_a_key_of_digits_is_the_token_with_that_id_before_a_token_named_so(sqlite_accounts: Accounts) -> None:
+    alpha, first = sqlite_accounts.create("alpha", "editor")
+    named_one, _ = sqlite_accounts.create("1", "editor")
+    _, third = sqlite_accounts.create("7", "viewer")
+    assert first.id == 1 and third.id != 7
+    assert [t.id for t in sqlite_accounts.revoke(str(first.id))] == [first.id]  # id 1: not the token named "1"
+    assert sqlite_accounts.authenticate(named_one).name == "1"
+    assert [t.id for t in sqlite_accounts.revoke("7")] == [third.id]  # no token has id 7: the one named "7"
+    with pytest.raises(Unauthorized, match="revoked"):
+        sqlite_accounts.authenticate(alpha)
