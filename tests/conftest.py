@@ -22,8 +22,7 @@ from stations.store import Store
 
 # Never a wall-clock limit in tests: machines here are shared and noisy.
 settings.register_profile("yizhan", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", parent=settings.get_profile("yizhan"), max_examples=200)
-settings.load_profile("ci" if os.environ.get("CI") else "yizhan")
+settings.load_profile("yizhan")  # the same examples in CI as here: the suite's time is a budget (< 8 min)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 DISTRICTS_PATH = SAMPLE_DIR / "districts.geojson"

@@ -68,9 +68,9 @@ def test_round_trip_within_a_millimetre(lon: float, lat: float, source: str, tar
     assert float(haversine_m(lon, lat, back_lon, back_lat)) <= 0.001
 
 
-def test_round_trip_vectorised_over_a_million_points() -> None:
+def test_round_trip_vectorised_over_many_points() -> None:
     rng = np.random.default_rng(7)
-    lon, lat = rng.uniform(73, 135, 1_000_000), rng.uniform(18, 53.5, 1_000_000)
+    lon, lat = rng.uniform(73, 135, 100_000), rng.uniform(18, 53.5, 100_000)
     for target in ("gcj02", "bd09"):
         back = transform(*transform(lon, lat, "wgs84", target), target, "wgs84")
         assert haversine_m(lon, lat, *back).max() <= 0.001
