@@ -100,15 +100,17 @@ def assign_districts(
     stations: list[Station], rows: list[int], districts: Districts | None
 ) -> tuple[list[Station], list[RowProblem]]:
     """Stations with ``adcode``/``district`` set by point-in-polygon where absent, and warnings for
-    stations outside every district or whose given adcode disagrees with their position."""
+    stations outside every district or whose given adcode disagrees with their position.
+
+    The list returned is ``stations`` itself, each station replaced by its located copy as it is made, so that an
+    import never holds every station twice."""
     if districts is None or not stations:
         return stations, []
     found = districts.locate(np.array([s.lon for s in stations]), np.array([s.lat for s in stations]))
-    result, warnings = [], []
-    for station, row, position in zip(stations, rows, found, strict=True):
+    warnings = []
+    for i, (station, row, position) in enumerate(zip(stations, rows, found.tolist(), strict=True)):
         if position < 0:
             warnings.append(RowProblem(row, "lon,lat", f"{station.lon},{station.lat}", "outside every known district"))
-            result.append(station)
             continue
         adcode, name = districts.adcodes[position], districts.names[position]
         if station.adcode and station.adcode != adcode:
@@ -120,12 +122,11 @@ def assign_districts(
                     f"the point lies in {adcode} {name}; check the coordinates' crs",
                 )
             )
-            result.append(station)
             continue
         # what model_copy(update=...) makes, without its ~10 µs of copying machinery (the values are valid)
         values = {**station.__dict__, "adcode": adcode, "district": station.district or name}
-        result.append(unchecked_station(values, station.__pydantic_fields_set__ | _LOCATED_FIELDS))
-    return result, warnings
+        stations[i] = unchecked_station(values, station.__pydantic_fields_set__ | _LOCATED_FIELDS)
+    return stations, warnings
 
 
 _LOCATED_FIELDS = frozenset({"adcode", "district"})
@@ -262,8 +263,7 @@ class Registry:
 
         parsed = parse_file(data, filename, crs, progress, limits=self.limits)
         progress.stage("locating districts", len(parsed.stations))
-        stations, warnings = assign_districts(parsed.stations, parsed.station_rows, self.districts)
-        parsed.stations = stations  # the stations as parsed are not kept alive beside their located copies
+        stations, warnings = assign_districts(parsed.stations, parsed.station_rows, self.districts)  # in place
         progress.advance(len(parsed.stations))
         for attempt in range(_ATTEMPTS):
             snapshot = self.refresh()
