@@ -28,7 +28,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stations.model import Station
+from stations import columns
 from stations.snapshot import Snapshot
 from stations.store import HistoryRow, StationRow, Store, as_utc
 
@@ -50,22 +50,20 @@ def newest_stamp(store: Store) -> datetime | None:
 
 
 def build(store: Store, version: int) -> Snapshot:
-    """A snapshot of every station, labelled ``version`` (read before this is called)."""
+    """A snapshot of every station, labelled ``version`` (read before this is called): the stored JSON read in bulk
+    into columns (``stations.columns.read``), by id in Python's order (code points), as ``advance`` merges (a
+    database's collation may order otherwise)."""
     stamp = newest_stamp(store)  # before the stations: a write in between is then applied again, not missed
-    # by id in Python's order (code points), as ``advance`` merges: a database's collation may order otherwise
-    return Snapshot(sorted(store.all(), key=_station_id), version, stamp)
-
-
-def _station_id(station: Station) -> str:
-    return station.id
+    return Snapshot(columns.read(store), version, stamp)
 
 
 def advance(store: Store, before: Snapshot | None, version: int) -> Snapshot:
     """The snapshot at ``version`` (read before this is called): ``before`` with the stations changed or removed
     since its stamp applied, or built whole when there is nothing to start from (no snapshot, or no stamp).
 
-    The delta holds only rows changed since the stamp, each validated as it is read; the merge and the index
-    are rebuilt over every station (milliseconds per 10k stations), never read back from the store.
+    The delta holds only rows changed since the stamp, each validated as it is read; they replace their ids in the
+    columns (the others' stored JSON is shared, not copied) and the index is rebuilt over every station, never read
+    back from the store.
     """
     if before is None or before.stamp is None:
         return build(store, version)
@@ -76,11 +74,8 @@ def advance(store: Store, before: Snapshot | None, version: int) -> Snapshot:
         same = copy.copy(before)
         same.version = version
         return same
-    merged = {s.id: s for s in before.stations}
-    for station_id, _at in delta.deleted:
-        merged.pop(station_id, None)
-    merged.update((station.id, station) for station, _revision, _at in delta.stations)
-    return Snapshot([merged[key] for key in sorted(merged)], version, delta.next_modified_since or before.stamp)
+    merged = before.columns.replace([s for s, _revision, _at in delta.stations], [i for i, _at in delta.deleted])
+    return Snapshot(merged, version, delta.next_modified_since or before.stamp)
 
 
 @dataclass(frozen=True, slots=True)

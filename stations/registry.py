@@ -395,10 +395,8 @@ class Registry:
         """After an import committed on ``before``'s version: the new snapshot from ``before`` and the stations
         just written, held in memory already, instead of reading every station back from the store (the
         registry is exactly that: the write succeeded only if nothing else was written in between)."""
-        merged = {s.id: s for s in before.stations}
-        merged.update((s.id, s) for s in writes)
         # by id, as Store.all; the stamp before the import's: the next refresh reads the import's rows again
-        rebuilt = Snapshot([merged[key] for key in sorted(merged)], before.version + 1, before.stamp)
+        rebuilt = Snapshot(before.columns.replace(writes), before.version + 1, before.stamp)
         with self._lock:
             self._snapshot = rebuilt
             self._checked_at = time.monotonic()

@@ -172,7 +172,7 @@ class Service:
             x, y = point_out(query.lon, query.lat, settings.tiles_crs)
             centre = (y, x)
         elif not chosen:
-            centre = self.centre(snapshot.stations)
+            centre = self.centre(snapshot)
         title = query.title or self._map_title(query)
         config = {
             "mode": query.mode, "lang": query.lang, "controls": query.controls, "title": title,
@@ -214,7 +214,7 @@ class Service:
         """The rider page: locate, filter, list with navigation buttons, map; data from the API in the browser.
         Built once per registry version (the view centres on the stations)."""
         snapshot = self.registry.snapshot()
-        return _rider_page(self.centre(snapshot.stations), self.tiles())
+        return _rider_page(self.centre(snapshot), self.tiles())
 
     def _map_title(self, query: StationMapQuery) -> str:
         districts = self.registry.districts
@@ -230,11 +230,15 @@ class Service:
         settings = self.settings
         return Tiles(settings.tiles, settings.tiles_attribution, settings.tiles_crs)
 
-    def centre(self, stations: Sequence[Station]) -> tuple[float, float] | None:
-        """(lat, lon) in the tiles' CRS of the middle of the stations' bounding box; None without stations."""
-        if not stations:
+    def centre(self, stations: Sequence[Station] | Snapshot) -> tuple[float, float] | None:
+        """(lat, lon) in the tiles' CRS of the middle of the stations' bounding box (of a snapshot: from its
+        columns); None without stations."""
+        if not len(stations):
             return None
-        lons, lats = [s.lon for s in stations], [s.lat for s in stations]
+        if isinstance(stations, Snapshot):
+            lons, lats = stations.index.lon.tolist(), stations.index.lat.tolist()
+        else:
+            lons, lats = [s.lon for s in stations], [s.lat for s in stations]
         lon, lat = point_out((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2, self.settings.tiles_crs)
         return lat, lon
 

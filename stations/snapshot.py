@@ -7,9 +7,11 @@ one after a write, so a reader always sees one consistent registry.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -18,8 +20,10 @@ from numpy.typing import NDArray
 from geo.distance import m_from_chord, unit_vectors
 from geo.index import NearestIndex
 from stations import hours
+from stations.columns import StationColumns
 from stations.errors import InvalidValue
-from stations.model import AMENITIES, STATION_TYPES, Station
+from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+from stations.vocabulary import CLOSED_STATUSES
 
 _OPEN, _CLOSED, _UNKNOWN = 0, 1, 2
 _STATUS_NAMES: tuple[hours.OpenStatus, ...] = ("open", "closed", "unknown")
@@ -104,53 +108,85 @@ def _bits(names: Sequence[str], vocabulary: Sequence[str]) -> int:
     return sum(1 << vocabulary.index(name) for name in names)
 
 
-_TYPE_BIT = {name: 1 << i for i, name in enumerate(STATION_TYPES)}
-_AMENITY_BIT = {name: 1 << i for i, name in enumerate(AMENITIES)}
+_CLOSED_STATUS = OPERATING_STATUSES.index("closed")
+_CLOSED_STATUS_CODES = [OPERATING_STATUSES.index(name) for name in sorted(CLOSED_STATUSES)]
+
+
+HOT_STATIONS = 10_000
+"""Stations each snapshot keeps as ``Station`` objects once asked for (the most recently answered): the rest stay
+columns and stored JSON until asked."""
 
 
 class Snapshot:
-    """Stations of one registry version, with everything needed to answer queries fast."""
+    """Stations of one registry version, with everything needed to answer queries fast.
+
+    Held as columns (``stations.columns.StationColumns``): positions, bit sets, status and hours codes in numpy
+    arrays, each station's stored JSON in shared buffers. A ``Station`` is validated from its JSON when an answer
+    needs it (``get``, ``nearby``, ``select``) and the ``HOT_STATIONS`` most recent kept; ``stations`` builds
+    every one (once per snapshot): for the pages that list or plan over all of them, not for the rider's query.
+    """
 
     open_first_candidates = OPEN_FIRST_CANDIDATES
 
-    def __init__(self, stations: Sequence[Station], version: int = 0, stamp: datetime | None = None) -> None:
-        self.stations: tuple[Station, ...] = tuple(stations)
+    def __init__(
+        self, stations: Sequence[Station] | StationColumns = (), version: int = 0, stamp: datetime | None = None
+    ) -> None:
+        columns = stations if isinstance(stations, StationColumns) else StationColumns.from_stations(stations)
+        self.columns = columns
         self.version = version
         self.stamp = stamp
         """A moment (UTC) such that every change stamped later is yet to be applied (``stations.refresh``): the
         newest write stamp the stations were read after, or earlier; None: unknown (the next refresh rebuilds)."""
-        self.positions = {s.id: i for i, s in enumerate(self.stations)}
-        self.index = NearestIndex([s.lon for s in self.stations], [s.lat for s in self.stations])
-        count = len(self.stations)  # the bits of _bits, by dict look-ups (an import's snapshot has 500k stations)
-        self._type_bits = np.fromiter(
-            (sum(map(_TYPE_BIT.__getitem__, s.types)) for s in self.stations), dtype=np.uint32, count=count
-        )
-        self._amenity_bits = np.fromiter(
-            (sum([_AMENITY_BIT[a] for a, v in s.amenities.items() if v == "yes"]) for s in self.stations),
-            dtype=np.uint64,
-            count=count,
-        )
-        self._closed_for_good = np.array([s.operating_status == "closed" for s in self.stations], dtype=bool)
-        # stations that are closed whatever their hours say share the code -2; unknown hours -1
-        texts = sorted({s.opening_hours for s in self.stations if s.opening_hours})
-        code_of = {text: i for i, text in enumerate(texts)}
-        self._hours_texts = texts
-        self._hours_states_kept: list[_HoursState | None] = [None] * len(texts)
+        self._by_id = np.argsort(columns.ids, kind="stable")  # ids in order, for get(); identity when sorted
+        self.index = NearestIndex(columns.lon, columns.lat)
+        self._type_bits = columns.type_bits
+        self._amenity_bits = columns.amenity_bits
+        self._closed_for_good: NDArray[np.bool_] = columns.status == _CLOSED_STATUS
+        self._hours_texts = columns.hours_texts
+        self._hours_states_kept: list[_HoursState | None] = [None] * len(self._hours_texts)
         # next opening of a closed hours text, found during the kept state it belongs to
-        self._openings_kept: list[tuple[_HoursState, datetime] | None] = [None] * len(texts)
+        self._openings_kept: list[tuple[_HoursState, datetime] | None] = [None] * len(self._hours_texts)
         self._vectors: NDArray[np.float64] | None = None  # unit vectors of every station, made when first needed
-        self._hours_code = np.array(
-            [-2 if s.is_closed else code_of.get(s.opening_hours or "", -1) for s in self.stations],
-            dtype=np.int64,
-        )
+        # stations that are closed whatever their hours say share the code -2; unknown hours -1
+        self._hours_code = np.where(np.isin(columns.status, _CLOSED_STATUS_CODES), -2, columns.hours_code)
+        self._station = lru_cache(maxsize=HOT_STATIONS)(columns.station)  # no reference back to the snapshot
+        self._all: tuple[Station, ...] | None = None
+        self._all_lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.stations)
+        return len(self.columns)
+
+    @property
+    def stations(self) -> tuple[Station, ...]:
+        """Every station, by position (by id when read from the store); built on first use and kept."""
+        if self._all is None:
+            with self._all_lock:
+                if self._all is None:
+                    self._all = tuple(self._station_at(i) for i in range(len(self)))
+        return self._all
+
+    def _station_at(self, position: int) -> Station:
+        return self._station(position) if self._all is None else self._all[position]
 
     def get(self, station_id: str) -> Station | None:
         """The station with ``station_id``, or None."""
-        position = self.positions.get(station_id)
-        return None if position is None else self.stations[position]
+        position = self.position(station_id)
+        return None if position is None else self._station_at(position)
+
+    def position(self, station_id: str) -> int | None:
+        """The position of the station with ``station_id`` in the columns, or None."""
+        if not len(self):
+            return None
+        key = station_id.encode(errors="surrogatepass")
+        found = int(np.searchsorted(self.columns.ids, key, sorter=self._by_id))
+        if found == len(self):
+            return None
+        position = int(self._by_id[found])
+        return position if self.columns.ids[position] == key else None
+
+    def photo_urls(self) -> list[str | None]:
+        """Each station's photo URL (None: none), by position."""
+        return self.columns.texts("photo")
 
     def _hours_states(self, codes: Sequence[int], at: datetime) -> list[_HoursState]:
         """Each hours text's (by code) status at ``at`` and its next change, kept while that status holds: queries
@@ -265,7 +301,7 @@ class Snapshot:
             status, code = _STATUS_NAMES[s], int(self._hours_code[i])
             closes_at = self._hours_states([code], at)[0].change if status == "open" else None
             opens_at = self._opens_at(code, at) if status == "closed" and code >= 0 else None
-            results.append(Nearby(self.stations[i], d, status, closes_at, opens_at))
+            results.append(Nearby(self._station_at(i), d, status, closes_at, opens_at))
         return results
 
     def _nearest_of(self, query: NearbyQuery, positions: NDArray[np.intp], want: int) -> tuple[list[int], list[float]]:
@@ -295,19 +331,26 @@ class Snapshot:
         type_mask = _bits(types, STATION_TYPES)
         if type_mask:
             positions = positions[(self._type_bits[positions] & type_mask) != 0]
-        chosen = [self.stations[i] for i in positions]
         if adcode is not None:
-            chosen = [s for s in chosen if s.adcode == adcode]
-        return sorted(chosen, key=lambda s: s.id)
+            texts = self.columns.adcode_texts
+            code = texts.index(adcode) if adcode in texts else -2  # -2: no station's
+            positions = positions[self.columns.adcode_code[positions] == code]
+        positions = positions[np.argsort(self.columns.ids[positions], kind="stable")]
+        return [self._station_at(i) for i in positions.tolist()]
 
     def counts_by_adcode(self, include_closed: bool = True) -> dict[str | None, dict[str, int]]:
-        """Number of stations of each type per adcode (None: outside every district); without
-        ``include_closed``, stations closed for good are left out."""
-        counts: dict[str | None, dict[str, int]] = {}
-        for station in self.stations:
-            if not include_closed and station.operating_status == "closed":
-                continue
-            per_type = counts.setdefault(station.adcode, dict.fromkeys(STATION_TYPES, 0))
-            for kind in station.types:
-                per_type[kind] += 1
-        return counts
+        """Number of stations of each type per adcode (None: outside every district), adcodes in the order their
+        first station comes; without ``include_closed``, stations closed for good are left out."""
+        codes, bits = self.columns.adcode_code, self._type_bits
+        if not include_closed:
+            codes, bits = codes[~self._closed_for_good], bits[~self._closed_for_good]
+        present, first = np.unique(codes, return_index=True)
+        names: list[str | None] = [*self.columns.adcode_texts, None]  # code -1 reads the last
+        per_type = [
+            np.bincount(codes + 1, weights=(bits >> i) & 1, minlength=len(names))[present + 1].astype(int).tolist()
+            for i in range(len(STATION_TYPES))
+        ]
+        return {
+            names[code]: {kind: per_type[t][j] for t, kind in enumerate(STATION_TYPES)}
+            for j, code in sorted(enumerate(present.tolist()), key=lambda item: first[item[0]])
+        }

@@ -158,7 +158,7 @@ def _form(
         tiles=service.tiles(),
         problems={p.field: problem_words(p, shell.lang) for p in problems or []},
         message=message,
-        centre=service.centre(registry.snapshot().stations) if station is None else None,
+        centre=service.centre(registry.snapshot()) if station is None else None,
         editable=shell.can_edit,
         name=station.name if station is not None else "",
         external_ids=station.external_ids if station is not None else {},

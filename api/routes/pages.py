@@ -209,7 +209,7 @@ def live_photo_hosts(registry: Callable[[], Registry | None]) -> Callable[[], tu
             return ()
         snapshot = current.snapshot()
         if last[0] is not snapshot:
-            last[:] = [snapshot, photo_origins(s.photo_url for s in snapshot.stations)]
+            last[:] = [snapshot, photo_origins(snapshot.photo_urls())]
         return tuple(last[1])
 
     return hosts

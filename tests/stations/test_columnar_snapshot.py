@@ -1,0 +1,207 @@
+"""The columnar snapshot (``stations.columns``) answers exactly what the store holds, on both stores: after random
+edit sequences, a reader's snapshot — built whole by one bulk read, then advanced by the deltas — gives every
+station as ``Store.get`` reads it, and its nearest, box, district and count answers equal brute force over
+``Store.all``; its columns equal those of a snapshot built whole from the store.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from geo.distance import haversine_m
+from stations import edits, hours, refresh
+from stations.columns import CODED, StationColumns
+from stations.edits import Change
+from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+from stations.registry import Registry
+from stations.snapshot import NearbyQuery, Snapshot
+from stations.store import Store
+
+EXAMPLES = itertools.count()
+NAMES = ("A", "B", "C", "D", "E", "F")
+HOURS = (None, "24/7", "Mo-Fr 08:30-17:00; PH off", "Mo-Su 18:00-22:00")
+ADCODES = (None, "330106", "330102")
+PHOTOS = (None, "https://img.example.cn/a.jpg")
+AT = datetime(2026, 12, 4, 9, 0)  # a Friday morning, China time
+
+
+@st.composite
+def stations(draw: st.DrawFn, station_id: str) -> Station:
+    kinds = draw(st.lists(st.sampled_from(STATION_TYPES), min_size=1, max_size=3, unique=True))
+    amenities = draw(st.dictionaries(st.sampled_from(AMENITIES[:6]), st.sampled_from(["yes", "no"]), max_size=4))
+    return Station(
+        id=station_id,
+        name=draw(st.sampled_from(["驿站", '<script>"x"</script>', "{{ 7*7 }}", "a\u2028b"])),
+        types=kinds,
+        lon=120.15 + draw(st.integers(0, 20)) / 1000,
+        lat=30.27 + draw(st.integers(0, 20)) / 1000,
+        opening_hours=draw(st.sampled_from(HOURS)),
+        operating_status=draw(st.sampled_from(OPERATING_STATUSES)),
+        amenities=amenities,
+        adcode=draw(st.sampled_from(ADCODES)),
+        photo_url=draw(st.sampled_from(PHOTOS)),
+        verified_at=draw(st.sampled_from([None, date(2026, 11, 30)])),
+        area_m2=draw(st.sampled_from([None, 12.5])),  # not infinity: PostgreSQL json refuses it
+        external_ids=draw(st.sampled_from([{}, {"osm": "node/1"}])),
+    )
+
+
+def brute_nearby(every: list[Station], query: NearbyQuery) -> list[tuple[str, float]]:
+    """Every matching station by haversine distance, nearest first: (id, metres)."""
+    found = []
+    for s in every:
+        if s.operating_status == "closed" or (query.types and not set(query.types) & set(s.types)):
+            continue
+        if any(s.amenities.get(a) != "yes" for a in query.amenities):
+            continue
+        if query.open_at is not None:
+            status = "closed" if s.is_closed else hours.status(s.opening_hours, query.open_at)
+            if not (status == "open" or (status == "unknown" and query.include_unknown_hours)):
+                continue
+        found.append((s.id, float(haversine_m(query.lon, query.lat, s.lon, s.lat))))
+    return sorted(found, key=lambda item: item[1])
+
+
+def same_answers(got: list[tuple[str, float]], every: list[tuple[str, float]], k: int) -> None:
+    """The first ``k`` of ``every`` (brute force, nearest first): equal distances rank by rank, and at each rank
+    a station at that distance (stations at one position tie)."""
+    expected = every[:k]
+    assert np.allclose([m for _, m in got], [m for _, m in expected], rtol=0, atol=1e-6), (got, expected)
+    for station_id, metres in got:
+        assert station_id in {i for i, m in every if abs(m - metres) < 1e-3}, (got, expected)
+    assert len({i for i, _ in got}) == len(got)
+
+
+def column_values(columns: StationColumns) -> dict[str, Any]:
+    """Every column by position, coded texts decoded (so two builds compare whatever their codes)."""
+    values: dict[str, Any] = {
+        name: getattr(columns, name).tolist() for name in ("ids", "lon", "lat", "type_bits", "amenity_bits", "status")
+    }
+    values.update({name: columns.texts(name) for name in CODED})
+    values["payloads"] = [columns.payload(i) for i in range(len(columns))]
+    return values
+
+
+def machine(url: str) -> type[RuleBasedStateMachine]:
+    writer = Registry(Store(url), None, check_interval_s=0)
+
+    class ColumnarSnapshot(RuleBasedStateMachine):
+        """Writes through one registry; a reader registry (another process) advances its snapshot by deltas."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.prefix = f"C{next(EXAMPLES)}-"  # the examples share one store
+            self.reader = Registry(Store(url), None, check_interval_s=0)
+            self.reader.snapshot()
+
+        def _id(self, name: str) -> str:
+            return self.prefix + name
+
+        def _mine(self) -> list[Station]:
+            return [s for s in writer.store.all() if s.id.startswith(self.prefix)]
+
+        @rule(data=st.data(), name=st.sampled_from(NAMES))
+        def write(self, data: st.DataObject, name: str) -> None:
+            """Create, or replace whole (as an edit of every field): one transaction."""
+            station = data.draw(stations(self._id(name)))
+            action = "update" if writer.store.get(station.id) is not None else "create"
+            edits.apply(writer.store, [Change(station.id, station, action)], "editor")
+
+        @rule(data=st.data(), names=st.sets(st.sampled_from(NAMES), min_size=2))
+        def batch(self, data: st.DataObject, names: set[str]) -> None:
+            """Several stations in one transaction, as an import writes them."""
+            changes = [Change(self._id(n), data.draw(stations(self._id(n))), "import") for n in sorted(names)]
+            edits.apply(writer.store, changes, "import")
+
+        @rule(name=st.sampled_from(NAMES))
+        def purge(self, name: str) -> None:
+            if writer.store.get(self._id(name)) is not None:
+                writer.delete(self._id(name), "admin", hard=True)
+
+        @rule()
+        def advance(self) -> None:
+            self.reader.refresh()
+
+        @rule(
+            lon=st.integers(0, 20),
+            lat=st.integers(0, 20),
+            k=st.integers(1, 8),
+            kinds=st.lists(st.sampled_from(STATION_TYPES), max_size=2, unique=True),
+            amenities=st.lists(st.sampled_from(AMENITIES[:3]), max_size=2, unique=True),
+            open_at=st.sampled_from([None, AT]),
+            unknown=st.booleans(),
+        )
+        def nearby(
+            self, lon: int, lat: int, k: int, kinds: list[str], amenities: list[str], open_at: datetime | None,
+            unknown: bool,
+        ) -> None:  # fmt: skip
+            query = NearbyQuery(
+                120.15 + lon / 1000, 30.27 + lat / 1000, k=k, types=tuple(kinds), amenities=tuple(amenities),
+                open_at=open_at, include_unknown_hours=unknown,
+            )  # fmt: skip
+            got = [(r.station.id, r.distance_m) for r in self.reader.refresh().nearby(query, now=AT)]
+            same_answers(got, brute_nearby(writer.store.all(), query), query.k)
+
+        @invariant()
+        def the_snapshot_holds_what_the_store_holds(self) -> None:
+            snapshot = self.reader.snapshot()
+            if snapshot.version != writer.store.version():
+                return
+            every = writer.store.all()
+            assert len(snapshot) == len(every)
+            for station in self._mine():
+                got = snapshot.get(station.id)
+                assert got == station and repr(got) == repr(station)
+                assert got.model_dump(mode="json") == station.model_dump(mode="json")
+            assert snapshot.get(self._id("missing")) is None and snapshot.get(self._id("A") + "\ud800") is None
+            box = (120.1555, 30.2705, 120.1655, 30.2805)  # edges off the grid of positions
+            for adcode in ADCODES:
+                expected = [
+                    s for s in every
+                    if box[0] <= s.lon <= box[2] and box[1] <= s.lat <= box[3] and adcode in (None, s.adcode)
+                    and "nursing_room" in s.types
+                ]  # fmt: skip
+                assert snapshot.select(box, adcode, ("nursing_room",)) == sorted(expected, key=lambda s: s.id)
+            for closed in (True, False):
+                counts: dict[str | None, dict[str, int]] = {}
+                for s in every:
+                    if closed or s.operating_status != "closed":
+                        for kind in s.types:
+                            counts.setdefault(s.adcode, dict.fromkeys(STATION_TYPES, 0))[kind] += 1
+                assert snapshot.counts_by_adcode(include_closed=closed) == counts
+            assert sorted(filter(None, snapshot.photo_urls())) == sorted(s.photo_url for s in every if s.photo_url)
+
+        @invariant()
+        def the_columns_equal_a_whole_rebuild(self) -> None:
+            snapshot = self.reader.snapshot()
+            if snapshot.version == writer.store.version():
+                whole = refresh.build(writer.store, snapshot.version)
+                assert column_values(snapshot.columns) == column_values(whole.columns)
+
+        def teardown(self) -> None:
+            self.reader.store.engine.dispose()
+
+    return ColumnarSnapshot
+
+
+def test_the_columnar_snapshot_answers_what_the_store_holds(database_url: str) -> None:
+    examples = 15 if database_url.startswith("sqlite") else 8
+    run_state_machine_as_test(
+        machine(database_url), settings=settings(max_examples=examples, stateful_step_count=15, deadline=None)
+    )
+
+
+def test_a_snapshot_of_station_objects_keeps_their_order_and_finds_each_id() -> None:
+    given = [Station(id=i, name="驿站", types=["driver_home"], lon=120.1, lat=30.2) for i in ("b", "驿", "a", "Z")]
+    snapshot = Snapshot(given)
+    assert list(snapshot.stations) == given
+    assert [snapshot.position(s.id) for s in given] == [0, 1, 2, 3]
+    assert snapshot.get("c") is None and snapshot.get("") is None and len(Snapshot()) == 0
+    assert Snapshot().get("a") is None and Snapshot().select() == [] and Snapshot().counts_by_adcode() == {}
