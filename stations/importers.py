@@ -20,6 +20,7 @@ import itertools
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -284,12 +285,19 @@ def parse_candidates(
 
 
 def _decode(data: bytes) -> str:
+    return data.decode(_encoding(data))
+
+
+def _encoding(data: bytes) -> str:
+    """The encoding ``data`` decodes in: UTF-16 with a BOM, UTF-8 (a BOM or none), else GB18030; FileUnreadable
+    if none fits. Each attempt decodes the whole text and drops it (an attempt that fails may fail at the end)."""
     utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise FileUnreadable("file is neither UTF-8 nor GBK/GB18030 text (nor UTF-16 with a BOM)")
 
 
@@ -391,10 +399,17 @@ def _check_row(line: int, cells: list[Any], limits: ReadLimits) -> None:
 
 
 def _csv_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...], limits: ReadLimits) -> RecordStream:
-    text = _decode(data)
-    first_line = text.lstrip("\r\n").partition("\n")[0]
+    encoding = _encoding(data)
+    # decoded as read, a few kilobytes at a time: the whole text (and StringIO's copy of it, 4 bytes a character)
+    # is never held while the rows are (~0.7 GB at 500k rows)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    head = ""
+    while (chunk := stream.read(65_536)) and "\n" not in (head := head + chunk).lstrip("\r\n"):
+        pass
+    first_line = head.lstrip("\r\n").partition("\n")[0]  # the first line that is not blank
+    stream.seek(0)
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","  # Excel's "Unicode text" is TSV
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(stream, delimiter=delimiter)
     try:
         yield from _records(reader, parsed, strict_width=True, required=required, limits=limits)
     except csv.Error as exc:
@@ -652,13 +667,31 @@ def _trusted(fields: dict[str, Any]) -> Station | None:
         area is not None and not (type(area) is float and area > 0)
     ):
         return None
-    values = {**fields, "types": tuple(dict.fromkeys(fields["types"]))}
+    values = {**fields, "types": _shared_types(fields["types"])}
+    for key in _REPEATED_TEXTS.intersection(fields):  # one object per distinct text in memory, not one per row
+        values[key] = sys.intern(fields[key])
     if "opening_hours" in fields:
         try:
             values["opening_hours"] = hours_words.to_osm(fields["opening_hours"])
         except Exception:  # whatever it raises, pydantic reports it as it always has
             return None
-    return unchecked_station(values, set(fields))
+    return unchecked_station(values, fields.keys())
+
+
+def _shared_types(types: list[str]) -> tuple[str, ...]:
+    """A row's types without repeats, as the model keeps them: one tuple per distinct list (a file has a few)."""
+    key = tuple(types)
+    found = _TYPE_TUPLES.get(key)
+    if found is None:
+        found = tuple(dict.fromkeys(types))
+        if len(_TYPE_TUPLES) < 256:  # a few dozen in practice (``STATION_TYPES``, in some order, some repeated)
+            _TYPE_TUPLES[key] = found
+    return found
+
+
+_TYPE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_REPEATED_TEXTS = frozenset({"host", "source", "district"})
+"""Fields whose texts repeat across a file's rows (who runs the stations, the source, the district)."""
 
 
 _OPTIONAL_TEXTS = frozenset({"host", "address", "district", "phone", "source", "opening_hours", "adcode"})
