@@ -77,7 +77,9 @@ def measure(n: int, seed: int) -> dict[str, Any]:
         registry.import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
         sample = [(s.lon, s.lat, s.name) for s in registry.snapshot().stations]
         data = import_csv(n, seed, sample)
-        result: dict[str, Any] = {"n": n, "mb": len(data) / 1e6, "rss_before_mb": _peak_rss_mb()}
+        result: dict[str, Any] = {
+            "n": n, "mb": len(data) / 1e6, "rss_before_mb": _peak_rss_mb(), "load": [os.getloadavg()[0]]
+        }  # fmt: skip
         for kind, dry_run in (("dry", True), ("commit", False)):
             stages: list[tuple[str, float]] = []
             kwargs = {}
@@ -85,12 +87,14 @@ def measure(n: int, seed: int) -> dict[str, Any]:
                 kwargs["progress"] = Progress(
                     on_stage=lambda name, _total, marks=stages: marks.append((name, time.perf_counter()))
                 )
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             report = registry.import_file(data, "bench.csv", dry_run=dry_run, **kwargs)
-            end = time.perf_counter()
+            end, cpu = time.perf_counter(), time.process_time() - cpu
+            del report.rows_added, report.rows_unchanged  # the dry run's report is not kept while the commit runs
             marks = [("start", start), *stages, ("end", end)]
             result[kind] = {
                 "total_s": end - start,
+                "cpu_s": cpu,
                 "stages": {name: later - at for (name, at), (_, later) in itertools.pairwise(marks[1:])},
                 "rows": report.rows,
                 "added": report.added,
@@ -98,6 +102,7 @@ def measure(n: int, seed: int) -> dict[str, Any]:
                 "committed": report.committed,
             }
         result["stations_after"] = registry.store.count()
+        result["load"].append(os.getloadavg()[0])
         result["peak_rss_mb"] = _peak_rss_mb()
         return result
     finally:
@@ -168,7 +173,9 @@ def _stage_cell(figures: dict[str, Any], *names: str) -> str:
     return f"{total:.2f}" if figures["stages"] else "-"
 
 
-def run(sizes: Sequence[str], baseline_sizes: Sequence[str], baseline_rev: str, seed: int, cli: bool) -> None:
+def run(
+    sizes: Sequence[str], baseline_sizes: Sequence[str], baseline_rev: str, seed: int, cli: bool, rev: str | None = None
+) -> None:
     import numpy
     import pydantic
     import scipy
@@ -200,22 +207,27 @@ def run(sizes: Sequence[str], baseline_sizes: Sequence[str], baseline_rev: str, 
     print(f"command: python bench/imports.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"file:    bench/import_data.py, seed {seed}; a SQLite file holding the 1,614 sample stations first\n")
 
-    results = []
-    for size in sizes:
-        print(f"  new code, {SIZES[size]:,} rows ...", flush=True)
-        results.append(("new", _child(REPO, ["--one", str(SIZES[size]), "--seed", str(seed)])))
-    baseline = []
-    if baseline_sizes:
-        tree = _baseline_tree(baseline_rev)
-        try:
-            for size in baseline_sizes:
-                print(f"  baseline ({baseline_rev}), {SIZES[size]:,} rows ...", flush=True)
-                old = _child(tree, ["--one", str(SIZES[size]), "--seed", str(seed)])
-                print(f"  new code, {SIZES[size]:,} rows (for the ratio) ...", flush=True)
-                new = _child(REPO, ["--one", str(SIZES[size]), "--seed", str(seed)])
-                baseline.append((old, new))
-        finally:
-            shutil.rmtree(tree, ignore_errors=True)
+    new_root = _baseline_tree(rev) if rev else REPO  # a commit: others' edits in the shared tree stay out
+    try:
+        results = []
+        for size in sizes:
+            print(f"  new code ({rev or 'working tree'}), {SIZES[size]:,} rows ...", flush=True)
+            results.append(("new", _child(new_root, ["--one", str(SIZES[size]), "--seed", str(seed)])))
+        baseline = []
+        if baseline_sizes:
+            tree = _baseline_tree(baseline_rev)
+            try:
+                for size in baseline_sizes:
+                    print(f"  baseline ({baseline_rev}), {SIZES[size]:,} rows ...", flush=True)
+                    old = _child(tree, ["--one", str(SIZES[size]), "--seed", str(seed)])
+                    print(f"  new code, {SIZES[size]:,} rows (for the ratio) ...", flush=True)
+                    new = _child(new_root, ["--one", str(SIZES[size]), "--seed", str(seed)])
+                    baseline.append((old, new))
+            finally:
+                shutil.rmtree(tree, ignore_errors=True)
+    finally:
+        if new_root != REPO:
+            shutil.rmtree(new_root, ignore_errors=True)
 
     header = [
         "code",
@@ -228,8 +240,10 @@ def run(sizes: Sequence[str], baseline_sizes: Sequence[str], baseline_rev: str, 
         "dry run s",
         "write s",
         "commit s",
+        "commit CPU s",
         "dupl. found",
         "peak RSS MB",
+        "load",
         "target",
     ]
     body = []
@@ -255,8 +269,10 @@ def run(sizes: Sequence[str], baseline_sizes: Sequence[str], baseline_rev: str, 
                 f"{dry['total_s']:.2f}",
                 _stage_cell(commit, "writing"),
                 f"{commit['total_s']:.2f}",
+                f"{commit['cpu_s']:.2f}" if "cpu_s" in commit else "-",
                 f"{dry['duplicates']:,}",
                 f"{r['peak_rss_mb']:,.0f}",
+                "-".join(f"{x:.1f}" for x in r.get("load", [])),
                 verdict,
             ]
         )
@@ -264,7 +280,8 @@ def run(sizes: Sequence[str], baseline_sizes: Sequence[str], baseline_rev: str, 
     print("\n".join(table(header, body)))
     print("dry run s: the whole dry run (validation, districts, plan, duplicates; ~0.1 s of registry refresh);")
     print("commit s: the whole real import, which validates and plans again, writes in one transaction and")
-    print("reloads the registry snapshot. Peak RSS is the child process's, after both.")
+    print("reloads the registry snapshot. Peak RSS is the child process's, after both. commit CPU s: the commit's")
+    print("process time (steadier than wall time on a shared machine); load: 1-minute load average before-after.")
     if baseline:
         print()
         rows = []
@@ -318,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", nargs="+", default=["100k", "500k"], choices=list(SIZES))
     parser.add_argument("--baseline-sizes", nargs="*", default=["5k", "20k"], choices=list(SIZES))
     parser.add_argument("--baseline-rev", default=BASELINE_REV)
+    parser.add_argument("--rev", help="measure the new code at this commit (git archive), not the working tree")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cli", action="store_true", help="also time the real `yizhan import` command")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: measure this many rows, print JSON
@@ -328,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.cli_one is not None:
         print(json.dumps(measure_cli(args.cli_one, args.seed)))
     else:
-        run(args.sizes, args.baseline_sizes, args.baseline_rev, args.seed, args.cli)
+        run(args.sizes, args.baseline_sizes, args.baseline_rev, args.seed, args.cli, args.rev)
 
 
 if __name__ == "__main__":
