@@ -129,10 +129,12 @@ def plan(
     carried: tuple[set[str], set[str], set[str]] | None = None  # found on the first update: additions need none
     by_external = {(system, value): s.id for s in snapshot.stations for system, value in s.external_ids.items()}
     result = ImportPlan()
-    for count, (station, row) in enumerate(zip(stations, rows, strict=True), start=1):
+    known = _known_ids(snapshot, stations)
+    for count, (station, row, stored) in enumerate(zip(stations, rows, known, strict=True), start=1):
         if count % DUPLICATE_CHUNK == 0:
             progress.advance(DUPLICATE_CHUNK)
-        target, matched_by = _match(station, snapshot, by_external)
+        # a row whose id the registry lacks and without external ids adds a station: no look-up (~5 µs each)
+        target, matched_by = _match(station, snapshot, by_external) if stored or station.external_ids else (None, None)
         if target is None:
             result.writes.append(station)
             result.added.append(PlannedRow(row, station.id, station.name))
@@ -344,6 +346,15 @@ class _Names:
                 decided[start + k] = _similar_cores(core_x, core_y, core_x, core_y)
         result[open_] = decided[inverse.reshape(-1)]
         return result
+
+
+def _known_ids(snapshot: Snapshot, stations: Sequence[Station]) -> list[bool]:
+    """Whether the registry has a station of each one's id, for all at once (numpy's ``isin`` on the snapshot's
+    id column)."""
+    if not stations or not len(snapshot):
+        return [False] * len(stations)
+    wanted = np.array([s.id.encode("utf-8", "surrogatepass") for s in stations])
+    return np.isin(wanted, snapshot.columns.ids).tolist()  # type: ignore[no-any-return]
 
 
 def _match(
