@@ -29,7 +29,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -153,6 +152,10 @@ def _role(role: str) -> Role:
     return role  # type: ignore[return-value]  # checked against ROLES just now
 
 
+_DUMMY_HASHES: dict[tuple[object, ...], str] = {}
+"""The dummy hash for each set of hasher parameters, shared by every ``People`` of the process."""
+
+
 class People:
     """People, sessions and sign-in attempts in ``store``.
 
@@ -196,10 +199,15 @@ class People:
             window=timedelta(minutes=settings.login_window_minutes),
         )
 
-    @cached_property
+    @property
     def _dummy_hash(self) -> str:
-        """A hash no password matches, checked for unknown names so that they take as long as known ones."""
-        return self._hash(secrets.token_urlsafe(24))
+        """A hash no password matches, checked for unknown names so that they take as long as known ones; one per
+        hasher's parameters in the process (made once, ~0.5 s: not again for each app a process builds)."""
+        hasher = self.hasher
+        key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len, hasher.type)
+        if key not in _DUMMY_HASHES:
+            _DUMMY_HASHES[key] = self._hash(secrets.token_urlsafe(24))
+        return _DUMMY_HASHES[key]
 
     def prepare(self) -> None:
         """Make the dummy hash now (a server at start-up), so that the first unknown name costs no extra hash."""

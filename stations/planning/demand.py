@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import lru_cache
 from pathlib import Path
 
 from geo.coverage import Demand
@@ -14,7 +15,17 @@ def load_demand(path: str | Path) -> Demand:
     """A demand layer from a CSV with ``lon,lat`` and optional ``weight`` columns (WGS84; weight 1 if empty).
 
     ``FileUnreadable`` for a file that cannot be read or lacks the columns, ``InvalidValue`` naming the line of
-    a value that is no number."""
+    a value that is no number. Read once per file version (path, size, modification time) in a process: every
+    app it builds shares the layer, whose arrays are read-only."""
+    try:
+        stat = Path(path).stat()
+    except OSError as exc:
+        raise FileUnreadable(f"cannot read demand file {path}: {exc}") from exc
+    return _read_demand(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _read_demand(path: str, _size: int, _mtime_ns: int) -> Demand:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -31,6 +42,9 @@ def load_demand(path: str | Path) -> Demand:
         except (TypeError, ValueError):
             raise InvalidValue("demand", f"line {line}: {record}", "lon, lat and weight must be numbers") from None
     try:
-        return Demand.from_arrays(lon, lat, weight)
+        demand = Demand.from_arrays(lon, lat, weight)
     except ValueError as exc:
         raise InvalidValue("demand", str(path), str(exc)) from None
+    for array in (demand.lon, demand.lat, demand.weight):
+        array.setflags(write=False)
+    return demand
