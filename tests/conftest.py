@@ -71,11 +71,23 @@ def postgis_registry_template(postgres_server: PostgresServer) -> Iterator[str]:
     postgres_server.drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def sqlite_registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite registry file already migrated to the newest schema, to copy for each test (as for PostGIS)."""
+    path = tmp_path_factory.mktemp("template") / "yizhan.sqlite3"
+    Store(f"sqlite:///{path}").engine.dispose()  # the last connection's close checkpoints the WAL into the file
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgis"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty registry database, once on each store: a new SQLite file, and PostgreSQL + PostGIS."""
+    """URL of an empty registry database, once on each store: a SQLite file, and PostgreSQL + PostGIS (each a
+    copy of a migrated empty registry; tests/stations/test_migrations.py migrates blank databases itself)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'yizhan.sqlite3'}"
+        path = tmp_path / "yizhan.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_registry_template"), path)
+        yield f"sqlite:///{path}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     template = make_url(request.getfixturevalue("postgis_registry_template")).database
