@@ -18,7 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from geo.districts import Districts
+from stations.accounts import Accounts
+from stations.registry import Registry
 from stations.settings import SAMPLE_DIR
+from stations.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +44,16 @@ def _get(url: str, **kwargs) -> httpx.Response:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def server(tmp_path: Path, districts: Districts) -> Iterator[tuple[str, str]]:
     env = {
         **os.environ,
         "YIZHAN_DATABASE_URL": f"sqlite:///{tmp_path / 'workers.sqlite3'}",
         "YIZHAN_CHECK_INTERVAL_S": "1",
     }
-    subprocess.run([YIZHAN, "import", str(SAMPLE_DIR / "stations.csv")], env=env, check=True, capture_output=True)
-    made = subprocess.run(
-        [YIZHAN, "token", "create", "--name", "worker test", "--role", "editor"],
-        env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    token = made.stdout.strip()
+    store = Store(env["YIZHAN_DATABASE_URL"])  # the sample and a token written in this process: two CLI start-ups saved
+    Registry(store, districts).import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
+    token, _ = Accounts(store).create("worker test", "editor")
+    store.engine.dispose()
     port = _free_port()
     process = subprocess.Popen(
         [YIZHAN, "serve", "--port", str(port), "--workers", "2"],
