@@ -27,11 +27,11 @@ run: $(STAMP)
 
 # The whole suite, slow legs included (PostGIS, browser, fuzzing, crash safety, several workers), after the checks.
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=20
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=20
 
 # A developer's loop (~3 min): everything but the tests marked slow; `make test` before pushing.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 lint: $(STAMP) lint-js
 	$(BIN)/ruff check .
