@@ -10,7 +10,7 @@ import io
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +20,9 @@ from typing import Any
 import httpx
 
 from api.app import create_app
+from stations.people import People
 from stations.settings import Settings
+from stations.store import Store
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '"</script><script>alert(2)</script>'
@@ -218,3 +220,29 @@ def wait_for_ids(page: Any, expected: list[str], timeout_s: float = 10.0) -> Non
             return
         page.wait_for_timeout(50)
     assert list_ids(page) == expected
+
+
+CONSOLE_PASSWORD = "correct horse battery staple"
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@contextmanager
+def console_serve(tmp: Path, people: Iterable[tuple[str, str]]) -> Iterator[Server]:
+    """``serve`` with keeper-console accounts: each (name, role) signs in with ``CONSOLE_PASSWORD``."""
+    with serve(tmp) as running:
+        accounts = People.from_settings(Store(running.settings.database_url), running.settings)
+        for name, role in people:
+            accounts.create(name, role, CONSOLE_PASSWORD)
+        accounts.store.engine.dispose()
+        yield running
+
+
+def signed_in(new_page: Callable[..., Any], server: Server, path: str, name: str, **options: Any) -> Any:
+    """A desktop page (Chinese) signed in to the console as ``name``, on ``path``."""
+    page = new_page(viewport=DESKTOP, locale="zh-CN", **options)
+    page.goto(f"{server.url}/console/login?next={path}")
+    page.fill("#yz-name", name)
+    page.fill("#yz-password", CONSOLE_PASSWORD)
+    page.click("#yz-signin-form button[type=submit]")
+    page.wait_for_url(f"{server.url}{path}")
+    return page

@@ -12,16 +12,12 @@ from typing import Any
 import httpx
 import pytest
 import test_accessibility
-from e2e_support import IMG, Server, serve
-
-from stations.people import People
-from stations.store import Store
+from e2e_support import IMG, Server, console_serve, signed_in
 
 pytestmark = pytest.mark.slow
 axe_path = test_accessibility.axe_path  # the accessibility tests' fixture: node_modules/axe-core
 
-EDITOR, VIEWER, PASSWORD = "编辑甲", "只读乙", "correct horse battery staple"
-DESKTOP = {"width": 1280, "height": 900}
+EDITOR, VIEWER = "编辑甲", "只读乙"
 HEADER = "编号,名称,类型,经度,纬度,开放时间,热水"
 GOOD = f"E2E-1,{IMG}西湖工会驿站,户外劳动者服务站,120.1301,30.2601,周一至周日 8:00-20:00,有"
 BAD = "E2E-2,北山街骑士之家,骑士之家,30.2602,120.1302,全天,无"  # lon and lat swapped
@@ -30,22 +26,12 @@ FIXED = "E2E-2,北山街骑士之家,骑士之家,120.1302,30.2602,全天,无"
 
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serve(tmp_path_factory.mktemp("console-keeping")) as running:
-        people = People.from_settings(Store(running.settings.database_url), running.settings)
-        people.create(EDITOR, "editor", PASSWORD)
-        people.create(VIEWER, "viewer", PASSWORD)
-        people.store.engine.dispose()
+    with console_serve(tmp_path_factory.mktemp("console-keeping"), ((EDITOR, "editor"), (VIEWER, "viewer"))) as running:
         yield running
 
 
 def _signed_in(new_page: Callable[..., Any], server: Server, path: str, name: str = EDITOR, **options: Any) -> Any:
-    page = new_page(viewport=DESKTOP, locale="zh-CN", **options)
-    page.goto(f"{server.url}/console/login?next={path}")
-    page.fill("#yz-name", name)
-    page.fill("#yz-password", PASSWORD)
-    page.click("#yz-signin-form button[type=submit]")
-    page.wait_for_url(f"{server.url}{path}")
-    return page
+    return signed_in(new_page, server, path, name, **options)
 
 
 def _check(page: Any, rows: list[str]) -> None:

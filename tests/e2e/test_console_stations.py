@@ -14,37 +14,23 @@ from typing import Any
 import httpx
 import pytest
 import test_accessibility
-from e2e_support import FIXED_NOW, RIDER_AT, Server, serve
-
-from stations.people import People
-from stations.store import Store
+from e2e_support import FIXED_NOW, RIDER_AT, Server, console_serve, signed_in
 
 pytestmark = pytest.mark.slow
 axe_path = test_accessibility.axe_path  # the accessibility tests' fixture: node_modules/axe-core
 
-PASSWORD = "correct horse battery staple"
 EDITOR, OTHER, VIEWER = "编辑甲", "编辑乙", "查看者丙"
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serve(tmp_path_factory.mktemp("console-stations")) as running:
-        people = People.from_settings(Store(running.settings.database_url), running.settings)
-        for name, role in ((EDITOR, "editor"), (OTHER, "editor"), (VIEWER, "viewer")):
-            people.create(name, role, PASSWORD)
-        people.store.engine.dispose()
+    people = ((EDITOR, "editor"), (OTHER, "editor"), (VIEWER, "viewer"))
+    with console_serve(tmp_path_factory.mktemp("console-stations"), people) as running:
         yield running
 
 
 def _signed_in(new_page: Callable[..., Any], server: Server, path: str, name: str = EDITOR, **options: Any) -> Any:
-    page = new_page(viewport=DESKTOP, locale="zh-CN", **options)
-    page.goto(f"{server.url}/console/login?next={path}")
-    page.fill("#yz-name", name)
-    page.fill("#yz-password", PASSWORD)
-    page.click("#yz-signin-form button[type=submit]")
-    page.wait_for_url(f"{server.url}{path}")
-    return page
+    return signed_in(new_page, server, path, name, **options)
 
 
 def _station(server: Server, station_id: str) -> dict[str, Any]:
