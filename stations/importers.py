@@ -667,15 +667,17 @@ def _trusted(fields: dict[str, Any]) -> Station | None:
         area is not None and not (type(area) is float and area > 0)
     ):
         return None
-    values = {**fields, "types": _shared_types(fields["types"])}
-    for key in _REPEATED_TEXTS.intersection(fields):  # one object per distinct text in memory, not one per row
-        values[key] = sys.intern(fields[key])
     if "opening_hours" in fields:
         try:
-            values["opening_hours"] = hours_words.to_osm(fields["opening_hours"])
+            hours = hours_words.to_osm(fields["opening_hours"])
         except Exception:  # whatever it raises, pydantic reports it as it always has
             return None
-    return unchecked_station(values, fields.keys())
+        fields["opening_hours"] = hours
+    names = tuple(fields)  # the fields set, before the values change (here, in place: the row is trusted now)
+    fields["types"] = _shared_types(fields["types"])
+    for key in _REPEATED_TEXTS.intersection(fields):  # one object per distinct text in memory, not one per row
+        fields[key] = sys.intern(fields[key])
+    return unchecked_station(fields, names)
 
 
 def _shared_types(types: list[str]) -> tuple[str, ...]:

@@ -200,8 +200,9 @@ def unchecked_station(values: dict[str, Any], fields_set: Collection[str]) -> St
     dozen names, a third of a station's memory): a frozen model never changes it (``model_copy`` copies it).
     """
     data = {**_DEFAULTS, **values}
-    for name in _DEFAULT_FACTORIES.keys() - values.keys():
-        data[name] = _DEFAULT_FACTORIES[name]()
+    for name, factory in _DEFAULT_FACTORIES.items():
+        if name not in values:
+            data[name] = factory()
     station = _new(Station)
     _set(station, "__dict__", data)
     _set(station, "__pydantic_fields_set__", _shared_names(fields_set))
@@ -211,8 +212,9 @@ def unchecked_station(values: dict[str, Any], fields_set: Collection[str]) -> St
 
 
 def _shared_names(names: Collection[str]) -> set[str]:
-    """One set object per distinct collection of field names (kept for up to ``_SHARED_SETS_KEPT`` of them)."""
-    key = names if isinstance(names, frozenset) else frozenset(names)
+    """One set object per distinct sequence of field names (kept for up to ``_SHARED_SETS_KEPT`` of them; the same
+    names in another order make another key, and an equal set)."""
+    key = names if isinstance(names, tuple) else tuple(names)  # a tuple is quicker to make than a frozenset
     found = _SHARED_SETS.get(key)
     if found is None:
         found = set(key)
@@ -221,7 +223,7 @@ def _shared_names(names: Collection[str]) -> set[str]:
     return found
 
 
-_SHARED_SETS: dict[frozenset[str], set[str]] = {}
+_SHARED_SETS: dict[tuple[str, ...], set[str]] = {}
 _SHARED_SETS_KEPT = 4096
 
 
