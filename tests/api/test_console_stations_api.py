@@ -431,3 +431,13 @@ def test_hostile_text_in_every_field_is_shown_as_text(console: Console) -> None:
     form = {**_form(station, name=ALL[1]), "revision": revision, "csrf_token": console.editor.csrf}
     conflict = console.editor.client.post("/console/stations/HOSTILE-0", data=form)
     assert conflict.status_code == 409 and evaluated_in(conflict.text) == [] and "<img src=x" not in conflict.text
+
+
+@pytest.mark.parametrize("path", ["/console/stations", "/console/freshness"])
+def test_the_district_filter_lists_every_district_and_keeps_the_choice(console: Console, path: str) -> None:
+    page = console.viewer.client.get(path, params={"adcode": "330106"}).text
+    select = page.split('<select id="f-adcode" name="adcode">', 1)[1].split("</select>", 1)[0]
+    options = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', select)
+    assert options[0] == ("", "", "全部区县") and len(options) == 1 + len(console.registry.districts.adcodes)
+    assert [code for code, chosen, _ in options if chosen] == ["330106"]
+    assert ("330106", " selected", "西湖区") in options
