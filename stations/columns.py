@@ -85,17 +85,17 @@ class StationColumns:
 
     def payload(self, position: int) -> dict[str, Any]:
         """The stored JSON of the station at ``position``, as a dict: its columns' values and the rest."""
-        i = int(position)
-        data: dict[str, Any] = json_loads(self.payloads[self.segment[i]][self.start[i] : self.end[i]])
-        data.update(id=self.ids[i].decode(), lon=float(self.lon[i]), lat=float(self.lat[i]))
-        data["operating_status"] = OPERATING_STATUSES[self.status[i]]
-        if (code := self.hours_code[i]) >= 0:
+        i = int(position)  # .item(i): Python values straight away (numpy scalars cost ~5 µs here in all)
+        data: dict[str, Any] = json_loads(self.payloads[self.segment.item(i)][self.start.item(i) : self.end.item(i)])
+        data.update(id=self.ids.item(i).decode(), lon=self.lon.item(i), lat=self.lat.item(i))
+        data["operating_status"] = OPERATING_STATUSES[self.status.item(i)]
+        if (code := self.hours_code.item(i)) >= 0:
             data["opening_hours"] = self.hours_texts[code]
-        if (code := self.adcode_code[i]) >= 0:
+        if (code := self.adcode_code.item(i)) >= 0:
             data["adcode"] = self.adcode_texts[code]
-        if (code := self.photo_code[i]) >= 0:
+        if (code := self.photo_code.item(i)) >= 0:
             data["photo_url"] = self.photo_texts[code]
-        if (code := self.amenities_code[i]) >= 0:
+        if (code := self.amenities_code.item(i)) >= 0:
             data["amenities"] = dict(_amenities(self.amenities_texts[code]))
         return data
 
@@ -170,8 +170,7 @@ def _amenities(text: str) -> dict[str, str]:
     return found
 
 
-_FIELDS = tuple(Station.model_fields)
-_DEFAULTS = {name: info.default for name, info in Station.model_fields.items() if info.default_factory is None}
+_DEFAULTS = {name: None if info.default_factory else info.default for name, info in Station.model_fields.items()}
 _FRESH = ("amenities", "external_ids")
 """The fields whose default is a new empty dict each time."""
 
@@ -183,7 +182,7 @@ def _trusted(data: dict[str, Any]) -> Station:
     data["types"] = tuple(data["types"])
     if (verified_at := data.get("verified_at")) is not None:
         data["verified_at"] = date.fromisoformat(verified_at)
-    values = {name: data[name] if name in data else _DEFAULTS.get(name) for name in _FIELDS}
+    values = {**_DEFAULTS, **data}  # every field, in the model's order
     for name in _FRESH:
         if values[name] is None:
             values[name] = {}
