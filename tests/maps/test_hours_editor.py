@@ -5,46 +5,25 @@ controls written back unchanged."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from node_harness import Call, node_harness
 
 from stations import hours
 from stations.hours_words import DAY_MINUTES, WeeklyHours, read_osm, write_osm
 
 HARNESS = Path(__file__).with_name("hours_editor_logic.mjs")
-Call = Callable[..., Any]
 
 
 @pytest.fixture(scope="module")
 def editor() -> Iterator[Call]:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Node.js (it runs eslint too)")
-        pytest.skip("needs Node.js")
-    process = subprocess.Popen([node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert process.stdin is not None and process.stdout is not None
-    stdin, stdout = process.stdin, process.stdout
-
-    def call(fn: str, *args: Any) -> Any:
-        stdin.write(json.dumps({"fn": fn, "args": list(args)}) + "\n")
-        stdin.flush()
-        answer = json.loads(stdout.readline())
-        assert "error" not in answer, answer["error"]
-        return answer["result"]
-
-    yield call
-    stdin.close()
-    process.wait(timeout=10)
+    with node_harness(HARNESS) as call:
+        yield call
 
 
 def as_json(week: WeeklyHours | None) -> dict[str, Any] | None:

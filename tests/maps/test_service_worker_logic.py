@@ -6,11 +6,7 @@ answers go when more than ten are kept, and its distances against ``geo.distance
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -18,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from node_harness import Call, node_harness
 
 from geo.distance import haversine_m
 
@@ -27,30 +24,11 @@ NEAR_M = 1000.0
 KEEP = 10
 CENTRE = (120.16, 30.25)
 
-Call = Callable[..., Any]
-
 
 @pytest.fixture(scope="module")
 def worker() -> Iterator[Call]:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Node.js (it runs eslint too)")
-        pytest.skip("needs Node.js")
-    process = subprocess.Popen([node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert process.stdin is not None and process.stdout is not None
-    stdin, stdout = process.stdin, process.stdout
-
-    def call(fn: str, *args: Any) -> Any:
-        stdin.write(json.dumps({"fn": fn, "args": list(args)}) + "\n")
-        stdin.flush()
-        answer = json.loads(stdout.readline())
-        assert "error" not in answer, answer["error"]
-        return answer["result"]
-
-    yield call
-    stdin.close()
-    process.wait(timeout=10)
+    with node_harness(HARNESS) as call:
+        yield call
 
 
 FILTERS = {
