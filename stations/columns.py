@@ -27,6 +27,8 @@ columns' values plus that (``station``).
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -39,7 +41,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from stations.edits import dumps, payload
+from stations.edits import payload
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 from stations.store import StationRow, Store, json_loads
 
@@ -239,15 +241,29 @@ def concat(parts: Sequence[StationColumns]) -> StationColumns:
     return StationColumns(payloads=tuple(payloads), **merged)
 
 
+def _json(rest: dict[str, Any]) -> bytes:
+    """JSON text of the rest of a station's JSON (kept in memory only, read back by ``json_loads``): orjson,
+    or ``json.dumps`` where orjson would change the value (a float that is not finite: area_m2 is the only float
+    left; text that is not valid Unicode)."""
+    area_m2 = rest.get("area_m2")
+    if area_m2 is None or math.isfinite(area_m2):
+        try:
+            return orjson.dumps(rest)
+        except orjson.JSONEncodeError:
+            pass
+    return json.dumps(rest).encode()
+
+
 def _parsed(texts: Sequence[bytes | str | dict[str, Any]]) -> StationColumns:
     """Columns of one chunk of stored JSON texts (one buffer)."""
     count = len(texts)
     ids, lon, lat, type_bits, amenity_bits, status, rest = [], [], [], [], [], [], []
     coded: dict[str, list[str | None]] = {name: [] for name in CODED}
     type_cache: dict[tuple[str, ...], int] = {}
+    amenity_cache: dict[bytes, tuple[str, int]] = {}  # by JSON text: (the text, bits of those "yes")
     for text in texts:
         data = text if isinstance(text, dict) else json_loads(text)
-        rest.append(dumps({k: v for k, v in data.items() if k not in _HELD}).encode())
+        rest.append(_json({k: v for k, v in data.items() if k not in _HELD}))
         ids.append(data["id"].encode())
         lon.append(data["lon"])
         lat.append(data["lat"])
@@ -257,12 +273,21 @@ def _parsed(texts: Sequence[bytes | str | dict[str, Any]]) -> StationColumns:
             bits = type_cache[kinds] = sum(map(_TYPE_BIT.__getitem__, set(kinds)))
         type_bits.append(bits)
         amenities = data.get("amenities")
-        amenity_bits.append(sum([_AMENITY_BIT[a] for a, v in amenities.items() if v == "yes"]) if amenities else 0)
+        if amenities:
+            key = orjson.dumps(amenities)
+            known = amenity_cache.get(key)
+            if known is None:
+                yes = sum([_AMENITY_BIT[a] for a, v in amenities.items() if v == "yes"])
+                known = amenity_cache[key] = (key.decode(), yes)
+            coded["amenities"].append(known[0])
+            amenity_bits.append(known[1])
+        else:
+            coded["amenities"].append(None)
+            amenity_bits.append(0)
         status.append(_STATUS_CODE[data.get("operating_status", "normal")])
         coded["hours"].append(data.get("opening_hours") or None)
         coded["adcode"].append(data.get("adcode"))
         coded["photo"].append(data.get("photo_url"))
-        coded["amenities"].append(orjson.dumps(amenities).decode() if amenities else None)
     lengths = np.fromiter(map(len, rest), dtype=np.int64, count=count)
     end = np.cumsum(lengths)
     columns: dict[str, Any] = {}

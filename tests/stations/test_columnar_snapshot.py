@@ -205,3 +205,8 @@ def test_a_snapshot_of_station_objects_keeps_their_order_and_finds_each_id() -> 
     assert [snapshot.position(s.id) for s in given] == [0, 1, 2, 3]
     assert snapshot.get("c") is None and snapshot.get("") is None and len(Snapshot()) == 0
     assert Snapshot().get("a") is None and Snapshot().select() == [] and Snapshot().counts_by_adcode() == {}
+
+
+def test_values_orjson_cannot_write_come_back_equal() -> None:
+    odd = Station(id="odd", name="名\u2028字", types=["outdoor_worker"], lon=120.1, lat=30.2, area_m2=float("inf"))
+    assert Snapshot([odd]).get("odd") == odd
