@@ -37,9 +37,16 @@ class Dump:
     attribution: str
 
 
-def dump(store: Store, licence: str, attribution: str, modified_since: datetime | None = None) -> Dump:
+def dump(
+    store: Store, licence: str, attribution: str, modified_since: datetime | None = None, strictly_after: bool = False
+) -> Dump:
     """Every station, or those changed at or after ``modified_since`` and the ids removed for good since then
-    (and not created again), ordered by id; read in one statement, so as of one moment on either store."""
+    (and not created again), ordered by id; read in one statement, so as of one moment on either store.
+
+    With ``strictly_after`` only changes stamped after ``modified_since``: for a reader that has read every row of
+    the write stamped ``modified_since`` (``stations.refresh``) — every row of one write carries the same stamp,
+    and stamps rise strictly from one write to the next (taken under the write lock) — so that the rows of a large
+    import are not read back again by the next delta."""
     if modified_since is not None:
         modified_since = modified_since.astimezone(UTC)  # SQLite compares the stored UTC digits as text
     stations = select(StationRow.id, StationRow.payload, StationRow.revision, StationRow.updated_at)
@@ -48,10 +55,12 @@ def dump(store: Store, licence: str, attribution: str, modified_since: datetime 
         query = union_all(stations, newest_removal)
     else:
         alive = select(StationRow.id).where(StationRow.id == HistoryRow.station_id).exists()
+        removed_since = HistoryRow.at > modified_since if strictly_after else HistoryRow.at >= modified_since
         removals = select(HistoryRow.station_id, null(), null(), HistoryRow.at).where(
-            HistoryRow.action == "purge", HistoryRow.at >= modified_since, ~alive
+            HistoryRow.action == "purge", removed_since, ~alive
         )
-        query = union_all(stations.where(StationRow.updated_at >= modified_since), removals)
+        changed = StationRow.updated_at > modified_since if strictly_after else StationRow.updated_at >= modified_since
+        query = union_all(stations.where(changed), removals)
     with Session(store.engine) as session:
         found = [(i, data, revision, as_utc(at)) for i, data, revision, at in session.execute(query) if at is not None]
     rows = [(Station.model_validate(data), revision, at) for _, data, revision, at in found if revision is not None]

@@ -69,7 +69,10 @@ def advance(store: Store, before: Snapshot | None, version: int) -> Snapshot:
         return build(store, version)
     from stations import opendata  # the exporters load with the first refresh, not with `yizhan nearby`
 
-    delta = opendata.dump(store, "", "", before.stamp)
+    # strictly after the stamp: the snapshot holds every row stamped at it (``build`` reads the stations after the
+    # stamp; a delta's newest stamp is a write it read whole), so the rows of the newest write — a whole import, or
+    # a bulk load before start-up — are not read back and validated again by the next refresh
+    delta = opendata.dump(store, "", "", before.stamp, strictly_after=True)
     if not delta.stations and not delta.deleted:  # applied early by the refresh before: the same, relabelled
         same = copy.copy(before)
         same.version = version
