@@ -15,6 +15,8 @@ until the send time of the first answer showing its version from the last worker
 times the number of workers). A probe beside wrk sends ``GET /stations/nearby`` on a new connection every
 ``--probe-every`` seconds in both phases and records when each was sent and how long it took, so the requests
 *during a refresh* (sent between an edit's ``PATCH`` and the moment every worker served it) are known one by one.
+The edits are written into the cached registry file, so a run starts from the registry as the last run left it; a
+new ``--seed`` (or an emptied ``--cache-dir``) gives a freshly bulk-written one, whose newest write is every row.
 Four edits are made after start-up before the runs (not counted, printed): a worker's first write costs more than
 the next ones (first use of the write path), a one-off that is not the refresh measured here.
 
