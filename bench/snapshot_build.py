@@ -18,6 +18,7 @@ Run from the repository root (the 1M registry is built first by bench/load.py if
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -93,14 +94,14 @@ def registry_copy(size: str, cache_dir: Path, work: Path) -> Path:
     if not cut.exists():
         partial = cut.with_suffix(".partial")
         shutil.copy(source, partial)
-        with sqlite3.connect(partial) as connection:
+        with contextlib.closing(sqlite3.connect(partial)) as connection, connection:  # closed: WAL merged
             connection.execute("DELETE FROM stations WHERE rowid > ?", (count,))
             # bench/load.py stamps every row at one moment, the registry's newest: a refresh would read them all
             # again (rows stamped at the snapshot's stamp are). Dated a year earlier but one, as a registry edited
             # over time is.
             connection.execute("UPDATE stations SET updated_at = '2025' || substr(updated_at, 5) WHERE rowid > 1")
         if count < 1_000_000:
-            with sqlite3.connect(partial) as connection:
+            with contextlib.closing(sqlite3.connect(partial)) as connection:
                 connection.execute("VACUUM")
         os.replace(partial, cut)
     target = work / cut.name
