@@ -147,7 +147,8 @@ class StationColumns:
 
     def positions_of(self, ids: Iterable[str]) -> NDArray[np.intp]:
         """Positions of those of ``ids`` that are here (columns sorted by id)."""
-        wanted = np.array([i.encode() for i in ids], dtype=self.ids.dtype if len(self) else "S1")
+        # each id at its own width: cast to the column's, "H10" would be cut to "H1" and find (and replace) it
+        wanted = np.array([i.encode() for i in ids], dtype="S")
         if not wanted.size or not len(self):
             return np.empty(0, dtype=np.intp)
         found = np.searchsorted(self.ids, wanted).clip(max=len(self) - 1)

@@ -25,7 +25,7 @@ from stations.snapshot import NearbyQuery, Snapshot
 from stations.store import Store
 
 EXAMPLES = itertools.count()
-NAMES = ("A", "B", "C", "D", "E", "F")
+NAMES = ("A", "A1", "A10", "B", "驿", "驿站")  # ids that are prefixes of others, of other widths in bytes
 HOURS = (None, "24/7", "Mo-Fr 08:30-17:00; PH off", "Mo-Su 18:00-22:00")
 ADCODES = (None, "330106", "330102")
 PHOTOS = (None, "https://img.example.cn/a.jpg")
@@ -210,3 +210,12 @@ def test_a_snapshot_of_station_objects_keeps_their_order_and_finds_each_id() -> 
 def test_values_orjson_cannot_write_come_back_equal() -> None:
     odd = Station(id="odd", name="名\u2028字", types=["outdoor_worker"], lon=120.1, lat=30.2, area_m2=float("inf"))
     assert Snapshot([odd]).get("odd") == odd
+
+
+def test_an_id_longer_than_every_id_held_is_added_beside_its_prefix() -> None:
+    # the id column's byte width is its longest id: "H10" was cut to "H1" when looked up, and replaced it
+    station = {i: Station(id=i, name="驿站", types=["driver_home"], lon=120.1, lat=30.2) for i in ("H0", "H1", "H10")}
+    columns = StationColumns.from_stations([station["H0"], station["H1"]]).sorted_by_id()
+    grown = columns.replace([station["H10"]])
+    assert grown.ids.tolist() == [b"H0", b"H1", b"H10"]
+    assert grown.replace([], removed=["H10"]).ids.tolist() == [b"H0", b"H1"]
