@@ -17,7 +17,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from served import free_port
 from sqlalchemy.engine import URL, make_url
 
 URL_VARIABLE = "YIZHAN_TEST_POSTGRES_URL"
@@ -57,12 +57,6 @@ def find_bin_dir() -> Path | None:
         if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file():
             return candidate
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _admin_connect(url: URL, database: str | None = None) -> psycopg.Connection:
@@ -113,7 +107,7 @@ class TemporaryCluster:
         )
         base_conf = (self.data_dir / "postgresql.conf").read_text()
         for attempt in range(attempts):
-            self.port = _free_port()
+            self.port = free_port()
             settings = {**SETTINGS, "port": str(self.port)}
             lines = "".join(f"{name} = {value}\n" for name, value in settings.items())
             (self.data_dir / "postgresql.conf").write_text(f"{base_conf}\n# yizhan tests\n{lines}")

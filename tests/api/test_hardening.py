@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from fastapi.testclient import TestClient
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from served import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -566,15 +566,9 @@ uvicorn.run("api.app:create_app", factory=True, host="127.0.0.1", port=int(sys.a
 """What ``yizhan serve`` runs (``api/cli.py``), with uvicorn's access log off in favour of ours."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_a_served_app_logs_json_lines_on_stdout_and_nothing_personal(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "YIZHAN_DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",

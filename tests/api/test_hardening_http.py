@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from served import free_port
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
@@ -373,14 +373,8 @@ YIZHAN = str(Path(sys.executable).with_name("yizhan"))
 HANG_GUARD_S = 120.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(database: Path, **env: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     environment = {
         **os.environ,
         "YIZHAN_DATABASE_URL": f"sqlite:///{database}",

@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from served import free_port, wait_until
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -64,21 +65,6 @@ class Server:
         return layer
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < HANG_GUARD_S:
-        if condition():
-            return time.monotonic() - start
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what} after {HANG_GUARD_S:g} s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("slow")
@@ -90,7 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         planning_wait_s=0.5,
     )
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     options = {**uvicorn_options(), "http": QuickHeaders}  # yizhan serve's, with a short header deadline
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     running = uvicorn.Server(config)

@@ -10,16 +10,16 @@ play no part; the second host advances its snapshot by the delta since its stamp
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from postgres_server import PostgresServer
+from served import free_port, wait_until
 from sqlalchemy.engine import make_url
 
 from stations.registry import Registry
@@ -28,7 +28,6 @@ from stations.store import Store
 pytestmark = pytest.mark.slow  # two servers start (~15 s here); the PostgreSQL cluster is shared with the session
 
 YIZHAN = str(Path(sys.executable).with_name("yizhan"))
-HANG_GUARD_S = 120.0
 CHECK_INTERVAL_S = 0.5
 ADMIN_TOKEN = "two-hosts-admin-token-0123456789abcdef"
 MOVED_TO = (120.3, 30.05)  # open country south-east of the city, far from every station below
@@ -37,25 +36,6 @@ HOST-1,西湖驿站,outdoor_worker,120.155,30.274,24/7,yes
 HOST-2,拱墅骑士之家,outdoor_worker,120.141,30.319,Mo-Su 08:00-20:00,no
 HOST-3,滨江司机之家,driver_home,120.211,30.208,24/7,unknown
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(ready: Callable[[], bool], what: str) -> float:
-    """Seconds until ``ready()`` holds; fails after ``HANG_GUARD_S``."""
-    start = time.monotonic()
-    while time.monotonic() - start < HANG_GUARD_S:
-        try:
-            if ready():
-                return time.monotonic() - start
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what} after {HANG_GUARD_S:g} s")
 
 
 @pytest.fixture
@@ -72,7 +52,7 @@ def two_hosts(postgres_server: PostgresServer, postgis_registry_template: str) -
         "YIZHAN_CHECK_INTERVAL_S": str(CHECK_INTERVAL_S),
         "YIZHAN_ADMIN_TOKEN": ADMIN_TOKEN,
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(
             [YIZHAN, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -82,7 +62,9 @@ def two_hosts(postgres_server: PostgresServer, postgis_registry_template: str) -
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         for base in bases:
-            _wait(lambda base=base: httpx.get(f"{base}/healthz", timeout=10).status_code == 200, f"{base} to answer")
+            wait_until(
+                lambda base=base: httpx.get(f"{base}/healthz", timeout=10).status_code == 200, f"{base} to answer"
+            )
         yield bases[0], bases[1], ADMIN_TOKEN
     finally:
         for process in processes:
@@ -121,7 +103,7 @@ def test_an_edit_through_one_host_is_served_by_the_other(two_hosts: tuple[str, s
     assert _health(first)["registry_version"] > version  # the writer serves its own write at once
     assert _nearest_id(first) == "HOST-2"
 
-    waited = _wait(lambda: _nearest_id(second) == "HOST-2", what="the other host to serve the edit")
+    waited = wait_until(lambda: _nearest_id(second) == "HOST-2", what="the other host to serve the edit")
     took = time.monotonic() - edited_at
     print(f"the other host served the edit {took:.2f} s after its commit (waited {waited:.2f} s)")
     health = _health(second)
@@ -139,7 +121,7 @@ def test_an_edit_through_one_host_is_served_by_the_other(two_hosts: tuple[str, s
         timeout=10,
     )
     assert removed.status_code == 204, removed.text
-    _wait(lambda: _health(first)["stations"] == 2, "the removal on the first host")
+    wait_until(lambda: _health(first)["stations"] == 2, "the removal on the first host")
     assert _health(second)["stations"] == 2
     assert _health(first)["registry_version"] == _health(second)["registry_version"]
     assert httpx.get(f"{first}/stations/HOST-3", timeout=10).status_code == 404

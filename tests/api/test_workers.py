@@ -8,7 +8,6 @@ the test waits (a hang guard, not a speed limit) until both workers serve the ed
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from served import HANG_GUARD_S, free_port, wait_until
 
 from geo.districts import Districts
 from stations.accounts import Accounts
@@ -27,14 +27,7 @@ from stations.store import Store
 pytestmark = pytest.mark.slow
 
 YIZHAN = str(Path(sys.executable).with_name("yizhan"))
-HANG_GUARD_S = 120.0
 MOVED_TO = (120.3, 30.05)  # open country south-east of the city, far from every sample station
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str, **kwargs) -> httpx.Response:
@@ -54,30 +47,18 @@ def server(tmp_path: Path, districts: Districts) -> Iterator[tuple[str, str]]:
     Registry(store, districts).import_file((SAMPLE_DIR / "stations.csv").read_bytes(), "stations.csv")
     token, _ = Accounts(store).create("worker test", "editor")
     store.engine.dispose()
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [YIZHAN, "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _workers(base, tries=1), what="the server to answer")
+        wait_until(lambda: _workers(base, tries=1), what="the server to answer")
         yield base, token
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def _wait(ready, what: str) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < HANG_GUARD_S:
-        try:
-            if ready():
-                return time.monotonic() - start
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what} after {HANG_GUARD_S:g} s")
 
 
 def _workers(base: str, tries: int = 400) -> dict[int, int]:
@@ -93,7 +74,7 @@ def _workers(base: str, tries: int = 400) -> dict[int, int]:
 
 def test_an_edit_through_one_worker_reaches_the_other(server: tuple[str, str]) -> None:
     base, token = server
-    before = _wait(lambda: len(_workers(base)) == 2, what="requests reaching both workers")
+    before = wait_until(lambda: len(_workers(base)) == 2, what="requests reaching both workers")
     assert before < HANG_GUARD_S
     station = _get(f"{base}/stations/HZ-SYN-00001")
     assert station.status_code == 200
@@ -111,7 +92,7 @@ def test_an_edit_through_one_worker_reaches_the_other(server: tuple[str, str]) -
         seen = _workers(base)
         return len(seen) == 2 and min(seen.values()) >= version
 
-    waited = _wait(both_serve_the_edit, what="both workers to serve the edit")
+    waited = wait_until(both_serve_the_edit, what="both workers to serve the edit")
     print(f"both workers served the edit {time.monotonic() - edited_at:.2f} s after it was committed ({waited:.2f} s)")
     for _ in range(20):  # whichever worker answers, the moved station is the nearest to its new place
         nearest = _get(f"{base}/stations/nearby", params={"lon": MOVED_TO[0], "lat": MOVED_TO[1], "k": 1}).json()

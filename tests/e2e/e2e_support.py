@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from served import free_port
 
 from api.app import create_app
 from stations.people import People
@@ -140,12 +140,6 @@ def stations_csv() -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     url: str
@@ -164,7 +158,7 @@ def serve(tmp: Path, **overrides: Any) -> Iterator[Server]:
 
     settings = Settings(database_url=f"sqlite:///{tmp / 'yizhan.sqlite3'}", demand_path=None, **overrides)
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
