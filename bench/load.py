@@ -461,12 +461,13 @@ def report(results: Sequence[SizeResult], args: argparse.Namespace, box: Sequenc
     return lines
 
 
-def _stop(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds, so the server is stopped too
+def exit_on_signal(signum: int, _frame: object) -> None:
+    """SIGTERM handler of the load scripts: exit by unwinding, so the servers they started are stopped too."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per counted run")

@@ -52,7 +52,7 @@ from pathlib import Path
 import load  # bench/ is on sys.path when a script runs
 import numpy as np
 import shapely
-from load import DEFAULT_SERVER, LUA_SCRIPT, Server, memory_mib, require_wrk, serving
+from load import DEFAULT_SERVER, LUA_SCRIPT, Server, exit_on_signal, memory_mib, require_wrk, serving
 from report import code_lines, machine_lines, table
 
 import stations.refresh
@@ -360,12 +360,8 @@ def report(phases: Sequence[Phase], count: int, args: argparse.Namespace, startu
     return lines
 
 
-def _stop(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds, so the server is stopped too
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stations", type=int, default=200_000)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
