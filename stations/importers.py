@@ -36,6 +36,7 @@ from stations.exporters import EXTERNAL_ID_PREFIX, unguard_formula
 from stations.model import (
     AMENITIES,
     CONTROL_CHARACTER,
+    ID_PATTERN,
     OPERATING_STATUSES,
     RESERVED_IDS,
     STATION_TYPES,
@@ -637,7 +638,7 @@ def _trusted(fields: dict[str, Any]) -> Station | None:
     if (
         not (0 < len(station_id) <= _MAX_ID and 0 < len(name) <= _MAX_CHARS["name"])
         or not (station_id.isascii() and station_id.isprintable())
-        or _ID_REFUSED.search(station_id)
+        or not _ID.match(station_id)
         or station_id in (".", "..")
         or station_id.lower() in RESERVED_IDS
         or type(lon) is not float
@@ -706,8 +707,8 @@ _MAX_CHARS = {
     if key != "adcode"
 } | {"adcode": 6}
 _MAX_ID = next(m.max_length for m in Station.model_fields["id"].metadata if hasattr(m, "max_length"))
-_ID_REFUSED = re.compile(r"[ /?#%\\]")
-"""Characters of the printable ASCII that an id may not hold (``ID_PATTERN``)."""
+_ID = re.compile(ID_PATTERN)
+"""The model's own id pattern, compiled once."""
 
 
 def _validated_by_pydantic(
