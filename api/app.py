@@ -15,6 +15,7 @@ from api.compression import Compression
 from api.concurrency import ConcurrencyLimit
 from api.cors import CrossOrigin
 from api.head import HeadAsGet
+from api.hot_routes import HotRoutes
 from api.limits import BodyLimit, BodyTimeout
 from api.routes import (
     console,
@@ -97,8 +98,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     Brotli or gzip for text answers; security headers and page policies; cross-origin rules; a JSON 500 for
     anything unhandled (so it still carries the headers above); the token check of writes, before any body is
     read; the time limit and the size limit on request bodies; JSON bodies that are not Unicode text refused;
-    the cap on concurrent planning requests and their memory ceiling, innermost, so that a turn is taken only
-    once the body is in. All pure ASGI."""
+    the cap on concurrent planning requests and their memory ceiling, so that a turn is taken only once the body
+    is in; innermost, the lane of the hottest routes (``api.hot_routes``). All pure ASGI."""
 
     def relieve() -> None:
         planner = getattr(app.state, "planner", None)
@@ -110,6 +111,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         route.path for r in (coverage.router, hotspots.router) for route in r.routes if isinstance(route, APIRoute)
     ]
     planning += ogc.PLANNING_PATHS  # coverage and gaps as OGC API features
+    app.add_middleware(HotRoutes, answers={"/healthz": health.healthz_lane, "/stations/nearby": stations.nearby_lane})
     app.add_middleware(
         ConcurrencyLimit,
         paths=planning,

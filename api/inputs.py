@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Query
 
+from stations.errors import InvalidValue
 from stations.inputs import REQUIRED, Input
 
 
@@ -52,3 +55,62 @@ def query_dependency(query_type: Any) -> Callable[..., Any]:
 
     parse.__name__ = f"{query_type.__name__}_from_query"
     return with_inputs(parse, query_type.inputs, query_type)
+
+
+_PLAIN = {  # the text of a value the lane converts itself: forms whose meaning is the same for pydantic's lax mode
+    int: re.compile(r"(?:0|[1-9][0-9]{0,8})"),
+    float: re.compile(r"-?(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{1,15})?"),
+    bool: re.compile(r"true|false"),
+}
+_TEXT = (str, str | None)
+
+
+def plain_values(query_string: bytes, inputs: Iterable[Input]) -> dict[str, Any] | None:
+    """The values of ``inputs`` in a query string, as FastAPI would pass them to ``query_dependency``'s function,
+    when each is in its plainest form; None when any is not (FastAPI's own parsing then answers: its 422 wording).
+
+    Plain: every input at most once; numbers in plain decimals (``120.16``, ``10``: no exponent, sign on an
+    integer, spaces, ``inf``), within the input's bounds; booleans ``true`` or ``false``; text matching the
+    input's pattern. Parameters that are not inputs are left aside, as FastAPI leaves them. For those forms the
+    values are the ones pydantic's lax mode makes (the route/lane equality test in tests/api checks it).
+
+    >>> from stations.inputs import NEARBY_INPUTS
+    >>> plain_values(b"lon=120.16&lat=30.25&k=5&types=outdoor_worker&_=1", NEARBY_INPUTS)["k"]
+    5
+    >>> plain_values(b"lon=120.16&lat=30.25&k=1e1", NEARBY_INPUTS) is None, plain_values(b"lat=30", NEARBY_INPUTS)
+    (True, None)
+    """
+    specs = {spec.name: spec for spec in inputs}
+    given = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)  # as starlette's QueryParams
+    values: dict[str, Any] = {}
+    for name, text in given:
+        spec = specs.get(name)
+        if spec is None:
+            continue
+        if name in values:
+            return None
+        kind = spec.annotation if spec.annotation not in (float | None, int | None) else spec.annotation.__args__[0]
+        if kind in _TEXT:
+            # "\n": Python's "$" matches before a final newline, pydantic's does not
+            if spec.pattern is not None and ("\n" in text or re.search(spec.pattern, text) is None):
+                return None
+            values[name] = text
+            continue
+        form = _PLAIN.get(kind)
+        if form is None or form.fullmatch(text) is None:
+            return None
+        value = text == "true" if kind is bool else kind(text)
+        if _out_of_bounds(spec, value):
+            return None
+        values[name] = value
+    if any(spec.default is REQUIRED and name not in values for name, spec in specs.items()):
+        return None
+    return values
+
+
+def _out_of_bounds(spec: Input, value: float) -> bool:
+    try:
+        spec.check(value)
+    except InvalidValue:
+        return True
+    return False

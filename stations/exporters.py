@@ -16,6 +16,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -25,7 +26,16 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from geo.crs import CrsName, transform
 from stations.model import AMENITIES, Station
-from stations.navigation import Trip, trip_members
+from stations.navigation import (
+    NavigationApps,
+    Origin,
+    TravelMode,
+    Trip,
+    default_mode,
+    route_links,
+    route_origin,
+    trip_members,
+)
 from stations.snapshot import Nearby, NearbyQuery
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -214,36 +224,64 @@ def _json_value(value: Any) -> str:
     return _encode_json(value)
 
 
-def _split_at_holes(text: str, names: Sequence[str]) -> list[str] | None:
-    """The JSON ``text`` around its holes, which must be ``names`` in this order; None if they are not (a station
-    whose own text holds a hole's marker)."""
-    pieces = _HOLE_TEXT.split(text)
+def _split_at_holes(text: str, names: Sequence[str], holes: re.Pattern[str] = _HOLE_TEXT) -> list[str] | None:
+    """The JSON ``text`` around its ``holes``, which must be ``names`` in this order; None if they are not (a
+    station whose own text holds a hole's marker)."""
+    pieces = holes.split(text)
     return pieces[0::2] if pieces[1::2] == list(names) else None
+
+
+_ORIGIN_HOLES = ("amap", "baidu", "tencent")
+_ORIGIN_HOLE_TEXT = re.compile(r"\\u0000(" + "|".join(_ORIGIN_HOLES) + r")\\u0000")
+_ORIGIN_MARKERS = Origin(*(_HOLE.format(name) for name in _ORIGIN_HOLES))
+
+
+@dataclass(slots=True, eq=False)
+class _Kept:
+    """What is kept of one station for the nearby answers: its Feature text split at the holes
+    (``_FEATURE_HOLES``; None: a station whose text holds a marker), and, as answers ask for them, the JSON text
+    of its coordinates per system and of its route links per way of travel and apps, split where each answer's
+    ``Origin`` goes (None: as for the Feature text)."""
+
+    station: Station
+    parts: list[str] | None
+    coordinates: dict[CrsName, tuple[str, str]] = field(default_factory=dict)
+    routes: dict[tuple[TravelMode, NavigationApps], list[str] | None] = field(default_factory=dict)
+
+    def navigation(self, mode: TravelMode, apps: NavigationApps, origin: Origin) -> str:
+        """The JSON text of the station's ``navigation`` links, from ``origin``."""
+        route = self.routes[mode, apps]
+        if route is None:
+            (links,) = route_links([self.station.name], [self.station.lon], [self.station.lat], mode,
+                                   regions=[self.station.district], apps=apps)  # fmt: skip
+            return _encode_json(links.start(origin))
+        return route[0] + origin.amap + route[1] + origin.baidu + route[2] + origin.tencent + route[3]
 
 
 class _FeatureTexts:
     """Stations' rider Features (``rider_features``) as JSON text with holes for the coordinates, the
-    ``NEARBY_MEMBERS`` and the ``TRIP_MEMBERS``, kept for the ``size`` stations answered most recently.
+    ``NEARBY_MEMBERS`` and the ``TRIP_MEMBERS``, kept for the ``size`` stations answered most recently, with the
+    JSON text of their coordinates and route links (``_Kept``).
 
-    A station's properties are then built and encoded once, not in every answer (its navigation links route
-    from each answer's own point, so they are made per answer, for all its stations at once). Stations
-    are kept by identity: a Station never changes, and a registry change builds new Station objects.
+    A station's properties, its coordinates in each system and its route links are then built and encoded once,
+    not in every answer; an answer adds its own point to the links (``Origin``). Stations are kept by identity: a
+    Station never changes, and a registry change builds new Station objects.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._texts: OrderedDict[int, tuple[Station, list[str] | None]] = OrderedDict()
+        self._texts: OrderedDict[int, _Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def of(self, stations: Sequence[Station]) -> list[list[str] | None]:
-        """Each station's Feature text split at its holes (``_split_at_holes``), building those not kept."""
-        found: dict[int, list[str] | None] = {}
+    def of(self, stations: Sequence[Station]) -> list[_Kept]:
+        """What is kept of each station, building the Feature texts of those not kept."""
+        found: dict[int, _Kept] = {}
         with self._lock:
             for station in stations:
                 entry = self._texts.get(id(station))
-                if entry is not None and entry[0] is station:
+                if entry is not None and entry.station is station:
                     self._texts.move_to_end(id(station))
-                    found[id(station)] = entry[1]
+                    found[id(station)] = entry
         missing = [s for s in stations if id(s) not in found]
         if missing:
             holes = {name: _HOLE.format(name) for name in NEARBY_MEMBERS}
@@ -251,13 +289,39 @@ class _FeatureTexts:
             for station, feature in zip(missing, rider_features(missing, "wgs84", [holes] * len(missing)), strict=True):
                 feature["geometry"]["coordinates"] = [_HOLE.format("lon"), _HOLE.format("lat")]
                 feature["properties"].update({name: _HOLE.format(name) for name in TRIP_MEMBERS})
-                built[id(station)] = (station, _split_at_holes(_encode_json(feature), _FEATURE_HOLES))
-                found[id(station)] = built[id(station)][1]
+                built[id(station)] = _Kept(station, _split_at_holes(_encode_json(feature), _FEATURE_HOLES))
+            found.update(built)
             with self._lock:
                 self._texts.update(built)
                 while len(self._texts) > self.size:
                     self._texts.popitem(last=False)
         return [found[id(s)] for s in stations]
+
+
+def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> list[tuple[str, str]]:
+    """Each station's coordinates in ``crs`` as JSON text (those not kept yet made at once, and kept)."""
+    missing = [entry for entry in kept if crs not in entry.coordinates]
+    if missing:
+        lon, lat = coordinates([entry.station for entry in missing], crs)
+        for entry, x, y in zip(missing, lon.tolist(), lat.tolist(), strict=True):
+            entry.coordinates[crs] = (float.__repr__(x), float.__repr__(y))
+    return [entry.coordinates[crs] for entry in kept]
+
+
+def _with_routes(kept: Sequence[_Kept], trip: Trip) -> list[TravelMode]:
+    """Each station's way of travel in ``trip``, its route links for it made (at once) and kept where missing."""
+    modes: list[TravelMode] = [trip.mode or default_mode(entry.station.types) for entry in kept]
+    missing = [(entry, mode) for entry, mode in zip(kept, modes, strict=True) if (mode, trip.apps) not in entry.routes]
+    if missing:
+        places = [entry.station for entry, _ in missing]
+        links = route_links(
+            [s.name for s in places], [s.lon for s in places], [s.lat for s in places], [mode for _, mode in missing],
+            regions=[s.district for s in places], apps=trip.apps,
+        )  # fmt: skip
+        for (entry, mode), link in zip(missing, links, strict=True):
+            text = _encode_json(link.start(_ORIGIN_MARKERS))
+            entry.routes[mode, trip.apps] = _split_at_holes(text, _ORIGIN_HOLES, _ORIGIN_HOLE_TEXT)
+    return modes
 
 
 _FEATURE_TEXTS = _FeatureTexts(FEATURE_TEXT_CACHE_SIZE)
@@ -267,23 +331,26 @@ def nearby_geojson_json(
     results: Sequence[Nearby], crs: CrsName = "wgs84", trip: Trip | None = None, **members: Any
 ) -> str:
     """``nearby_geojson`` as compact JSON text, exactly what ``JSONResponse`` would send for it, built from each
-    station's Feature text kept from earlier answers (``FEATURE_TEXT_CACHE_SIZE``): several times faster."""
+    station's texts kept from earlier answers (``FEATURE_TEXT_CACHE_SIZE``): several times faster."""
     collection = feature_collection([], crs, **members)
     collection["features"] = [_HOLE.format("features")]  # where the features' JSON text goes
     envelope = _split_at_holes(_encode_json(collection), ["features"])
     if envelope is None:
         return _encode_json(nearby_geojson(results, crs, trip, **members))
-    stations = [r.station for r in results]
-    lon, lat = coordinates(stations, crs)
-    trips = _trip_members(stations, trip or Trip())
+    trip = trip or Trip()
+    kept = _FEATURE_TEXTS.of([r.station for r in results])
+    places = _with_coordinates(kept, crs)
+    modes = _with_routes(kept, trip)
+    origin = route_origin(trip.origin)
     features = []
-    for result, x, y, parts, journey in zip(results, lon, lat, _FEATURE_TEXTS.of(stations), trips, strict=True):
+    for result, entry, (x, y), mode in zip(results, kept, places, modes, strict=True):
         extra = _nearby_members(result)
+        parts = entry.parts
         if parts is None:
             features.append(_encode_json(rider_features([result.station], crs, [extra], trip)[0]))
             continue
-        values = (float(x), float(y), *extra.values(), *journey.values())
-        features.append(parts[0] + "".join(_json_value(v) + part for v, part in zip(values, parts[1:], strict=True)))
+        values = (x, y, *map(_json_value, extra.values()), _json_value(mode), entry.navigation(mode, trip.apps, origin))
+        features.append(parts[0] + "".join(v + part for v, part in zip(values, parts[1:], strict=True)))
     return envelope[0] + ",".join(features) + envelope[1]
 
 

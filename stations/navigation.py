@@ -28,7 +28,7 @@ from urllib.parse import quote
 import numpy as np
 from numpy.typing import ArrayLike
 
-from geo.crs import gcj02_to_bd09, wgs84_to_gcj02
+from geo.crs import gcj02_to_bd09, point_to_gcj02_bd09, wgs84_to_gcj02
 from stations.errors import InvalidValue
 
 TravelMode = Literal["walk", "ride", "drive"]
@@ -110,6 +110,100 @@ def _text(value: str) -> str:
     return quote(value, safe="")
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the links route from, as each app's part of its link: ``amap``, ``baidu`` and ``tencent`` (empty:
+    the rider's current position). URL text of ASCII letters, digits and ``%,.:=&-`` only."""
+
+    amap: str = ""
+    baidu: str = ""
+    tencent: str = ""
+
+
+def route_origin(origin: tuple[float, float] | None) -> Origin:
+    """Each app's part of a link for the WGS84 (lon, lat) ``origin`` (None: the current position).
+
+    >>> route_origin((120.16, 30.25)).tencent
+    'from=%E8%B5%B7%E7%82%B9&fromcoord=30.24766,120.164678&'
+    """
+    if origin is None:
+        return Origin()
+    ogx, ogy, obx, oby = map(_fmt, point_to_gcj02_bd09(*origin))
+    start = _text(ORIGIN_NAME)
+    return Origin(
+        amap=f"from={ogx},{ogy},{start}&",
+        baidu=f"origin=latlng:{oby},{obx}%7Cname:{start}&",
+        tencent=f"from={start}&fromcoord={ogy},{ogx}&",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLinks:
+    """The route links to one place, but for where they start: each link's text before and after its ``Origin``
+    part (``geo:`` has none)."""
+
+    amap: tuple[str, str]
+    baidu: tuple[str, str]
+    tencent: tuple[str, str]
+    geo: str
+
+    def start(self, origin: Origin) -> dict[str, str]:
+        """The links from ``origin``: ``{"amap", "baidu", "tencent", "geo"}``."""
+        return {
+            "amap": origin.amap.join(self.amap),
+            "baidu": origin.baidu.join(self.baidu),
+            "tencent": origin.tencent.join(self.tencent),
+            "geo": self.geo,
+        }
+
+
+def route_links(
+    names: Sequence[str],
+    lon: ArrayLike,
+    lat: ArrayLike,
+    modes: TravelMode | Sequence[TravelMode] = "ride",
+    *,
+    regions: Sequence[str | None] | None = None,
+    apps: NavigationApps | None = None,
+) -> list[RouteLinks]:
+    """The links to each place at WGS84 (lon, lat) degrees, to be started from an ``Origin`` (``navigation_links``
+    says the rest); a place's links depend on the place, the way of travel and the apps only, so they may be kept."""
+    apps = apps or NavigationApps()
+    w_lon, w_lat = np.asarray(lon, dtype=float).ravel(), np.asarray(lat, dtype=float).ravel()
+    g_lon, g_lat = wgs84_to_gcj02(w_lon, w_lat)
+    b_lon, b_lat = gcj02_to_bd09(g_lon, g_lat)
+    columns = [[_fmt(v) for v in column.tolist()] for column in (g_lon, g_lat, b_lon, b_lat, w_lon, w_lat)]
+    each_mode = [modes] * len(names) if isinstance(modes, str) else list(modes)
+    links = []
+    for i, name in enumerate(names):
+        label = _text(name)
+        # Baidu splits destination at "|" after decoding: a "|" of the name would start a field of its own
+        baidu_label = _text(name.replace("|", "｜"))
+        gx, gy, bx, by, wx, wy = (column[i] for column in columns)
+        mode = each_mode[i]
+        region = regions[i] if regions is not None else None
+        links.append(
+            RouteLinks(
+                amap=(
+                    "https://uri.amap.com/navigation?",
+                    f"to={gx},{gy},{label}&mode={AMAP_MODES[mode]}&src={apps.amap_src}&coordinate=gaode&callnative=1",
+                ),
+                baidu=(
+                    "https://api.map.baidu.com/direction?",
+                    f"destination=latlng:{by},{bx}%7Cname:{baidu_label}&mode={BAIDU_MODES[mode]}"
+                    f"{f'&region={_text(region)}' if region else ''}"
+                    f"&output=html&coord_type=bd09ll&src={apps.baidu_src}",
+                ),
+                tencent=(
+                    f"https://apis.map.qq.com/uri/v1/routeplan?type={TENCENT_MODES[mode]}&",
+                    f"to={label}&tocoord={gy},{gx}&referer={apps.tencent_referer}",
+                ),
+                geo=f"geo:{wy},{wx}?q={wy},{wx}({label})",
+            )
+        )
+    return links
+
+
 def navigation_links(
     names: Sequence[str],
     lon: ArrayLike,
@@ -126,48 +220,8 @@ def navigation_links(
     ``modes`` is one way of travel for all places or one per place; ``regions`` the county or city of each place
     (Baidu's ``region``; None: left out); ``origin`` a WGS84 (lon, lat) to route from (None: the current position).
     """
-    apps = apps or NavigationApps()
-    w_lon, w_lat = np.asarray(lon, dtype=float).ravel(), np.asarray(lat, dtype=float).ravel()
-    if origin is not None:  # converted with the places: the same array operations
-        w_lon, w_lat = np.append(w_lon, origin[0]), np.append(w_lat, origin[1])
-    g_lon, g_lat = wgs84_to_gcj02(w_lon, w_lat)
-    b_lon, b_lat = gcj02_to_bd09(g_lon, g_lat)
-    columns = [[_fmt(v) for v in column.tolist()] for column in (g_lon, g_lat, b_lon, b_lat, w_lon, w_lat)]
-    amap_from = baidu_from = tencent_from = ""
-    if origin is not None:
-        ogx, ogy, obx, oby = (column[-1] for column in columns[:4])
-        start = _text(ORIGIN_NAME)
-        amap_from = f"from={ogx},{ogy},{start}&"
-        baidu_from = f"origin=latlng:{oby},{obx}%7Cname:{start}&"
-        tencent_from = f"from={start}&fromcoord={ogy},{ogx}&"
-    each_mode = [modes] * len(names) if isinstance(modes, str) else list(modes)
-    links = []
-    for i, name in enumerate(names):
-        label = _text(name)
-        # Baidu splits destination at "|" after decoding: a "|" of the name would start a field of its own
-        baidu_label = _text(name.replace("|", "｜"))
-        gx, gy, bx, by, wx, wy = (column[i] for column in columns)
-        mode = each_mode[i]
-        region = regions[i] if regions is not None else None
-        links.append(
-            {
-                "amap": (
-                    f"https://uri.amap.com/navigation?{amap_from}to={gx},{gy},{label}&mode={AMAP_MODES[mode]}"
-                    f"&src={apps.amap_src}&coordinate=gaode&callnative=1"
-                ),
-                "baidu": (
-                    f"https://api.map.baidu.com/direction?{baidu_from}destination=latlng:{by},{bx}%7Cname:{baidu_label}"
-                    f"&mode={BAIDU_MODES[mode]}{f'&region={_text(region)}' if region else ''}"
-                    f"&output=html&coord_type=bd09ll&src={apps.baidu_src}"
-                ),
-                "tencent": (
-                    f"https://apis.map.qq.com/uri/v1/routeplan?type={TENCENT_MODES[mode]}&{tencent_from}to={label}"
-                    f"&tocoord={gy},{gx}&referer={apps.tencent_referer}"
-                ),
-                "geo": f"geo:{wy},{wx}?q={wy},{wx}({label})",
-            }
-        )
-    return links
+    start = route_origin(origin)
+    return [links.start(start) for links in route_links(names, lon, lat, modes, regions=regions, apps=apps)]
 
 
 def trip_members(

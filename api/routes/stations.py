@@ -9,13 +9,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
+from starlette.types import Scope
 
 from api.caching import REVALIDATE, deployment_of, etag_matches, not_modified, registry_etag
 from api.deps import RegistryDep, ServiceDep, SettingsDep, SnapshotDep
-from api.inputs import query_dependency
+from api.inputs import plain_values, query_dependency
 from geo.crs import CrsName
 from stations import hours, params
-from stations.errors import InvalidValue, NotFound
+from stations.errors import InvalidValue, NotFound, YizhanError
 from stations.exporters import (
     coordinates,
     feature_collection,
@@ -25,9 +26,11 @@ from stations.exporters import (
     station_feature,
     to_csv,
 )
+from stations.inputs import Input
 from stations.model import ID_PATTERN, STATION_TYPES, Station, id_problem
 from stations.navigation import Trip
 from stations.queries import NearbyRequest
+from stations.service import Service
 from stations.settings import Settings
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -116,10 +119,33 @@ async def nearby(  # async: no hop to the thread pool; the work is a fraction of
     ``opens_at`` for a closed one (China time, ISO 8601; null when unknown or not within 31 days) and route
     links for Amap, Baidu, Tencent and ``geo:`` from the asked point, for ``mode`` (each station's ``travel_mode``;
     unless given: drive to driver homes, ride to the others)."""
+    return nearby_response(service, settings, request, at)
+
+
+def nearby_response(service: Service, settings: Settings, request: NearbyRequest, at: str | None) -> Response:
+    """The answer of ``GET /stations/nearby``, for the route and for its lane (``nearby_lane``)."""
     results = service.nearby(request, now=params.moment(at, field="at"))
     trip = Trip(request.mode, (request.query.lon, request.query.lat), settings.navigation_apps())
     body = nearby_geojson_json(results, request.crs, trip, query=query_point(request.query, request.crs))
     return Response(body, media_type=GEOJSON)
+
+
+_NEARBY_LANE_INPUTS = (*NearbyRequest.inputs, Input("at", str | None, None))
+
+
+def nearby_lane(scope: Scope) -> Response | None:
+    """``GET /stations/nearby`` answered from the query string as the route would (``api.hot_routes``), or None
+    when the route should answer: a value not in its plainest form, or one the query refuses (the route then
+    refuses it in its own words)."""
+    values = plain_values(scope["query_string"], _NEARBY_LANE_INPUTS)
+    if values is None:
+        return None
+    state = scope["app"].state
+    try:
+        at = values.pop("at", None)
+        return nearby_response(state.service, state.settings, NearbyRequest.parse(**values), at)
+    except YizhanError:
+        return None
 
 
 @router.get("", summary="List stations", responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}})

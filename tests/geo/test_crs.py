@@ -6,10 +6,10 @@ import eviltransform
 import numpy as np
 import prcoords
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.crs import CRS_NAMES, in_china, transform
+from geo.crs import CRS_NAMES, gcj02_to_bd09, in_china, point_to_gcj02_bd09, transform, wgs84_to_gcj02
 from geo.distance import haversine_m
 
 china_lon = st.floats(73.0, 135.0)
@@ -99,3 +99,15 @@ def test_shapes_are_kept_and_scalars_are_arrays() -> None:
 def test_unknown_crs_names_the_valid_ones() -> None:
     with pytest.raises(ValueError, match="wgs84, gcj02, bd09"):
         transform(120, 30, "wgs84", "epsg:3857")
+
+
+@settings(max_examples=300)
+@given(
+    st.floats(-180, 180, allow_nan=False) | st.floats(72, 138),
+    st.floats(-90, 90, allow_nan=False) | st.floats(0.8, 56),
+)
+def test_one_point_in_scalar_arithmetic_equals_the_arrays(lon: float, lat: float) -> None:
+    g_lon, g_lat = wgs84_to_gcj02([lon], [lat])
+    b_lon, b_lat = gcj02_to_bd09(g_lon, g_lat)
+    expected = [float(v[0]) for v in (g_lon, g_lat, b_lon, b_lat)]
+    assert point_to_gcj02_bd09(lon, lat) == pytest.approx(expected, rel=0, abs=1e-12)  # last places of a sine

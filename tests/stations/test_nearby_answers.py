@@ -173,8 +173,8 @@ def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> Non
     texts = kept.of(first)
     assert len(kept._texts) == 3  # the oldest are let go
     changed = [s.model_copy(update={"name": "乙"}) for s in first]  # a registry change: new Station objects
-    assert all("乙" in "".join(parts or []) for parts in kept.of(changed))
-    assert all("甲" in "".join(parts or []) for parts in texts)
+    assert all("乙" in "".join(entry.parts or []) for entry in kept.of(changed))
+    assert all("甲" in "".join(entry.parts or []) for entry in texts)
 
 
 # opening hours from a small grammar: day selectors (holidays among them), spans on the quarter hour (some past
