@@ -114,16 +114,10 @@ class StationColumns:
     @classmethod
     def from_payloads(cls, texts: Iterable[bytes | str | dict[str, Any]]) -> StationColumns:
         """Columns of stations given as stored JSON (a store's rows; or parsed already), in the order given."""
-        parts = []
-        chunk: list[bytes | str | dict[str, Any]] = []
+        builder = ColumnsBuilder()
         for text in texts:
-            chunk.append(text)
-            if len(chunk) == READ_CHUNK:
-                parts.append(_parsed(chunk))
-                chunk = []
-        if chunk or not parts:
-            parts.append(_parsed(chunk))
-        return concat(parts)
+            builder.add(text)
+        return builder.build()
 
     @classmethod
     def from_stations(cls, stations: Sequence[Station]) -> StationColumns:
@@ -147,8 +141,11 @@ class StationColumns:
 
     def positions_of(self, ids: Iterable[str]) -> NDArray[np.intp]:
         """Positions of those of ``ids`` that are here (columns sorted by id)."""
+        return self._positions_of(np.array([i.encode() for i in ids], dtype="S"))
+
+    def _positions_of(self, wanted: NDArray[np.bytes_]) -> NDArray[np.intp]:
+        """``positions_of`` the UTF-8 ids ``wanted``."""
         # each id at its own width: cast to the column's, "H10" would be cut to "H1" and find (and replace) it
-        wanted = np.array([i.encode() for i in ids], dtype="S")
         if not wanted.size or not len(self):
             return np.empty(0, dtype=np.intp)
         found = np.searchsorted(self.ids, wanted).clip(max=len(self) - 1)
@@ -157,13 +154,85 @@ class StationColumns:
     def replace(self, stations: Sequence[Station], removed: Iterable[str] = ()) -> StationColumns:
         """These columns (sorted by id) with ``stations`` written (added or replacing the same ids) and the ids
         ``removed`` gone, sorted by id; the unchanged stations' JSON is shared, not copied."""
-        gone = self.positions_of([*removed, *(s.id for s in stations)])
+        return self.merged(StationColumns.from_stations(stations), removed)
+
+    def merged(self, written: StationColumns, removed: Iterable[str] = ()) -> StationColumns:
+        """``replace`` with the stations written given as columns already (ids unique; ``ColumnsBuilder.written``:
+        a write's payloads, so no station is dumped to JSON again)."""
+        removed_ids = np.array([i.encode() for i in removed], dtype="S")
+        gone = self._positions_of(np.concatenate([removed_ids, written.ids]) if removed_ids.size else written.ids)
         keep = np.ones(len(self), dtype=bool)
         keep[gone] = False
         kept = self if keep.all() else self.take(np.flatnonzero(keep))
-        if not stations:
+        if not len(written):
             return kept
-        return concat([kept, StationColumns.from_stations(stations)]).sorted_by_id()
+        return concat([kept, written]).sorted_by_id()
+
+
+class ColumnsBuilder:
+    """Columns of stored JSON handed over one station at a time, parsed ``READ_CHUNK`` stations at a time (so the
+    texts or dicts of a large batch are never all held): ``add`` / ``build`` keep every station in the order given
+    (``StationColumns.from_payloads``); ``stored`` / ``written`` / ``removed`` take a write's outcome in write order,
+    a payload or a removal per station (``edits.apply_many``'s ``on_stored``: the payloads the write made), the
+    last per id winning — what an import hands the registry's new snapshot (``StationColumns.merged``).
+
+    >>> from stations.model import Station
+    >>> from stations.edits import payload
+    >>> builder = ColumnsBuilder()
+    >>> for name in ("甲", "乙"):
+    ...     builder.stored("A", payload(Station(id="A", name=name, types=["driver_home"], lon=120.1, lat=30.2)))
+    >>> builder.stored("B", None)
+    >>> written = builder.written()
+    >>> written.ids.tolist(), written.station(0).name, builder.removed
+    ([b'A'], '乙', ('B',))
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[StationColumns] = []
+        self._chunk: list[bytes | str | dict[str, Any]] = []
+        self._count = 0
+        self._removed_at: dict[str, int] = {}  # id: how many stations were added before its last removal
+
+    def add(self, text: bytes | str | dict[str, Any]) -> None:
+        """One more station: its stored JSON (text, or parsed already)."""
+        self._chunk.append(text)
+        self._count += 1
+        if len(self._chunk) == READ_CHUNK:
+            self._parts.append(_parsed(self._chunk))
+            self._chunk = []
+
+    def stored(self, station_id: str, data: dict[str, Any] | None) -> None:
+        """What a write left of one station: its payload (``data``, the store's JSON) or None, removed."""
+        if data is None:
+            self._removed_at[station_id] = self._count
+        else:
+            self.add(data)
+
+    def build(self) -> StationColumns:
+        """Every station added, in the order given."""
+        if self._chunk or not self._parts:
+            self._parts.append(_parsed(self._chunk))
+            self._chunk = []
+        self._parts = [concat(self._parts)]
+        return self._parts[0]
+
+    def written(self) -> StationColumns:
+        """The stations ``stored``, the last of each id only, and none removed after it was stored: sorted by id."""
+        columns = self.build()
+        order = np.argsort(columns.ids, kind="stable")  # equal ids in write order: the last of each run wins
+        ids = columns.ids[order]
+        last = np.ones(ids.size, dtype=bool)
+        last[:-1] = ids[1:] != ids[:-1]
+        if self._removed_at:
+            gone_at = np.array([self._removed_at.get(i.decode(), -1) for i in ids.tolist()], dtype=np.int64)
+            last &= order >= gone_at  # stored at or after its last removal (positions count the stations added)
+        kept = order[last]
+        return columns if kept.size == len(columns) and np.array_equal(kept, order) else columns.take(kept)
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        """The ids ``stored`` as removed (some may have been stored again after: ``written`` holds those)."""
+        return tuple(self._removed_at)
 
 
 @lru_cache(maxsize=4096)

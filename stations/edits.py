@@ -167,9 +167,13 @@ def apply_many(
     expected_version: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
     on_written: Callable[[Written], None] | None = None,
+    on_stored: Callable[[str, dict[str, Any] | None], None] | None = None,
 ) -> int:
     """``apply`` for large batches (an import): the number of stations written, each told to ``on_written``
-    when given, instead of a list of them all.
+    when given, instead of a list of them all; ``on_stored(station_id, payload)`` hears what each chunk left of
+    each station it changed, in write order: the payload stored (the dict the write dumped: a caller keeping the
+    stations, as the registry's snapshot does, need not dump them again) or None, removed. Both are told inside
+    the transaction: a later failure or cancel writes nothing of what they heard.
 
     ``changes`` are taken ``WRITE_CHUNK`` at a time (an iterator is never held whole): each chunk's stored rows
     are read, its rows and history entries prepared (payloads serialised once, by orjson) and written (new
@@ -186,7 +190,7 @@ def apply_many(
         now = write_stamp(session)  # under the write lock, from the database's clock: stamps follow commit order
         batches = iter(changes)
         while chunk := list(itertools.islice(batches, WRITE_CHUNK)):
-            count += _write_chunk(session, chunk, actor, now, on_chunk, on_written)
+            count += _write_chunk(session, chunk, actor, now, on_chunk, on_written, on_stored)
         if not count:
             transaction.rollback()  # not even the version bump: nothing changed
     return count
@@ -208,6 +212,7 @@ def _write_chunk(
     now: datetime,
     on_chunk: Callable[[int], None] | None,
     on_written: Callable[[Written], None] | None,
+    on_stored: Callable[[str, dict[str, Any] | None], None] | None = None,
 ) -> int:
     """Prepare and write one chunk of changes in ``session``'s transaction; how many stations it wrote."""
     current = _current(session, [c.station_id for c in changes])
@@ -255,6 +260,10 @@ def _write_chunk(
     if history:
         _insert_many(session, _INSERT_HISTORY, _HISTORY_COLUMNS, history)
     _reindex(session, final, current, stored_payloads)
+    if on_stored is not None:
+        for station_id, values in final.items():
+            row = current.get(station_id)
+            on_stored(station_id, row[0] if values is not None and row is not None else None)
     if on_chunk is not None:
         on_chunk(len(changes))
     return len(history)

@@ -24,7 +24,7 @@ import numpy as np
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from geo.crs import CrsName, transform
+from geo.crs import CrsName, point_to_gcj02_bd09, transform
 from stations.model import AMENITIES, Station
 from stations.navigation import (
     NavigationApps,
@@ -201,8 +201,11 @@ def query_point(query: NearbyQuery, crs: CrsName = "wgs84") -> dict[str, Any]:
     >>> query_point(NearbyQuery(lon=120.16, lat=30.25), "gcj02")
     {'type': 'Point', 'coordinates': [120.1646782, 30.2476603]}
     """
-    lon, lat = transform([query.lon], [query.lat], "wgs84", crs)
-    return {"type": "Point", "coordinates": [float(lon.round(7)[0]), float(lat.round(7)[0])]}
+    lon, lat = query.lon, query.lat
+    if crs != "wgs84":
+        g_lon, g_lat, b_lon, b_lat = point_to_gcj02_bd09(lon, lat)
+        lon, lat = (g_lon, g_lat) if crs == "gcj02" else (b_lon, b_lat)
+    return {"type": "Point", "coordinates": [float(np.round(lon, 7)), float(np.round(lat, 7))]}
 
 
 # JSON as starlette's JSONResponse writes it
@@ -236,6 +239,10 @@ _ORIGIN_HOLE_TEXT = re.compile(r"\\u0000(" + "|".join(_ORIGIN_HOLES) + r")\\u000
 _ORIGIN_MARKERS = Origin(*(_HOLE.format(name) for name in _ORIGIN_HOLES))
 
 
+_ASSEMBLED_KEPT = 2
+"""Ways (coordinate system, way of travel) a station's Feature text is kept assembled in: a rider page asks one."""
+
+
 @dataclass(slots=True, eq=False)
 class _Kept:
     """What is kept of one station for the nearby answers: its Feature text split at the holes
@@ -248,14 +255,26 @@ class _Kept:
     coordinates: dict[CrsName, tuple[str, str]] = field(default_factory=dict)
     routes: dict[tuple[TravelMode, NavigationApps], list[str] | None] = field(default_factory=dict)
 
-    def navigation(self, mode: TravelMode, apps: NavigationApps, origin: Origin) -> str:
-        """The JSON text of the station's ``navigation`` links, from ``origin``."""
-        route = self.routes[mode, apps]
-        if route is None:
-            (links,) = route_links([self.station.name], [self.station.lon], [self.station.lat], mode,
-                                   regions=[self.station.district], apps=apps)  # fmt: skip
-            return _encode_json(links.start(origin))
-        return route[0] + origin.amap + route[1] + origin.baidu + route[2] + origin.tencent + route[3]
+    assembled: dict[tuple[CrsName, TravelMode, NavigationApps], tuple[str, ...] | None] = field(default_factory=dict)
+
+    def pieces(self, crs: CrsName, mode: TravelMode, apps: NavigationApps) -> tuple[str, ...] | None:
+        """The Feature's text in ``crs`` with route links for ``mode`` and ``apps`` (its coordinates and routes
+        kept already), as the 8 pieces between which an answer puts its 4 ``NEARBY_MEMBERS`` and its 3 ``Origin``
+        parts; None where the text or the links hold a marker."""
+        key = (crs, mode, apps)
+        if key not in self.assembled:
+            if len(self.assembled) >= _ASSEMBLED_KEPT:  # ~2 KB each: a station answered in every system, every mode
+                self.assembled.clear()
+            parts, route = self.parts, self.routes[mode, apps]
+            if parts is None or route is None:
+                self.assembled[key] = None
+            else:
+                x, y = self.coordinates[crs]
+                head = parts[0] + x + parts[1] + y + parts[2]
+                tail = parts[6] + _json_value(mode) + parts[7] + route[0]
+                end = route[3] + parts[8]
+                self.assembled[key] = (head, parts[3], parts[4], parts[5], tail, route[1], route[2], end)
+        return self.assembled[key]
 
 
 class _FeatureTexts:
@@ -298,14 +317,13 @@ class _FeatureTexts:
         return [found[id(s)] for s in stations]
 
 
-def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> list[tuple[str, str]]:
-    """Each station's coordinates in ``crs`` as JSON text (those not kept yet made at once, and kept)."""
+def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> None:
+    """Keep each station's coordinates in ``crs`` as JSON text where missing (made at once)."""
     missing = [entry for entry in kept if crs not in entry.coordinates]
     if missing:
         lon, lat = coordinates([entry.station for entry in missing], crs)
         for entry, x, y in zip(missing, lon.tolist(), lat.tolist(), strict=True):
             entry.coordinates[crs] = (float.__repr__(x), float.__repr__(y))
-    return [entry.coordinates[crs] for entry in kept]
 
 
 def _with_routes(kept: Sequence[_Kept], trip: Trip) -> list[TravelMode]:
@@ -339,19 +357,29 @@ def nearby_geojson_json(
         return _encode_json(nearby_geojson(results, crs, trip, **members))
     trip = trip or Trip()
     kept = _FEATURE_TEXTS.of([r.station for r in results])
-    places = _with_coordinates(kept, crs)
+    _with_coordinates(kept, crs)
     modes = _with_routes(kept, trip)
     origin = route_origin(trip.origin)
     features = []
-    for result, entry, (x, y), mode in zip(results, kept, places, modes, strict=True):
-        extra = _nearby_members(result)
-        parts = entry.parts
-        if parts is None:
-            features.append(_encode_json(rider_features([result.station], crs, [extra], trip)[0]))
+    for result, entry, mode in zip(results, kept, modes, strict=True):
+        pieces = entry.pieces(crs, mode, trip.apps)
+        if pieces is None:
+            features.append(_encode_json(rider_features([result.station], crs, [_nearby_members(result)], trip)[0]))
             continue
-        values = (x, y, *map(_json_value, extra.values()), _json_value(mode), entry.navigation(mode, trip.apps, origin))
-        features.append(parts[0] + "".join(v + part for v, part in zip(values, parts[1:], strict=True)))
+        head, after_distance, after_status, after_closes, tail, after_amap, after_baidu, end = pieces
+        closes, opens = result.closes_at, result.opens_at
+        features.append(
+            "".join((
+                head, float.__repr__(round(result.distance_m, 1)), after_distance, _STATUS_TEXT[result.open_status],
+                after_status, "null" if closes is None else f'"{closes.isoformat()}"', after_closes,
+                "null" if opens is None else f'"{opens.isoformat()}"', tail, origin.amap, after_amap, origin.baidu,
+                after_baidu, origin.tencent, end,
+            ))
+        )  # fmt: skip
     return envelope[0] + ",".join(features) + envelope[1]
+
+
+_STATUS_TEXT = {status: f'"{status}"' for status in ("open", "closed", "unknown")}
 
 
 def _spreadsheet_value(value: Any) -> Any:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stations import edits, hours
+from stations.columns import ColumnsBuilder
 from stations.edits import Change, Written
 from stations.errors import ImportRejected, InvalidValue, NotFound, RegistryChanged, RowProblem, StaleRevision
 from stations.limits import DEFAULT_LIMITS, ReadLimits
@@ -291,14 +292,17 @@ class Registry:
                 raise ImportRejected(parsed.problems, report)
             progress.stage("writing", 2 * len(planned.writes))  # each row counted when prepared and when stored
             changes = (Change(s.id, s, "import") for s in planned.writes)
+            stored = ColumnsBuilder()  # the payloads the write makes, parsed into columns as it goes
             try:
-                written = edits.apply_many(self.store, changes, actor, snapshot.version, progress.advance)
+                written = edits.apply_many(
+                    self.store, changes, actor, snapshot.version, progress.advance, on_stored=stored.stored
+                )
             except RegistryChanged:
                 if attempt == _ATTEMPTS - 1:
                     raise
                 continue
             if written:
-                self._swap_in(snapshot, planned.writes)
+                self._swap_in(snapshot, stored)
             report.committed = True
             return report
         raise AssertionError("unreachable")
@@ -391,12 +395,14 @@ class Registry:
         located, _ = assign_districts([station], [1], self.districts)
         return located[0]
 
-    def _swap_in(self, before: Snapshot, writes: list[Station]) -> None:
+    def _swap_in(self, before: Snapshot, stored: ColumnsBuilder) -> None:
         """After an import committed on ``before``'s version: the new snapshot from ``before`` and the stations
-        just written, held in memory already, instead of reading every station back from the store (the
-        registry is exactly that: the write succeeded only if nothing else was written in between)."""
+        just written, as columns of the payloads the write stored (``stored``), instead of reading every station
+        back from the store (the registry is exactly that: the write succeeded only if nothing else was written
+        in between) or dumping each station to JSON again."""
         # by id, as Store.all; the stamp before the import's: the next refresh reads the import's rows again
-        rebuilt = Snapshot(before.columns.replace(writes), before.version + 1, before.stamp)
+        merged = before.columns.merged(stored.written(), stored.removed)
+        rebuilt = Snapshot(merged, before.version + 1, before.stamp)
         with self._lock:
             self._snapshot = rebuilt
             self._checked_at = time.monotonic()

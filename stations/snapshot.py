@@ -27,6 +27,8 @@ from stations.vocabulary import CLOSED_STATUSES
 
 _OPEN, _CLOSED, _UNKNOWN = 0, 1, 2
 _STATUS_NAMES: tuple[hours.OpenStatus, ...] = ("open", "closed", "unknown")
+_FEW = 32
+"""Up to this many stations, statuses are looked up one by one (``Snapshot._status_until``)."""
 
 Order = Literal["distance", "open_first"]
 ORDERS: tuple[Order, ...] = ("distance", "open_first")
@@ -104,6 +106,13 @@ class _HoursState:
     change: datetime | None
 
 
+_STATES_OF_CODE = {
+    -2: _HoursState(-math.inf, math.inf, _CLOSED, None),  # closed whatever the hours say
+    -1: _HoursState(-math.inf, math.inf, _UNKNOWN, None),  # no hours known
+}
+"""The states of the codes that are not an hours text's."""
+
+
 def _bits(names: Sequence[str], vocabulary: Sequence[str]) -> int:
     return sum(1 << vocabulary.index(name) for name in names)
 
@@ -142,6 +151,7 @@ class Snapshot:
         self._type_bits = columns.type_bits
         self._amenity_bits = columns.amenity_bits
         self._closed_for_good: NDArray[np.bool_] = columns.status == _CLOSED_STATUS
+        self._any_closed_for_good = bool(self._closed_for_good.any())
         self._hours_texts = columns.hours_texts
         self._hours_states_kept: list[_HoursState | None] = [None] * len(self._hours_texts)
         # next opening of a closed hours text, found during the kept state it belongs to
@@ -193,21 +203,30 @@ class Snapshot:
         at nearby times (a server's "now") evaluate each hours text once per change of its status, not per query."""
         moment = hours.local_time(at)
         seconds = moment.timestamp()
-        states = []
-        for code in codes:
-            state = self._hours_states_kept[code]
-            if state is None or not state.start <= seconds < state.until:
-                text = self._hours_texts[code]
-                change = hours.next_change(text, moment)
-                until = math.inf if change is None else change.timestamp()
-                state = _HoursState(seconds, until, _STATUS_NAMES.index(hours.status(text, moment)), change)
-                self._hours_states_kept[code] = state  # one assignment: other threads see the old state or this
-            states.append(state)
-        return states
+        return [self._hours_state(code, moment, seconds) for code in codes]
+
+    def _hours_state(self, code: int, moment: datetime, seconds: float) -> _HoursState:
+        """``_hours_states`` of one code, at ``moment`` (China time) and its POSIX ``seconds``."""
+        state = self._hours_states_kept[code]
+        if state is None or not state.start <= seconds < state.until:
+            text = self._hours_texts[code]
+            change = hours.next_change(text, moment)
+            until = math.inf if change is None else change.timestamp()
+            state = _HoursState(seconds, until, _STATUS_NAMES.index(hours.status(text, moment)), change)
+            self._hours_states_kept[code] = state  # one assignment: other threads see the old state or this
+        return state
 
     def _status_until(self, positions: NDArray[np.intp], at: datetime) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
         """Status codes at ``at`` and when each next changes (POSIX seconds; infinity: never, or no hours)."""
         codes = self._hours_code[positions]
+        if codes.size <= _FEW:  # an answer's few stations: a loop costs less than the array operations
+            moment = hours.local_time(at)
+            seconds = moment.timestamp()
+            states = [_STATES_OF_CODE.get(c) or self._hours_state(c, moment, seconds) for c in codes.tolist()]
+            return (
+                np.array([state.status for state in states], dtype=np.int8),
+                np.array([state.until for state in states], dtype=np.float64),
+            )
         if codes.size > len(self._hours_texts):  # many stations: a table of every hours text, looked up by code
             states = self._hours_states(range(len(self._hours_texts)), at)
             statuses = np.array([state.status for state in states] + [_CLOSED, _UNKNOWN], dtype=np.int8)
@@ -270,7 +289,10 @@ class Snapshot:
 
         at = query.open_at or now or datetime.now(hours.TIMEZONE)
         if query.order == "distance":
-            found = self.index.query(query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=accept)
+            unfiltered = not (type_mask or amenity_mask or query.open_at is not None or self._any_closed_for_good)
+            found = self.index.query(
+                query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=None if unfiltered else accept
+            )
             index, distance_m = found.index.tolist(), found.distance_m.tolist()
         else:  # each group's nearest in turn until k are found: from the nearest candidates, else from all
             index, distance_m = [], []
@@ -295,11 +317,14 @@ class Snapshot:
                     found_index, found_m = self._nearest_of(query, every[0][every[1] == group], want)
                     index += found_index
                     distance_m += found_m
-        statuses = self.open_status(np.array(index, dtype=np.intp), at)
+        moment = hours.local_time(at)
+        seconds = moment.timestamp()
         results = []
-        for i, d, s in zip(index, distance_m, statuses.tolist(), strict=True):
-            status, code = _STATUS_NAMES[s], int(self._hours_code[i])
-            closes_at = self._hours_states([code], at)[0].change if status == "open" else None
+        for i, d in zip(index, distance_m, strict=True):
+            code = self._hours_code.item(i)
+            state = _STATES_OF_CODE.get(code) or self._hours_state(code, moment, seconds)
+            status = _STATUS_NAMES[state.status]
+            closes_at = state.change if status == "open" else None
             opens_at = self._opens_at(code, at) if status == "closed" and code >= 0 else None
             results.append(Nearby(self._station_at(i), d, status, closes_at, opens_at))
         return results
