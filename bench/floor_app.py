@@ -1,4 +1,5 @@
-"""The framework's floor for bench/load.py: a bare Starlette app answering ``GET /healthz`` with ``{"status":"ok"}``,
+"""The framework's floor for bench/load.py: a bare Starlette app answering ``GET /healthz`` with
+``{"status":"ok"}`` (and ``GET /answer?bytes=N`` with a fixed JSON text of N bytes),
 served by uvicorn with ``--workers`` processes the way ``yizhan serve`` serves (the same shared TCP listener, so
 both answer without Nagle's delay), with uvicorn's defaults otherwise (its choice of event loop and HTTP parser,
 no access log: nothing of Yizhan's — no middleware, dependencies, settings or snapshot).
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
@@ -23,7 +24,19 @@ async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(routes=[Route("/healthz", healthz)])
+_ANSWERS: dict[int, bytes] = {}
+
+
+async def answer(request: Request) -> Response:
+    """A fixed JSON answer of ``?bytes=`` bytes (at most 1 MB): the floor for an answer as large as another's, made
+    once per size (bench/load.py asks for the size of a nearby answer)."""
+    size = min(max(int(request.query_params.get("bytes", "20000")), 12), 1_000_000)
+    if size not in _ANSWERS:
+        _ANSWERS[size] = b'{"pad":"' + b"x" * (size - 10) + b'"}'
+    return Response(_ANSWERS[size], media_type="application/json")
+
+
+app = Starlette(routes=[Route("/healthz", healthz), Route("/answer", answer)])
 
 
 def main() -> None:

@@ -9,6 +9,9 @@ that is not counted, then ``--duration`` seconds) ``--runs`` times, interleaving
 loaded at a time; the other idles):
 
 * ``floor``: the bare Starlette app's ``GET /healthz`` — the baseline every figure is a share of;
+* the same app answering a fixed JSON text as large as a nearby k=10 answer (its mean size, measured first): what
+  the framework and loopback TCP cost for an answer of that size, with no work to make it (not a target; it bounds
+  the share any nearby answer of that size could reach);
 * ``GET /healthz`` of yizhan (the whole middleware stack and the snapshot dependency, a tiny JSON answer);
 * ``GET /stations/nearby?lon&lat&k=10``: the typical rider query, at a new uniformly random point in
   Hangzhou's bounding box (of data/hangzhou/districts.geojson) per request (bench/load.lua);
@@ -87,6 +90,7 @@ TARGET_P99_MS = 20.0
 FLOOR, YIZHAN = "floor", "yizhan"
 CASES = {  # label: (server, path, query)
     "floor: bare Starlette /healthz": (FLOOR, "/healthz", None),
+    "floor: a fixed answer as large as nearby k=10's": (FLOOR, "/answer?bytes={answer_bytes}", None),
     "GET /healthz": (YIZHAN, "/healthz", None),
     "nearby k=10": (YIZHAN, "/stations/nearby", "k=10"),
     "nearby k=10 filtered": (YIZHAN, "/stations/nearby", "k=10&types=outdoor_worker&amenities=hot_water&open_at=now"),
@@ -351,9 +355,11 @@ def run_wrk(
     )
 
 
-def check_answers(server: Server, box: Sequence[float]) -> None:
-    """A few nearby answers before loading: 200, a FeatureCollection, k=10 features for the plain query."""
+def check_answers(server: Server, box: Sequence[float]) -> int:
+    """A few nearby answers before loading: 200, a FeatureCollection, k=10 features for the plain query; returns
+    the plain query's mean answer size in bytes."""
     rng = np.random.default_rng(7)
+    sizes = []
     for which, path, query in CASES.values():
         if which != YIZHAN:
             continue
@@ -365,6 +371,8 @@ def check_answers(server: Server, box: Sequence[float]) -> None:
             answer = json.loads(body)
             if query == "k=10":
                 assert answer["type"] == "FeatureCollection" and len(answer["features"]) == 10, url
+                sizes.append(len(body))
+    return round(statistics.mean(sizes))
 
 
 # --------------------------------------------------------------------------- the report
@@ -393,12 +401,16 @@ def measure(size: str, database: Path, wrk: str, box: Sequence[float], args: arg
         stations = json.loads(get(server.base_url + "/healthz")[1])["stations"]
         started, lifespan = sorted(server.started), sorted(server.lifespan)
         print(f"  {stations:,} stations; workers up after {', '.join(f'{s:.1f} s' for s in started)}", flush=True)
-        check_answers(server, box)
-        for which, path, query in CASES.values():  # warm-up, not counted
+        answer_bytes = check_answers(server, box)
+        cases = {
+            label: (which, path.format(answer_bytes=answer_bytes), query)
+            for label, (which, path, query) in CASES.items()
+        }
+        for which, path, query in cases.values():  # warm-up, not counted
             run_wrk(wrk, servers[which], path, query, box, args.warmup, args.connections)
         runs: dict[str, list[Run]] = {label: [] for label in CASES}
         for number in range(args.runs):
-            for label, (which, path, query) in CASES.items():
+            for label, (which, path, query) in cases.items():
                 run = run_wrk(wrk, servers[which], path, query, box, args.duration, args.connections)
                 runs[label].append(run)
                 print(f"  run {number + 1} {label}: {run.requests_per_s:,.0f} req/s, p50 {run.p50_ms:.2f} ms, "
