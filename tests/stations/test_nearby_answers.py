@@ -317,3 +317,11 @@ def test_snapshot_filter_bits_are_each_station_s_types_and_yes_amenities(
         assert int(snapshot._type_bits[i]) == sum(1 << STATION_TYPES.index(t) for t in station.types)
         yes = [a for a, v in station.amenities.items() if v == "yes"]
         assert int(snapshot._amenity_bits[i]) == sum(1 << AMENITIES.index(a) for a in yes)
+
+
+@settings(max_examples=300)
+@given(
+    st.floats(-180, 180) | st.floats(-1e-6, 1e-6) | st.integers(-1800000000, 1800000000).map(lambda i: (i + 0.5) / 1e7)
+)
+def test_query_point_rounds_as_numpy(value: float) -> None:
+    assert str(exporters._round7(value)) == str(float(np.round(value, 7)))  # str: -0.0 and 0.0 differ
