@@ -31,7 +31,7 @@ import random
 import re
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -49,6 +49,8 @@ POSITION_KEYS = frozenset({"lon", "lat"})
 POSITION_DECIMALS = 2
 """Decimals kept of a logged ``lon``/``lat``: 0.01° is about 1 km."""
 MAX_VALUE_CHARS = 100
+CLIENTS_KEPT = 4096
+"""Client hashes kept (``AccessLog._client``); all let go when more come."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -102,6 +104,8 @@ class AccessLog:
     def __init__(self, app: ASGIApp, secret: str) -> None:
         self.app = app
         self.secret = secret
+        self._clients: dict[tuple[str, date], str] = {}
+        """Client hashes made today, by address (an HMAC is ~6 µs; a client sends many requests a day)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the request, then log its line (status, bytes, duration); other scopes pass through."""
@@ -132,8 +136,9 @@ class AccessLog:
     def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float) -> str:
         """The JSON log line of one request."""
         client = scope.get("client")
+        now = datetime.now(UTC)
         record = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "time": now.isoformat(timespec="milliseconds"),
             "request_id": rid,
             "method": scope["method"],
             "path": scope["path"],
@@ -141,9 +146,19 @@ class AccessLog:
             "status": status,
             "duration_ms": round(duration_s * 1000, 2),
             "bytes": sent,
-            "client": client_key(client[0], self.secret)[:16] if client else None,
+            "client": self._client(client[0], now) if client else None,
         }
         return json.dumps(record)  # ASCII only: no character in a path or query can break the line
+
+    def _client(self, address: str, now: datetime) -> str:
+        """The first 16 hex digits of ``address``'s keyed hash of the day of ``now`` (UTC)."""
+        key = (address, now.date())
+        found = self._clients.get(key)
+        if found is None:
+            if len(self._clients) >= CLIENTS_KEPT:
+                self._clients.clear()
+            found = self._clients[key] = client_key(address, self.secret, now)[:16]
+        return found
 
 
 class QueuedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]  # the stream's type is not generic here

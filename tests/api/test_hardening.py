@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from api.concurrency import ConcurrencyLimit
 from api.security import SecurityHeaders, inline_code, tile_sources
 from maps.stations import StationPage, station_page
 from maps.stations import station_assets as assets
-from stations.reports import Reports
+from stations.reports import Reports, client_key
 from stations.settings import REPO_ROOT, Settings
 from tests.event_loop import run_isolated
 
@@ -495,6 +496,14 @@ def test_the_access_log_keeps_no_token_no_position_no_address(
     assert len(first["client"]) == 16 and first["client"] == lines[1]["client"]  # one client, one daily key
     assert set(first) == {"time", "request_id", "method", "path", "query", "status", "duration_ms", "bytes", "client"}
     assert lines[2]["status"] == 201 and lines[2]["query"] == ""
+
+
+def test_client_hashes_kept_per_day_are_the_reports_keyed_hash() -> None:
+    log = AccessLog(app=None, secret="s")  # type: ignore[arg-type]  # the hash needs no app
+    days = [datetime(2026, 12, 4, 23, 59, tzinfo=UTC), datetime(2026, 12, 5, 0, 1, tzinfo=UTC)]
+    for _ in range(2):  # made, then kept
+        assert [log._client("10.0.0.1", day) for day in days] == [client_key("10.0.0.1", "s", d)[:16] for d in days]
+    assert log._client("10.0.0.1", days[0]) != log._client("10.0.0.1", days[1]) != log._client("10.0.0.2", days[1])
 
 
 def test_request_ids_from_a_proxy_are_kept_when_sane(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
