@@ -317,11 +317,12 @@ class _FeatureTexts:
                     found[id(station)] = entry
         missing = [s for s in stations if id(s) not in found]
         if missing:
-            holes = {name: _HOLE.format(name) for name in NEARBY_MEMBERS}
+            # a rider Feature (rider_features: properties, NEARBY_MEMBERS, TRIP_MEMBERS) with every hole in place
+            holes = {name: _HOLE.format(name) for name in (*NEARBY_MEMBERS, *TRIP_MEMBERS)}
             built = {}
-            for station, feature in zip(missing, rider_features(missing, "wgs84", [holes] * len(missing)), strict=True):
+            for station in missing:
+                feature = station_feature(station, 0.0, 0.0, holes)
                 feature["geometry"]["coordinates"] = [_HOLE.format("lon"), _HOLE.format("lat")]
-                feature["properties"].update({name: _HOLE.format(name) for name in TRIP_MEMBERS})
                 built[id(station)] = _Kept(station, _split_at_holes(_encode_json(feature), _FEATURE_HOLES))
             found.update(built)
             with self._lock:
