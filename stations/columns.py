@@ -227,7 +227,7 @@ class ColumnsBuilder:
             gone_at = np.array([self._removed_at.get(i.decode(), -1) for i in ids.tolist()], dtype=np.int64)
             last &= order >= gone_at  # stored at or after its last removal (positions count the stations added)
         kept = order[last]
-        return columns if kept.size == len(columns) and np.array_equal(kept, order) else columns.take(kept)
+        return columns if np.array_equal(kept, np.arange(len(columns))) else columns.take(kept)
 
     @property
     def removed(self) -> tuple[str, ...]:
