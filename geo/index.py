@@ -35,6 +35,8 @@ from geo.distance import EARTH_RADIUS_M, chord_from_m, m_from_chord, unit_vector
 Accept = Callable[[NDArray[np.intp]], NDArray[np.bool_]]
 """Filter for candidates: takes point positions, returns which of them may be answered."""
 
+MAX_FIRST_FETCH = 1024
+"""Most candidates a filtered query asks the tree for at first, whatever share its filter passes."""
 _CHORD_SLACK = 1e-12  # widen the chord bound a hair; the exact cut in metres is applied afterwards
 
 # One OpenMP thread: a single query otherwise pays ~2 ms waking pykdtree's thread team on a busy machine,
@@ -116,12 +118,15 @@ class NearestIndex:
         k: int | None = 10,
         radius_m: float | None = None,
         accept: Accept | None = None,
+        share: float = 1.0,
     ) -> Neighbours:
         """The ``k`` nearest accepted points to (lon, lat), optionally only those within ``radius_m``.
 
         With ``k=None`` every accepted point within ``radius_m`` is returned. Results are sorted by
         distance (exact ties in pykdtree's order). ``accept`` is called on candidate positions nearest-first,
-        so filters cost time in proportion to the candidates looked at, not to the size of the index.
+        so filters cost time in proportion to the candidates looked at, not to the size of the index. ``share`` is
+        the caller's guess of the share of points ``accept`` passes: the first batch of candidates is that much
+        larger (at most ``MAX_FIRST_FETCH``), so that a selective filter does not ask the tree again and again.
         """
         if k is None and radius_m is None:
             raise ValueError("give k, radius_m or both")
@@ -135,6 +140,8 @@ class NearestIndex:
             return Neighbours(self._order[found.reshape(-1)], _metres(chord.reshape(-1)))
         bound = None if radius_m is None else _chord_bound(radius_m)
         fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
+        if accept is not None and share < 1.0:
+            fetch = min(n, max(fetch, min(math.ceil(fetch / max(share, 1e-6)), MAX_FIRST_FETCH)))
         while True:
             chord, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
             chord, found = chord.reshape(-1), found.reshape(-1)

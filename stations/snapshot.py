@@ -29,6 +29,8 @@ _OPEN, _CLOSED, _UNKNOWN = 0, 1, 2
 _STATUS_NAMES: tuple[hours.OpenStatus, ...] = ("open", "closed", "unknown")
 _FEW = 32
 """Up to this many stations, statuses are looked up one by one (``Snapshot._status_until``)."""
+OPEN_SHARE_GUESS = 0.5
+"""The share of stations taken to be open at any time, for the first batch of candidates of an ``open_at`` query."""
 
 Order = Literal["distance", "open_first"]
 ORDERS: tuple[Order, ...] = ("distance", "open_first")
@@ -152,6 +154,7 @@ class Snapshot:
         self._amenity_bits = columns.amenity_bits
         self._closed_for_good: NDArray[np.bool_] = columns.status == _CLOSED_STATUS
         self._any_closed_for_good = bool(self._closed_for_good.any())
+        self._shares: dict[tuple[int, int], float] = {}
         self._hours_texts = columns.hours_texts
         self._hours_states_kept: list[_HoursState | None] = [None] * len(self._hours_texts)
         # next opening of a closed hours text, found during the kept state it belongs to
@@ -290,9 +293,13 @@ class Snapshot:
         at = query.open_at or now or datetime.now(hours.TIMEZONE)
         if query.order == "distance":
             unfiltered = not (type_mask or amenity_mask or query.open_at is not None or self._any_closed_for_good)
+            share = 1.0 if unfiltered else self._filter_share(type_mask, int(amenity_mask))
+            if query.open_at is not None:
+                share *= OPEN_SHARE_GUESS
             found = self.index.query(
-                query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=None if unfiltered else accept
-            )
+                query.lon, query.lat, k=query.k, radius_m=query.radius_m, accept=None if unfiltered else accept,
+                share=share,
+            )  # fmt: skip
             index, distance_m = found.index.tolist(), found.distance_m.tolist()
         else:  # each group's nearest in turn until k are found: from the nearest candidates, else from all
             index, distance_m = [], []
@@ -328,6 +335,22 @@ class Snapshot:
             opens_at = self._opens_at(code, at) if status == "closed" and code >= 0 else None
             results.append(Nearby(self._station_at(i), d, status, closes_at, opens_at))
         return results
+
+    def _filter_share(self, type_mask: int, amenity_mask: int) -> float:
+        """The share of stations (none closed for good) of any of the types and all the amenities of the masks:
+        kept per pair of masks, for ``NearestIndex.query``'s first batch of candidates."""
+        share = self._shares.get((type_mask, amenity_mask))
+        if share is None:
+            ok = ~self._closed_for_good
+            if type_mask:
+                ok &= (self._type_bits & type_mask) != 0
+            if amenity_mask:
+                ok &= (self._amenity_bits & np.uint64(amenity_mask)) == amenity_mask
+            share = float(ok.mean()) if ok.size else 1.0
+            if len(self._shares) >= 256:  # masks people ask for are few; a flood of others is let go
+                self._shares.clear()
+            self._shares[type_mask, amenity_mask] = share
+        return share
 
     def _nearest_of(self, query: NearbyQuery, positions: NDArray[np.intp], want: int) -> tuple[list[int], list[float]]:
         """The ``want`` nearest of the stations at ``positions`` (within the query's radius), nearest first, by

@@ -87,11 +87,13 @@ def test_within_radius_equals_brute_force(points, qlon, qlat, radius_m):
     st.integers(1, 20),
     st.none() | st.floats(1.0, 5_000_000.0),
     st.integers(0, 2**32 - 1),
+    st.sampled_from([1.0, 0.5, 0.01, 1e-9]),
 )
-def test_filtered_k_nearest_equals_brute_force(points, qlon, qlat, k, radius_m, seed):
+def test_filtered_k_nearest_equals_brute_force(points, qlon, qlat, k, radius_m, seed, share):
     lon, lat = points
     mask = np.random.default_rng(seed).random(len(lon)) < 0.2  # a sparse filter forces the search to widen
-    found = NearestIndex(lon, lat).query(qlon, qlat, k=k, radius_m=radius_m, accept=lambda i: mask[i])
+    # share: the caller's guess of the filter's share, right or wrong, sizes the first batch only
+    found = NearestIndex(lon, lat).query(qlon, qlat, k=k, radius_m=radius_m, accept=lambda i: mask[i], share=share)
     assert mask[found.index].all()
     assert_same_answer(found, lon, lat, qlon, qlat, k=k, radius_m=radius_m, mask=mask)
 
