@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 from postgres_server import PostgresServer, PostgresUnavailable, open_server
+from registries import empty_registry
 from rich.console import Console
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from api import cli, cli_planning, cli_riders
@@ -84,16 +84,8 @@ def sqlite_registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of an empty registry database, once on each store: a SQLite file, and PostgreSQL + PostGIS (each a
     copy of a migrated empty registry; tests/stations/test_migrations.py migrates blank databases itself)."""
-    if request.param == "sqlite":
-        path = tmp_path / "yizhan.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_registry_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    template = make_url(request.getfixturevalue("postgis_registry_template")).database
-    url = server.create_database(template)
-    yield url
-    server.drop_database(url)
+    with empty_registry(request, request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

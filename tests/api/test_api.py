@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from registries import empty_registry
 
 from api.app import create_app
 from geo.crs import transform
@@ -147,12 +148,16 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture
-def town(client: TestClient, app: FastAPI) -> TestClient:
-    """The client, with TOWN loaded through the registry."""
-    report = app.state.registry.import_file(to_csv_bytes(TOWN), "town.csv")
-    assert report.committed and report.added == len(TOWN) and not report.problems
-    return client
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def town(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """A client of an app with TOWN loaded through the registry, once on each store, shared by this module's tests
+    (they only read it; ``town.app`` is its app)."""
+    with empty_registry(request, request.param, tmp_path_factory.mktemp("town")) as url:
+        app = make_app(url)
+        with TestClient(app) as client:
+            report = app.state.registry.import_file(to_csv_bytes(TOWN), "town.csv")
+            assert report.committed and report.added == len(TOWN) and not report.problems
+            yield client
 
 
 def nearby(client: TestClient, **params: object) -> dict:
@@ -767,7 +772,7 @@ def test_limit_and_offset_page_through_everything(town: TestClient) -> None:
     assert pages == sorted(BY_ID)
 
 
-def test_csv_listing_has_a_bom_and_imports_back_to_the_same_stations(town: TestClient, app: FastAPI) -> None:
+def test_csv_listing_has_a_bom_and_imports_back_to_the_same_stations(town: TestClient) -> None:
     response = town.get("/stations", params={"format": "csv"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -777,7 +782,7 @@ def test_csv_listing_has_a_bom_and_imports_back_to_the_same_stations(town: TestC
     assert text.splitlines()[0].startswith("id,name,types,")
     parsed = parse_file(response.content, "export.csv")
     assert not parsed.problems
-    assert parsed.stations == list(app.state.registry.snapshot().stations)
+    assert parsed.stations == list(town.app.state.registry.snapshot().stations)
     assert {s.id: s.name for s in parsed.stations} == {r.id: r.name for r in TOWN}
     assert {s.id: (s.lon, s.lat) for s in parsed.stations} == {r.id: (r.lon, r.lat) for r in TOWN}
     assert {s.id: dict(s.amenities) for s in parsed.stations} == {r.id: r.amenities for r in TOWN}
@@ -874,10 +879,10 @@ def test_districts_with_no_stations_count_zero(client: TestClient) -> None:
     assert all(f["properties"]["stations"] == dict.fromkeys(STATION_TYPES, 0) for f in body["features"])
 
 
-def test_healthz_counts_stations_and_reports_the_version(town: TestClient, app: FastAPI) -> None:
+def test_healthz_counts_stations_and_reports_the_version(town: TestClient) -> None:
     body = town.get("/healthz").json()
     assert body.pop("worker") == os.getpid()
-    assert body == {"status": "ok", "stations": len(TOWN), "registry_version": app.state.registry.store.version()}
+    assert body == {"status": "ok", "stations": len(TOWN), "registry_version": town.app.state.registry.store.version()}
     assert body["registry_version"] == 1
 
 
@@ -893,8 +898,8 @@ def test_openapi_lists_the_endpoints(client: TestClient) -> None:
 # ------------------------------------------------------------------------------ writes and consistency
 
 
-def test_an_import_with_one_bad_row_writes_nothing(town: TestClient, app: FastAPI) -> None:
-    registry = app.state.registry
+def test_an_import_with_one_bad_row_writes_nothing(town: TestClient) -> None:
+    registry = town.app.state.registry
     version, count = registry.store.version(), registry.store.count()
     good = [Rec(f"NEW{i}", f"新站{i}", ("outdoor_worker",), 120.1 + i / 1000, 30.2) for i in range(5)]
     data = to_csv_bytes(good).decode() + "NEWBAD,坏站,outdoor_worker,120.1,north,,,,,\n"
