@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Districts,  # the importers (openpyxl) and the import planner (scipy) load with the first import
     )
     from stations import imports
+    from stations.column_cache import ColumnCache
 
 _ATTEMPTS = 3
 """How often a write based on what was just read is made again when another write lands in between."""
@@ -153,8 +154,11 @@ class Registry:
         districts: Districts | Callable[[], Districts | None] | None = None,
         check_interval_s: float = 1.0,
         limits: ReadLimits = DEFAULT_LIMITS,
+        column_cache: ColumnCache | None = None,
     ) -> None:
         self.store = store
+        self.column_cache = column_cache
+        """Where the first snapshot is read from when it agrees with the store (``stations.column_cache``)."""
         self.limits = limits
         """What an imported file may hold (rows, cells, characters; what an XLSX unpacks to)."""
         self._districts = districts
@@ -207,7 +211,10 @@ class Registry:
             return current
 
     def _advance(self, before: Snapshot | None, version: int) -> Snapshot:
-        """The snapshot at ``version``: ``before`` with the changes since it applied (``stations.refresh.advance``)."""
+        """The snapshot at ``version``: ``before`` with the changes since it applied (``stations.refresh.advance``);
+        the first from the column cache, when there is one."""
+        if before is None and self.column_cache is not None:
+            return self.column_cache.first_snapshot(self.store, version)
         return advance(self.store, before, version)
 
     def refresh_in_background(self) -> None:

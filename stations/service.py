@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from geo.crs import point_out
 from stations import hours
+from stations.column_cache import ColumnCache
 from stations.errors import InvalidValue
 from stations.hours import OpenStatus
 from stations.queries import (
@@ -60,7 +61,11 @@ def build_registry(settings: Settings) -> Registry:
 
         return Districts.from_file(path) if path is not None and path.exists() else None
 
-    return Registry(Store(settings.database_url), districts, settings.check_interval_s, settings.import_limits())
+    cache = ColumnCache.for_database(
+        settings.database_url, settings.snapshot_cache_dir, settings.snapshot_cache_min_stations
+    )
+    store = Store(settings.database_url)
+    return Registry(store, districts, settings.check_interval_s, settings.import_limits(), column_cache=cache)
 
 
 def build_planner(settings: Settings, registry: Registry) -> Planner | None:

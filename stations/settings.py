@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     its 500 m cells; the default of --max-cells."""
     check_interval_s: float = 1.0
     """How often (seconds) a server looks for writes made by other processes."""
+    snapshot_cache_dir: str | None = None
+    """Where each worker's first snapshot of a large registry is kept as a file of its columns
+    (``stations.column_cache``), so that a restart reads it in seconds instead of parsing every station: default
+    (unset or empty) a folder ``.yizhan-snapshot-cache`` beside a SQLite database, ``~/.cache/yizhan/snapshots``
+    (``$XDG_CACHE_HOME``) for PostgreSQL; "off": none. Safe to delete at any time (it is built again)."""
+    snapshot_cache_min_stations: int = Field(default=100_000, ge=0)
+    """Registries with fewer stations than this are read from the store at each start and not cached."""
     tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     """Base map tiles of the rider page, embeds and static exports: a URL template or a folium provider name."""
     tiles_attribution: str = "© OpenStreetMap contributors"
