@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stations import columns as columns_module
 from stations import edits
 from stations.columns import ColumnsBuilder, StationColumns, read
 from stations.edits import Change, payload
@@ -74,7 +73,7 @@ def test_the_payloads_a_write_stored_give_the_columns_of_its_stations(registry: 
         else:
             state[station_id] = data.draw(stations(station_id))
             changes.append(Change(station_id, state[station_id], "import"))
-    builder = ColumnsBuilder()
+    builder = ColumnsBuilder(chunk=2)
     heard: list[tuple[str, dict[str, Any] | None]] = []
 
     def stored(station_id: str, stored_payload: dict[str, Any] | None) -> None:
@@ -82,7 +81,7 @@ def test_the_payloads_a_write_stored_give_the_columns_of_its_stations(registry: 
         builder.stored(station_id, stored_payload)
 
     # small chunks: a batch spans several write chunks and several parsed parts
-    with mock.patch.object(edits, "WRITE_CHUNK", 3), mock.patch.object(columns_module, "READ_CHUNK", 2):
+    with mock.patch.object(edits, "WRITE_CHUNK", 3):
         edits.apply_many(registry.store, changes, "import", before.version, on_stored=stored)
     for station_id, stored_payload in heard:  # each payload is the station's as stored, at the time
         assert stored_payload is None or stored_payload["id"] == station_id
@@ -99,13 +98,12 @@ def test_the_payloads_a_write_stored_give_the_columns_of_its_stations(registry: 
 @settings(max_examples=60, deadline=None)
 @given(events=st.lists(st.tuples(st.sampled_from(POOL), st.sampled_from([None, *NAMES[:5]])), max_size=12))
 def test_written_keeps_the_last_state_of_each_id(events: list[tuple[str, str | None]]) -> None:
-    builder, last = ColumnsBuilder(), {}
-    with mock.patch.object(columns_module, "READ_CHUNK", 2):
-        for station_id, name in events:
-            station = None if name is None else Station(id=station_id, name=name, types=["driver_home"], lon=1, lat=2)
-            builder.stored(station_id, None if station is None else payload(station))
-            last[station_id] = station
-        written = builder.written()
+    builder, last = ColumnsBuilder(chunk=2), {}
+    for station_id, name in events:
+        station = None if name is None else Station(id=station_id, name=name, types=["driver_home"], lon=1, lat=2)
+        builder.stored(station_id, None if station is None else payload(station))
+        last[station_id] = station
+    written = builder.written()
     expected = sorted((s for s in last.values() if s is not None), key=lambda s: s.id)
     assert column_values(written) == column_values(StationColumns.from_stations(expected))
     assert set(builder.removed) == {i for i, name in events if name is None}
