@@ -5,13 +5,15 @@ uvicorn closes an idle kept-alive connection after ``timeout_keep_alive``, but i
 headers of a request: a client that connects and sends nothing, or sends its headers a byte at a time (the
 keep-alive timer stops at the first byte), holds its connection as long as it likes. ``DeadlineH11Protocol``
 closes a connection whose request line and headers are not all in within ``header_timeout_s`` of the
-connection opening or of the first byte of the next request, answering 408 first. The time to send the body is
+connection opening or of the first byte of the next request (checked every quarter of it), answering 408
+first. The time to send the body is
 bounded in the app (``api.limits.BodyTimeout``), where it can be answered like any other error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 import h11
@@ -31,51 +33,95 @@ TIMEOUT_RESPONSE = (
 
 
 class DeadlineH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, with a deadline (``header_timeout_s``) on each request's line and headers."""
+    """uvicorn's h11 protocol, with a deadline (``header_timeout_s``) on each request's line and headers.
+
+    A request only notes when its headers are due; one sweep per event loop (``_Sweeper``, every quarter of the
+    timeout, at most every second) closes the connections whose headers are overdue — a timer armed and
+    cancelled for every request cost ~5-10 µs of each."""
 
     header_timeout_s: float | None = None
     """Seconds; None: ``YIZHAN_HEADER_TIMEOUT_S``. Subclasses (tests) may set their own."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.header_deadline: asyncio.TimerHandle | None = None
+        self.headers_due: float | None = None
+        """When the headers of the request being received must be in (the loop's clock); None: not waiting."""
         self.timeout_s = self.header_timeout_s or get_settings().header_timeout_s
 
     # as uvicorn's H11Protocol declares it: an asyncio.Transport, narrower than BaseProtocol's BaseTransport
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the connection with the deadline armed for its first request."""
+        """Start the connection with the deadline running for its first request."""
         super().connection_made(transport)
-        self._arm()
+        self.headers_due = self.loop.time() + self.timeout_s
+        _Sweeper.of(self.loop).watch(self, self.timeout_s)
 
     def data_received(self, data: bytes) -> None:
         """Feed the bytes to h11; the deadline runs from a request's first byte until its headers are in."""
-        if self.conn.their_state is h11.IDLE:
-            self._arm()  # the first bytes of a request (no-op while the deadline runs already)
+        if self.headers_due is None and self.conn.their_state is h11.IDLE:
+            self.headers_due = self.loop.time() + self.timeout_s  # the first bytes of a request
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:
-            self._disarm()  # the request line and headers are in
+            self.headers_due = None  # the request line and headers are in
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """Disarm the deadline and close as uvicorn does."""
-        self._disarm()
+        """Stop watching the connection and close as uvicorn does."""
+        self.headers_due = None
+        _Sweeper.of(self.loop).forget(self)
         super().connection_lost(exc)
 
-    def _arm(self) -> None:
-        if self.header_deadline is None:
-            self.header_deadline = self.loop.call_later(self.timeout_s, self._headers_too_late)
-
-    def _disarm(self) -> None:
-        if self.header_deadline is not None:
-            self.header_deadline.cancel()
-            self.header_deadline = None
+    def check_deadline(self, now: float) -> None:
+        """Close the connection (408 first) if its request's headers were due before ``now``."""
+        if self.headers_due is not None and now >= self.headers_due:
+            self.headers_due = None
+            self._headers_too_late()
 
     def _headers_too_late(self) -> None:
-        self.header_deadline = None
         if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
             return
         if self.cycle is None or self.cycle.response_complete:  # nothing of ours is on the wire half-sent
             self.transport.write(TIMEOUT_RESPONSE)
         self.transport.close()
+
+
+class _Sweeper:
+    """The connections of one event loop whose request headers are awaited, checked every ``interval`` s."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.interval = 1.0
+        self.protocols: set[DeadlineH11Protocol] = set()
+        self.handle: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> _Sweeper:
+        """The sweeper of ``loop`` (made when first asked)."""
+        sweeper = _SWEEPERS.get(loop)
+        if sweeper is None:
+            sweeper = _SWEEPERS[loop] = cls(loop)
+        return sweeper
+
+    def watch(self, protocol: DeadlineH11Protocol, timeout_s: float) -> None:
+        """Check ``protocol`` at every sweep, at least every quarter of ``timeout_s``, until ``forget``."""
+        self.protocols.add(protocol)
+        self.interval = min(self.interval, timeout_s / 4)
+        if self.handle is None:
+            self.handle = self.loop.call_later(self.interval, self.sweep)
+
+    def forget(self, protocol: DeadlineH11Protocol) -> None:
+        """Stop checking ``protocol`` (its connection is closed)."""
+        self.protocols.discard(protocol)
+
+    def sweep(self) -> None:
+        """Close the connections whose headers are overdue; sweep again while any connection is open."""
+        self.handle = None
+        now = self.loop.time()
+        for protocol in list(self.protocols):
+            protocol.check_deadline(now)
+        if self.protocols:
+            self.handle = self.loop.call_later(self.interval, self.sweep)
+
+
+_SWEEPERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sweeper] = weakref.WeakKeyDictionary()
 
 
 def uvicorn_options() -> dict[str, Any]:
