@@ -35,7 +35,7 @@ import os
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -328,17 +328,19 @@ class ColumnCache:
         key = key_of(store)
         path = self.folder / file_name(store)
         lock = path.with_name(path.name + ".lock")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with _locked(lock, exclusive=False):  # another process may be writing it: wait, then read it
-                found = self._usable(store, path, key)
-            if found is not None and found.version == store.version():
-                return found
-            with _locked(lock, exclusive=True):
-                return self._build_or_advance(store, path, key, version)
-        except OSError as error:  # an unwritable folder, a full disk: serve without the cache
-            LOGGER.warning("snapshot cache in %s not usable (%s); built from the store", self.folder, error)
-            return build(store, version)
+        with ExitStack() as held:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with _locked(lock, exclusive=False):  # another process may be writing it: wait, then read it
+                    found = self._usable(store, path, key)
+                if found is not None and found.version == store.version():
+                    return found
+                held.enter_context(_locked(lock, exclusive=True))
+            except OSError as error:  # an unwritable folder: serve without the cache
+                LOGGER.warning("snapshot cache in %s not usable (%s); built from the store", self.folder, error)
+                return build(store, version)
+            return self._build_or_advance(store, path, key, version)
+        raise AssertionError("unreachable")
 
     def _usable(self, store: Store, path: Path, key: dict[str, str], log: bool = True) -> Snapshot | None:
         """The cache's snapshot if it agrees with the store (at the store's version now or older), else None
@@ -373,9 +375,13 @@ class ColumnCache:
         if found is not None and len(snapshot) != store.count():  # a write landed meanwhile, or rows changed
             how, snapshot = "built", build(store, store.version())  # without a version bump: trust nothing
         if snapshot.stamp is not None:
-            for stale in path.parent.glob(f"{path.name}.*.tmp"):  # left by a process killed while writing
-                stale.unlink(missing_ok=True)
-            save(path, snapshot.columns, snapshot.version, snapshot.stamp, key)
+            try:
+                for stale in path.parent.glob(f"{path.name}.*.tmp"):  # left by a process killed while writing
+                    stale.unlink(missing_ok=True)
+                save(path, snapshot.columns, snapshot.version, snapshot.stamp, key)
+            except OSError as error:  # a full disk: serve what was built, without the cache
+                LOGGER.warning("snapshot cache %s not written: %s", path, error)
+                return snapshot
         LOGGER.info(
             "snapshot cache %s: %s at version %d (%d stations) and written in %.1f s",
             path, how, snapshot.version, len(snapshot), time.perf_counter() - started,

@@ -176,6 +176,8 @@ def test_a_cache_the_store_does_not_hold_is_not_used(tmp_path: Path, caplog: pyt
     assert sum(": built at" in r.message for r in caplog.records) == 2
     path.write_bytes(path.read_bytes()[:-10])  # cut short: built again
     assert values(cache.first_snapshot(store, store.version()).columns) == from_store(url)
+    not_a_folder = ColumnCache(tmp_path / "r.sqlite3", min_stations=0)  # a file: served without the cache
+    assert values(not_a_folder.first_snapshot(store, store.version()).columns) == from_store(url)
     assert ColumnCache.for_database(url, "off") is None
     assert ColumnCache.for_database(url, "") == ColumnCache(tmp_path.resolve() / ".yizhan-snapshot-cache")
 
