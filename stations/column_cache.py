@@ -155,10 +155,12 @@ def _crc(buffer: Any) -> int:
 def save(path: Path, columns: StationColumns, version: int, stamp: datetime, key: dict[str, str]) -> None:
     """Write ``columns`` of the snapshot at ``version`` and ``stamp`` to ``path`` for ``key``: to a temporary name
     beside it, then renamed over it (readers see the old file or the new one, whole)."""
-    arrays = {f.name: np.ascontiguousarray(getattr(columns, f.name)) for f in fields(StationColumns)}
+    arrays = {
+        f.name: np.ascontiguousarray(value)
+        for f in fields(StationColumns)
+        if isinstance(value := getattr(columns, f.name), np.ndarray)
+    }  # the JSON buffers and the texts are not arrays: never copied into one
     texts = {name: list(getattr(columns, f"{name}_texts")) for name in CODED}
-    for name in ("payloads", *(f"{name}_texts" for name in CODED)):
-        arrays.pop(name)
     sections: list[tuple[dict[str, Any], Any]] = []
     for name, array in arrays.items():
         sections.append(({"name": name, "dtype": array.dtype.str, "shape": list(array.shape)}, array))
