@@ -232,4 +232,6 @@ def uvicorn_log_config() -> dict[str, Any]:
         "stream": "ext://sys.stdout",
     }
     config["loggers"][LOGGER.name] = {"handlers": ["yizhan_access"], "level": "INFO", "propagate": False}
+    # each worker's snapshot refreshes ("serving registry version N ...", stations.registry) with uvicorn's own lines
+    config["loggers"]["yizhan.refresh"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config

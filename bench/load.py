@@ -48,6 +48,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import resource
 import shlex
 import shutil
@@ -100,6 +101,7 @@ TARGET_SHARES = {"GET /healthz": 0.8, "nearby k=10": 0.5, "nearby k=10 filtered"
 """issue 17: each case's requests/s as a share of the floor's, at least (nearby also with p99 < TARGET_P99_MS)."""
 LIFESPAN = "Waiting for application startup."  # a worker has imported the app and starts loading the registry
 STARTED = "Application startup complete."
+SERVING = re.compile(r"serving registry version (?P<version>\d+) \(\d+ stations\) in process (?P<pid>\d+)")
 BUILD_VERSION = "1"  # bump when the way registries are built here changes
 
 
@@ -211,11 +213,16 @@ class Server:
     lifespan: list[float] = field(default_factory=list)
     started: list[float] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    versions: list[tuple[float, int, int]] = field(default_factory=list)
+    """(monotonic s when read, worker pid, registry version) of each "serving registry version" line (a worker took
+    up a new snapshot: ``stations.registry``)."""
 
     def _read_log(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line.rstrip())
+            if (serving := SERVING.search(line)) is not None:
+                self.versions.append((time.monotonic(), int(serving["pid"]), int(serving["version"])))
             if LIFESPAN in line:
                 self.lifespan.append(time.perf_counter() - self.launched)
             if STARTED in line:

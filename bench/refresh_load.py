@@ -128,6 +128,10 @@ class Watcher:
 
     base_url: str
     every_s: float
+    logged: list[tuple[float, int, int]] = field(default_factory=list)
+    """The workers' own "serving registry version" lines (``load.Server.versions``, the same shape as ``seen``):
+    under load the kernel hands almost every new connection to the same worker (142 of 150 /healthz polls in a
+    check here), so the polls alone can see the other worker late; each line is exact to the pipe's delay."""
     seen: list[tuple[float, int, int]] = field(default_factory=list)
     """(monotonic s, worker pid, registry version) of each answer."""
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -147,7 +151,7 @@ class Watcher:
         """Seconds after ``sent`` at which each worker was first seen serving ``version`` or later (the request's
         send time: the answer may have come later, but the snapshot it was taken from was current then)."""
         first: dict[int, float] = {}
-        for at, worker, seen_version in self.seen:
+        for at, worker, seen_version in sorted([*self.seen, *self.logged]):
             if at >= sent and seen_version >= version and worker not in first:
                 first[worker] = at - sent
         return first
@@ -388,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  {count:,} stations; workers up after {', '.join(f'{s:.1f} s' for s in startup)}", flush=True)
         run_wrk(wrk, server, box, 3.0, args.connections)  # warm-up, not counted
         # edits first, not counted: a worker's first write costs more (first use of the write path)
-        watcher = Watcher(server.base_url, args.poll_every)
+        watcher = Watcher(server.base_url, args.poll_every, server.versions)
         threading.Thread(target=watcher.run, daemon=True).start()
         warm = Editor(server.base_url, store, count, 0, args.seed - 1)
         rng = np.random.default_rng(0)

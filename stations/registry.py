@@ -9,6 +9,8 @@ store's version counter, checked at most once per ``check_interval_s``: by the r
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ from stations.errors import ImportRejected, InvalidValue, NotFound, RegistryChan
 from stations.limits import DEFAULT_LIMITS, ReadLimits
 from stations.model import Station, station_from, unchecked_station
 from stations.progress import Progress
-from stations.refresh import BackgroundRefresh, RefreshStatus, advance
+from stations.refresh import LOGGER, BackgroundRefresh, RefreshStatus, advance
 from stations.snapshot import Snapshot
 from stations.store import Store
 
@@ -39,6 +41,15 @@ if TYPE_CHECKING:
 
 _ATTEMPTS = 3
 """How often a write based on what was just read is made again when another write lands in between."""
+
+
+def _served(snapshot: Snapshot, took_s: float | None = None) -> None:
+    """One line at INFO on ``yizhan.refresh``: this process now serves ``snapshot`` (``yizhan serve`` prints it on
+    stderr: when each worker took up each registry version, e.g. for bench/refresh_load.py)."""
+    if LOGGER.isEnabledFor(logging.INFO):
+        took = "" if took_s is None else f", advanced in {took_s:.3f} s"
+        LOGGER.info("serving registry version %d (%d stations) in process %d%s", snapshot.version, len(snapshot),
+                    os.getpid(), took)  # fmt: skip
 
 
 @dataclass
@@ -207,7 +218,9 @@ class Registry:
             self._checked_at = time.monotonic()
             current = self._snapshot
             if current is None or current.version != version:
+                started = time.perf_counter()
                 current = self._snapshot = self._advance(current, version)
+                _served(current, time.perf_counter() - started)
             return current
 
     def _advance(self, before: Snapshot | None, version: int) -> Snapshot:
@@ -413,6 +426,7 @@ class Registry:
         with self._lock:
             self._snapshot = rebuilt
             self._checked_at = time.monotonic()
+        _served(rebuilt)
 
     def _write(self, changes: list[Change], actor: str, expected_version: int | None = None) -> list[Written]:
         written = edits.apply(self.store, changes, actor, expected_version)
