@@ -104,9 +104,14 @@ class BackgroundRefresh:
     retry_first_s = RETRY_FIRST_S
     retry_most_s = RETRY_MOST_S
 
-    def __init__(self, refresh: Callable[[], object], name: str = "yizhan-refresh") -> None:
+    def __init__(
+        self, refresh: Callable[[], object], name: str = "yizhan-refresh", every_s: float | None = None
+    ) -> None:
         self._refresh = refresh
         self._name = name
+        self.every_s = every_s
+        """Also refresh this often without a kick (None: only when kicked): a worker that no request reaches —
+        under load the kernel may hand every new connection to another — still takes up each change in time."""
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -116,13 +121,17 @@ class BackgroundRefresh:
         """Refreshes run to their end (successful or not): tests wait on it instead of on the clock."""
         self._done = threading.Condition()
 
-    def kick(self) -> None:
-        """Ask for a refresh soon (returns at once; kicks while one runs make one more run after it)."""
+    def start(self) -> None:
+        """Start the thread (once; a kick starts it too)."""
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None and not self._stop.is_set():
                     self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     self._thread.start()
+
+    def kick(self) -> None:
+        """Ask for a refresh soon (returns at once; kicks while one runs make one more run after it)."""
+        self.start()
         self._wake.set()
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -144,7 +153,7 @@ class BackgroundRefresh:
                 if self._stop.wait(delay):
                     return
             else:
-                self._wake.wait()
+                self._wake.wait(self.every_s)  # a kick, or the time for a check of its own
                 if self._stop.is_set():
                     return
             self._wake.clear()

@@ -231,10 +231,14 @@ class Registry:
         return advance(self.store, before, version)
 
     def refresh_in_background(self) -> None:
-        """From now on, a change of the store's version noticed by ``snapshot`` is applied by a background thread
-        while readers keep the current snapshot (``stop_background`` ends it)."""
+        """From now on, a change of the store's version is applied by a background thread while readers keep the
+        current snapshot: noticed by ``snapshot`` (at most once per ``check_interval_s``) or by the thread's own
+        check every ``check_interval_s`` (``stop_background`` ends it)."""
         if self._background is None:
-            self._background = BackgroundRefresh(self.refresh)
+            # a check of its own every interval too: a worker no reader reaches still takes up each change in time
+            every_s = self.check_interval_s if self.check_interval_s > 0 else None
+            self._background = BackgroundRefresh(self.refresh, every_s=every_s)
+            self._background.start()
 
     def stop_background(self) -> None:
         """Stop the background refresh (the API's shutdown); ``snapshot`` refreshes in the caller again."""

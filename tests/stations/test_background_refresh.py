@@ -313,6 +313,27 @@ def test_a_store_gone_keeps_the_snapshot_serving(sqlite_url: str) -> None:
     reader.stop_background()
 
 
+def test_a_worker_no_reader_reaches_still_takes_up_each_change(sqlite_url: str) -> None:
+    """Under load the kernel may hand every new connection to another worker: no request of this one notices the
+    change, so its background thread checks on its own every ``check_interval_s``."""
+    writer = Registry(Store(sqlite_url), None, check_interval_s=0)
+    writer.create(station("A", 0), "seed")
+    reader = Registry(Store(sqlite_url), None, check_interval_s=0.05)
+    held = reader.snapshot()
+    reader.refresh_in_background()
+    assert reader.background is not None
+    for name in ("B", "C"):
+        done = reader.background.completed
+        writer.create(station(name, 1 + len(name)), "elsewhere")
+        version = writer.store.version()
+        assert reader.background.wait(done + 2, timeout_s=60)  # two checks of its own: the second after the write
+        while reader._snapshot is None or reader._snapshot.version < version:  # no reader call: no kick
+            done = reader.background.completed
+            assert reader.background.wait(done + 1, timeout_s=60)
+    assert reader._snapshot is not held and {s.id for s in reader._snapshot.stations} == {"A", "B", "C"}
+    reader.stop_background()
+
+
 def test_writes_are_stamped_by_the_database_clock_under_the_write_lock(writer: Registry, database_url: str) -> None:
     """On PostgreSQL a write's stamp comes from ``clock_timestamp()`` read after the version bump (under the write
     lock), so app hosts with skewed clocks stamp in commit order; SQLite runs in this process (its clock is this
