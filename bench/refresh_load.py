@@ -179,6 +179,8 @@ class Edit:
 
     sent: float
     version: int
+    patch_s: float = 0.0
+    """Seconds from sending the PATCH to its answer (the commit is within it)."""
     delay_by_worker: dict[int, float] = field(default_factory=dict)
     served_all_s: float | None = None
 
@@ -221,7 +223,7 @@ class Editor:
         if status != 200:
             self.failures.append(f"PATCH {station_id}: {status} {body[:200]!r}")
             return None
-        edit = Edit(sent, self.store.version())
+        edit = Edit(sent, self.store.version(), time.monotonic() - sent)
         self.edits.append(edit)
         return edit
 
@@ -346,7 +348,9 @@ def report(phases: Sequence[Phase], count: int, args: argparse.Namespace, startu
     unserved = sum(d is None for d in delays)
     lines += ["", f"edits: {len(edits)}; served by every worker after (s, from just before the PATCH): median "
               f"{statistics.median([d for d in delays if d is not None] or [float('nan')]):.2f}, max {worst:.2f}"
-              + (f"; {unserved} not served within {HANG_GUARD_S:g} s" if unserved else "")]  # fmt: skip
+              + (f"; {unserved} not served within {HANG_GUARD_S:g} s" if unserved else "")
+              + f"; the PATCH itself answered after median {statistics.median([e.patch_s for e in edits] or [0]):.2f},"
+              f" max {max([e.patch_s for e in edits] or [0]):.2f}"]  # fmt: skip
     met_delay = bool(edits) and not unserved and worst <= TARGET_DELAY_S
     lines.append(f"target: every edit served by every worker within {TARGET_DELAY_S:g} s -> "
                  f"{'MET' if met_delay else 'NOT MET'}")  # fmt: skip
@@ -407,7 +411,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 phases.append(item)
                 print(f"  run {number + 1} {name}: {item.wrk.requests_per_s:,.0f} req/s, p99 {item.wrk.p99_ms:.1f} ms, "
                       f"max {item.wrk.max_ms:.1f} ms; {len(item.edits)} edits, served by all after "
-                      f"{[round(e.served_all_s, 2) if e.served_all_s is not None else None for e in item.edits]} s; "
+                      f"{[round(e.served_all_s, 2) if e.served_all_s is not None else None for e in item.edits]} s "
+                      f"(the PATCH answered after {[round(e.patch_s, 2) for e in item.edits]} s); "
                       f"load {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
                 for failure in item.edit_failures[:3]:
                     print(f"    edit failed: {failure}", flush=True)
