@@ -291,6 +291,19 @@ def test_a_failing_refresh_keeps_serving_logs_once_retries_and_says_degraded(
     assert "refresh_error" not in healed
 
 
+def seeded_reader(
+    sqlite_url: str, kind: type[Registry], check_interval_s: float
+) -> tuple[Registry, Registry, Snapshot]:
+    """A writer that wrote station A, and a reader of ``kind`` holding the snapshot with it, refreshing in the
+    background."""
+    writer = Registry(Store(sqlite_url), None, check_interval_s=0)
+    writer.create(station("A", 0), "seed")
+    reader = kind(Store(sqlite_url), None, check_interval_s=check_interval_s)
+    held = reader.snapshot()
+    reader.refresh_in_background()
+    return writer, reader, held
+
+
 def test_a_store_gone_keeps_the_snapshot_serving(sqlite_url: str) -> None:
     class Gone(Registry):
         def _advance(self, before: Snapshot | None, version: int) -> Snapshot:
@@ -298,11 +311,7 @@ def test_a_store_gone_keeps_the_snapshot_serving(sqlite_url: str) -> None:
                 raise OSError("database unreachable")
             return super()._advance(before, version)
 
-    writer = Registry(Store(sqlite_url), None, check_interval_s=0)
-    writer.create(station("A", 0), "seed")
-    reader = Gone(Store(sqlite_url), None, check_interval_s=0)
-    held = reader.snapshot()
-    reader.refresh_in_background()
+    writer, reader, held = seeded_reader(sqlite_url, Gone, check_interval_s=0)
     assert reader.background is not None
     reader.background.retry_first_s = reader.background.retry_most_s = 60  # one failure, then a long wait
     writer.create(station("B", 1), "elsewhere")
@@ -316,11 +325,7 @@ def test_a_store_gone_keeps_the_snapshot_serving(sqlite_url: str) -> None:
 def test_a_worker_no_reader_reaches_still_takes_up_each_change(sqlite_url: str) -> None:
     """Under load the kernel may hand every new connection to another worker: no request of this one notices the
     change, so its background thread checks on its own every ``check_interval_s``."""
-    writer = Registry(Store(sqlite_url), None, check_interval_s=0)
-    writer.create(station("A", 0), "seed")
-    reader = Registry(Store(sqlite_url), None, check_interval_s=0.05)
-    held = reader.snapshot()
-    reader.refresh_in_background()
+    writer, reader, held = seeded_reader(sqlite_url, Registry, check_interval_s=0.05)
     assert reader.background is not None
     for name in ("B", "C"):
         done = reader.background.completed
