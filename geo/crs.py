@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -47,31 +47,56 @@ def _arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     return lon_a.copy(), lat_a.copy()
 
 
+class _Maths(NamedTuple):
+    """The functions the shifts are written with: numpy's over arrays, or ``math``'s for one point."""
+
+    sin: Callable[[Any], Any]
+    cos: Callable[[Any], Any]
+    sqrt: Callable[[Any], Any]
+    hypot: Callable[[Any, Any], Any]
+    atan2: Callable[[Any, Any], Any]
+
+
+_ARRAYS = _Maths(np.sin, np.cos, np.sqrt, np.hypot, np.arctan2)
+_SCALARS = _Maths(math.sin, math.cos, math.sqrt, math.hypot, math.atan2)
+
+
+def _inside(lon: Any, lat: Any) -> Any:
+    """Where (lon, lat) lies in the rectangle in which Chinese maps shift: arrays or one point alike."""
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+
+
 def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     """True where the point lies in the rectangle in which Chinese maps apply the GCJ-02 shift.
 
     >>> in_china([116.4, 2.35], [39.9, 48.86]).tolist()
     [True, False]
     """
-    lon_a, lat_a = _arrays(lon, lat)
-    return (lon_a >= 72.004) & (lon_a <= 137.8347) & (lat_a >= 0.8293) & (lat_a <= 55.8271)
+    inside: NDArray[np.bool_] = _inside(*_arrays(lon, lat))
+    return inside
 
 
-def _gcj02_offset(lon: Floats, lat: Floats) -> tuple[Floats, Floats]:
+def _gcj02_offset(lon: Any, lat: Any, m: _Maths = _ARRAYS) -> tuple[Any, Any]:
     x, y = lon - 105.0, lat - 35.0
-    wave = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x)) + wave
-    d_lat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-    d_lat += (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
-    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x)) + wave
-    d_lon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-    d_lon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    wave = (20.0 * m.sin(6.0 * x * np.pi) + 20.0 * m.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * m.sqrt(abs(x)) + wave
+    d_lat += (20.0 * m.sin(y * np.pi) + 40.0 * m.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+    d_lat += (160.0 * m.sin(y / 12.0 * np.pi) + 320.0 * m.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * m.sqrt(abs(x)) + wave
+    d_lon += (20.0 * m.sin(x * np.pi) + 40.0 * m.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+    d_lon += (150.0 * m.sin(x / 12.0 * np.pi) + 300.0 * m.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
     rad_lat = lat / 180.0 * np.pi
-    magic = 1.0 - _EE * np.sin(rad_lat) ** 2
-    sqrt_magic = np.sqrt(magic)
+    magic = 1.0 - _EE * m.sin(rad_lat) ** 2
+    sqrt_magic = m.sqrt(magic)
     d_lat = (d_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * np.pi)
-    d_lon = (d_lon * 180.0) / (_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    d_lon = (d_lon * 180.0) / (_A / sqrt_magic * m.cos(rad_lat) * np.pi)
     return d_lon, d_lat
+
+
+def _bd09_of_gcj02(x: Any, y: Any, m: _Maths = _ARRAYS) -> tuple[Any, Any]:
+    z = m.hypot(x, y) + 0.00002 * m.sin(y * _X_PI)
+    theta = m.atan2(y, x) + 0.000003 * m.cos(x * _X_PI)
+    return z * m.cos(theta) + 0.0065, z * m.sin(theta) + 0.006
 
 
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
@@ -88,43 +113,26 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
     """GCJ-02 → BD-09 (degrees); unchanged outside China."""
     lon_a, lat_a = _arrays(lon, lat)
     inside = in_china(lon_a, lat_a)
-    x, y = lon_a[inside], lat_a[inside]
-    z = np.hypot(x, y) + 0.00002 * np.sin(y * _X_PI)
-    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
-    lon_a[inside] = z * np.cos(theta) + 0.0065
-    lat_a[inside] = z * np.sin(theta) + 0.006
+    lon_a[inside], lat_a[inside] = _bd09_of_gcj02(lon_a[inside], lat_a[inside])
     return lon_a, lat_a
 
 
 def point_to_gcj02_bd09(lon: float, lat: float) -> tuple[float, float, float, float]:
     """One WGS84 point in GCJ-02 and BD-09: ``(gcj_lon, gcj_lat, bd_lon, bd_lat)``, the formulas of
-    ``wgs84_to_gcj02`` and ``gcj02_to_bd09`` in scalar arithmetic (~15x faster for one point than arrays; equal to
-    them within a few units in the last place: ``math`` and numpy may round a sine differently).
+    ``wgs84_to_gcj02`` and ``gcj02_to_bd09`` with ``math``'s functions (~15x faster for one point than arrays;
+    equal to them within a few units in the last place: ``math`` and numpy may round a sine differently).
 
     >>> [round(v, 6) for v in point_to_gcj02_bd09(120.16, 30.25)]
     [120.164678, 30.24766, 120.171249, 30.253412]
     """
-    if not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271):
+    if not _inside(lon, lat):
         return lon, lat, lon, lat
-    pi, sin = math.pi, math.sin
-    x, y = lon - 105.0, lat - 35.0
-    wave = (20.0 * sin(6.0 * x * pi) + 20.0 * sin(2.0 * x * pi)) * 2.0 / 3.0
-    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x)) + wave
-    d_lat += (20.0 * sin(y * pi) + 40.0 * sin(y / 3.0 * pi)) * 2.0 / 3.0
-    d_lat += (160.0 * sin(y / 12.0 * pi) + 320.0 * sin(y * pi / 30.0)) * 2.0 / 3.0
-    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x)) + wave
-    d_lon += (20.0 * sin(x * pi) + 40.0 * sin(x / 3.0 * pi)) * 2.0 / 3.0
-    d_lon += (150.0 * sin(x / 12.0 * pi) + 300.0 * sin(x / 30.0 * pi)) * 2.0 / 3.0
-    rad_lat = lat / 180.0 * pi
-    magic = 1.0 - _EE * sin(rad_lat) ** 2
-    sqrt_magic = math.sqrt(magic)
-    g_lat = lat + (d_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * pi)
-    g_lon = lon + (d_lon * 180.0) / (_A / sqrt_magic * math.cos(rad_lat) * pi)
-    if not (72.004 <= g_lon <= 137.8347 and 0.8293 <= g_lat <= 55.8271):  # as gcj02_to_bd09 tests its input
+    d_lon, d_lat = _gcj02_offset(lon, lat, _SCALARS)
+    g_lon, g_lat = lon + d_lon, lat + d_lat
+    if not _inside(g_lon, g_lat):  # as gcj02_to_bd09 tests its input
         return g_lon, g_lat, g_lon, g_lat
-    z = math.hypot(g_lon, g_lat) + 0.00002 * sin(g_lat * _X_PI)
-    theta = math.atan2(g_lat, g_lon) + 0.000003 * math.cos(g_lon * _X_PI)
-    return g_lon, g_lat, z * math.cos(theta) + 0.0065, z * sin(theta) + 0.006
+    b_lon, b_lat = _bd09_of_gcj02(g_lon, g_lat, _SCALARS)
+    return g_lon, g_lat, b_lon, b_lat
 
 
 def _wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Floats, Floats]:
