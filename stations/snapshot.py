@@ -209,7 +209,10 @@ class Snapshot:
         return [self._hours_state(code, moment, seconds) for code in codes]
 
     def _hours_state(self, code: int, moment: datetime, seconds: float) -> _HoursState:
-        """``_hours_states`` of one code, at ``moment`` (China time) and its POSIX ``seconds``."""
+        """``_hours_states`` of one code, at ``moment`` (China time) and its POSIX ``seconds``; the codes below 0
+        (closed whatever the hours say, no hours) have one state at all times."""
+        if code < 0:
+            return _STATES_OF_CODE[code]
         state = self._hours_states_kept[code]
         if state is None or not state.start <= seconds < state.until:
             text = self._hours_texts[code]
@@ -225,7 +228,7 @@ class Snapshot:
         if codes.size <= _FEW:  # an answer's few stations: a loop costs less than the array operations
             moment = hours.local_time(at)
             seconds = moment.timestamp()
-            states = [_STATES_OF_CODE.get(c) or self._hours_state(c, moment, seconds) for c in codes.tolist()]
+            states = [self._hours_state(code, moment, seconds) for code in codes.tolist()]
             return (
                 np.array([state.status for state in states], dtype=np.int8),
                 np.array([state.until for state in states], dtype=np.float64),
@@ -281,11 +284,7 @@ class Snapshot:
         wanted[_OPEN], wanted[_UNKNOWN] = True, query.include_unknown_hours
 
         def accept(positions: NDArray[np.intp]) -> NDArray[np.bool_]:
-            ok = ~self._closed_for_good[positions]
-            if type_mask:
-                ok &= (self._type_bits[positions] & type_mask) != 0
-            if amenity_mask:
-                ok &= (self._amenity_bits[positions] & amenity_mask) == amenity_mask
+            ok = self._matching(positions, type_mask, amenity_mask)
             if query.open_at is not None:  # only where the other filters pass: it is the dearest
                 ok[ok] = wanted[self.open_status(positions[ok], query.open_at)]
             return ok
@@ -293,7 +292,7 @@ class Snapshot:
         at = query.open_at or now or datetime.now(hours.TIMEZONE)
         if query.order == "distance":
             unfiltered = not (type_mask or amenity_mask or query.open_at is not None or self._any_closed_for_good)
-            share = 1.0 if unfiltered else self._filter_share(type_mask, int(amenity_mask))
+            share = 1.0 if unfiltered else self._filter_share(type_mask, amenity_mask)
             if query.open_at is not None:
                 share *= OPEN_SHARE_GUESS
             found = self.index.query(
@@ -329,27 +328,36 @@ class Snapshot:
         results = []
         for i, d in zip(index, distance_m, strict=True):
             code = self._hours_code.item(i)
-            state = _STATES_OF_CODE.get(code) or self._hours_state(code, moment, seconds)
+            state = self._hours_state(code, moment, seconds)
             status = _STATUS_NAMES[state.status]
             closes_at = state.change if status == "open" else None
             opens_at = self._opens_at(code, at) if status == "closed" and code >= 0 else None
             results.append(Nearby(self._station_at(i), d, status, closes_at, opens_at))
         return results
 
-    def _filter_share(self, type_mask: int, amenity_mask: int) -> float:
-        """The share of stations (none closed for good) of any of the types and all the amenities of the masks:
-        kept per pair of masks, for ``NearestIndex.query``'s first batch of candidates."""
-        share = self._shares.get((type_mask, amenity_mask))
+    def _matching(
+        self, positions: NDArray[np.intp] | slice, type_mask: int, amenity_mask: np.uint64
+    ) -> NDArray[np.bool_]:
+        """Which stations at ``positions`` are not closed for good and have any of the types and all the amenities
+        of the masks (a mask of 0: any)."""
+        ok: NDArray[np.bool_] = ~self._closed_for_good[positions]
+        if type_mask:
+            ok &= (self._type_bits[positions] & type_mask) != 0
+        if amenity_mask:
+            ok &= (self._amenity_bits[positions] & amenity_mask) == amenity_mask
+        return ok
+
+    def _filter_share(self, type_mask: int, amenity_mask: np.uint64) -> float:
+        """The share of all stations ``_matching`` the masks: kept per pair of masks, for ``NearestIndex.query``'s
+        first batch of candidates."""
+        key = (type_mask, int(amenity_mask))
+        share = self._shares.get(key)
         if share is None:
-            ok = ~self._closed_for_good
-            if type_mask:
-                ok &= (self._type_bits & type_mask) != 0
-            if amenity_mask:
-                ok &= (self._amenity_bits & np.uint64(amenity_mask)) == amenity_mask
+            ok = self._matching(slice(None), type_mask, amenity_mask)
             share = float(ok.mean()) if ok.size else 1.0
             if len(self._shares) >= 256:  # masks people ask for are few; a flood of others is let go
                 self._shares.clear()
-            self._shares[type_mask, amenity_mask] = share
+            self._shares[key] = share
         return share
 
     def _nearest_of(self, query: NearbyQuery, positions: NDArray[np.intp], want: int) -> tuple[list[int], list[float]]:
