@@ -268,7 +268,6 @@ class _Kept:
     parts: list[str] | None
     coordinates: dict[CrsName, tuple[str, str]] = field(default_factory=dict)
     routes: dict[tuple[TravelMode, AppsKey], list[str] | None] = field(default_factory=dict)
-
     assembled: dict[tuple[CrsName, TravelMode, AppsKey], tuple[str, ...] | None] = field(default_factory=dict)
 
     def pieces(self, crs: CrsName, mode: TravelMode, apps: AppsKey) -> tuple[str, ...] | None:
@@ -388,7 +387,7 @@ def nearby_geojson_json(
         closes, opens = result.closes_at, result.opens_at
         features.append(
             "".join((
-                head, float.__repr__(round(result.distance_m, 1)), after_distance, _STATUS_TEXT[result.open_status],
+                head, float.__repr__(round(result.distance_m, 1)), after_distance, _json_value(result.open_status),
                 after_status, "null" if closes is None else _time_text(closes), after_closes,
                 "null" if opens is None else _time_text(opens), tail, origin.amap, after_amap, origin.baidu,
                 after_baidu, origin.tencent, end,
@@ -402,10 +401,7 @@ _ENVELOPE_KEYS = frozenset({"type", "coordinate_system", "features"})
 
 @lru_cache(maxsize=4096)  # an answer's times are its hours texts' next changes, kept per text (stations.snapshot)
 def _time_text(moment: datetime) -> str:
-    return f'"{moment.isoformat()}"'
-
-
-_STATUS_TEXT = {status: f'"{status}"' for status in ("open", "closed", "unknown")}
+    return _json_value(moment.isoformat())
 
 
 def _spreadsheet_value(value: Any) -> Any:
