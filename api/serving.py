@@ -6,8 +6,8 @@ headers of a request: a client that connects and sends nothing, or sends its hea
 keep-alive timer stops at the first byte), holds its connection as long as it likes. ``DeadlineH11Protocol``
 closes a connection whose request line and headers are not all in within ``header_timeout_s`` of the
 connection opening or of the first byte of the next request (checked every quarter of it), answering 408
-first. The time to send the body is
-bounded in the app (``api.limits.BodyTimeout``), where it can be answered like any other error.
+first. The time to send the body is bounded in the app (``api.limits.BodyTimeout``), where it can be answered like
+any other error.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class DeadlineH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, with a deadline (``header_timeout_s``) on each request's line and headers.
 
     A request only notes when its headers are due; one sweep per event loop (``_Sweeper``, every quarter of the
-    timeout, at most every second) closes the connections whose headers are overdue — a timer armed and
+    timeout or every second, whichever is sooner) closes the connections whose headers are overdue — a timer armed and
     cancelled for every request cost ~5-10 µs of each."""
 
     header_timeout_s: float | None = None
@@ -119,6 +119,8 @@ class _Sweeper:
             protocol.check_deadline(now)
         if self.protocols:
             self.handle = self.loop.call_later(self.interval, self.sweep)
+        elif _SWEEPERS.get(self.loop) is self:  # no connection left: let go of the loop (the value holds it)
+            del _SWEEPERS[self.loop]
 
 
 _SWEEPERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sweeper] = weakref.WeakKeyDictionary()
