@@ -13,7 +13,6 @@ Exit codes: 0 success, 1 rejected input (bad rows, bad values, a file or databas
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -115,10 +114,9 @@ def serve(
     """Serve the API and the pages with uvicorn (JSON access log on stdout)."""
     check_database()  # a bad URL or an unreachable database is one line here, not a traceback per worker
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     from api.access_log import uvicorn_log_config
-    from api.serving import uvicorn_options
+    from api.serving import run_workers, uvicorn_options
 
     config = uvicorn.Config(
         "api.app:create_app",
@@ -137,16 +135,7 @@ def serve(
     if workers == 1:
         uvicorn.Server(config).run()
     else:
-        Multiprocess(config, sockets=[tcp_listener(config.bind_socket())]).run()
-
-
-def tcp_listener(sock: socket.socket) -> socket.socket:
-    """The shared listening socket of several workers, as an IPPROTO_TCP socket: uvicorn makes it with protocol 0,
-    and asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets — without it every answer waits ~40 ms for the
-    client's delayed ACK (Nagle), capping 2 workers at ~170 requests/s (Kludex/uvicorn#3149)."""
-    if sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return sock
-    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+        run_workers(config)  # a listening socket per worker (SO_REUSEPORT), under uvicorn's supervisor
 
 
 @app.command("import")

@@ -8,16 +8,24 @@ closes a connection whose request line and headers are not all in within ``heade
 connection opening or of the first byte of the next request (checked every quarter of it), answering 408
 first. The time to send the body is bounded in the app (``api.limits.BodyTimeout``), where it can be answered like
 any other error.
+
+``run_workers`` runs ``--workers N`` processes under uvicorn's supervisor, each with a listening socket of its own
+(``SO_REUSEPORT``): with one shared socket the kernel handed nearly every new connection to one worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import sys
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import h11
+from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.supervisors import Multiprocess
 
 from stations.settings import get_settings
 
@@ -133,3 +141,102 @@ def uvicorn_options() -> dict[str, Any]:
         "timeout_keep_alive": 5,  # seconds an idle kept-alive connection stays open (uvicorn's default, said)
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
     }
+
+
+def run_workers(config: Config) -> None:
+    """Run ``config.workers`` processes of the app under uvicorn's supervisor (it restarts a worker that dies or
+    stops answering its health checks, and handles the signals), each listening on a socket of its own.
+
+    Each worker binds ``config.host:config.port`` with ``SO_REUSEPORT``, and the kernel spreads new connections
+    over the workers' sockets by a hash of their addresses. With one shared socket (uvicorn's way), the worker that
+    wakes first accepts every connection then waiting (asyncio accepts all it can per wake-up): under load nearly
+    every new connection went to one worker (142 of 150 in a check), so a few kept-alive connections (a load
+    balancer's pool, wrk's) kept one worker busy and left the other idle. A worker's socket listens only once its
+    app has started, so no connection waits on a worker still loading the registry; the connections waiting in a
+    worker's own queue when it dies are reset.
+
+    The supervisor binds the address first and holds it (not listening) while it runs, so a port in use is one
+    line and exit status 3 (uvicorn's ``STARTUP_FAILURE``) here, as with the shared socket, and the port stays ours
+    while a worker restarts; ``--port 0`` becomes the one port the supervisor got. Where the system has no
+    ``SO_REUSEPORT``, or the config listens on a Unix socket or a file descriptor, the workers share one socket.
+    Exits with status 3 as well when a worker failed to start (the supervisor then stops the others).
+    """
+    if config.uds is not None or config.fd is not None or not hasattr(socket, "SO_REUSEPORT"):
+        supervisor = Multiprocess(config, sockets=[tcp_listener(config.bind_socket())])
+        supervisor.run()
+    else:
+        held = _hold_address(config)
+        try:
+            # uvicorn's Multiprocess pickles its sockets to every worker it starts: this stand-in unpickles as the
+            # worker's own socket (its health checks, restarts and signals are uvicorn's, unchanged)
+            own = cast(socket.socket, WorkerSocket(held.family, config.host, held.getsockname()[1]))
+            supervisor = Multiprocess(config, sockets=[own])
+            supervisor.run()
+        finally:
+            held.close()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        sys.exit(STARTUP_FAILURE)
+
+
+def tcp_listener(sock: socket.socket) -> socket.socket:
+    """The shared listening socket of several workers, as an IPPROTO_TCP socket: uvicorn makes it with protocol 0,
+    and asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets — without it every answer waits ~40 ms for the
+    client's delayed ACK (Nagle), capping 2 workers at ~170 requests/s (Kludex/uvicorn#3149)."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return sock
+    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+
+class WorkerSocket:
+    """Stands in the supervisor's list of sockets for the listening socket each worker makes for itself: pickled
+    to a worker process, it arrives as a new socket bound to ``host:port`` (``reuse_port_socket``)."""
+
+    def __init__(self, family: socket.AddressFamily, host: str, port: int) -> None:
+        self.family, self.host, self.port = family, host, port
+
+    def __reduce__(self) -> tuple[Any, tuple[socket.AddressFamily, str, int]]:
+        return reuse_port_socket, (self.family, self.host, self.port)
+
+
+def reuse_port_socket(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT`` (not yet listening: uvicorn's server listens once
+    the app has started), for one worker. IPPROTO_TCP, so that asyncio sets TCP_NODELAY on its connections (see
+    ``tcp_listener``). If it cannot bind, one line on stderr and exit status 3: the supervisor stops rather than
+    restart the worker again and again (this runs as the worker unpickles its arguments, before logging is set)."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        print(f"ERROR:    a worker cannot listen on {_address(host, port)}: {error}", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)
+    return sock
+
+
+def _hold_address(config: Config) -> socket.socket:
+    """The supervisor's socket on the address, bound as uvicorn binds it (``SO_REUSEADDR``, so connections of an
+    earlier server waiting out TIME_WAIT do not count as in use), then opened to the workers' ``SO_REUSEPORT``
+    sockets. It never listens, so no connection waits on it; bound without ``SO_REUSEPORT``, it fails while any
+    other socket listens there (another ``yizhan serve`` too, whose workers would otherwise share its port)."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET  # as uvicorn's Config.bind_socket
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((config.host, config.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    except OSError as error:
+        sock.close()
+        _LOGGER.error("cannot listen on %s: %s", _address(config.host, config.port), error)
+        sys.exit(STARTUP_FAILURE)
+    message = "Uvicorn running on %s://%s:%d (Press CTRL+C to quit)"  # the line uvicorn's bind_socket logs
+    _LOGGER.info(message, "https" if config.is_ssl else "http", config.host, sock.getsockname()[1])
+    return sock
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+_LOGGER = logging.getLogger("uvicorn.error")

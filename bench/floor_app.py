@@ -1,8 +1,9 @@
 """The framework's floor for bench/load.py: a bare Starlette app answering ``GET /healthz`` with
 ``{"status":"ok"}`` (and ``GET /answer?bytes=N`` with a fixed JSON text of N bytes),
-served by uvicorn with ``--workers`` processes the way ``yizhan serve`` serves (the same shared TCP listener, so
-both answer without Nagle's delay), with uvicorn's defaults otherwise (its choice of event loop and HTTP parser,
-no access log: nothing of Yizhan's — no middleware, dependencies, settings or snapshot).
+served by uvicorn with ``--workers`` processes the way ``yizhan serve`` serves (``api.serving.run_workers``: a
+listening socket per worker, IPPROTO_TCP so both answer without Nagle's delay), with uvicorn's defaults otherwise
+(its choice of event loop and HTTP parser, no access log: nothing of Yizhan's — no middleware, dependencies,
+settings or snapshot).
 
     .venv/bin/python bench/floor_app.py --port 8001 --workers 2
 """
@@ -45,18 +46,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for api.cli's listener
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for api.serving
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
-    from api.cli import tcp_listener
+    from api.serving import run_workers
 
     # "floor_app" imports in the workers too: bench/ is on the path of this script and of what it spawns
     config = uvicorn.Config("floor_app:app", host=args.host, port=args.port, workers=args.workers, access_log=False)
     if args.workers == 1:
         uvicorn.Server(config).run()
     else:
-        Multiprocess(config, sockets=[tcp_listener(config.bind_socket())]).run()
+        run_workers(config)
 
 
 if __name__ == "__main__":
