@@ -16,7 +16,7 @@ A ``NearestIndex`` is immutable: build a new one after the points change and swa
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -219,6 +219,33 @@ class NearestIndex:
         query, position, distance = query[keep], position[keep], distance[keep]
         order = np.lexsort((position, distance, query))
         return query[order], position[order], distance[order]
+
+    def pairs_within(
+        self, radius_m: float, chunk: int = 1 << 18
+    ) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]]:
+        """Every pair of indexed points at most ``radius_m`` metres apart, once each, found in one call (scipy's
+        ``query_pairs``: one walk of the tree, several times faster than ``within_many`` of the points against
+        themselves, which meets every pair twice) and handed out ``chunk`` candidate pairs at a time, so that
+        millions of pairs never need more than a few MB of temporaries besides their positions.
+
+        Yields ``(first, second, distance_m)``: positions with ``first < second`` and great-circle metres, in no
+        particular order.
+
+        >>> index = NearestIndex([120.16, 120.1601, 120.30], [30.25, 30.25, 30.30])
+        >>> [(f.tolist(), s.tolist(), d.round(1).tolist()) for f, s, d in index.pairs_within(50)]
+        [([0], [1], [9.6])]
+        """
+        if len(self) < 2:
+            return
+        points = self._ball_tree.data
+        pairs = self._ball_tree.query_pairs(_chord_bound(radius_m), output_type="ndarray")
+        for start in range(0, len(pairs), chunk):
+            first, second = pairs[start : start + chunk, 0], pairs[start : start + chunk, 1]
+            delta = np.take(points, first, axis=0)  # take: ~10x faster than points[first] on rows
+            delta -= np.take(points, second, axis=0)
+            distance = _metres(np.sqrt(np.einsum("ij,ij->i", delta, delta)))
+            keep = np.flatnonzero(distance <= radius_m)
+            yield first.take(keep), second.take(keep), distance.take(keep)
 
     @cached_property
     def _bbox_tree(self) -> rtree_index.Index:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any
 
 import numpy as np
@@ -82,15 +81,21 @@ class ImportPlan:
 
 
 def similar_names(a: str, b: str) -> bool:
-    """Whether two station names probably name the same place: equal or one inside the other once the words
-    every station name shares are left out, or alike character by character.
+    """Whether two station names probably name the same place: once the words every station name shares are
+    left out, equal, one inside the other, or sharing at least ``SIMILAR_NAME`` of their characters in order
+    (twice the longest common subsequence over both lengths: rapidfuzz's ``Indel`` similarity).
 
     >>> similar_names("武林街道工会驿站", "武林街道户外劳动者服务站")
     True
     >>> similar_names("武林街道工会驿站", "古荡街道工会驿站")
     False
     """
-    return _similar_cores(a, b, _core(a), _core(b))
+    core_a, core_b = _core(a), _core(b)
+    if not core_a or not core_b:
+        return a.strip().lower() == b.strip().lower()
+    return (
+        core_a in core_b or core_b in core_a or bool(_alike(Indel.distance(core_a, core_b), len(core_a) + len(core_b)))
+    )
 
 
 def _core(name: str) -> str:
@@ -98,18 +103,10 @@ def _core(name: str) -> str:
     return _GENERIC.sub("", name).lower()
 
 
-def _similar_cores(a: str, b: str, core_a: str, core_b: str) -> bool:
-    if not core_a or not core_b:
-        return a.strip().lower() == b.strip().lower()
-    if core_a in core_b or core_b in core_a:
-        return True
-    matcher = SequenceMatcher(None, core_a, core_b)
-    # the quick ratios are upper bounds of ratio() (as in difflib.get_close_matches): same answer, less work
-    return (
-        matcher.real_quick_ratio() >= SIMILAR_NAME
-        and matcher.quick_ratio() >= SIMILAR_NAME
-        and matcher.ratio() >= SIMILAR_NAME
-    )
+def _alike(apart: Any, total: Any) -> Any:
+    """Whether cores ``total`` characters long together, ``apart`` insertions and deletions from each other
+    (``Indel.distance``), share ``SIMILAR_NAME`` of their characters in order; for numbers or numpy arrays."""
+    return total - apart >= SIMILAR_NAME * total
 
 
 def plan(
@@ -183,12 +180,12 @@ def find_duplicates(
 ) -> tuple[list[Duplicate], int]:
     """The first ``limit`` likely duplicates (all with None) and how many there are in all.
 
-    Batched radius queries (``NearestIndex.within_many``) over all new rows, ``DUPLICATE_CHUNK`` rows at a
-    time: the cost grows with the rows and the pairs within 50 m, not with rows × stations. Pairs within 15 m
-    need no names; the names of pairs 15-50 m apart are compared once per distinct pair of names, and only
-    where a bound computed for all of them at once in numpy (characters shared, counted in buckets: an upper
-    bound of difflib's ratio, and a necessary condition for one name inside the other) leaves it possible.
-    Duplicates of existing stations come first, then those between new rows; each in row order, nearest first.
+    Existing stations near new rows: batched radius queries (``NearestIndex.within_many``), ``DUPLICATE_CHUNK``
+    rows at a time. New rows near each other: every pair within 50 m at once (``NearestIndex.pairs_within``),
+    reported on the later row. The cost grows with the rows and the pairs within 50 m, not with rows × stations.
+    Pairs within 15 m need no names; the names of pairs 15-50 m apart are compared once per distinct pair of
+    names (``_Names``). Duplicates of existing stations come first, then those between new rows; each in the
+    order of ``new``, nearest first.
     """
     if not new:
         return [], 0
@@ -198,69 +195,98 @@ def find_duplicates(
     lat = np.array([s.lat for _, s in new], dtype=np.float64)
     rows = np.array([row for row, _ in new], dtype=np.int64)
     new_stations = [s for _, s in new]
-    names = _Names()
     ids: dict[str, int] = {}
     new_ids = np.array([ids.setdefault(s.id, len(ids)) for s in new_stations], dtype=np.int64)
     existing_ids = np.array([ids.get(s.id, -1) for s in snapshot.stations], dtype=np.int64)
-    found: list[Duplicate] = []
-    total = 0
-    for others, index, other_ids, other_rows in (
-        (snapshot.stations, snapshot.index, existing_ids, None),
-        (new_stations, NearestIndex(lon, lat), new_ids, rows),
-    ):
-        for start in range(0, len(new), DUPLICATE_CHUNK):
-            stop = min(start + DUPLICATE_CHUNK, len(new))
-            query, position, distance = index.within_many(lon[start:stop], lat[start:stop], DUPLICATE_SIMILAR_M)
-            query += start
-            keep = new_ids[query] != other_ids[position]
-            if other_rows is not None:
-                keep &= other_rows[position] < rows[query]
-            query, position, distance = query[keep], position[keep], distance[keep]
-            close = distance <= DUPLICATE_ANY_M
-            similar = np.zeros(len(query), dtype=bool)
-            far = np.flatnonzero(~close)
-            similar[far] = names.similar(new_stations, query[far], others, position[far])
-            chosen = np.flatnonzero(close | similar)
-            total += len(chosen)
-            room = len(chosen) if limit is None else max(0, min(len(chosen), limit - len(found)))
-            for k in chosen[:room].tolist():
-                station, existing = new_stations[query[k]], others[position[k]]
-                reason = (
-                    f"within {DUPLICATE_ANY_M:g} m" if close[k] else f"similar name within {DUPLICATE_SIMILAR_M:g} m"
-                )
-                found.append(
-                    Duplicate(
-                        int(rows[query[k]]),
-                        station.id,
-                        station.name,
-                        existing.id,
-                        existing.name,
-                        round(float(distance[k]), 1),
-                        reason,
-                    )
-                )
-            progress.advance(stop - start)
-    return found, total
+    judge = _Judge(new_stations, rows, limit)
+    for start in range(0, len(new), DUPLICATE_CHUNK):
+        stop = min(start + DUPLICATE_CHUNK, len(new))
+        query, position, distance = snapshot.index.within_many(lon[start:stop], lat[start:stop], DUPLICATE_SIMILAR_M)
+        query += start
+        keep = new_ids[query] != existing_ids[position]
+        judge.report(snapshot.stations, *judge.chosen(snapshot.stations, query[keep], position[keep], distance[keep]))
+        progress.advance(stop - start)
+    none = np.empty(0, dtype=np.intp)
+    picked = [judge.chosen(new_stations, none, none, np.empty(0, dtype=np.float64))]  # pairs or not, one to join
+    for first, second, distance in NearestIndex(lon, lat).pairs_within(DUPLICATE_SIMILAR_M, DUPLICATE_CHUNK * 10):
+        later = rows[first] > rows[second]  # reported on the later row
+        query, position = np.where(later, first, second), np.where(later, second, first)
+        keep = new_ids[query] != new_ids[position]
+        picked.append(judge.chosen(new_stations, query[keep], position[keep], distance[keep]))
+        progress.check()
+    query, position, distance, close = (np.concatenate(column) for column in zip(*picked, strict=True))
+    order = np.lexsort((position, distance, query))
+    judge.report(new_stations, query[order], position[order], distance[order], close[order])
+    progress.advance(len(new))
+    return judge.found, judge.total
 
 
 DUPLICATE_CHUNK = 20_000
-"""New rows per batched radius query: bounds the memory of the pairs found, and how long a cancel waits."""
+"""New rows per batched radius query, and a tenth of the pairs between new rows judged at a time: bounds the
+memory of the pairs found, and how long a cancel waits."""
 
-_BUCKETS = 64
-"""Characters of a name counted in this many buckets (by code point) for the numpy bound of ``_Names``."""
+
+class _Judge:
+    """Which pairs of a new row and a station near it are likely duplicates, and the list of them kept."""
+
+    def __init__(self, new: Sequence[Station], rows: NDArray[np.int64], limit: int | None) -> None:
+        self.new, self.rows, self.limit = new, rows, limit
+        self.names = _Names()
+        self.found: list[Duplicate] = []
+        self.total = 0
+
+    def chosen(
+        self,
+        others: Sequence[Station],
+        query: NDArray[np.intp],
+        position: NDArray[np.intp],
+        distance: NDArray[np.float64],
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.bool_]]:
+        """The pairs (``new[query[k]]``, ``others[position[k]]``, ``distance[k]`` metres apart) that are likely
+        duplicates, in the order given, and whether each is so close that its names did not matter."""
+        close = distance <= DUPLICATE_ANY_M
+        similar = np.zeros(len(query), dtype=bool)
+        far = np.flatnonzero(~close)
+        similar[far] = self.names.similar(self.new, query[far], others, position[far])
+        which = np.flatnonzero(close | similar)
+        return query[which], position[which], distance[which], close[which]
+
+    def report(
+        self,
+        others: Sequence[Station],
+        query: NDArray[np.intp],
+        position: NDArray[np.intp],
+        distance: NDArray[np.float64],
+        close: NDArray[np.bool_],
+    ) -> None:
+        """Count the chosen pairs, and list them while the list has room."""
+        self.total += len(query)
+        room = len(query) if self.limit is None else max(0, min(len(query), self.limit - len(self.found)))
+        for k in range(room):
+            station, existing = self.new[query[k]], others[position[k]]
+            reason = f"within {DUPLICATE_ANY_M:g} m" if close[k] else f"similar name within {DUPLICATE_SIMILAR_M:g} m"
+            self.found.append(
+                Duplicate(
+                    int(self.rows[query[k]]),
+                    station.id,
+                    station.name,
+                    existing.id,
+                    existing.name,
+                    round(float(distance[k]), 1),
+                    reason,
+                )
+            )
 
 
 class _Names:
     """Names of stations as compared for duplicates, each station's name coded once: its core (``_core``) as
-    a number, the core's character counts in ``_BUCKETS`` buckets, and the stripped lower-case name (compared
-    when a core is empty)."""
+    a number, the core's length, and the stripped lower-case name (compared when a core is empty)."""
 
     def __init__(self) -> None:
         self.cores: dict[str, int] = {}
         self.core_text: list[str] = []
         self.plain: dict[str, int] = {}
-        self.counts = np.zeros((0, _BUCKETS), dtype=np.uint8)  # names are at most 200 characters
-        self.lengths = np.zeros(0, dtype=np.int64)
+        self.lengths: list[int] = []
         self.codes: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
         """Per list of stations (by ``id()``: the lists live as long as this object), each one's codes."""
 
@@ -271,7 +297,6 @@ class _Names:
         core_codes, plain_codes = self.codes.setdefault(
             id(stations), (np.full(len(stations), -1, dtype=np.int64), np.full(len(stations), -1, dtype=np.int64))
         )
-        first_new = len(self.core_text)
         cores, core_text, plain = self.cores, self.core_text, self.plain
         for i in np.unique(which[core_codes[which] < 0]).tolist():
             name = stations[i].name
@@ -280,21 +305,10 @@ class _Names:
             if code is None:
                 code = cores[core] = len(core_text)
                 core_text.append(core)
+                self.lengths.append(len(core))
             core_codes[i] = code
             plain_codes[i] = plain.setdefault(name.strip().lower(), len(plain))
-        if len(core_text) > first_new:
-            self._count(core_text[first_new:])
         return core_codes[which], plain_codes[which]
-
-    def _count(self, new_cores: list[str]) -> None:
-        """The bucket counts and lengths of ``new_cores`` (the next core codes), all at once in numpy."""
-        lengths = np.fromiter(map(len, new_cores), dtype=np.int64, count=len(new_cores))
-        # every character's code point (UTF-32; a lone surrogate kept as its own code point)
-        points = np.frombuffer("".join(new_cores).encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        owner = np.repeat(np.arange(len(new_cores), dtype=np.int64), lengths)
-        counts = np.bincount(owner * _BUCKETS + points.astype(np.int64) % _BUCKETS, minlength=len(new_cores) * _BUCKETS)
-        self.counts = np.concatenate([self.counts, counts.reshape(len(new_cores), _BUCKETS).astype(np.uint8)])
-        self.lengths = np.concatenate([self.lengths, lengths])
 
     def similar(
         self,
@@ -303,47 +317,33 @@ class _Names:
         others: Sequence[Station],
         other_which: NDArray[np.intp],
     ) -> NDArray[np.bool_]:
-        """``similar_names`` of each pair (``stations[which[k]]``, ``others[other_which[k]]``), vectorised.
-
-        Pairs of distinct non-empty cores go to ``_similar_cores`` (difflib) only where two upper bounds of
-        difflib's ratio ``2 M / (len a + len b)``, computed for all of them at once, leave it possible (or
-        where all of the shorter core's characters are shared, as one core inside the other needs): the
-        characters shared, counted in buckets (numpy), and the longest common subsequence for ``M`` (from
-        rapidfuzz's Indel distance, in C), since difflib's matching blocks always form a common subsequence.
-        Both bounds are exact, so the answer is the same; at the benchmark's density the second one leaves
-        difflib ~40% of the pairs the first one left.
-        """
+        """``similar_names`` of each pair (``stations[which[k]]``, ``others[other_which[k]]``), vectorised: each
+        distinct pair of cores compared once, all of them in one call of rapidfuzz (C); one core inside the
+        other looked for only where the longest common subsequence is the shorter core whole, as it then is."""
         result = np.zeros(len(which), dtype=bool)
         if not len(which):
             return result
         core_a, plain_a = self._coded(stations, which)
         core_b, plain_b = self._coded(others, other_which)
-        empty = (self.lengths[core_a] == 0) | (self.lengths[core_b] == 0)
+        lengths = np.array(self.lengths, dtype=np.int64)
+        empty = (lengths[core_a] == 0) | (lengths[core_b] == 0)
         result[empty] = plain_a[empty] == plain_b[empty]
         result[~empty & (core_a == core_b)] = True
         open_ = np.flatnonzero(~empty & (core_a != core_b))
         if not len(open_):
             return result
         keys, inverse = np.unique((core_a[open_] << 32) | core_b[open_], return_inverse=True)
-        decided = np.zeros(len(keys), dtype=bool)
+        a, b = keys >> 32, keys & 0xFFFFFFFF
         text = self.core_text
-        for start in range(0, len(keys), 100_000):  # bounds the (pairs x buckets) temporary
-            a, b = keys[start : start + 100_000] >> 32, keys[start : start + 100_000] & 0xFFFFFFFF
-            shared = np.minimum(self.counts[a], self.counts[b]).sum(axis=1, dtype=np.int64)
-            length_a, length_b = self.lengths[a], self.lengths[b]
-            total = length_a + length_b
-            inside = (shared == length_a) | (shared == length_b)  # needed for one core to hold the other
-            maybe = np.flatnonzero((2.0 * shared / total >= SIMILAR_NAME - 1e-9) | inside)
-            if not len(maybe):
-                continue
-            a_text = [text[k] for k in a[maybe].tolist()]
-            b_text = [text[k] for k in b[maybe].tolist()]
-            apart = cpdist(a_text, b_text, scorer=Indel.distance, dtype=np.int64, workers=1)
-            common = (total[maybe] - apart) // 2  # the longest common subsequence
-            maybe = maybe[(2.0 * common / total[maybe] >= SIMILAR_NAME - 1e-9) | inside[maybe]]
-            for k in maybe.tolist():
-                core_x, core_y = text[a[k]], text[b[k]]
-                decided[start + k] = _similar_cores(core_x, core_y, core_x, core_y)
+        apart = cpdist(
+            [text[k] for k in a.tolist()], [text[k] for k in b.tolist()], scorer=Indel.distance, dtype=np.int64
+        )
+        total = lengths[a] + lengths[b]
+        decided = _alike(apart, total)
+        inside = ~decided & ((total - apart) // 2 == np.minimum(lengths[a], lengths[b]))
+        for k in np.flatnonzero(inside).tolist():
+            core_x, core_y = text[a[k]], text[b[k]]
+            decided[k] = core_x in core_y or core_y in core_x
         result[open_] = decided[inverse.reshape(-1)]
         return result
 

@@ -136,6 +136,34 @@ def test_within_many_equals_brute_force(
     assert np.all(np.diff(query) >= 0)
 
 
+@settings(max_examples=200)
+@given(
+    origin=ORIGINS,
+    points=st.lists(st.tuples(st.floats(-60, 60), st.floats(-60, 60)), max_size=40),
+    radius_m=st.floats(0.5, 100),
+    chunk=st.integers(1, 50),
+)
+def test_pairs_within_equals_brute_force(
+    origin: tuple[float, float], points: list[tuple[float, float]], radius_m: float, chunk: int
+) -> None:
+    """Each pair of indexed points within the radius once (first < second), in chunks cut anywhere; poles and
+    antimeridian too."""
+    at = [moved(origin, y, x) for y, x in points]
+    index = NearestIndex([p[0] for p in at], [p[1] for p in at])
+    found = list(index.pairs_within(radius_m, chunk))
+    first, second, distance_m = (np.concatenate([part[k] for part in found] or [np.empty(0)]) for k in range(3))
+    expected = set()
+    for j, b in enumerate(at):
+        for i, a in enumerate(at[:j]):
+            d = haversine(*a, *b)
+            assume(abs(d - radius_m) > 1e-6)
+            if d <= radius_m:
+                expected.add((i, j))
+    assert sorted(zip(first.tolist(), second.tolist(), strict=True)) == sorted(expected)
+    for i, j, d in zip(first.tolist(), second.tolist(), distance_m.tolist(), strict=True):
+        assert d == pytest.approx(haversine(*at[i], *at[j]), abs=1e-6)
+
+
 NAME_PARTS = st.sampled_from(
     ["武林", "街道", "工会", "驿站", "爱心", "1", "2", "3", "号", "a", "B", " ", "\ud800", "古荡"]
 )
@@ -145,13 +173,33 @@ NAME = st.one_of(st.lists(NAME_PARTS, max_size=12).map("".join), st.text(max_siz
 @settings(max_examples=100)
 @given(pairs=st.lists(st.tuples(NAME, NAME), min_size=1, max_size=30))
 def test_vectorised_name_comparison_equals_similar_names(pairs: list[tuple[str, str]]) -> None:
-    """``_Names.similar`` (the numpy and rapidfuzz bounds before difflib) answers ``similar_names`` of each pair:
-    names near the threshold, one inside the other, empty cores, lone surrogates, 200 characters (difflib's junk)."""
+    """``_Names.similar`` (distinct pairs of cores, rapidfuzz over all of them at once) answers ``similar_names``
+    of each pair: names near the threshold, one inside the other, empty cores, lone surrogates, 200 characters."""
     left = [station_named(a, i) for i, (a, _) in enumerate(pairs)]
     right = [station_named(b, i) for i, (_, b) in enumerate(pairs)]
     which = np.arange(len(pairs))
     found = imports._Names().similar(left, which, right, which)
     assert found.tolist() == [similar_names(a, b) for a, b in pairs]
+
+
+@settings(max_examples=200)
+@given(a=NAME, b=NAME)
+def test_similar_names_equal_a_longest_common_subsequence_by_hand(a: str, b: str) -> None:
+    """The rule written out: cores (names without the shared words) equal, one inside the other, or twice their
+    longest common subsequence (dynamic programming here) at least 60% of both lengths; empty cores compare the
+    stripped lower-case names."""
+    core_a, core_b = imports._core(a), imports._core(b)
+    if not core_a or not core_b:
+        expected = a.strip().lower() == b.strip().lower()
+    else:
+        row = [0] * (len(core_b) + 1)
+        for x in core_a:
+            diagonal, row[0] = 0, 0
+            for j, y in enumerate(core_b, start=1):
+                diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
+        common = row[-1]
+        expected = core_a in core_b or core_b in core_a or 10 * common >= 3 * (len(core_a) + len(core_b))
+    assert similar_names(a, b) is expected and similar_names(b, a) is expected
 
 
 def station_named(name: str, i: int) -> Station:
