@@ -33,12 +33,14 @@ DUPLICATE_SIMILAR_M = 50.0
 SIMILAR_NAME = 0.6
 _DEFAULTS = {name: info.get_default(call_default_factory=True) for name, info in Station.model_fields.items()}
 
-# Words every station name shares; left out before names are compared.
-_GENERIC = re.compile(
+# Words every station name shares, and what is not a letter or digit; left out before names are compared.
+_SHARED_WORDS = (
     r"户外劳动者|服务站点?|服务点|工会|爱心|驿站|骑士之家|司机之家|暖心|小屋|母婴室|哺乳室|妈咪|之家|"
-    r"station|service|union|outdoor|workers?|[\s\W_]+",
-    re.IGNORECASE,
+    r"station|service|union|outdoor|workers?"
 )
+_GENERIC = re.compile(_SHARED_WORDS + r"|[\s\W_]+", re.IGNORECASE)
+_GENERIC_BUT_NUL = re.compile(_SHARED_WORDS + r"|(?:[^\w\0]|_)+", re.IGNORECASE)
+r"""``_GENERIC`` keeping NUL (``\s`` is all ``\W``): for names joined by it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,15 @@ def similar_names(a: str, b: str) -> bool:
 def _core(name: str) -> str:
     """A name without the words every station name shares, lower case."""
     return _GENERIC.sub("", name).lower()
+
+
+def _cores(names: list[str]) -> list[str]:
+    """``_core`` of each name, by one pass of the pattern over them all joined by NUL (which no word left out
+    holds, and no station name: the model refuses control characters) instead of a call per name."""
+    joined = "\0".join(names)
+    if joined.count("\0") != len(names) - 1:
+        return [_core(name) for name in names]
+    return _GENERIC_BUT_NUL.sub("", joined).lower().split("\0") if names else []
 
 
 def _alike(apart: Any, total: Any) -> Any:
@@ -298,9 +309,9 @@ class _Names:
             id(stations), (np.full(len(stations), -1, dtype=np.int64), np.full(len(stations), -1, dtype=np.int64))
         )
         cores, core_text, plain = self.cores, self.core_text, self.plain
-        for i in np.unique(which[core_codes[which] < 0]).tolist():
-            name = stations[i].name
-            core = _core(name)
+        first = np.unique(which[core_codes[which] < 0]).tolist()
+        names = [stations[i].name for i in first]
+        for i, name, core in zip(first, names, _cores(names), strict=True):
             code = cores.get(core)
             if code is None:
                 code = cores[core] = len(core_text)

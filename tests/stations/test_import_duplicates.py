@@ -204,3 +204,11 @@ def test_similar_names_equal_a_longest_common_subsequence_by_hand(a: str, b: str
 
 def station_named(name: str, i: int) -> Station:
     return Station.model_construct(id=f"S{i}", name=name)
+
+
+@settings(max_examples=200)
+@given(names=st.lists(st.one_of(NAME, st.text(alphabet="ΣσςİIı_ \0\u200f工会Aa1", max_size=8)), max_size=12))
+def test_cores_of_names_joined_equal_each_core(names: list[str]) -> None:
+    """One pass over the names joined by NUL gives each name's core: final sigmas, dotted capitals, underscores,
+    and a name holding NUL itself (then one by one)."""
+    assert imports._cores(names) == [imports._core(name) for name in names]
