@@ -18,10 +18,11 @@ loaded at a time; the other idles):
 * the same with ``types=outdoor_worker&amenities=hot_water&open_at=now`` (the filtered mix).
 
 Reported: requests/s, p50/p99 latency (wrk's, per request, from send to full response), non-2xx answers and
-socket errors, as the median over the runs with the spread (min–max), and requests/s as a share of the
-floor measured in the same run, against issue 17's targets (``/healthz`` >= 80% of the floor; nearby >= 50% with p99
-< 20 ms; the filtered mix >= 40%); per registry size the workers' start-up time (from launching
-the server to each worker's "Application startup complete") and resident memory (RSS) after the runs.
+socket errors, how the work split between the workers (wrk's connections each held, counted half-way through a run;
+the busiest worker's share of the workers' CPU time), as the median over the runs with the spread (min–max), and
+requests/s as a share of the floor measured in the same run, against issue 17's targets (``/healthz`` >= 80% of the
+floor; nearby >= 50% with p99 < 20 ms; the filtered mix >= 40%); per registry size the workers' start-up time (from
+launching the server to each worker's "Application startup complete") and resident memory (RSS) after the runs.
 
 With a closed loop of C connections, mean latency ≈ C / throughput (Little's law), so latency figures hold
 for the connection count used; the default 8 keeps ~1,000 req/s at p99 well under 20 ms if the server keeps up.
@@ -244,14 +245,29 @@ class Server:
         """Workers that uvicorn's supervisor found dead or unresponsive (5 s health check) and replaced."""
         return sum("died" in line for line in self.log)
 
-    def cpu_s(self) -> float:
-        """CPU time (user + system) used so far by the workers, seconds."""
-        total = 0
+    def cpu_s(self) -> dict[int, float]:
+        """CPU time (user + system) used so far by each worker, seconds."""
+        used = {}
         for pid in self.workers():
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+                used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return used
+
+    def connections(self) -> list[int]:
+        """Open TCP connections to the server's port each worker holds now, most first."""
+        port = int(self.base_url.rsplit(":", 1)[1])
+        established = set()  # socket inodes of established connections whose local port is the server's
+        for kernel_table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(kernel_table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    established.add(f"socket:[{fields[9]}]")
+        held = []
+        for pid in self.workers():
+            with contextlib.suppress(OSError):
+                held.append(sum(os.readlink(fd) in established for fd in Path(f"/proc/{pid}/fd").iterdir()))
+        return sorted(held, reverse=True)
 
 
 def memory_mib(pid: int) -> tuple[float, float]:
@@ -335,6 +351,10 @@ class Run:
     server_cpu_ms: float
     """Workers' CPU time per request (user + system), milliseconds: robust to other load on the machine."""
     wrk_cpu_ms: float
+    busiest_cpu_share: float
+    """The busiest worker's share of the workers' CPU time in the run (1/workers: even)."""
+    connections: list[int]
+    """wrk's connections each worker held half-way through the run, most first."""
 
 
 def run_wrk(
@@ -345,10 +365,17 @@ def run_wrk(
     command = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA_SCRIPT),
                server.base_url, "--", *script_args]  # fmt: skip
     server_before, wrk_before = server.cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    server_cpu, wrk_after = server.cpu_s() - server_before, resource.getrusage(resource.RUSAGE_CHILDREN)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as load:
+        time.sleep(seconds / 2)
+        connections = server.connections()
+        stdout, stderr = load.communicate(timeout=seconds + 60)
+    if load.returncode != 0:
+        raise RuntimeError(f"wrk failed ({load.returncode}): {stderr.strip()}")
+    server_after, wrk_after = server.cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_cpu = [server_after[pid] - server_before.get(pid, 0.0) for pid in server_after]
+    server_cpu = sum(worker_cpu)
     wrk_cpu = wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = json.loads(stdout.strip().splitlines()[-1])
     errors = sum(summary[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
     return Run(
         requests_per_s=summary["requests"] / (summary["duration_us"] / 1e6),
@@ -359,6 +386,8 @@ def run_wrk(
         requests=summary["requests"],
         server_cpu_ms=server_cpu * 1000 / max(summary["requests"], 1),
         wrk_cpu_ms=wrk_cpu * 1000 / max(summary["requests"], 1),
+        busiest_cpu_share=max(worker_cpu) / server_cpu if server_cpu > 0 else float("nan"),
+        connections=connections,
     )
 
 
@@ -422,7 +451,9 @@ def measure(size: str, database: Path, wrk: str, box: Sequence[float], args: arg
                 runs[label].append(run)
                 print(f"  run {number + 1} {label}: {run.requests_per_s:,.0f} req/s, p50 {run.p50_ms:.2f} ms, "
                       f"p99 {run.p99_ms:.2f} ms, non-2xx {run.non_2xx}, errors {run.socket_errors}, server CPU "
-                      f"{run.server_cpu_ms:.2f} ms/request, wrk {run.wrk_cpu_ms:.2f}", flush=True)  # fmt: skip
+                      f"{run.server_cpu_ms:.2f} ms/request, wrk {run.wrk_cpu_ms:.2f}, connections per worker "
+                      f"{'/'.join(map(str, run.connections))}, busiest worker {run.busiest_cpu_share:.0%} of the "
+                      f"CPU", flush=True)  # fmt: skip
         memory = [memory_mib(pid) for pid in server.workers()]
         restarts = server.restarts()
     return SizeResult(size, stations, lifespan, started, memory, runs, restarts)
@@ -464,9 +495,11 @@ def report(results: Sequence[SizeResult], args: argparse.Namespace, box: Sequenc
                 f"{sum(r.non_2xx for r in runs)}", f"{sum(r.socket_errors for r in runs)}",
                 f"{sum(r.requests for r in runs):,}", f"{statistics.median(rps) / floor:.2f}x",
                 spread([r.server_cpu_ms for r in runs], 2), spread([r.wrk_cpu_ms for r in runs], 2),
+                ", ".join("/".join(map(str, r.connections)) for r in runs),
+                spread([100 * r.busiest_cpu_share for r in runs], 0),
             ])  # fmt: skip
         header = ["case", "req/s", "p50 ms", "p99 ms", "non-2xx", "socket errors", "requests", "req/s vs floor",
-                  "server CPU ms/req", "wrk CPU ms/req"]  # fmt: skip
+                  "server CPU ms/req", "wrk CPU ms/req", "connections per worker", "busiest worker % CPU"]  # fmt: skip
         lines += ["  " + line for line in table(header, body)]
         for label, share in TARGET_SHARES.items():
             runs = result.runs[label]
