@@ -291,35 +291,28 @@ class _Judge:
 
 class _Names:
     """Names of stations as compared for duplicates, each station's name coded once: its core (``_core``) as
-    a number, the core's length, and the stripped lower-case name (compared when a core is empty)."""
+    a number, and the core's length."""
 
     def __init__(self) -> None:
         self.cores: dict[str, int] = {}
         self.core_text: list[str] = []
-        self.plain: dict[str, int] = {}
         self.lengths: list[int] = []
-        self.codes: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        self.codes: dict[int, NDArray[np.int64]] = {}
         """Per list of stations (by ``id()``: the lists live as long as this object), each one's codes."""
 
-    def _coded(
-        self, stations: Sequence[Station], which: NDArray[np.intp]
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Core and plain-name codes of ``stations[which]``, computed the first time each station is asked for."""
-        core_codes, plain_codes = self.codes.setdefault(
-            id(stations), (np.full(len(stations), -1, dtype=np.int64), np.full(len(stations), -1, dtype=np.int64))
-        )
-        cores, core_text, plain = self.cores, self.core_text, self.plain
+    def _coded(self, stations: Sequence[Station], which: NDArray[np.intp]) -> NDArray[np.int64]:
+        """Core codes of ``stations[which]``, computed the first time each station is asked for."""
+        core_codes = self.codes.setdefault(id(stations), np.full(len(stations), -1, dtype=np.int64))
+        cores, core_text = self.cores, self.core_text
         first = np.unique(which[core_codes[which] < 0]).tolist()
-        names = [stations[i].name for i in first]
-        for i, name, core in zip(first, names, _cores(names), strict=True):
+        for i, core in zip(first, _cores([stations[i].name for i in first]), strict=True):
             code = cores.get(core)
             if code is None:
                 code = cores[core] = len(core_text)
                 core_text.append(core)
                 self.lengths.append(len(core))
             core_codes[i] = code
-            plain_codes[i] = plain.setdefault(name.strip().lower(), len(plain))
-        return core_codes[which], plain_codes[which]
+        return core_codes[which]
 
     def similar(
         self,
@@ -334,13 +327,17 @@ class _Names:
         result = np.zeros(len(which), dtype=bool)
         if not len(which):
             return result
-        core_a, plain_a = self._coded(stations, which)
-        core_b, plain_b = self._coded(others, other_which)
+        core_a, core_b = self._coded(stations, which), self._coded(others, other_which)
         lengths = np.array(self.lengths, dtype=np.int64)
-        empty = (lengths[core_a] == 0) | (lengths[core_b] == 0)
-        result[empty] = plain_a[empty] == plain_b[empty]
-        result[~empty & (core_a == core_b)] = True
-        open_ = np.flatnonzero(~empty & (core_a != core_b))
+        empty = np.flatnonzero((lengths[core_a] == 0) | (lengths[core_b] == 0))  # few: names of generic words only
+        plain: dict[str, int] = {}  # the stripped lower-case names of those pairs, coded
+        plain_a = [plain.setdefault(stations[i].name.strip().lower(), len(plain)) for i in which[empty].tolist()]
+        plain_b = [plain.setdefault(others[i].name.strip().lower(), len(plain)) for i in other_which[empty].tolist()]
+        result[empty] = np.array(plain_a, dtype=np.int64) == np.array(plain_b, dtype=np.int64)
+        empty_cores = np.zeros(len(which), dtype=bool)
+        empty_cores[empty] = True
+        result[~empty_cores & (core_a == core_b)] = True
+        open_ = np.flatnonzero(~empty_cores & (core_a != core_b))
         if not len(open_):
             return result
         keys, inverse = np.unique((core_a[open_] << 32) | core_b[open_], return_inverse=True)
