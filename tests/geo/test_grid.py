@@ -187,7 +187,9 @@ def test_scanline_on_degenerate_lattice_polygons(vertices, as_hull):
         return
     geometry = MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
     x0, y0, cell_m, nx, ny = -21.0, -21.0, 1.0, 43, 43
-    inside = _scanline_fill(geometry, x0, y0, cell_m, nx, ny)
+    row0, col0, window = _scanline_fill(geometry, x0, y0, cell_m, nx, ny)
+    inside = np.zeros((ny, nx), dtype=bool)
+    inside[row0 : row0 + window.shape[0], col0 : col0 + window.shape[1]] = window  # the window fits the raster
     col, row = np.meshgrid(np.arange(nx), np.arange(ny))
     x, y = x0 + (col + 0.5) * cell_m, y0 + (row + 0.5) * cell_m
     want = shapely.contains_xy(geometry, x, y)
