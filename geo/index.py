@@ -79,6 +79,17 @@ def _chord_bound(radius_m: float) -> float:
     return float(chord_from_m(radius_m)) * (1 + _CHORD_SLACK) + 1e-15
 
 
+def _cells(vectors: NDArray[np.float64], side: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The distinct cells (side ``side``) that unit vectors fall in, each an int64 of three 21-bit numbers, sorted,
+    and how many vectors each holds."""
+    whole = np.floor(vectors / side).astype(np.int64) + (1 << 20)
+    return np.unique((whole[:, 0] << 42) | (whole[:, 1] << 21) | whole[:, 2], return_counts=True)
+
+
+_NEIGHBOUR_OFFSETS = [(x << 42) + (y << 21) + z for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1)]
+"""What a cell's number changes by to each of the 27 cells around it, itself included (``_cells``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Neighbours:
     """Positions of the found points (into the indexed arrays) and their distances in metres, nearest first."""
@@ -246,6 +257,43 @@ class NearestIndex:
             distance = _metres(np.sqrt(np.einsum("ij,ij->i", delta, delta)))
             keep = np.flatnonzero(distance <= radius_m)
             yield first.take(keep), second.take(keep), distance.take(keep)
+
+    def count_pairs_within(
+        self, radius_m: float, lon: ArrayLike | None = None, lat: ArrayLike | None = None, *, exact: bool = False
+    ) -> int:
+        """How many pairs lie within ``radius_m`` (a hair over, as the trees' chord bound): pairs of the indexed
+        points among themselves (each once) when no points are given, else pairs (given point, indexed point).
+
+        Without ``exact``, an upper bound from a grid of cells the chord wide (a point's partners lie in its cell or
+        the 26 around it): a few numpy calls, ~0.1 s at 500,000 points, about 3x the true count for spread points.
+        With it, scipy's dual-tree ``count_neighbors``, which counts whole nodes within reach at once (a pile of
+        points on one spot costs nothing; ~1 s for 500,000 points with 20 million pairs). Neither lists a pair:
+        this is what a caller checks before asking for pairs that might not fit in memory.
+
+        >>> index = NearestIndex([120.16, 120.1601, 120.30], [30.25, 30.25, 30.30])
+        >>> index.count_pairs_within(50, exact=True), index.count_pairs_within(50, [120.16], [30.25], exact=True)
+        (1, 2)
+        """
+        from scipy.spatial import cKDTree
+
+        chord = _chord_bound(radius_m)
+        points = self._ball_tree.data if len(self) else np.empty((0, 3))
+        given = None if lon is None or lat is None else unit_vectors(np.atleast_1d(lon), np.atleast_1d(lat))
+        if given is not None and (not len(given) or not len(points)):
+            return 0
+        if not exact and 2.0 / chord < 2**20:  # cell numbers fit 21 bits an axis
+            cells, counts = _cells(points, chord)
+            mine, own_counts = (cells, counts) if given is None else _cells(given, chord)
+            near = np.zeros(len(mine), dtype=np.int64)
+            for offset in _NEIGHBOUR_OFFSETS:
+                wanted = mine + offset
+                at = np.minimum(np.searchsorted(cells, wanted), len(cells) - 1)
+                near += np.where(cells[at] == wanted, counts[at], 0)
+            total = int((own_counts * near).sum())
+        else:
+            tree = self._ball_tree if given is None else cKDTree(given)
+            total = int(tree.count_neighbors(self._ball_tree, chord)) if len(points) else 0
+        return total if given is not None else (total - len(self)) // 2  # each pair twice, and each point itself
 
     @cached_property
     def _bbox_tree(self) -> rtree_index.Index:

@@ -22,6 +22,7 @@ from rapidfuzz.process import cpdist
 
 from geo.index import NearestIndex
 from stations.edits import payload
+from stations.errors import LimitExceeded
 from stations.model import AMENITIES, Station, station_from
 from stations.progress import Progress
 from stations.snapshot import Snapshot
@@ -126,11 +127,13 @@ def plan(
     snapshot: Snapshot,
     columns: Collection[str] | None = None,
     progress: Progress | None = None,
+    max_close_pairs: int | None = None,
 ) -> ImportPlan:
     """What importing the valid ``stations`` (from file ``rows``) into ``snapshot``'s registry would do.
 
     ``columns``: the Station fields and amenities the file has a column (or GeoJSON property) for, when known.
     ``progress`` hears of the stages ("planning", "checking duplicates") and may cancel between chunks of rows.
+    ``max_close_pairs``: see ``find_duplicates``.
     """
     progress = progress or Progress()
     progress.stage("planning", len(stations))
@@ -162,7 +165,10 @@ def plan(
     progress.advance(len(stations) % DUPLICATE_CHUNK)
     added = {p.row for p in result.added}
     result.duplicates, result.duplicates_total = find_duplicates(
-        [(r, s) for s, r in zip(stations, rows, strict=True) if r in added], snapshot, progress
+        [(r, s) for s, r in zip(stations, rows, strict=True) if r in added],
+        snapshot,
+        progress,
+        max_pairs=max_close_pairs,
     )
     return result
 
@@ -188,8 +194,13 @@ def find_duplicates(
     snapshot: Snapshot,
     progress: Progress | None = None,
     limit: int | None = DUPLICATES_LISTED,
+    max_pairs: int | None = None,
 ) -> tuple[list[Duplicate], int]:
     """The first ``limit`` likely duplicates (all with None) and how many there are in all.
+
+    LimitExceeded (``max_close_pairs``) before any pair is listed when the pairs within 50 m to compare (new rows
+    among themselves, and with existing stations) are more than ``max_pairs``: rows piled on one spot would make
+    billions (``NearestIndex.count_pairs_within`` counts them without listing any).
 
     Existing stations near new rows: batched radius queries (``NearestIndex.within_many``), ``DUPLICATE_CHUNK``
     rows at a time. New rows near each other: every pair within 50 m at once (``NearestIndex.pairs_within``),
@@ -209,6 +220,9 @@ def find_duplicates(
     ids: dict[str, int] = {}
     new_ids = np.array([ids.setdefault(s.id, len(ids)) for s in new_stations], dtype=np.int64)
     existing_ids = np.array([ids.get(s.id, -1) for s in snapshot.stations], dtype=np.int64)
+    new_index = NearestIndex(lon, lat)
+    if max_pairs is not None:
+        _check_close_pairs(snapshot.index, new_index, lon, lat, max_pairs)
     judge = _Judge(new_stations, rows, limit)
     for start in range(0, len(new), DUPLICATE_CHUNK):
         stop = min(start + DUPLICATE_CHUNK, len(new))
@@ -219,7 +233,7 @@ def find_duplicates(
         progress.advance(stop - start)
     none = np.empty(0, dtype=np.intp)
     picked = [judge.chosen(new_stations, none, none, np.empty(0, dtype=np.float64))]  # pairs or not, one to join
-    for first, second, distance in NearestIndex(lon, lat).pairs_within(DUPLICATE_SIMILAR_M, DUPLICATE_CHUNK * 10):
+    for first, second, distance in new_index.pairs_within(DUPLICATE_SIMILAR_M, DUPLICATE_CHUNK * 10):
         later = rows[first] > rows[second]  # reported on the later row
         query, position = np.where(later, first, second), np.where(later, second, first)
         keep = new_ids[query] != new_ids[position]
@@ -230,6 +244,24 @@ def find_duplicates(
     judge.report(new_stations, query[order], position[order], distance[order], close[order])
     progress.advance(len(new))
     return judge.found, judge.total
+
+
+def _check_close_pairs(
+    existing: NearestIndex, new: NearestIndex, lon: NDArray[np.float64], lat: NDArray[np.float64], most: int
+) -> None:
+    """LimitExceeded if more than ``most`` pairs within 50 m are to be compared: a grid's bound first (a tenth of a
+    second at 500,000 rows), counted exactly only when the bound is over."""
+
+    def pairs(exact: bool) -> int:
+        return existing.count_pairs_within(DUPLICATE_SIMILAR_M, lon, lat, exact=exact) + new.count_pairs_within(
+            DUPLICATE_SIMILAR_M, exact=exact
+        )
+
+    found = pairs(exact=False)
+    if found > most and (found := pairs(exact=True)) > most:
+        raise LimitExceeded(
+            "max_close_pairs", most, f"{found:,} pairs of stations within {DUPLICATE_SIMILAR_M:g} m", "file"
+        )
 
 
 DUPLICATE_CHUNK = 20_000

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 class ReadLimits:
     """Limits on what one import file may hold; each has a setting ``YIZHAN_IMPORT_<NAME>`` (``stations.settings``).
 
-    Rows, columns and characters apply to every format (past them: LimitExceeded, HTTP 422); the rest to the
-    XLSX archive (past them: UnpackedTooLarge, HTTP 413).
+    Rows, columns, characters and close pairs apply to every format (past them: LimitExceeded, HTTP 422); the
+    rest to the XLSX archive (past them: UnpackedTooLarge, HTTP 413).
     """
 
     max_rows: int = 1_000_000
@@ -30,6 +30,11 @@ class ReadLimits:
     """Parts (files) in an XLSX archive."""
     max_shared_strings: int = 2_000_000
     """Entries of an XLSX workbook's shared-string table."""
+    max_close_pairs: int = 20_000_000
+    """Pairs of stations within 50 m that the duplicate report compares: of the file's new rows among themselves,
+    and of new rows and stations already there. Real registries hold a few per station; rows piled on one spot
+    make billions (100,000 rows on one point: 5 billion), which no report needs and no memory holds. The synthetic
+    500,000-row benchmark file, dense over central Hangzhou, has ~5 million."""
 
 
 DEFAULT_LIMITS = ReadLimits()

@@ -292,7 +292,9 @@ class Registry:
         progress.advance(len(parsed.stations))
         for attempt in range(_ATTEMPTS):
             snapshot = self.refresh()
-            planned = imports.plan(stations, parsed.station_rows, snapshot, progress=progress)
+            planned = imports.plan(
+                stations, parsed.station_rows, snapshot, progress=progress, max_close_pairs=self.limits.max_close_pairs
+            )
             report = ImportReport(
                 file=filename,
                 rows=parsed.rows,

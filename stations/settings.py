@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     """Parts (files) of an imported XLSX archive; more get 413."""
     import_max_shared_strings: int = Field(default=DEFAULT_LIMITS.max_shared_strings, ge=0)
     """Entries of an imported XLSX's shared-string table; more get 413."""
+    import_max_close_pairs: int = Field(default=DEFAULT_LIMITS.max_close_pairs, ge=0)
+    """Pairs of stations within 50 m an import's duplicate report may compare; more get 422."""
     stale_after_days: int = 180
     """A station not verified for this many days (or never) is shown as stale."""
     data_licence: str = "CC BY 4.0"

@@ -213,3 +213,39 @@ def test_cores_of_names_joined_equal_each_core(names: list[str]) -> None:
     """One pass over the names joined by NUL gives each name's core: final sigmas, dotted capitals, underscores,
     and a name holding NUL itself (then one by one)."""
     assert imports._cores(names) == [imports._core(name) for name in names]
+
+
+@settings(max_examples=150)
+@given(
+    origin=ORIGINS,
+    points=st.lists(st.tuples(st.floats(-80, 80), st.floats(-80, 80)), max_size=30),
+    queries=st.lists(st.tuples(st.floats(-80, 80), st.floats(-80, 80)), max_size=10),
+    piles=st.integers(0, 3),
+    radius_m=st.sampled_from([0.5, 15.0, 50.0, 120.0]),
+)
+def test_count_pairs_within_bounds_and_equals_brute_force(
+    origin: tuple[float, float],
+    points: list[tuple[float, float]],
+    queries: list[tuple[float, float]],
+    piles: int,
+    radius_m: float,
+) -> None:
+    """The grid's count is never below the pairs within the radius, the exact count is them (points piled on one
+    spot too); among the points each pair once, between queries and points every pair."""
+    points = points + [(0.0, 0.0)] * piles * 4
+    at = [moved(origin, y, x) for y, x in points]
+    asked = [moved(origin, y, x) for y, x in queries]
+    index = NearestIndex([p[0] for p in at], [p[1] for p in at])
+
+    def within(a: tuple[float, float], b: tuple[float, float]) -> bool:
+        d = haversine(*a, *b)
+        assume(abs(d - radius_m) > 1e-6)
+        return d <= radius_m
+
+    among = sum(within(a, b) for j, b in enumerate(at) for a in at[:j])
+    between = sum(within(q, p) for q in asked for p in at)
+    assert index.count_pairs_within(radius_m, exact=True) == among
+    assert index.count_pairs_within(radius_m) >= among
+    q_lon, q_lat = [q[0] for q in asked], [q[1] for q in asked]
+    assert index.count_pairs_within(radius_m, q_lon, q_lat, exact=True) == between
+    assert index.count_pairs_within(radius_m, q_lon, q_lat) >= between

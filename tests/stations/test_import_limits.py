@@ -11,11 +11,14 @@ import io
 import json
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from registries import empty_registry
 from xlsx_bombs import (
     HEAD,
     SHEET,
@@ -34,6 +37,8 @@ from xlsx_bombs import workbook as make_workbook
 
 from stations.errors import FileUnreadable, LimitExceeded, TooLarge, UnpackedTooLarge
 from stations.importers import parse_candidates, parse_file
+from stations.registry import Registry
+from stations.store import Store
 from stations.xlsx import DEFAULT_LIMITS, ReadLimits, worksheet_rows
 
 NO_RATIO = ReadLimits(max_compression_ratio=10**9)
@@ -301,3 +306,30 @@ def test_rows_and_cells_without_references_read_as_openpyxl_reads_them() -> None
     body = b"<row><c t='inlineStr'><is><t>name</t></is></c><c><v>2</v></c></row><row r='3'><c r='C3'><v>1</v></c></row>"
     data = with_parts({SHEET: [HEAD, body, TAIL]})
     assert list(worksheet_rows(data)) == openpyxl_rows(data) == [["name", 2], [], [None, None, 1]]
+
+
+def piled_csv(rows: int) -> bytes:
+    """``rows`` new stations on one spot (each a different name, so that every pair is a comparison to make)."""
+    lines = [f"PILE-{i:06d},合成测试{i}号站,outdoor_worker,120.160000,30.270000" for i in range(rows)]
+    return ("id,name,types,lon,lat\n" + "\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(("rows", "most", "refused"), [(40, 780, False), (41, 780, True), (30_000, None, True)])
+def test_rows_piled_on_one_spot_meet_the_close_pairs_limit(
+    request: pytest.FixtureRequest, tmp_path: Path, rows: int, most: int | None, refused: bool
+) -> None:
+    """Pairs within 50 m to compare are counted before any is listed: 40 rows on one spot make 780 pairs (within a
+    limit of 780), 41 make 820; 30,000 make ~450 million, past the default limit (20 million) in a moment instead of
+    the tens of GB listing them would take. Refused in the dry run as in the import, nothing written."""
+    limits = DEFAULT_LIMITS if most is None else replace(DEFAULT_LIMITS, max_close_pairs=most)
+    with empty_registry(request, "sqlite", tmp_path) as url:
+        registry = Registry(Store(url), None, check_interval_s=0, limits=limits)
+        for dry_run in (True, False):
+            if not refused:
+                report = registry.import_file(piled_csv(rows), "piled.csv", dry_run=dry_run)
+                assert report.duplicates_total == rows * (rows - 1) // 2
+                continue
+            with pytest.raises(LimitExceeded, match="max_close_pairs") as caught:
+                registry.import_file(piled_csv(rows), "piled.csv", dry_run=dry_run)
+            assert caught.value.found == f"{rows * (rows - 1) // 2:,} pairs of stations within 50 m"
+            assert registry.store.count() == 0
