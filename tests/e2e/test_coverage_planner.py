@@ -209,7 +209,9 @@ def test_badges_are_apart_and_work_by_keyboard(new_page: Callable[..., Any], ser
     popup.wait_for()
     assert popup.text_content().startswith(label) and "未服务需求" in popup.text_content()
     assert page.locator(".leaflet-popup-content img, .leaflet-popup-content script").count() == 0
-    page.evaluate("Object.values(window).find((v) => v instanceof L.Map).closePopup()")
+    # a function returning nothing: closePopup() returns the map, which Playwright would serialise (~7 s)
+    page.evaluate("() => { Object.values(window).find((v) => v instanceof L.Map).closePopup(); }")
+    popup.wait_for(state="detached")  # Leaflet removes it after its fade-out
     page.evaluate("document.querySelectorAll('.yizhan-label')[1].focus()")
     second = page.evaluate("document.activeElement.textContent")
     assert second != label and re.fullmatch(r"热\d+", second)

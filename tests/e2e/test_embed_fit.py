@@ -195,7 +195,7 @@ def test_popups_badge_stations_open_or_closed(new_page: Callable[..., Any], serv
         assert (card.locator(".yz-when").text_content() if when else card.locator(".yz-when").count()) == (when or 0)
         # closed by the map's API: the close button's click once left the popup open in a loaded clean-clone run
         # (not reproduced since; see the closing note of 2026-12-04) and this test is about the badges
-        page.evaluate("window.yizhan.map.closePopup()")
+        page.evaluate("() => { window.yizhan.map.closePopup(); }")  # not the map back: Playwright serialises it
         card.wait_for(state="detached")
     assert IMG not in page.locator("body").inner_html().replace("&lt;", "<")  # names stay text
     status_urls = [url for url in asked if "/embed/status" in url]
@@ -213,7 +213,7 @@ def test_view_full_map_opens_the_rider_page_at_the_same_view(new_page: Callable[
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{server.url}/"
     assert query == {"lat": f"{view[0]:.5f}", "lon": f"{view[1]:.5f}", "zoom": "14", "types": "outdoor_worker",
                      "lang": "en"}  # fmt: skip
-    page.evaluate("window.yizhan.map.setView([30.26, 120.15], 15)")
+    page.evaluate("() => { window.yizhan.map.setView([30.26, 120.15], 15); }")  # not the map back (serialised)
     page.wait_for_function("() => document.querySelector('.yz-full-map-link').href.includes('zoom=15')")
     assert "lat=30.26000" in link.get_attribute("href") and "lon=120.15000" in link.get_attribute("href")
 

@@ -56,7 +56,7 @@ def status(page: Any) -> str:
 def relocate(page: Any, lon: float, lat: float) -> None:
     """The rider taps the map at (lon, lat) (WGS84, as the test's tiles are), and the answer comes."""
     page.locator("#yz-status").evaluate("line => { line.textContent = ''; }")
-    page.evaluate("([lon, lat]) => yizhan.map.fire('click', {latlng: L.latLng(lat, lon)})", [lon, lat])
+    page.evaluate("([lon, lat]) => { yizhan.map.fire('click', {latlng: L.latLng(lat, lon)}); }", [lon, lat])
     wait_until(lambda: status(page) not in ("", "正在查找…"), "the answer")
 
 
