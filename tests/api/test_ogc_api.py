@@ -189,10 +189,24 @@ def _walk(client: TestClient, collection: str, params: dict[str, Any]) -> list[s
     return ids
 
 
+@pytest.fixture(scope="module")
+def district_shapes(client: TestClient) -> list[tuple[str, shapely.Geometry]]:
+    """(adcode, geometry) of every district as GET /districts gives them: the reference the paging is held to,
+    read once (read per example, they were most of the property's time: 5.4 s -> 1.5 s)."""
+    return [
+        (f["properties"]["adcode"], shapely.geometry.shape(f["geometry"]))
+        for f in client.get("/districts").json()["features"]
+    ]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(box=boxes(), limit=st.integers(1, 12), offset=st.integers(0, 12))
 def test_paging_through_stations_and_districts_is_the_bbox_selection(
-    client: TestClient, box: tuple[float, float, float, float] | None, limit: int, offset: int
+    client: TestClient,
+    district_shapes: list[tuple[str, shapely.Geometry]],
+    box: tuple[float, float, float, float] | None,
+    limit: int,
+    offset: int,
 ) -> None:
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     if box is not None:
@@ -203,13 +217,8 @@ def test_paging_through_stations_and_districts_is_the_bbox_selection(
         if box is None or (box[0] <= lon <= box[2] and box[1] <= lat <= box[3])
     )
     assert _walk(client, "stations", params) == inside[offset:]
-    districts = client.get("/districts").json()["features"]
     region = None if box is None else shapely.box(*box)
-    touched = [
-        f["properties"]["adcode"]
-        for f in districts
-        if region is None or shapely.geometry.shape(f["geometry"]).intersects(region)
-    ]
+    touched = [adcode for adcode, shape in district_shapes if region is None or shape.intersects(region)]
     assert _walk(client, "districts", params) == touched[offset:]
 
 
