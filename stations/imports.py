@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -138,7 +138,11 @@ def plan(
     progress = progress or Progress()
     progress.stage("planning", len(stations))
     carried: tuple[set[str], set[str], set[str]] | None = None  # found on the first update: additions need none
-    by_external = {(system, value): s.id for s in snapshot.stations for system, value in s.external_ids.items()}
+    by_external = (  # every station built to find them: only for a file that has any
+        {(system, value): s.id for s in snapshot.stations for system, value in s.external_ids.items()}
+        if any(s.external_ids for s in stations)
+        else {}
+    )
     result = ImportPlan()
     known = _known_ids(snapshot, stations)
     for count, (station, row, stored) in enumerate(zip(stations, rows, known, strict=True), start=1):
@@ -217,9 +221,8 @@ def find_duplicates(
     lat = np.array([s.lat for _, s in new], dtype=np.float64)
     rows = np.array([row for row, _ in new], dtype=np.int64)
     new_stations = [s for _, s in new]
-    ids: dict[str, int] = {}
-    new_ids = np.array([ids.setdefault(s.id, len(ids)) for s in new_stations], dtype=np.int64)
-    existing_ids = np.array([ids.get(s.id, -1) for s in snapshot.stations], dtype=np.int64)
+    new_ids = np.array([s.id.encode("utf-8", "surrogatepass") for s in new_stations])  # as the columns hold ids
+    existing = _Existing(snapshot)
     new_index = NearestIndex(lon, lat)
     if max_pairs is not None:
         _check_close_pairs(snapshot.index, new_index, lon, lat, max_pairs)
@@ -228,8 +231,8 @@ def find_duplicates(
         stop = min(start + DUPLICATE_CHUNK, len(new))
         query, position, distance = snapshot.index.within_many(lon[start:stop], lat[start:stop], DUPLICATE_SIMILAR_M)
         query += start
-        keep = new_ids[query] != existing_ids[position]
-        judge.report(snapshot.stations, *judge.chosen(snapshot.stations, query[keep], position[keep], distance[keep]))
+        keep = new_ids[query] != snapshot.columns.ids[position]
+        judge.report(existing, *judge.chosen(existing, query[keep], position[keep], distance[keep]))
         progress.advance(stop - start)
     none = np.empty(0, dtype=np.intp)
     picked = [judge.chosen(new_stations, none, none, np.empty(0, dtype=np.float64))]  # pairs or not, one to join
@@ -267,6 +270,26 @@ def _check_close_pairs(
 DUPLICATE_CHUNK = 20_000
 """New rows per batched radius query, and a tenth of the pairs between new rows judged at a time: bounds the
 memory of the pairs found, and how long a cancel waits."""
+
+
+class _Existing(Sequence[Station]):
+    """The snapshot's stations by position, each built when asked for (``Snapshot.at``): the duplicate report
+    needs the few near the new rows, not the million ``Snapshot.stations`` would build."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def __len__(self) -> int:
+        return len(self.snapshot)
+
+    @overload
+    def __getitem__(self, position: int) -> Station: ...
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[Station]: ...
+    def __getitem__(self, position: int | slice) -> Station | Sequence[Station]:
+        if isinstance(position, slice):
+            return [self.snapshot.at(i) for i in range(len(self))[position]]
+        return self.snapshot.at(position)
 
 
 class _Judge:

@@ -178,6 +178,11 @@ class Snapshot:
                     self._all = tuple(self._station_at(i) for i in range(len(self)))
         return self._all
 
+    def at(self, position: int) -> Station:
+        """The station at ``position``, built alone when ``stations`` has not built them all (a registry of a million
+        stations takes ~10 s and ~1 GB to build whole; an import's duplicate report needs the few near its rows)."""
+        return self._station_at(position)
+
     def _station_at(self, position: int) -> Station:
         return self._station(position) if self._all is None else self._all[position]
 
