@@ -175,21 +175,18 @@ class Snapshot:
         if self._all is None:
             with self._all_lock:
                 if self._all is None:
-                    self._all = tuple(self._station_at(i) for i in range(len(self)))
+                    self._all = tuple(self.at(i) for i in range(len(self)))
         return self._all
 
     def at(self, position: int) -> Station:
         """The station at ``position``, built alone when ``stations`` has not built them all (a registry of a million
         stations takes ~10 s and ~1 GB to build whole; an import's duplicate report needs the few near its rows)."""
-        return self._station_at(position)
-
-    def _station_at(self, position: int) -> Station:
         return self._station(position) if self._all is None else self._all[position]
 
     def get(self, station_id: str) -> Station | None:
         """The station with ``station_id``, or None."""
         position = self.position(station_id)
-        return None if position is None else self._station_at(position)
+        return None if position is None else self.at(position)
 
     def position(self, station_id: str) -> int | None:
         """The position of the station with ``station_id`` in the columns, or None."""
@@ -337,7 +334,7 @@ class Snapshot:
             status = _STATUS_NAMES[state.status]
             closes_at = state.change if status == "open" else None
             opens_at = self._opens_at(code, at) if status == "closed" and code >= 0 else None
-            results.append(Nearby(self._station_at(i), d, status, closes_at, opens_at))
+            results.append(Nearby(self.at(i), d, status, closes_at, opens_at))
         return results
 
     def _matching(
@@ -397,7 +394,7 @@ class Snapshot:
             code = texts.index(adcode) if adcode in texts else -2  # -2: no station's
             positions = positions[self.columns.adcode_code[positions] == code]
         positions = positions[np.argsort(self.columns.ids[positions], kind="stable")]
-        return [self._station_at(i) for i in positions.tolist()]
+        return [self.at(i) for i in positions.tolist()]
 
     def counts_by_adcode(self, include_closed: bool = True) -> dict[str | None, dict[str, int]]:
         """Number of stations of each type per adcode (None: outside every district), adcodes in the order their
