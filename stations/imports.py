@@ -221,7 +221,7 @@ def find_duplicates(
     lat = np.array([s.lat for _, s in new], dtype=np.float64)
     rows = np.array([row for row, _ in new], dtype=np.int64)
     new_stations = [s for _, s in new]
-    new_ids = np.array([s.id.encode("utf-8", "surrogatepass") for s in new_stations])  # as the columns hold ids
+    new_ids = _id_keys(new_stations)
     existing = _Existing(snapshot)
     new_index = NearestIndex(lon, lat)
     if max_pairs is not None:
@@ -416,8 +416,12 @@ def _known_ids(snapshot: Snapshot, stations: Sequence[Station]) -> list[bool]:
     id column)."""
     if not stations or not len(snapshot):
         return [False] * len(stations)
-    wanted = np.array([s.id.encode("utf-8", "surrogatepass") for s in stations])
-    return np.isin(wanted, snapshot.columns.ids).tolist()  # type: ignore[no-any-return]
+    return np.isin(_id_keys(stations), snapshot.columns.ids).tolist()  # type: ignore[no-any-return]
+
+
+def _id_keys(stations: Sequence[Station]) -> NDArray[np.bytes_]:
+    """The stations' ids as the snapshot's id column holds them (bytes), for comparisons in numpy."""
+    return np.array([s.id.encode("utf-8", "surrogatepass") for s in stations])
 
 
 def _match(
