@@ -277,7 +277,7 @@ class NearestIndex:
         from scipy.spatial import cKDTree
 
         chord = _chord_bound(radius_m)
-        points = self._ball_tree.data if len(self) else np.empty((0, 3))
+        points = self._ball_tree.data
         given = None if lon is None or lat is None else unit_vectors(np.atleast_1d(lon), np.atleast_1d(lat))
         if given is not None and (not len(given) or not len(points)):
             return 0
@@ -292,7 +292,7 @@ class NearestIndex:
             total = int((own_counts * near).sum())
         else:
             tree = self._ball_tree if given is None else cKDTree(given)
-            total = int(tree.count_neighbors(self._ball_tree, chord)) if len(points) else 0
+            total = int(tree.count_neighbors(self._ball_tree, chord))
         return total if given is not None else (total - len(self)) // 2  # each pair twice, and each point itself
 
     @cached_property
