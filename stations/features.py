@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from geo.gaps import Gap
     from stations.model import Station
     from stations.planning import CoverageReport
-    from stations.snapshot import Snapshot
+    from stations.snapshot import Snapshot, StationsAt
 
 BBox = tuple[float, float, float, float]
 """(west, south, east, north), WGS84 degrees; west > east crosses the antimeridian."""
@@ -219,15 +219,13 @@ def station_source(snapshot: Snapshot) -> Source:
     """Every station of ``snapshot`` by id, as points (kept per snapshot: a new registry version builds anew)."""
     source = _station_sources.get(snapshot)
     if source is None:
-        stations = sorted(snapshot.stations, key=lambda s: s.id)
-        source = _points(stations)
+        source = _points(snapshot.by_id())
         _station_sources[snapshot] = source
     return source
 
 
-def _points(stations: Sequence[Station]) -> Source:
-    lon = np.array([s.lon for s in stations], dtype=float)
-    lat = np.array([s.lat for s in stations], dtype=float)
+def _points(stations: StationsAt) -> Source:
+    lon, lat = stations.lon, stations.lat
 
     def feature(i: int) -> dict[str, Any]:
         (row,) = station_rows([stations[i]])
@@ -238,7 +236,7 @@ def _points(stations: Sequence[Station]) -> Source:
             "properties": {column: row[column] for column in STATION_COLUMNS},
         }
 
-    return Source([s.id for s in stations], np.column_stack([lon, lat, lon, lat]), None, feature)
+    return Source(stations.ids, np.column_stack([lon, lat, lon, lat]), None, feature)
 
 
 def _polygons(ids: Sequence[str | int], geometries: Sequence[Any], properties: Sequence[dict[str, Any]]) -> Source:

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stations.search import normalise
+from stations.snapshot import lon_lat
 
 if TYPE_CHECKING:
     from geo.crs import CrsName
@@ -111,14 +112,13 @@ def group_points(
     return {int(groups[i]): (float(lon[i]), float(lat[i])) for i in first}
 
 
-def district_points(stations: Sequence[Station], districts: Districts) -> list[tuple[float, float]]:
+def district_points(serving: Sequence[Station], districts: Districts) -> list[tuple[float, float]]:
     """Where a rider who picks each district starts (WGS84, in the districts' order): the station nearest the
-    mean of the serving stations inside its polygon, or the polygon's representative point without any.
-    Always inside the district (a station counts for the district whose polygon holds it)."""
-    serving = [s for s in stations if s.serves()]
-    lon = np.array([s.lon for s in serving], dtype=float)
-    lat = np.array([s.lat for s in serving], dtype=float)
-    located = districts.locate(lon, lat) if serving else np.zeros(0, dtype=np.intp)
+    mean of the ``serving`` stations (those that count: ``Station.serves``) inside its polygon, or the polygon's
+    representative point without any. Always inside the district (a station counts for the district whose
+    polygon holds it)."""
+    lon, lat = lon_lat(serving)
+    located = districts.locate(lon, lat) if len(serving) else np.zeros(0, dtype=np.intp)
     weighted = group_points(located, lon, lat, len(districts))
     points = []
     for position, geometry in enumerate(districts.geometries):
@@ -203,11 +203,9 @@ def registry_district_points(registry: Registry) -> tuple[list[tuple[float, floa
         kept = _points_kept.get(snapshot)
     if kept is not None and kept[0] is districts:
         return kept[1], kept[2]
-    points = district_points(snapshot.stations, districts)
-    counts: dict[str, int] = defaultdict(int)
-    for station in snapshot.stations:
-        if station.serves() and station.adcode:
-            counts[station.adcode] += 1
+    serving = snapshot.serving()
+    points = district_points(serving, districts)
+    counts = serving.adcode_counts()
     with _points_lock:
         _points_kept[snapshot] = (districts, points, dict(counts))
     return points, dict(counts)

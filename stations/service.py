@@ -259,7 +259,7 @@ class Service:
             return filtered_coverage(planner, query.request, query.filters)
         return planner.coverage(query.request)
 
-    def gaps(self, query: GapsQuery) -> tuple[list[Gap], list[Station]]:
+    def gaps(self, query: GapsQuery) -> tuple[list[Gap], Sequence[Station]]:
         """The largest gaps of ``query`` and the serving stations their ``nearest_station`` indexes refer to."""
         planner = self.planner
         if query.filters.active:

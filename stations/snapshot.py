@@ -7,12 +7,11 @@ one after a write, so a reader always sees one consistent registry.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,6 +122,83 @@ _CLOSED_STATUS = OPERATING_STATUSES.index("closed")
 _CLOSED_STATUS_CODES = [OPERATING_STATUSES.index(name) for name in sorted(CLOSED_STATUSES)]
 
 
+class StationsAt(Sequence[Station]):
+    """Stations of a snapshot at some of its positions, in that order, each built when read (``Snapshot.at``):
+    what planning and listing pages go over, without a ``Station`` object per station held for the whole list.
+    Coordinates come from the columns (``lon``, ``lat``) without building any."""
+
+    __slots__ = ("_snapshot", "positions")
+
+    def __init__(self, snapshot: Snapshot, positions: NDArray[np.intp]) -> None:
+        self._snapshot = snapshot
+        self.positions = positions
+
+    def __len__(self) -> int:
+        return int(self.positions.size)
+
+    @overload
+    def __getitem__(self, item: int) -> Station: ...
+    @overload
+    def __getitem__(self, item: slice) -> StationsAt: ...
+    def __getitem__(self, item: int | slice) -> Station | StationsAt:
+        if isinstance(item, slice):
+            return StationsAt(self._snapshot, self.positions[item])
+        return self._snapshot.at(int(self.positions[item]))
+
+    def __iter__(self) -> Iterator[Station]:
+        at = self._snapshot.at
+        return (at(position) for position in self.positions.tolist())
+
+    def __add__(self, other: StationsAt) -> StationsAt:
+        """These stations, then ``other``'s (of the same snapshot)."""
+        return StationsAt(self._snapshot, np.concatenate((self.positions, other.positions)))
+
+    def where(self, keep: NDArray[np.bool_]) -> StationsAt:
+        """The stations where ``keep`` (one flag per station of this sequence) is set, in order."""
+        return StationsAt(self._snapshot, self.positions[keep])
+
+    def adcode_counts(self) -> dict[str, int]:
+        """How many of these stations each district code has (stations without one left out)."""
+        columns = self._snapshot.columns
+        counts = np.bincount(columns.adcode_code[self.positions] + 1, minlength=len(columns.adcode_texts) + 1)
+        return {text: n for text, n in zip(columns.adcode_texts, counts[1:].tolist(), strict=True) if n}
+
+    @property
+    def ids(self) -> list[str]:
+        """The stations' ids, in this sequence's order."""
+        return [key.decode(errors="surrogatepass") for key in self._snapshot.columns.ids[self.positions].tolist()]
+
+    @property
+    def lon(self) -> NDArray[np.float64]:
+        """Longitudes (WGS84 degrees), in this sequence's order."""
+        return self._snapshot.columns.lon[self.positions]
+
+    @property
+    def lat(self) -> NDArray[np.float64]:
+        """Latitudes (WGS84 degrees), in this sequence's order."""
+        return self._snapshot.columns.lat[self.positions]
+
+
+def lon_lat(stations: Sequence[Station]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The WGS84 coordinates of ``stations`` as arrays: from the columns for ``StationsAt`` (nothing built)."""
+    if isinstance(stations, StationsAt):
+        return stations.lon, stations.lat
+    return np.array([s.lon for s in stations], dtype=float), np.array([s.lat for s in stations], dtype=float)
+
+
+def hours_of(stations: Sequence[Station]) -> tuple[NDArray[np.int32], tuple[str, ...], NDArray[np.bool_]]:
+    """Each station's opening hours as a code into a tuple of distinct texts (-1: none), and whether it is closed
+    whatever its hours say (``Station.is_closed``): from the columns for ``StationsAt`` (nothing built)."""
+    if isinstance(stations, StationsAt):
+        columns, positions = stations._snapshot.columns, stations.positions
+        closed = np.isin(columns.status[positions], _CLOSED_STATUS_CODES)
+        return columns.hours_code[positions], columns.hours_texts, closed
+    texts = tuple(sorted({s.opening_hours for s in stations if s.opening_hours}))
+    code_of = {text: i for i, text in enumerate(texts)}
+    codes = np.array([code_of.get(s.opening_hours or "", -1) for s in stations], dtype=np.int32)
+    return codes, texts, np.array([s.is_closed for s in stations], dtype=bool)
+
+
 HOT_STATIONS = 10_000
 """Stations each snapshot keeps as ``Station`` objects once asked for (the most recently answered): the rest stay
 columns and stored JSON until asked."""
@@ -163,25 +239,40 @@ class Snapshot:
         # stations that are closed whatever their hours say share the code -2; unknown hours -1
         self._hours_code = np.where(np.isin(columns.status, _CLOSED_STATUS_CODES), -2, columns.hours_code)
         self._station = lru_cache(maxsize=HOT_STATIONS)(columns.station)  # no reference back to the snapshot
-        self._all: tuple[Station, ...] | None = None
-        self._all_lock = threading.Lock()
+        self._stale_counts: dict[tuple[date, int], int] = {}
 
     def __len__(self) -> int:
         return len(self.columns)
 
     @property
-    def stations(self) -> tuple[Station, ...]:
-        """Every station, by position (by id when read from the store); built on first use and kept."""
-        if self._all is None:
-            with self._all_lock:
-                if self._all is None:
-                    self._all = tuple(self.at(i) for i in range(len(self)))
-        return self._all
+    def stations(self) -> StationsAt:
+        """Every station, by position (by id when read from the store), each built when read: none is kept beyond
+        the ``HOT_STATIONS`` most recent (a registry of a million stations would take ~1 GB kept whole)."""
+        return StationsAt(self, np.arange(len(self), dtype=np.intp))
+
+    def by_id(self) -> StationsAt:
+        """Every station, ordered by id, each built when read."""
+        return StationsAt(self, self._by_id)
+
+    def serving(self, types: Sequence[str] = (), amenities: Sequence[str] = ()) -> StationsAt:
+        """The stations that serve (not closed for good; ``Station.serves``) any of ``types`` (all when empty) and
+        have every one of ``amenities`` ("yes"), by position: chosen from the columns, none built."""
+        ok = self._matching(slice(None), _bits(types, STATION_TYPES), np.uint64(_bits(amenities, AMENITIES)))
+        return StationsAt(self, np.flatnonzero(ok).astype(np.intp))
+
+    def stale_count(self, day: date, max_age_days: int) -> int:
+        """How many stations (not closed for good) are stale on ``day`` (``Station.is_stale``): counted once per day
+        and age, as it builds every station in turn."""
+        key = (day, max_age_days)
+        if key not in self._stale_counts:
+            self._stale_counts[key] = sum(
+                1 for s in self.stations if s.operating_status != "closed" and s.is_stale(day, max_age_days)
+            )
+        return self._stale_counts[key]
 
     def at(self, position: int) -> Station:
-        """The station at ``position``, built alone when ``stations`` has not built them all (a registry of a million
-        stations takes ~10 s and ~1 GB to build whole; an import's duplicate report needs the few near its rows)."""
-        return self._station(position) if self._all is None else self._all[position]
+        """The station at ``position``, built from its columns (the ``HOT_STATIONS`` most recent kept)."""
+        return self._station(int(position))  # a numpy integer would be another key of the cache
 
     def get(self, station_id: str) -> Station | None:
         """The station with ``station_id``, or None."""

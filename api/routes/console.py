@@ -49,17 +49,15 @@ OPEN_REPORTS_COUNTED = 1000
 def home(request: Request, _account: ConsoleViewer, registry: RegistryDep, settings: SettingsDep) -> Response:
     """Counts to start from: stations, stations not verified for ``stale_after_days``, open rider reports."""
     shell = console_shell(request)
-    stations = registry.snapshot().stations
-    day = today()
-    stale = sum(1 for s in stations if s.operating_status != "closed" and s.is_stale(day, settings.stale_after_days))
+    snapshot = registry.snapshot()
     reports: Reports = request.app.state.reports
     open_reports = len(reports.list("open", limit=OPEN_REPORTS_COUNTED))
     html = render_page(
         shell,
         shell.t("管理台首页", "Console home"),
         "home.html",
-        stations=len(stations),
-        stale=stale,
+        stations=len(snapshot),
+        stale=snapshot.stale_count(today(), settings.stale_after_days),
         stale_after_days=settings.stale_after_days,
         open_reports=f"{open_reports}+" if open_reports >= OPEN_REPORTS_COUNTED else str(open_reports),
     )

@@ -434,26 +434,23 @@ def site_streets(sites: Sequence[dict[str, Any]], stations: Sequence[Station]) -
     """
     from geo.distance import haversine_m
     from stations.places import street_names
+    from stations.snapshot import lon_lat
 
-    named = []
-    for station in stations:
-        if station.operating_status == "closed":
-            continue
-        streets = [s for s in street_names(station.address, station.name) if s.endswith(_SUBDISTRICT_ENDINGS)]
-        if streets:
-            named.append((station, streets[0]))
-    lon = np.array([s.lon for s, _ in named], dtype=float)
-    lat = np.array([s.lat for s, _ in named], dtype=float)
+    lon, lat = lon_lat(stations)  # a snapshot's stations: from its columns, only those near a site built
     found: list[str | None] = []
     for site in sites:
-        if not named:
-            found.append(None)
-            continue
-        distance = np.asarray(haversine_m(site["lon"], site["lat"], lon, lat), dtype=float)
-        same = np.array([s.adcode == site.get("adcode") for s, _ in named])
-        distance = np.where(same & (distance <= STREET_RADIUS_M), distance, np.inf)
-        best = int(np.argmin(distance))
-        found.append(named[best][1] if math.isfinite(distance[best]) else None)
+        distance = np.asarray(haversine_m(site["lon"], site["lat"], lon, lat), dtype=float).reshape(-1)
+        near = np.flatnonzero(distance <= STREET_RADIUS_M)
+        street = None
+        for position in near[np.argsort(distance[near], kind="stable")].tolist():  # nearest first
+            station = stations[position]
+            if station.operating_status == "closed" or station.adcode != site.get("adcode"):
+                continue
+            names = [s for s in street_names(station.address, station.name) if s.endswith(_SUBDISTRICT_ENDINGS)]
+            if names:
+                street = names[0]
+                break
+        found.append(street)
     return found
 
 

@@ -8,6 +8,7 @@ is the plain list the coverage map draws: number, site and label point, demand a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ class HotspotReport:
     request: CoverageRequest
     version: int
     found: HotSpots
-    stations: list[Station]
+    stations: Sequence[Station]
     """The serving stations (those the filters let through); ``HotSpot.nearest_station`` indexes them."""
     filters: CoverageFilters | None = None
     """Which stations counted beyond their types (open at a time, with amenities); None: all serving ones."""

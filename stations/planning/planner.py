@@ -39,6 +39,7 @@ from stations.planning.report import CoverageReport, SitingReport
 from stations.planning.requests import CoverageRequest, PlanningLimits, SitingRequest
 from stations.planning.siting import propose_sites
 from stations.registry import Registry
+from stations.snapshot import lon_lat
 
 if TYPE_CHECKING:
     from stations.planning.filters import CoverageFilters
@@ -126,13 +127,9 @@ class Planner:
         snapshot = self.registry.snapshot()
 
         def compute() -> CoverageReport:
-            serving = [s for s in snapshot.stations if s.serves(request.types)]
+            serving = snapshot.serving(request.types)  # chosen from the columns, none built
             coverage = compute_coverage(
-                self.grid(request.cell_m),
-                np.array([s.lon for s in serving]),
-                np.array([s.lat for s in serving]),
-                request.radius_m,
-                self.demand,
+                self.grid(request.cell_m), serving.lon, serving.lat, request.radius_m, self.demand
             )
             counts = snapshot.counts_by_adcode(include_closed=False)
             return CoverageReport(request, snapshot.version, coverage, serving, counts)
@@ -143,8 +140,7 @@ class Planner:
         """Gaps for ``request``, largest uncovered demand (or area) first, optionally in one district."""
         self.check_adcode(adcode)
         report = self.coverage(request)
-        lon = np.array([s.lon for s in report.stations])
-        lat = np.array([s.lat for s in report.stations])
+        lon, lat = lon_lat(report.stations)
         key = ("gaps", report.version, request, adcode, limit)
         return self._cached(key, lambda: find_gaps(report.coverage, lon, lat, adcode=adcode, limit=limit))
 
@@ -164,8 +160,7 @@ class Planner:
             report: CoverageReport = filtered_coverage(self, request, filters)
         else:
             report, filters = self.coverage(request), None
-        lon = np.array([s.lon for s in report.stations], dtype=float)
-        lat = np.array([s.lat for s in report.stations], dtype=float)
+        lon, lat = lon_lat(report.stations)
 
         def compute() -> HotspotReport:
             found = find_hotspots(report.coverage, lon, lat, self.demand, adcode=adcode)

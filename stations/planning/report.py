@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ class CoverageReport:
     request: CoverageRequest
     version: int
     coverage: Coverage
-    stations: list[Station]
+    stations: Sequence[Station]
     """The serving stations that were counted (the chosen types, not closed for good)."""
     counts: dict[str | None, dict[str, int]]
     """Stations (not closed for good) of every type per adcode."""

@@ -23,6 +23,7 @@ from geo.siting import SitingProblem, SitingResult, Stopped, exact, exact_cover,
 from stations.errors import InvalidValue
 from stations.planning.report import CoverageReport, SitingReport
 from stations.planning.requests import SitingRequest
+from stations.snapshot import lon_lat
 
 if TYPE_CHECKING:
     from stations.planning.planner import Planner
@@ -42,7 +43,8 @@ def propose_sites(planner: Planner, request: SitingRequest, stop: Callable[[], b
     report = planner.coverage(request.coverage)
     check()
     grid, radius = report.coverage.grid, request.coverage.radius_m
-    sx, sy = grid.project(np.array([s.lon for s in report.stations]), np.array([s.lat for s in report.stations]))
+    station_lon, station_lat = lon_lat(report.stations)
+    sx, sy = grid.project(station_lon, station_lat)
     unit_x, unit_y, unit_w, total_all, weight_unit = uncovered_units(report, request, planner.demand, sx, sy)
     candidate_x, candidate_y, names = candidate_sites(request, grid, unit_x, unit_y, unit_w)
     row, col = grid.cell_of(candidate_x, candidate_y)
@@ -77,8 +79,8 @@ def propose_sites(planner: Planner, request: SitingRequest, stop: Callable[[], b
     ]
     after = compute_coverage(
         grid,
-        np.concatenate(([s.lon for s in report.stations], lon)),
-        np.concatenate(([s.lat for s in report.stations], lat)),
+        np.concatenate((station_lon, lon)),
+        np.concatenate((station_lat, lat)),
         radius,
         planner.demand,
     )

@@ -37,6 +37,7 @@ from stations import hours
 from stations.planning.filters import CoverageFilters, UnknownHours, representative_days
 from stations.planning.report import CoverageReport, _round_or_none
 from stations.planning.requests import CoverageRequest
+from stations.snapshot import StationsAt, hours_of, lon_lat
 
 if TYPE_CHECKING:
     from geo.grid import Grid
@@ -59,15 +60,9 @@ def hour_instants(day: date) -> list[datetime]:
     return [datetime(day.year, day.month, day.day, h, tzinfo=hours.TIMEZONE) for h in HOURS]
 
 
-def has_amenities(station: Station, amenities: Sequence[str]) -> bool:
-    """Whether ``station`` has every one of ``amenities`` (``"yes"``; unknown does not count)."""
-    return all(station.amenity(name) == "yes" for name in amenities)  # type: ignore[arg-type]
-
-
-def serving_stations(planner: Planner, request: CoverageRequest, amenities: Sequence[str]) -> list[Station]:
+def serving_stations(planner: Planner, request: CoverageRequest, amenities: Sequence[str]) -> StationsAt:
     """The registry's stations that serve ``request.types`` (not closed for good) and have ``amenities``."""
-    snapshot = planner.registry.snapshot()
-    return [s for s in snapshot.stations if s.serves(request.types) and has_amenities(s, amenities)]
+    return planner.registry.snapshot().serving(request.types, amenities)
 
 
 def station_masks(
@@ -79,23 +74,20 @@ def station_masks(
     temporarily closed station: closed at every instant."""
     if len(instants) > MAX_INSTANTS:
         raise ValueError(f"{len(instants)} instants: at most {MAX_INSTANTS}")
-    everything = np.uint64((1 << len(instants)) - 1)
-    by_text: dict[str | None, tuple[int, int]] = {None: (0, int(everything))}
-    open_bits = np.zeros(len(stations), dtype=np.uint64)
-    unknown_bits = np.zeros(len(stations), dtype=np.uint64)
-    for position, station in enumerate(stations):
-        if station.is_closed:
-            continue
-        text = station.opening_hours or None
-        if text not in by_text:
-            opened = unknown = 0
-            for bit, at in enumerate(instants):
-                state = hours.status(text, at)
-                opened |= (state == "open") << bit
-                unknown |= (state == "unknown") << bit
-            by_text[text] = (opened, unknown)
-        opened, unknown = by_text[text]
-        open_bits[position], unknown_bits[position] = opened, unknown
+    codes, texts, closed = hours_of(stations)
+    # per hours code (the last entry: code -1, no hours), the instants it is open at and those it is unknown at
+    open_by_code = np.zeros(len(texts) + 1, dtype=np.uint64)
+    unknown_by_code = np.zeros(len(texts) + 1, dtype=np.uint64)
+    unknown_by_code[-1] = np.uint64((1 << len(instants)) - 1)
+    for code in np.unique(codes[~closed & (codes >= 0)]).tolist():
+        opened = unknown = 0
+        for bit, at in enumerate(instants):
+            state = hours.status(texts[code], at)
+            opened |= (state == "open") << bit
+            unknown |= (state == "unknown") << bit
+        open_by_code[code], unknown_by_code[code] = opened, unknown
+    open_bits, unknown_bits = open_by_code[codes], unknown_by_code[codes]
+    open_bits[closed] = unknown_bits[closed] = 0
     return open_bits, unknown_bits
 
 
@@ -193,7 +185,7 @@ def reach_masks(
 ) -> ReachMasks:
     """``ReachMasks`` of ``stations`` at ``instants`` (≤ 64) for cells of ``grid`` and ``demand`` points."""
     open_bits, unknown_bits = station_masks(stations, instants)
-    sx, sy = grid.project(np.array([s.lon for s in stations], dtype=float), np.array([s.lat for s in stations]))
+    sx, sy = grid.project(*lon_lat(stations))
     sx, sy = np.atleast_1d(sx), np.atleast_1d(sy)
     cell, owner = cell_reach(grid, sx, sy, radius_m)
     cells, cell_open = _or_per(cell, open_bits[owner])
@@ -480,17 +472,15 @@ def filtered_coverage(planner: Planner, request: CoverageRequest, filters: Cover
 
     def compute() -> FilteredCoverage:
         stations = serving_stations(planner, request, filters.amenities)
-        opened, unknown = stations, []
+        opened, unknown = stations, stations[:0]
         if filters.open_at is not None:
-            state = [("closed" if s.is_closed else hours.status(s.opening_hours, filters.open_at)) for s in stations]
-            opened = [s for s, v in zip(stations, state, strict=True) if v == "open"]
-            unknown = [s for s, v in zip(stations, state, strict=True) if v == "unknown"]
+            open_bits, unknown_bits = station_masks(stations, [filters.open_at])
+            opened, unknown = stations.where(open_bits != 0), stations.where(unknown_bits != 0)
         counted = opened + unknown if filters.unknown_hours == "open" else opened
         grid = planner.grid(request.cell_m)
 
-        def run(chosen: list[Station]) -> Coverage:
-            lon, lat = np.array([s.lon for s in chosen], dtype=float), np.array([s.lat for s in chosen], dtype=float)
-            return compute_coverage(grid, lon, lat, request.radius_m, planner.demand)
+        def run(chosen: StationsAt) -> Coverage:
+            return compute_coverage(grid, chosen.lon, chosen.lat, request.radius_m, planner.demand)
 
         coverage = run(counted)
         with_unknown = run(opened + unknown) if filters.unknown_hours == "separate" and unknown else None
@@ -507,12 +497,12 @@ def filtered_coverage(planner: Planner, request: CoverageRequest, filters: Cover
 def filtered_gaps(
     planner: Planner, request: CoverageRequest, filters: CoverageFilters, adcode: str | None = None,
     limit: int | None = 20,
-) -> tuple[list[Gap], list[Station]]:  # fmt: skip
+) -> tuple[list[Gap], Sequence[Station]]:  # fmt: skip
     """Gaps of ``filtered_coverage`` (of the stations counted), and those stations (``nearest_station`` indexes)."""
     planner.check_adcode(adcode)
     result = filtered_coverage(planner, request, filters)
     stations = result.stations
-    lon, lat = np.array([s.lon for s in stations], dtype=float), np.array([s.lat for s in stations], dtype=float)
+    lon, lat = lon_lat(stations)
     key = ("filtered-gaps", result.version, request, filters, adcode, limit)
     found = planner._cached(key, lambda: find_gaps(result.coverage, lon, lat, adcode=adcode, limit=limit))
     return found, stations
@@ -528,7 +518,7 @@ class NightGaps:
     day: tuple[str, date]
     rows_: list[dict[str, Any]]
     gaps: list[Gap]
-    stations: list[Station]
+    stations: Sequence[Station]
     """Stations the gaps' ``nearest_station`` indexes refer to (the serving ones, whatever their hours)."""
 
     def rows(self, adcode: str | None = None) -> list[dict[str, Any]]:

@@ -7,11 +7,13 @@ station as ``Store.get`` reads it, and its nearest, box, district and count answ
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from hypothesis import settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -21,7 +23,7 @@ from stations.columns import CODED, StationColumns
 from stations.edits import Change
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 from stations.registry import Registry
-from stations.snapshot import NearbyQuery, Snapshot
+from stations.snapshot import NearbyQuery, Snapshot, hours_of, lon_lat
 from stations.store import Store
 
 EXAMPLES = itertools.count()
@@ -219,3 +221,51 @@ def test_an_id_longer_than_every_id_held_is_added_beside_its_prefix() -> None:
     grown = columns.replace([station["H10"]])
     assert grown.ids.tolist() == [b"H0", b"H1", b"H10"]
     assert grown.replace([], removed=["H10"]).ids.tolist() == [b"H0", b"H1"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    every=st.lists(st.integers(0, 10**6), max_size=25, unique=True).flatmap(
+        lambda numbers: st.tuples(*(stations(f"S{n}") for n in numbers))
+    ),
+    types=st.lists(st.sampled_from(STATION_TYPES), max_size=2, unique=True),
+    amenities=st.lists(st.sampled_from(AMENITIES[:6]), max_size=2, unique=True),
+    cut=st.integers(0, 25),
+)
+def test_the_stations_a_snapshot_serves_are_those_each_station_says_it_serves(
+    every: tuple[Station, ...], types: list[str], amenities: list[str], cut: int
+) -> None:
+    """``Snapshot.serving`` (chosen from the columns, none built) against ``Station.serves`` and the amenities
+    one station at a time; its coordinates, ids, district counts, hours codes, slices and joins against the
+    stations themselves; and going over them keeps no more than the hot stations."""
+    snapshot = Snapshot(list(every))
+    serving = snapshot.serving(types, amenities)
+    expected = [s for s in every if s.serves(tuple(types)) and all(s.amenity(a) == "yes" for a in amenities)]  # type: ignore[arg-type]
+    assert snapshot._station.cache_info().currsize == 0  # chosen without building a station
+    assert list(serving) == expected and len(serving) == len(expected)
+    assert serving.ids == [s.id for s in expected]
+    assert serving.lon.tolist() == [s.lon for s in expected] and serving.lat.tolist() == [s.lat for s in expected]
+    assert lon_lat(serving)[0].tolist() == lon_lat(expected)[0].tolist()
+    assert serving.adcode_counts() == dict(Counter(s.adcode for s in expected if s.adcode))
+    assert list(serving[:cut]) == expected[:cut] and serving[-1:].ids == [s.id for s in expected[-1:]]
+    chosen = np.array([i % 2 == 0 for i in range(len(serving))], dtype=bool)
+    assert list(serving.where(chosen) + serving[:cut]) == expected[::2] + expected[:cut]
+    codes, texts, closed = hours_of(serving)
+    plain_codes, plain_texts, plain_closed = hours_of(expected)
+    as_text = [texts[c] if c >= 0 else None for c in codes.tolist()]
+    assert as_text == [plain_texts[c] if c >= 0 else None for c in plain_codes.tolist()]
+    assert as_text == [s.opening_hours or None for s in expected]
+    assert closed.tolist() == plain_closed.tolist() == [s.is_closed for s in expected]
+    assert list(snapshot.by_id()) == sorted(every, key=lambda s: s.id.encode())
+
+
+def test_going_over_every_station_keeps_only_the_hot_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass over ``Snapshot.stations`` builds each station in turn and keeps at most ``HOT_STATIONS``: a
+    planner's or a console's pass over a million stations does not hold a million objects."""
+    monkeypatch.setattr("stations.snapshot.HOT_STATIONS", 5)
+    made = [
+        Station(id=f"S{i:02d}", name="驿站", types=["driver_home"], lon=120.1 + i / 1000, lat=30.2) for i in range(20)
+    ]
+    snapshot = Snapshot(made)
+    assert list(snapshot.stations) == made
+    assert snapshot._station.cache_info().currsize == 5

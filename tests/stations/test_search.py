@@ -185,7 +185,7 @@ def test_district_points_are_inside_and_where_the_stations_are(districts: Distri
     from tests.conftest import STATIONS_PATH
 
     stations = parse_file(STATIONS_PATH.read_bytes(), "stations.csv").stations
-    points = places.district_points(stations, districts)
+    points = places.district_points([s for s in stations if s.serves()], districts)
     located = districts.locate(np.array([s.lon for s in stations]), np.array([s.lat for s in stations]))
     for position, (geometry, (lon, lat)) in enumerate(zip(districts.geometries, points, strict=True)):
         assert geometry.covers(shapely.Point(lon, lat)), districts.names[position]
@@ -193,7 +193,7 @@ def test_district_points_are_inside_and_where_the_stations_are(districts: Distri
         if members:
             assert (lon, lat) in {(s.lon, s.lat) for s in members}
     ring = shapely.box(0, 0, 3, 3).difference(shapely.box(1, 1, 2, 2))  # its bbox centre is in the hole
-    (point,) = places.district_points(stations, Districts(["999999"], ["空区"], [ring]))
+    (point,) = places.district_points([s for s in stations if s.serves()], Districts(["999999"], ["空区"], [ring]))
     assert ring.covers(shapely.Point(point)) and point != (1.5, 1.5)
 
 

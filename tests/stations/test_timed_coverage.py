@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from stations.planning.timed import (
     station_masks,
 )
 from stations.queries import CoverageQuery, HourProfileQuery
+from stations.snapshot import Snapshot
 
 HOURS_TEXTS = (
     None,
@@ -57,23 +59,18 @@ DISTRICTS = Districts(
 
 
 @dataclass
-class FakeSnapshot:
-    stations: list[Station]
-    version: int = 1
-
-    def counts_by_adcode(self, include_closed: bool = True) -> dict[str | None, dict[str, int]]:
-        return {None: {}} if include_closed else {}
-
-
-@dataclass
 class FakeRegistry:
     """What the planner reads of a registry: districts, a snapshot, adcode checks."""
 
     stations: list[Station]
     districts: Districts = DISTRICTS
 
-    def snapshot(self) -> FakeSnapshot:
-        return FakeSnapshot(self.stations)
+    def snapshot(self) -> Snapshot:
+        return self.current
+
+    @cached_property
+    def current(self) -> Snapshot:
+        return Snapshot(self.stations, version=1)
 
     def check_adcode(self, adcode: str | None) -> None:
         if adcode is not None and adcode not in self.districts.adcodes:
@@ -325,3 +322,18 @@ def test_a_failed_profile_caches_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(MemoryError):
         hour_profile(planner, CoverageRequest(radius_m=500), days=DAYS)
     assert not [key for key in planner._cache if isinstance(key, tuple) and key[0] == "hour-profile"]
+
+
+def test_planning_builds_no_station() -> None:
+    """Coverage, gaps, hot spots, a coverage at an hour and an hour profile are worked out from the snapshot's
+    columns: not one ``Station`` is built (a national registry's million would take ~1 GB in each worker)."""
+    data = {"lon": WEST + 0.01, "lat": SOUTH + 0.01, "hours": HOURS_TEXTS[1], "status": "normal", "hot_water": "yes",
+            "toilet": None, "kind": "outdoor_worker"}  # fmt: skip
+    planner = make_planner([make_station(i, {**data, "lon": WEST + i / 500}) for i in range(8)], None)
+    request = CoverageRequest(radius_m=300.0, cell_m=100)
+    filters = parse_filters(hour=20, day="weekday", amenities="hot_water", reference=REFERENCE)
+    planner.gaps(request)
+    planner.hotspots(request)
+    filtered_coverage(planner, request, filters)
+    hour_profile(planner, request, filters)
+    assert planner.registry.snapshot()._station.cache_info().currsize == 0
