@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -148,6 +148,11 @@ class StationsAt(Sequence[Station]):
     def __iter__(self) -> Iterator[Station]:
         at = self._snapshot.at
         return (at(position) for position in self.positions.tolist())
+
+    def payload(self, index: int) -> dict[str, Any]:
+        """The stored JSON of the station at ``index`` of this sequence, as a dict: read, not built into a
+        ``Station`` nor kept (what a pass over many stations for a few fields needs)."""
+        return self._snapshot.columns.payload(int(self.positions[index]))
 
     def __add__(self, other: StationsAt) -> StationsAt:
         """These stations, then ``other``'s (of the same snapshot)."""

@@ -434,19 +434,22 @@ def site_streets(sites: Sequence[dict[str, Any]], stations: Sequence[Station]) -
     """
     from geo.distance import haversine_m
     from stations.places import street_names
-    from stations.snapshot import lon_lat
+    from stations.snapshot import StationsAt, lon_lat
 
-    lon, lat = lon_lat(stations)  # a snapshot's stations: from its columns, only those near a site built
+    lon, lat = lon_lat(stations)  # a snapshot's stations: from its columns, only the JSON of those near a site read
+    fields = stations.payload if isinstance(stations, StationsAt) else lambda i: stations[i].model_dump()
     found: list[str | None] = []
     for site in sites:
         distance = np.asarray(haversine_m(site["lon"], site["lat"], lon, lat), dtype=float).reshape(-1)
         near = np.flatnonzero(distance <= STREET_RADIUS_M)
         street = None
         for position in near[np.argsort(distance[near], kind="stable")].tolist():  # nearest first
-            station = stations[position]
-            if station.operating_status == "closed" or station.adcode != site.get("adcode"):
+            station = fields(position)
+            if station.get("operating_status") == "closed" or station.get("adcode") != site.get("adcode"):
                 continue
-            names = [s for s in street_names(station.address, station.name) if s.endswith(_SUBDISTRICT_ENDINGS)]
+            names = [
+                s for s in street_names(station.get("address"), station["name"]) if s.endswith(_SUBDISTRICT_ENDINGS)
+            ]
             if names:
                 street = names[0]
                 break

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 from geo.crs import transform
 from geo.distance import haversine_m
+from stations.model import Station
 from stations.planning.exports import (
     GAP_COLUMNS,
     SITE_COLUMNS,
+    STREET_RADIUS_M,
     Column,
     ReportContext,
     Table,
@@ -27,6 +29,7 @@ from stations.planning.exports import (
     read_report_csv,
     report_csv,
     report_xlsx,
+    site_streets,
 )
 from stations.planning.requests import CoverageRequest
 from tests.hostile import ALL as HOSTILE
@@ -197,3 +200,66 @@ def test_columns_a_filtered_coverage_adds_are_kept_and_labelled() -> None:
     assert zh["仅营业时间未知的驿站覆盖 %"] == "3.0" and zh["night_km2 km²"] == "1.5"
     _, (en,) = read_report_csv(report_csv(built, context(lang="en")))
     assert en["Covered only by stations of unknown hours (%)"] == "3.0"
+
+
+def brute_streets(sites: list[dict[str, Any]], stations: list[Station]) -> list[str | None]:
+    """The street of each site as the rule says it, one station at a time: of the stations not closed for good,
+    in the site's district, within ``STREET_RADIUS_M``, whose address (or name) names a sub-district, the nearest's
+    first such name (the first in the list among equally near ones)."""
+    from stations.places import street_names
+
+    found = []
+    for site in sites:
+        best: tuple[float, str] | None = None
+        for station in stations:
+            names = [n for n in street_names(station.address, station.name) if n.endswith(("街道", "镇", "乡"))]
+            if station.operating_status == "closed" or station.adcode != site.get("adcode") or not names:
+                continue
+            metres = float(haversine_m(site["lon"], site["lat"], station.lon, station.lat))
+            if metres <= STREET_RADIUS_M and (best is None or metres < best[0]):
+                best = (metres, names[0])
+        found.append(best[1] if best else None)
+    return found
+
+
+STREET_ADDRESSES = (None, "杭州市西湖区北山街道曙光路1号", "余杭区良渚镇", "拱墅区米市巷街道", "上城区湖滨路")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    placed=st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.integers(0, 60),
+            st.sampled_from(STREET_ADDRESSES),
+            st.sampled_from(["normal", "closed", "temporarily_closed"]),
+            st.sampled_from([None, "330106", "330102"]),
+        ),
+        max_size=20,
+    ),
+    sites=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.sampled_from([None, "330106"])), max_size=4),
+)
+def test_a_sites_street_is_the_nearest_named_station_in_its_district(
+    placed: list[tuple[int, int, str | None, str, str | None]], sites: list[tuple[int, int, str | None]]
+) -> None:
+    """``site_streets`` against the rule worked out one station at a time, on stations as a list and as a
+    snapshot's columns (which read only the stations near each site)."""
+    from stations.snapshot import Snapshot
+
+    stations = [
+        Station(
+            id=f"S{i}",
+            name=f"驿站{i}",
+            types=["outdoor_worker"],
+            lon=120.1 + x / 1000,
+            lat=30.2 + y / 1000,
+            address=address,
+            operating_status=status,
+            adcode=adcode,  # type: ignore[arg-type]
+        )
+        for i, (x, y, address, status, adcode) in enumerate(placed)
+    ]
+    asked = [{"lon": 120.1 + x / 1000, "lat": 30.2 + y / 1000, "adcode": adcode} for x, y, adcode in sites]
+    expected = brute_streets(asked, stations)
+    assert site_streets(asked, stations) == expected
+    assert site_streets(asked, Snapshot(stations).stations) == expected
