@@ -325,3 +325,29 @@ def test_snapshot_filter_bits_are_each_station_s_types_and_yes_amenities(
 )
 def test_query_point_rounds_as_numpy(value: float) -> None:
     assert str(exporters._round7(value)) == str(float(np.round(value, 7)))  # str: -0.0 and 0.0 differ
+
+
+ANY_TEXT = st.text(st.characters(blacklist_categories=[]), max_size=8)  # control characters, lone surrogates too
+
+
+def _floats(value: object) -> list[float]:
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, dict):
+        return [f for v in value.values() for f in _floats(v)]
+    return [f for v in value for f in _floats(v)] if isinstance(value, list) else []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | ANY_TEXT,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_orjson_is_used_only_where_it_writes_what_json_dumps_writes(value: object) -> None:
+    """``_same_json`` (orjson where its text is the same) against ``json.dumps`` on any JSON value: floats of every
+    size, integers past 64 bits, control characters, lone surrogates."""
+    plain = all(exporters._plain_float(f) for f in _floats(value))
+    assert exporters._same_json(value, plain) == exporters._encode_json(value)
