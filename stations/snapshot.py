@@ -149,6 +149,14 @@ class StationsAt(Sequence[Station]):
         at = self._snapshot.at
         return (at(position) for position in self.positions.tolist())
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of equal stations in the same order (as the tuple ``Snapshot.stations`` once was)."""
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and not immutable in the eyes of a dict
+
     def payload(self, index: int) -> dict[str, Any]:
         """The stored JSON of the station at ``index`` of this sequence, as a dict: read, not built into a
         ``Station`` nor kept (what a pass over many stations for a few fields needs)."""

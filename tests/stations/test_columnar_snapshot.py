@@ -242,7 +242,8 @@ def test_the_stations_a_snapshot_serves_are_those_each_station_says_it_serves(
     serving = snapshot.serving(types, amenities)
     expected = [s for s in every if s.serves(tuple(types)) and all(s.amenity(a) == "yes" for a in amenities)]  # type: ignore[arg-type]
     assert snapshot._station.cache_info().currsize == 0  # chosen without building a station
-    assert list(serving) == expected and len(serving) == len(expected)
+    assert list(serving) == expected and len(serving) == len(expected) and serving == expected
+    assert (serving == serving[1:]) == (not expected) and serving == tuple(expected)
     assert serving.ids == [s.id for s in expected]
     assert serving.lon.tolist() == [s.lon for s in expected] and serving.lat.tolist() == [s.lat for s in expected]
     assert lon_lat(serving)[0].tolist() == lon_lat(expected)[0].tolist()
