@@ -336,18 +336,38 @@ class _FeatureTexts:
         if missing:
             # a rider Feature (rider_features: properties, NEARBY_MEMBERS, TRIP_MEMBERS) with every hole in place
             holes = {name: _HOLE.format(name) for name in (*NEARBY_MEMBERS, *TRIP_MEMBERS)}
-            built = {}
-            for station in missing:
-                feature = station_feature(station, 0.0, 0.0, holes)
-                feature["geometry"]["coordinates"] = [_HOLE.format("lon"), _HOLE.format("lat")]
-                text = _same_json(feature, _plain_float(station.area_m2))  # its one float: holes hold the rest
-                built[id(station)] = _Kept(station, _split_at_holes(text, _FEATURE_HOLES))
+            built = {
+                id(station): _Kept(station, _split_at_holes(_feature_text(station, holes), _FEATURE_HOLES))
+                for station in missing
+            }
             found.update(built)
             with self._lock:
                 self._texts.update(built)
                 while len(self._texts) > self.size:
                     self._texts.popitem(last=False)
         return [found[id(s)] for s in stations]
+
+
+def _feature_text(station: Station, holes: dict[str, str]) -> str:
+    """``station_feature(station, …, holes)`` as ``_encode_json`` writes it, its coordinates holes too: by orjson
+    straight from the station's fields where that is the same text (``_same_json``; orjson writes the tuple of
+    types as a list and the date as ISO 8601, as pydantic's JSON mode does), else by pydantic and ``json``."""
+    coordinates = [_HOLE.format("lon"), _HOLE.format("lat")]
+    if _plain_float(station.area_m2):  # its one float: the coordinates are holes
+        properties = {name: getattr(station, name) for name in _PROPERTY_FIELDS}
+        geometry = {"type": "Point", "coordinates": coordinates}
+        fields = {"type": "Feature", "id": station.id, "geometry": geometry, "properties": {**properties, **holes}}
+        try:
+            return orjson.dumps(fields).decode()
+        except orjson.JSONEncodeError:  # an integer past 64 bits
+            pass
+    feature = station_feature(station, 0.0, 0.0, holes)
+    feature["geometry"]["coordinates"] = coordinates
+    return _encode_json(feature)
+
+
+_PROPERTY_FIELDS = tuple(name for name in Station.model_fields if name not in ("lon", "lat"))
+"""A station's fields as its Feature's properties hold them, in order (``station_properties``)."""
 
 
 def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> None:

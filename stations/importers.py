@@ -37,6 +37,7 @@ from stations.model import (
     AMENITIES,
     CONTROL_CHARACTER,
     ID_PATTERN,
+    MAX_CAPACITY,
     OPERATING_STATUSES,
     RESERVED_IDS,
     STATION_TYPES,
@@ -664,7 +665,7 @@ def _trusted(fields: dict[str, Any]) -> Station | None:
     if adcode is not None and not (len(adcode) == 6 and adcode.isascii() and adcode.isdigit()):
         return None
     capacity, area = fields.get("capacity"), fields.get("area_m2")
-    if (capacity is not None and not (type(capacity) is int and capacity >= 0)) or (
+    if (capacity is not None and not (type(capacity) is int and 0 <= capacity <= MAX_CAPACITY)) or (
         area is not None and not (type(area) is float and area > 0)
     ):
         return None

@@ -74,6 +74,11 @@ def id_problem(value: str) -> str | None:
     return None
 
 
+MAX_CAPACITY = 1_000_000
+"""The most people a station may be said to hold: far past any real one, and well inside the 64-bit integers that
+every JSON reader on the way (orjson, PostgreSQL, browsers) reads back as the same integer."""
+
+
 class Station(BaseModel):
     """A service station, validated; coordinates in WGS84 degrees."""
 
@@ -103,7 +108,7 @@ class Station(BaseModel):
     operating_status: OperatingStatus = "normal"
     phone: str | None = Field(default=None, max_length=100)
     amenities: dict[Amenity, Literal["yes", "no"]] = Field(default_factory=dict)
-    capacity: int | None = Field(default=None, ge=0)
+    capacity: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
     area_m2: float | None = Field(default=None, gt=0)
     photo_url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://")
     verified_at: date | None = None

@@ -225,3 +225,14 @@ def test_formula_cells_are_neutralised_in_csv_export() -> None:
     stations = parse_file(text.encode(), "s.csv").stations
     exported = to_csv(stations)
     assert "'=HYPERLINK" in exported and "'+86 571" in exported
+
+
+def test_a_capacity_past_the_most_a_station_holds_is_a_problem_of_its_row() -> None:
+    """A capacity of 10²⁰ would come back from the snapshot's JSON as a float: it is refused, by name, on its row."""
+    from stations.model import MAX_CAPACITY
+
+    rows = [f"A,甲,outdoor_worker,120.1,30.2,{MAX_CAPACITY}", "B,乙,outdoor_worker,120.1,30.3,1e20"]
+    data = "\n".join(["id,name,types,lon,lat,capacity", *rows]) + "\n"
+    parsed = parse_file(data.encode(), "s.csv")
+    assert [s.capacity for s in parsed.stations] == [MAX_CAPACITY]
+    assert [(p.row, p.field) for p in parsed.problems] == [(3, "capacity")]

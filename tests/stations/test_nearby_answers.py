@@ -10,7 +10,7 @@ opening as the first minute ``hours.status`` says open; the JSON text as ``json.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from hypothesis import given, settings
@@ -64,6 +64,12 @@ def stations(draw: st.DrawFn) -> list[Station]:
                 opening_hours=draw(st.sampled_from(HOURS)),
                 operating_status=draw(st.sampled_from(OPERATING_STATUSES)),
                 amenities=draw(st.dictionaries(st.sampled_from(AMENITIES[:4]), st.sampled_from(["yes", "no"]))),
+                # the fields a cold Feature text writes from the station itself (dates, floats of any size, ids)
+                address=draw(st.none() | NAMES),
+                capacity=draw(st.none() | st.integers(0, 1_000_000)),
+                area_m2=draw(st.none() | st.sampled_from([12.5, 1e-5, 3e16, 100.0]) | st.floats(0.001, 1e6)),
+                verified_at=draw(st.none() | st.dates(date(2020, 1, 1), date(2026, 12, 31))),
+                external_ids=draw(st.sampled_from([{}, {"osm": "node/1", "acftu": 'a"b'}])),
             )
         )
     return result
