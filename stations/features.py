@@ -212,21 +212,24 @@ def extent(source: Source) -> BBox | None:
 
 # -- the sources ------------------------------------------------------------------------------------------------
 
-_station_sources: weakref.WeakKeyDictionary[Snapshot, Source] = weakref.WeakKeyDictionary()
+_station_points: weakref.WeakKeyDictionary[Snapshot, tuple[list[str], NDArray[np.float64]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Each snapshot's station ids and bounds by id, kept with it (nothing in them refers back to the snapshot)."""
 
 
 def station_source(snapshot: Snapshot) -> Source:
-    """Every station of ``snapshot`` by id, as points (kept per snapshot: a new registry version builds anew)."""
-    source = _station_sources.get(snapshot)
-    if source is None:
-        source = _points(snapshot.by_id())
-        _station_sources[snapshot] = source
-    return source
+    """Every station of ``snapshot`` by id, as points (ids and bounds kept per snapshot: a new registry version
+    builds anew); each Feature built from the snapshot when asked for."""
+    stations = snapshot.by_id()
+    kept = _station_points.get(snapshot)
+    if kept is None:
+        lon, lat = stations.lon, stations.lat
+        kept = _station_points[snapshot] = (stations.ids, np.column_stack([lon, lat, lon, lat]))
+    return _points(stations, *kept)
 
 
-def _points(stations: StationsAt) -> Source:
-    lon, lat = stations.lon, stations.lat
-
+def _points(stations: StationsAt, ids: list[str], bounds: NDArray[np.float64]) -> Source:
     def feature(i: int) -> dict[str, Any]:
         (row,) = station_rows([stations[i]])
         return {
@@ -236,7 +239,7 @@ def _points(stations: StationsAt) -> Source:
             "properties": {column: row[column] for column in STATION_COLUMNS},
         }
 
-    return Source(stations.ids, np.column_stack([lon, lat, lon, lat]), None, feature)
+    return Source(ids, bounds, None, feature)
 
 
 def _polygons(ids: Sequence[str | int], geometries: Sequence[Any], properties: Sequence[dict[str, Any]]) -> Source:

@@ -39,7 +39,7 @@ from stations.planning.report import CoverageReport, SitingReport
 from stations.planning.requests import CoverageRequest, PlanningLimits, SitingRequest
 from stations.planning.siting import propose_sites
 from stations.registry import Registry
-from stations.snapshot import lon_lat
+from stations.snapshot import StationsAt, lon_lat
 
 if TYPE_CHECKING:
     from stations.planning.filters import CoverageFilters
@@ -96,12 +96,24 @@ class Planner:
             if key in self._cache:  # another thread computed it meanwhile: keep one
                 return cast(T, self._cache[key][0])
             if size <= self.cache_bytes:
+                self._forget_older_than(getattr(value, "version", None))
                 self._cache[key] = (value, size)
                 self._cached_bytes += size
             while self._cached_bytes > self.cache_bytes:
                 _, (_, dropped) = self._cache.popitem(last=False)
                 self._cached_bytes -= dropped
         return value
+
+    def _forget_older_than(self, version: object) -> None:
+        """Drop (lock held) the cached reports of registry versions before ``version`` (None: no report): a report's
+        stations are its snapshot's (``StationsAt``), so an old report would keep an old snapshot alive."""
+        if not isinstance(version, int):
+            return
+        for key, (value, size) in list(self._cache.items()):
+            older = getattr(value, "version", None)
+            if isinstance(older, int) and older < version:
+                del self._cache[key]
+                self._cached_bytes -= size
 
     def clear_cache(self) -> None:
         """Drop every cached grid and answer, and hand freed memory back to the system where the C library
@@ -193,6 +205,8 @@ def value_bytes(value: object, seen: set[int] | None = None) -> int:
     seen.add(id(value))
     if isinstance(value, np.ndarray):
         return int(value.nbytes) + 112
+    if isinstance(value, StationsAt):  # its positions; the snapshot is the registry's (older ones: _forget_older_than)
+        return sys.getsizeof(value) + value_bytes(value.positions, seen)
     if isinstance(value, sparse.sparray | sparse.spmatrix):
         return sum(value_bytes(getattr(value, name, None), seen) for name in ("data", "indices", "indptr", "coords"))
     if isinstance(value, shapely.Geometry):

@@ -270,3 +270,21 @@ def test_going_over_every_station_keeps_only_the_hot_ones(monkeypatch: pytest.Mo
     snapshot = Snapshot(made)
     assert list(snapshot.stations) == made
     assert snapshot._station.cache_info().currsize == 5
+
+
+def test_what_is_kept_per_snapshot_lets_the_snapshot_go() -> None:
+    """The OGC station source's ids and bounds are kept per snapshot in a weak-keyed table: what it keeps must not
+    refer back to the snapshot, or no snapshot that served the collection would ever be freed."""
+    import gc
+    import weakref
+
+    from stations import features
+
+    made = [Station(id=f"S{i}", name="驿站", types=["driver_home"], lon=120.1 + i / 1000, lat=30.2) for i in range(3)]
+    snapshot = Snapshot(made)
+    source = features.station_source(snapshot)
+    assert [source.feature(i)["id"] for i in range(len(source))] == ["S0", "S1", "S2"]
+    gone = weakref.ref(snapshot)
+    del snapshot, source
+    gc.collect()
+    assert gone() is None

@@ -337,3 +337,26 @@ def test_planning_builds_no_station() -> None:
     filtered_coverage(planner, request, filters)
     hour_profile(planner, request, filters)
     assert planner.registry.snapshot()._station.cache_info().currsize == 0
+
+
+def test_a_newer_registry_version_lets_the_older_reports_go() -> None:
+    """A cached report holds its snapshot (its stations are the snapshot's columns): once a report of a newer
+    registry version is cached, the older reports are dropped and the older snapshot is freed."""
+    import gc
+    import weakref
+
+    data = {"lon": WEST + 0.01, "lat": SOUTH + 0.01, "hours": HOURS_TEXTS[1], "status": "normal", "hot_water": "yes",
+            "toilet": None, "kind": "outdoor_worker"}  # fmt: skip
+    stations = [make_station(i, {**data, "lon": WEST + i / 500}) for i in range(4)]
+    registry = FakeRegistry(stations)
+    planner = Planner(registry, None)  # type: ignore[arg-type]  # a registry as the planner reads it
+    request = CoverageRequest(radius_m=300.0, cell_m=100)
+    first = planner.coverage(request)
+    planner.hotspots(request)
+    old = weakref.ref(registry.current)
+    registry.current = Snapshot(stations[:3], version=2)
+    del first
+    assert len(planner.coverage(request).stations) == 3
+    gc.collect()
+    assert old() is None
+    assert {getattr(value, "version", 2) for value, _ in planner._cache.values()} == {2}
