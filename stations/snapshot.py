@@ -170,6 +170,15 @@ class StationsAt(Sequence[Station]):
         """The stations where ``keep`` (one flag per station of this sequence) is set, in order."""
         return StationsAt(self._snapshot, self.positions[keep])
 
+    def open_in(self, adcode: str | None) -> NDArray[np.bool_]:
+        """Which of these stations are not closed for good and have the district code ``adcode`` (None: none)."""
+        columns = self._snapshot.columns
+        texts = columns.adcode_texts
+        code = -1 if adcode is None else texts.index(adcode) if adcode in texts else -2  # -2: no station's
+        found: NDArray[np.bool_] = columns.adcode_code[self.positions] == code
+        found &= columns.status[self.positions] != _CLOSED_STATUS
+        return found
+
     def adcode_counts(self) -> dict[str, int]:
         """How many of these stations each district code has (stations without one left out)."""
         columns = self._snapshot.columns

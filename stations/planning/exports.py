@@ -434,19 +434,18 @@ def site_streets(sites: Sequence[dict[str, Any]], stations: Sequence[Station]) -
     """
     from geo.distance import haversine_m
     from stations.places import street_names
-    from stations.snapshot import StationsAt, lon_lat
+    from stations.snapshot import Snapshot, StationsAt
 
-    lon, lat = lon_lat(stations)  # a snapshot's stations: from its columns, only the JSON of those near a site read
-    fields = stations.payload if isinstance(stations, StationsAt) else lambda i: stations[i].model_dump()
+    if not isinstance(stations, StationsAt):  # stations of no snapshot: one is made of them (one way to read them)
+        stations = Snapshot(list(stations)).stations
+    lon, lat = stations.lon, stations.lat  # from the columns: only the JSON of the stations near a site is read
     found: list[str | None] = []
     for site in sites:
         distance = np.asarray(haversine_m(site["lon"], site["lat"], lon, lat), dtype=float).reshape(-1)
-        near = np.flatnonzero(distance <= STREET_RADIUS_M)
+        near = np.flatnonzero((distance <= STREET_RADIUS_M) & stations.open_in(site.get("adcode")))
         street = None
         for position in near[np.argsort(distance[near], kind="stable")].tolist():  # nearest first
-            station = fields(position)
-            if station.get("operating_status") == "closed" or station.get("adcode") != site.get("adcode"):
-                continue
+            station = stations.payload(position)
             names = [
                 s for s in street_names(station.get("address"), station["name"]) if s.endswith(_SUBDISTRICT_ENDINGS)
             ]
