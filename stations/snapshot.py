@@ -496,8 +496,9 @@ class Snapshot:
         bbox: tuple[float, float, float, float] | None = None,
         adcode: str | None = None,
         types: Sequence[str] = (),
-    ) -> list[Station]:
-        """Stations in a lon/lat box (west, south, east, north), a district and of any of ``types``, by id."""
+    ) -> StationsAt:
+        """Stations in a lon/lat box (west, south, east, north), a district and of any of ``types``, by id: chosen
+        from the columns, each built when read."""
         positions = self.index.in_bbox(*bbox) if bbox is not None else np.arange(len(self), dtype=np.intp)
         type_mask = _bits(types, STATION_TYPES)
         if type_mask:
@@ -506,8 +507,7 @@ class Snapshot:
             texts = self.columns.adcode_texts
             code = texts.index(adcode) if adcode in texts else -2  # -2: no station's
             positions = positions[self.columns.adcode_code[positions] == code]
-        positions = positions[np.argsort(self.columns.ids[positions], kind="stable")]
-        return [self.at(i) for i in positions.tolist()]
+        return StationsAt(self, positions[np.argsort(self.columns.ids[positions], kind="stable")])
 
     def counts_by_adcode(self, include_closed: bool = True) -> dict[str | None, dict[str, int]]:
         """Number of stations of each type per adcode (None: outside every district), adcodes in the order their

@@ -132,7 +132,7 @@ def list_stations(registry: Registry, query: StationListQuery, today: date) -> S
     """
     registry.check_adcode(query.adcode)
     snapshot = registry.snapshot()
-    stations: Sequence[Station] = snapshot.stations
+    stations: Sequence[Station]
     text = query.text.strip()
     if text:
         from stations.search import find
@@ -140,5 +140,8 @@ def list_stations(registry: Registry, query: StationListQuery, today: date) -> S
         with registry.store.engine.connect() as connection:
             ids = find(connection, text, len(snapshot) + 1)
         stations = [s for s in map(snapshot.get, ids) if s is not None]
+    else:  # district and type chosen from the columns: only those are built (a district's hundreds, not a million)
+        types = (query.station_type,) if query.station_type is not None else ()
+        stations = snapshot.select(None, query.adcode, types)
     chosen = ordered(filtered(stations, query, today), query.sort, query.descending)
     return paged(chosen, query.page, query.per_page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -178,7 +179,7 @@ def list_stations(
     districts = registry.districts
     if adcode is not None and districts is not None and adcode not in districts.adcodes:
         raise InvalidValue("adcode", adcode, "unknown district", districts.adcodes)
-    chosen = snapshot.select(box, adcode, params.names(types, STATION_TYPES, "types"))
+    chosen: Sequence[Station] = snapshot.select(box, adcode, params.names(types, STATION_TYPES, "types"))
     today, max_age = hours.today(), settings.stale_after_days
     if stale is not None:
         chosen = [s for s in chosen if s.is_stale(today, max_age) == stale]
