@@ -55,7 +55,7 @@ from stations.store import HistoryRow, StationRow, Store
 
 LOGGER = logging.getLogger("yizhan.column_cache")
 MAGIC = b"YIZHAN-COLUMNS\n\x00"
-FORMAT = 1
+FORMAT = 2
 """Bump when the file's layout changes (a digest of the code shaping the columns is in the key as well)."""
 ALIGN = 64
 MIN_STATIONS = 100_000

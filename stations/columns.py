@@ -48,6 +48,8 @@ from stations.store import StationRow, Store, json_loads
 _TYPE_BIT = {name: 1 << i for i, name in enumerate(STATION_TYPES)}
 _AMENITY_BIT = {name: 1 << i for i, name in enumerate(AMENITIES)}
 _STATUS_CODE = {name: i for i, name in enumerate(OPERATING_STATUSES)}
+NEVER_VERIFIED = -1
+"""``verified_day`` of a station never verified (a real day's ordinal is at least 1)."""
 READ_CHUNK = 20_000
 """Rows read and parsed at a time by ``read``: a large registry's JSON is never all held as Python objects."""
 CODED = {"hours": "opening_hours", "adcode": "adcode", "photo": "photo_url", "amenities": "amenities"}
@@ -69,6 +71,8 @@ class StationColumns:
     type_bits: NDArray[np.uint32]
     amenity_bits: NDArray[np.uint64]
     status: NDArray[np.int8]
+    verified_day: NDArray[np.int32]
+    """The day it was last verified (``date.toordinal``), ``NEVER_VERIFIED`` if never (its JSON keeps it too)."""
     hours_code: NDArray[np.int32]
     hours_texts: tuple[str, ...]
     adcode_code: NDArray[np.int32]
@@ -269,7 +273,7 @@ def _trusted(data: dict[str, Any]) -> Station:
     return station
 
 
-_ROW_ARRAYS = ("ids", "lon", "lat", "type_bits", "amenity_bits", "status", "segment", "start", "end")
+_ROW_ARRAYS = ("ids", "lon", "lat", "type_bits", "amenity_bits", "status", "verified_day", "segment", "start", "end")
 
 
 def _compact_codes(columns: StationColumns, positions: NDArray[np.intp]) -> dict[str, Any]:
@@ -330,7 +334,7 @@ def _json(rest: dict[str, Any]) -> bytes:
 def _parsed(texts: Sequence[bytes | str | dict[str, Any]]) -> StationColumns:
     """Columns of one chunk of stored JSON texts (one buffer)."""
     count = len(texts)
-    ids, lon, lat, type_bits, amenity_bits, status, rest = [], [], [], [], [], [], []
+    ids, lon, lat, type_bits, amenity_bits, status, verified, rest = [], [], [], [], [], [], [], []
     coded: dict[str, list[str | None]] = {name: [] for name in CODED}
     type_cache: dict[tuple[str, ...], int] = {}
     amenity_cache: dict[bytes, tuple[str, int]] = {}  # by JSON text: (the text, bits of those "yes")
@@ -358,6 +362,8 @@ def _parsed(texts: Sequence[bytes | str | dict[str, Any]]) -> StationColumns:
             coded["amenities"].append(None)
             amenity_bits.append(0)
         status.append(_STATUS_CODE[data.get("operating_status", "normal")])
+        day = data.get("verified_at")
+        verified.append(date.fromisoformat(str(day)).toordinal() if day else NEVER_VERIFIED)
         coded["hours"].append(data.get("opening_hours") or None)
         coded["adcode"].append(data.get("adcode"))
         coded["photo"].append(data.get("photo_url"))
@@ -377,6 +383,7 @@ def _parsed(texts: Sequence[bytes | str | dict[str, Any]]) -> StationColumns:
         type_bits=np.array(type_bits, dtype=np.uint32),
         amenity_bits=np.array(amenity_bits, dtype=np.uint64),
         status=np.array(status, dtype=np.int8),
+        verified_day=np.array(verified, dtype=np.int32),
         segment=np.zeros(count, dtype=np.int32),
         start=end - lengths,
         end=end,

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from geo.distance import m_from_chord, unit_vectors
 from geo.index import NearestIndex
 from stations import hours
-from stations.columns import StationColumns
+from stations.columns import NEVER_VERIFIED, StationColumns
 from stations.errors import InvalidValue
 from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
 from stations.vocabulary import CLOSED_STATUSES
@@ -261,7 +261,6 @@ class Snapshot:
         # stations that are closed whatever their hours say share the code -2; unknown hours -1
         self._hours_code = np.where(np.isin(columns.status, _CLOSED_STATUS_CODES), -2, columns.hours_code)
         self._station = lru_cache(maxsize=HOT_STATIONS)(columns.station)  # no reference back to the snapshot
-        self._stale_counts: dict[tuple[date, int], int] = {}
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -283,14 +282,10 @@ class Snapshot:
         return StationsAt(self, np.flatnonzero(ok).astype(np.intp))
 
     def stale_count(self, day: date, max_age_days: int) -> int:
-        """How many stations (not closed for good) are stale on ``day`` (``Station.is_stale``): counted once per day
-        and age, as it builds every station in turn."""
-        key = (day, max_age_days)
-        if key not in self._stale_counts:
-            self._stale_counts[key] = sum(
-                1 for s in self.stations if s.operating_status != "closed" and s.is_stale(day, max_age_days)
-            )
-        return self._stale_counts[key]
+        """How many stations (not closed for good) are stale on ``day`` (``Station.is_stale``): from the columns."""
+        verified = self.columns.verified_day
+        stale = (verified == NEVER_VERIFIED) | (day.toordinal() - verified > max_age_days)
+        return int(np.count_nonzero(stale & ~self._closed_for_good))
 
     def at(self, position: int) -> Station:
         """The station at ``position``, built from its columns (the ``HOT_STATIONS`` most recent kept)."""

@@ -236,7 +236,8 @@ def test_a_commit_writes_all_or_nothing(console: Console) -> None:
 def test_csrf_missing_or_wrong_is_403_and_nothing_written(console: Console) -> None:
     keeper, editor = console.keeper, console.editor
     job_id, _ = checked(editor, csv_bytes(HEADER, ["KP-CSRF,跨站驿站,户外劳动者服务站,120.21,30.21,,"]))
-    report = keeper.app.state.reports.submit("KP-UPD", "closed", "client-csrf", "门锁着")
+    keeper.add("KP-CSRF-R", name="报告的驿站", lon=120.1800, lat=30.2900)  # its own: tests run in any order
+    report = keeper.app.state.reports.submit("KP-CSRF-R", "closed", "client-csrf", "门锁着")
     before = keeper.written()
     for path, form in (
         (f"/console/imports/{job_id}/commit", {}),
@@ -257,7 +258,8 @@ def test_csrf_missing_or_wrong_is_403_and_nothing_written(console: Console) -> N
 
 def test_a_viewer_sees_no_write_controls_and_gets_403(console: Console) -> None:
     keeper, viewer = console.keeper, console.viewer
-    report = keeper.app.state.reports.submit("KP-SAME", "hours_wrong", "client-viewer", "周末不开门")
+    keeper.add("KP-VIEW-R", name="被报告的驿站", lon=120.1900, lat=30.2950)  # its own: tests run in any order
+    report = keeper.app.state.reports.submit("KP-VIEW-R", "hours_wrong", "client-viewer", "周末不开门")
     imports = viewer.client.get("/console/imports")
     reports = viewer.client.get("/console/reports")
     assert imports.status_code == reports.status_code == 200
@@ -284,13 +286,14 @@ def test_an_upload_belongs_to_its_session(console: Console) -> None:
 
 def test_a_report_is_resolved_with_a_note(console: Console) -> None:
     keeper, editor = console.keeper, console.editor
-    report = keeper.app.state.reports.submit("KP-NEAR", "moved", "client-note", HOSTILE, (120.1702, 30.2752))
+    keeper.add("KP-NOTE", name="搬走的驿站", lon=120.2500, lat=30.3300)  # its own: tests run in any order
+    report = keeper.app.state.reports.submit("KP-NOTE", "moved", "client-note", HOSTILE, (120.1702, 30.2752))
     queue = editor.client.get("/console/reports")
-    assert f'id="report-{report.id}"' in queue.text and "/console/stations/KP-NEAR" in queue.text
+    assert f'id="report-{report.id}"' in queue.text and "/console/stations/KP-NOTE" in queue.text
     note = f"已电话核实，站点搬到对面 {HOSTILE}"
     response = post(editor, f"/console/reports/{report.id}", status="resolved", note=note)
     assert response.status_code == 303 and response.headers["location"].startswith("/console/reports?")
-    closed = keeper.app.state.reports.list("resolved", station_id="KP-NEAR")[0]
+    closed = keeper.app.state.reports.list("resolved", station_id="KP-NOTE")[0]
     assert (closed.id, closed.status, closed.resolved_by, closed.resolution) == (report.id, "resolved", "编辑甲", note)
     again = post(editor, f"/console/reports/{report.id}", status="rejected", note="晚了一步")
     assert again.status_code == 409 and "已经被处理过了" in again.text

@@ -83,9 +83,8 @@ def same_answers(got: list[tuple[str, float]], every: list[tuple[str, float]], k
 
 def column_values(columns: StationColumns) -> dict[str, Any]:
     """Every column by position, coded texts decoded (so two builds compare whatever their codes)."""
-    values: dict[str, Any] = {
-        name: getattr(columns, name).tolist() for name in ("ids", "lon", "lat", "type_bits", "amenity_bits", "status")
-    }
+    arrays = ("ids", "lon", "lat", "type_bits", "amenity_bits", "status", "verified_day")
+    values: dict[str, Any] = {name: getattr(columns, name).tolist() for name in arrays}
     values.update({name: columns.texts(name) for name in CODED})
     values["payloads"] = [columns.payload(i) for i in range(len(columns))]
     return values
@@ -258,6 +257,9 @@ def test_the_stations_a_snapshot_serves_are_those_each_station_says_it_serves(
     assert as_text == [s.opening_hours or None for s in expected]
     assert closed.tolist() == plain_closed.tolist() == [s.is_closed for s in expected]
     assert list(snapshot.by_id()) == sorted(every, key=lambda s: s.id.encode())
+    for day, age in ((date(2026, 12, 4), 3), (date(2026, 12, 4), 4), (date(2027, 6, 1), 180)):
+        stale = [s for s in every if s.operating_status != "closed" and s.is_stale(day, age)]
+        assert snapshot.stale_count(day, age) == len(stale)
 
 
 def test_going_over_every_station_keeps_only_the_hot_ones(monkeypatch: pytest.MonkeyPatch) -> None:
