@@ -110,6 +110,14 @@ class StationColumns:
         it was written, so put together without validating again (``_trusted``; what a nearby answer pays)."""
         return _trusted(self.payload(position))
 
+    def code(self, name: str, text: str | None) -> int:
+        """The code ``text`` has in the coded column ``name`` (``CODED``): -1 for None (absent), -2 for a text no
+        station holds (so it matches none)."""
+        if text is None:
+            return -1
+        texts: tuple[str, ...] = getattr(self, f"{name}_texts")
+        return texts.index(text) if text in texts else -2
+
     def texts(self, name: str) -> list[str | None]:
         """Each station's value of the coded column ``name`` (``CODED``), None where absent."""
         values: list[str | None] = [*getattr(self, f"{name}_texts"), None]  # code -1 reads the last

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -222,7 +222,7 @@ def find_duplicates(
     rows = np.array([row for row, _ in new], dtype=np.int64)
     new_stations = [s for _, s in new]
     new_ids = _id_keys(new_stations)
-    existing = _Existing(snapshot)
+    existing = snapshot.stations  # each built when read: the few near the new rows, not all of them
     new_index = NearestIndex(lon, lat)
     if max_pairs is not None:
         _check_close_pairs(snapshot.index, new_index, lon, lat, max_pairs)
@@ -270,26 +270,6 @@ def _check_close_pairs(
 DUPLICATE_CHUNK = 20_000
 """New rows per batched radius query, and a tenth of the pairs between new rows judged at a time: bounds the
 memory of the pairs found, and how long a cancel waits."""
-
-
-class _Existing(Sequence[Station]):
-    """The snapshot's stations by position, each built when asked for (``Snapshot.at``): the duplicate report
-    needs the few near the new rows, not the million ``Snapshot.stations`` would build."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-
-    def __len__(self) -> int:
-        return len(self.snapshot)
-
-    @overload
-    def __getitem__(self, position: int) -> Station: ...
-    @overload
-    def __getitem__(self, position: slice) -> Sequence[Station]: ...
-    def __getitem__(self, position: int | slice) -> Station | Sequence[Station]:
-        if isinstance(position, slice):
-            return [self.snapshot.at(i) for i in range(len(self))[position]]
-        return self.snapshot.at(position)
 
 
 class _Judge:

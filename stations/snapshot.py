@@ -173,9 +173,7 @@ class StationsAt(Sequence[Station]):
     def open_in(self, adcode: str | None) -> NDArray[np.bool_]:
         """Which of these stations are not closed for good and have the district code ``adcode`` (None: none)."""
         columns = self._snapshot.columns
-        texts = columns.adcode_texts
-        code = -1 if adcode is None else texts.index(adcode) if adcode in texts else -2  # -2: no station's
-        found: NDArray[np.bool_] = columns.adcode_code[self.positions] == code
+        found: NDArray[np.bool_] = columns.adcode_code[self.positions] == columns.code("adcode", adcode)
         found &= columns.status[self.positions] != _CLOSED_STATUS
         return found
 
@@ -499,9 +497,7 @@ class Snapshot:
         if type_mask:
             positions = positions[(self._type_bits[positions] & type_mask) != 0]
         if adcode is not None:
-            texts = self.columns.adcode_texts
-            code = texts.index(adcode) if adcode in texts else -2  # -2: no station's
-            positions = positions[self.columns.adcode_code[positions] == code]
+            positions = positions[self.columns.adcode_code[positions] == self.columns.code("adcode", adcode)]
         return StationsAt(self, positions[np.argsort(self.columns.ids[positions], kind="stable")])
 
     def counts_by_adcode(self, include_closed: bool = True) -> dict[str | None, dict[str, int]]:
