@@ -10,7 +10,8 @@ TEST_WORKERS ?= 3
 
 .PHONY: run test test-fast lint lint-js bench load sample clean
 
-$(STAMP): pyproject.toml
+# pip builds geo/_sphere_tree.c (the nearest index's C k-d tree) in place: a change to it reinstalls
+$(STAMP): pyproject.toml geo/_sphere_tree.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

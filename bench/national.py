@@ -14,7 +14,7 @@ Nearest (k = 1 and 10): queries are riders near stations (a random station plus 
 seeded). Measured side by side: ours (``geo.index.NearestIndex``), scipy's cKDTree on the same unit vectors,
 and brute-force haversine over all stations (numpy, argpartition). Single-query latency: one query at a time,
 ``perf_counter_ns``, median and p99, garbage collector off. Batch: queries/s of one bulk call on one core
-(NearestIndex pins pykdtree to one OpenMP thread; cKDTree with ``workers=1``; brute force is a loop).
+(NearestIndex's own C tree runs on one thread; cKDTree with ``workers=1``; brute force is a loop).
 Exactness: distances of the k found against brute force on 1,000 separate queries.
 
 Coverage (radius 1,000 m): ``national_coverage_serial``'s loop (``province_table`` per province, in this

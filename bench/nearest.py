@@ -9,7 +9,10 @@ Run from the repository root::
 Stations are uniform random (seeded) over a Hangzhou-sized box, lon 118.3-120.8, lat 29.2-30.6; queries
 are drawn from the same box with other seeds. Structures measured side by side:
 
-* ours      ``geo.index.NearestIndex`` (pykdtree on 3-D unit vectors; exact great-circle order)
+* ours      ``geo.index.NearestIndex`` (our C k-d tree on 3-D unit vectors, geo/_sphere_tree.c; exact great-circle
+  order)
+* pykdtree  pykdtree's KDTree on the same unit vectors + chord->metres (what NearestIndex used until 2026-12-04;
+  exact)
 * cKDTree   ``scipy.spatial.cKDTree`` on the same unit vectors (previous anchor; exact)
 * brute     numpy haversine over all n points + argpartition (the reference for exactness)
 * rtree     libspatialindex 2-D R-tree on raw lon/lat, ``nearest`` (planar degrees: not great-circle)
@@ -104,6 +107,27 @@ class Ours(Structure):
 
     def batch(self, qx: Floats, qy: Floats, k: int) -> Ints:
         return self.index.query_many(qx, qy, k)[0]
+
+
+class PyKDTree(Structure):
+    """Unit vectors + pykdtree query + chord->metres: the tree NearestIndex was built on before its own."""
+
+    name = "pykdtree (unit vec)"
+
+    def build(self, lon: Floats, lat: Floats) -> None:
+        self.tree = KDTree(unit_vectors(lon, lat), leafsize=16)
+
+    def single(self, x: float, y: float, k: int) -> tuple[Ints, Floats | None]:
+        lon_r, lat_r = math.radians(x), math.radians(y)
+        cos_lat = math.cos(lat_r)
+        point = np.array([[cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r)]])
+        chord, found = self.tree.query(point, k=k)
+        return found.reshape(-1), m_from_chord(chord.reshape(-1))
+
+    def batch(self, qx: Floats, qy: Floats, k: int) -> Ints:
+        chord, found = self.tree.query(unit_vectors(qx, qy), k=k)
+        m_from_chord(chord)  # metres too, as ours returns them
+        return np.asarray(found, dtype=np.intp).reshape(len(qx), k)
 
 
 class CKDTree(Structure):
@@ -334,9 +358,9 @@ def measure(n: int, counts: Counts, seed: int, log: Callable[[str], None]) -> tu
     sx, sy = queries(counts.single, 1)
     bx, by = queries(counts.batch, 2)
     ex, ey = queries(counts.exact, 3)
-    structures: list[Structure] = [Ours(), CKDTree(), Brute(), RTree(), STRTree()]
+    structures: list[Structure] = [Ours(), PyKDTree(), CKDTree(), Brute(), RTree(), STRTree()]
     rows: list[Row] = []
-    brute = structures[2]
+    brute = structures[3]
     assert isinstance(brute, Brute)
     refs: dict[int, Floats] = {}
     for s in structures:
@@ -371,7 +395,7 @@ def measure(n: int, counts: Counts, seed: int, log: Callable[[str], None]) -> tu
 
     # where the single-query time goes: the tree call alone, on pre-made unit vectors
     vectors = [v[None, :] for v in unit_vectors(sx, sy)]
-    pyk = KDTree(unit_vectors(lon, lat), leafsize=16)  # as NearestIndex builds it
+    pyk = next(s for s in structures if isinstance(s, PyKDTree)).tree
     ckd = next(s for s in structures if isinstance(s, CKDTree)).tree
     tree_only: dict[str, float] = {}
     for k in KS:

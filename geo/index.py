@@ -2,8 +2,10 @@
 
 Points become 3-D unit vectors (``geo.distance.unit_vectors``); chord order equals great-circle order, so a
 k-d tree on the vectors answers k-nearest and within-radius queries exactly, including near the poles and
-across the antimeridian. The tree is pykdtree's (chosen by ``bench/nearest.py``: it answers a single k=10
-query in a third of the time of scipy's cKDTree). Distances are great-circle metres, 2R·asin(chord / 2).
+across the antimeridian. The k-d tree is our own, in C (``geo/_sphere_tree.c``): one call makes the point's unit
+vector, searches and writes metres, so a single k=10 query at 1M points takes a few µs (``bench/nearest.py``:
+pykdtree's call alone, which served before, took ~10 µs; scipy's cKDTree ~40 µs). Distances are great-circle
+metres, 2R·asin(chord / 2).
 
 A ``NearestIndex`` is immutable: build a new one after the points change and swap the reference.
 
@@ -23,14 +25,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pykdtree.kdtree import KDTree
-from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:  # scipy and rtree load when a radius batch or a box is first asked: nearest needs neither
     from rtree import index as rtree_index
     from scipy.spatial import cKDTree
 
-from geo.distance import EARTH_RADIUS_M, chord_from_m, m_from_chord, unit_vectors
+from geo._sphere_tree import SphereTree
+from geo.distance import EARTH_RADIUS_M, chord_from_m, unit_vectors
 
 Accept = Callable[[NDArray[np.intp]], NDArray[np.bool_]]
 """Filter for candidates: takes point positions, returns which of them may be answered."""
@@ -39,40 +40,14 @@ MAX_FIRST_FETCH = 1024
 """Most candidates a filtered query asks the tree for at first, whatever share its filter passes."""
 _CHORD_SLACK = 1e-12  # widen the chord bound a hair; the exact cut in metres is applied afterwards
 
-# One OpenMP thread: a single query otherwise pays ~2 ms waking pykdtree's thread team on a busy machine,
-# and a server answers many queries at once anyway.
-threadpool_limits(1, user_api="openmp")
-
-
-def _unit_vector(lon: float, lat: float) -> NDArray[np.float64]:
-    """(1, 3) unit vector of one point; plain math is several times faster than numpy for one point."""
-    lon_r, lat_r = math.radians(lon), math.radians(lat)
-    cos_lat = math.cos(lat_r)
-    return np.array([[cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r)]])
-
 
 def _metres(chord: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``m_from_chord`` in place on a fresh array: a third of the ufunc calls on the hot path."""
+    """``m_from_chord`` in place on a fresh array: a third of the ufunc calls."""
     np.minimum(chord, 2.0, out=chord)  # rounding can push an antipodal chord a hair past 2
     chord *= 0.5
     np.arcsin(chord, out=chord)
     chord *= 2.0 * EARTH_RADIUS_M
     return chord
-
-
-def _z_order(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.intp]:
-    """Positions of the points along a Z-order (Morton) curve over a 2¹⁶ × 2¹⁶ lon/lat grid: points near each other
-    come near each other in memory, so a query reads fewer cache lines (bench/nearest.py at 1M points: the tree
-    call ~10% faster than on points in random order)."""
-
-    def spread(v: NDArray[np.uint64]) -> NDArray[np.uint64]:  # bit i of v to bit 2i
-        for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
-            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
-        return v
-
-    x = ((lon + 180.0) * (65535 / 360.0)).astype(np.uint64)
-    y = ((lat + 90.0) * (65535 / 180.0)).astype(np.uint64)
-    return np.argsort(spread(x) | (spread(y) << np.uint64(1)), kind="stable").astype(np.intp)
 
 
 def _chord_bound(radius_m: float) -> float:
@@ -113,10 +88,7 @@ class NearestIndex:
         if self.lon.shape != self.lat.shape:
             raise ValueError(f"lon and lat differ in length: {self.lon.size} != {self.lat.size}")
         self.lon.flags.writeable = self.lat.flags.writeable = False
-        # the tree holds the points in Z-order; _order maps its positions back to the caller's
-        self._order = _z_order(self.lon, self.lat)
-        vectors = unit_vectors(self.lon[self._order], self.lat[self._order])
-        self._tree = KDTree(vectors, leafsize=leafsize) if self.lon.size else None
+        self._tree = SphereTree(unit_vectors(self.lon, self.lat), leafsize, 2.0 * EARTH_RADIUS_M)
 
     def __len__(self) -> int:
         return int(self.lon.size)
@@ -134,7 +106,7 @@ class NearestIndex:
         """The ``k`` nearest accepted points to (lon, lat), optionally only those within ``radius_m``.
 
         With ``k=None`` every accepted point within ``radius_m`` is returned. Results are sorted by
-        distance (exact ties in pykdtree's order). ``accept`` is called on candidate positions nearest-first,
+        distance (exact ties in the tree's own fixed order). ``accept`` is called on candidate positions nearest-first,
         so filters cost time in proportion to the candidates looked at, not to the size of the index. ``share`` is
         the caller's guess of the share of points ``accept`` passes: the first batch of candidates is that much
         larger (at most ``MAX_FIRST_FETCH``), so that a selective filter does not ask the tree again and again.
@@ -142,33 +114,29 @@ class NearestIndex:
         if k is None and radius_m is None:
             raise ValueError("give k, radius_m or both")
         n = len(self)
-        if self._tree is None or k == 0:
+        if not n or k == 0:
             return _EMPTY
         want = n if k is None else min(k, n)
-        point = _unit_vector(lon, lat)
-        if accept is None and radius_m is None:  # the plain k nearest (a rider's query): one tree call
-            chord, found = self._tree.query(point, k=want)
-            return Neighbours(self._order[found.reshape(-1)], _metres(chord.reshape(-1)))
-        bound = None if radius_m is None else _chord_bound(radius_m)
+        if accept is None and radius_m is None:  # the plain k nearest (a rider's query): one call
+            index, distance = np.empty(want, dtype=np.intp), np.empty(want)
+            self._tree.nearest(lon, lat, want, math.inf, index, distance)
+            return Neighbours(index, distance)
+        bound = math.inf if radius_m is None else _chord_bound(radius_m)
         fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
         if accept is not None and share < 1.0:
             fetch = min(n, max(fetch, min(math.ceil(fetch / max(share, 1e-6)), MAX_FIRST_FETCH)))
         while True:
-            chord, found = self._tree.query(point, k=fetch, distance_upper_bound=bound)
-            chord, found = chord.reshape(-1), found.reshape(-1)
-            if bound is not None:
-                inside = found < n  # pykdtree pads with n beyond the bound
-                chord, found = chord[inside], found[inside]
-            found = self._order[found]
-            exhausted = found.size < fetch or fetch == n
-            if accept is not None and found.size:
+            found, distance = np.empty(fetch, dtype=np.intp), np.empty(fetch)
+            count = self._tree.nearest(lon, lat, fetch, bound, found, distance)
+            found, distance = found[:count], distance[:count]
+            exhausted = count < fetch or fetch == n
+            if accept is not None and count:
                 keep = accept(found)
-                chord, found = chord[keep], found[keep]
+                found, distance = found[keep], distance[keep]
             if found.size >= want or exhausted:
                 break
             fetch = min(n, fetch * 4)
-        distance = _metres(chord[:want])
-        found = found[:want]
+        found, distance = found[:want], distance[:want]
         if radius_m is not None:
             keep = distance <= radius_m
             found, distance = found[keep], distance[keep]
@@ -182,22 +150,18 @@ class NearestIndex:
         """
         q_lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         q_lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
-        m, n = q_lon.size, len(self)
-        index = np.full((m, k), -1, dtype=np.intp)
-        distance = np.full((m, k), np.inf)
-        if self._tree is None or m == 0:
-            return index, distance
-        kk = min(k, n)
+        m = q_lon.size
         order = np.lexsort((q_lat, np.floor(q_lon * 20.0), np.floor(q_lat * 20.0)))
-        chord, found = self._tree.query(unit_vectors(q_lon[order], q_lat[order]), k=kk)
-        index[order, :kk] = self._order[found.reshape(m, kk)]
-        distance[order, :kk] = m_from_chord(chord.reshape(m, kk))
+        in_order, in_order_m = np.empty((m, k), dtype=np.intp), np.empty((m, k))
+        self._tree.nearest_many(unit_vectors(q_lon[order], q_lat[order]), k, in_order, in_order_m)
+        index, distance = np.empty_like(in_order), np.empty_like(in_order_m)
+        index[order], distance[order] = in_order, in_order_m
         return index, distance
 
     @cached_property
     def _ball_tree(self) -> cKDTree:
         """A scipy k-d tree on the unit vectors, for radius queries of many points at once; built on first use
-        (pykdtree answers k-nearest only)."""
+        (the sphere tree answers k-nearest only)."""
         from scipy.spatial import cKDTree
 
         return cKDTree(unit_vectors(self.lon, self.lat))

@@ -40,8 +40,8 @@ GROUPS = ("open", "closes_soon", "unknown", "closed")
 OPEN_FIRST_CANDIDATES = 8
 """``order="open_first"`` ranks the ``k`` × this nearest matching stations; a group short of stations among them is
 sought over every matching station at once (vectorised; which stations match and their groups worked out once per
-query), not by widening the nearest search step by step (pykdtree answers a large ``k`` slowly: ~0.25 s for
-10,000)."""
+query), not by widening the nearest search step by step (each step a search again; pykdtree, which served
+before, took ~0.1–0.25 s for k = 10,000 at 1M stations, our tree ~2 ms)."""
 
 
 @dataclass(frozen=True, slots=True)
