@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -54,8 +55,17 @@ driver homes (司机之家) and nursing rooms (母婴室). Coordinates are WGS84
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A Yizhan API app; ``settings`` default to the environment's."""
+def create_app(settings: Settings | None = None, *, freeze_at_startup: bool = False) -> FastAPI:
+    """A Yizhan API app; ``settings`` default to the environment's.
+
+    ``freeze_at_startup`` (``yizhan serve``'s workers: ``api.serving.serving_app``): once the first snapshot is
+    built, everything made so far — modules, classes, the app, the snapshot, ~200,000 objects — is moved out of the
+    cyclic garbage collector's way (``gc.freeze``). Otherwise each full collection walks them all again: 130–190 ms
+    with every request of the worker waiting, at the sample and at 1M stations alike, and at 1M the caches' churn
+    brings one every ~2,000 nearby answers (bench/RESULTS.md, 2026-12-04 21:00). Only what start-up made is frozen;
+    it is still freed by reference counting when dropped (the first snapshot after a refresh). Not for a process
+    that makes and drops app after app (tests): a dropped app is a cycle, and a frozen cycle is never collected.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -70,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.reports = Reports(app.state.registry.store, settings.reports_per_hour)
         app.state.people = People.from_settings(app.state.registry.store, settings)
         app.state.people.prepare()  # its dummy hash: the first unknown name at sign-in costs what a known one does
+        if freeze_at_startup:
+            gc.collect()  # no garbage of start-up's frozen with the rest
+            gc.freeze()
         yield
         app.state.registry.stop_background()
         app.state.registry.store.engine.dispose()

@@ -119,7 +119,7 @@ def serve(
     from api.serving import run_workers, uvicorn_options
 
     config = uvicorn.Config(
-        "api.app:create_app",
+        "api.serving:serving_app",
         factory=True,
         host=host,
         port=port,

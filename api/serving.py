@@ -9,8 +9,10 @@ connection opening or of the first byte of the next request (checked every quart
 first. The time to send the body is bounded in the app (``api.limits.BodyTimeout``), where it can be answered like
 any other error.
 
-``run_workers`` runs ``--workers N`` processes under uvicorn's supervisor, each with a listening socket of its own
-(``SO_REUSEPORT``): with one shared socket the kernel handed nearly every new connection to one worker.
+``serving_app`` is the app a worker serves: ``create_app`` with what a long-lived server wants (``gc.freeze``
+after start-up). ``run_workers`` runs ``--workers N`` processes under uvicorn's supervisor, each with a listening
+socket of its own (``SO_REUSEPORT``): with one shared socket the kernel handed nearly every new connection to one
+worker.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import weakref
 from typing import Any, cast
 
 import h11
+from fastapi import FastAPI
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.supervisors import Multiprocess
 
+from api.app import create_app
 from stations.settings import get_settings
 
 PROTOCOL = "api.serving:DeadlineH11Protocol"
@@ -132,6 +136,11 @@ class _Sweeper:
 
 
 _SWEEPERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sweeper] = weakref.WeakKeyDictionary()
+
+
+def serving_app() -> FastAPI:
+    """The app ``yizhan serve`` runs in each worker (uvicorn's factory): start-up's objects frozen once it is done."""
+    return create_app(freeze_at_startup=True)
 
 
 def uvicorn_options() -> dict[str, Any]:
