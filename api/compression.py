@@ -4,7 +4,10 @@ Measured on the sample (bench/page_weight.py, RESULTS.md 2026-12-03): the rider 
 as Brotli quality 5 (6 ms) and 76 KB as gzip level 6 (7 ms); the full ``/districts`` 287 KB is 74 KB as Brotli
 and 89 KB as gzip. Brotli is preferred when the client accepts both (every current browser does over HTTP and
 HTTPS alike); quality 5 costs the CPU of gzip level 6 for 6-16% fewer bytes (quality 11 saves 10% more but is
-50 times slower, too slow for answers built per request).
+50 times slower, too slow for answers built per request). Bodies under ``SMALL_BODY`` — the answers made per
+request, a rider's nearby k=10 ~20 KB — take Brotli quality 1 instead (bench/compression.py, 2026-12-04: on the
+sample's nearby answers 90 µs for 3,537 bytes, against quality 3's 230 µs for 3,157 and quality 5's 492 µs for
+2,744 — which alone cost more CPU than making the answer; all three are three TCP segments of 1,460 bytes).
 
 Only ``200`` answers whose type is text (HTML, JSON, GeoJSON, CSV, JavaScript, CSS, SVG) and whose body is at
 least ``minimum_size`` bytes are compressed; already-compressed types (XLSX, PNG, zip...), partial answers and
@@ -34,6 +37,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.asgi import Headers, header, response_header
 
 BROTLI_QUALITY = 5
+"""Brotli's quality for bodies of ``SMALL_BODY`` bytes or more, and for streamed ones (exports, whose size is not
+known at first)."""
+BROTLI_QUALITY_SMALL = 1
+SMALL_BODY = 64 * 1024
+"""Whole bodies shorter than this (bytes) are compressed at ``BROTLI_QUALITY_SMALL``."""
 GZIP_LEVEL = 6
 MINIMUM_SIZE = 1024
 """Bodies shorter than this (bytes) are sent as they are: headers and framing would eat the gain."""
@@ -103,6 +111,15 @@ def negotiate(accept_encoding: str | None, offered: tuple[str, ...] | None = Non
     return best[2] if best else None
 
 
+def brotli_quality(size: int) -> int:
+    """Brotli's quality for a whole body of ``size`` bytes.
+
+    >>> brotli_quality(20_000), brotli_quality(250_000)
+    (1, 5)
+    """
+    return BROTLI_QUALITY_SMALL if size < SMALL_BODY else BROTLI_QUALITY
+
+
 def compress(body: bytes, coding: str) -> bytes:
     """``body`` encoded whole as ``coding`` (``"br"`` or ``"gzip"``) at this module's levels.
 
@@ -111,7 +128,7 @@ def compress(body: bytes, coding: str) -> bytes:
     (True, True)
     """
     if coding == "br":
-        return brotli.compress(body, quality=BROTLI_QUALITY)
+        return brotli.compress(body, quality=brotli_quality(len(body)))
     return gzip.compress(body, GZIP_LEVEL, mtime=0)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.caching import IMMUTABLE, REVALIDATE, etag_matches
-from api.compression import Compression, compressible, negotiate
+from api.compression import SMALL_BODY, Compression, compressible, negotiate
 from stations.settings import SAMPLE_DIR, Settings
 from tests.event_loop import run_isolated
 
@@ -172,6 +173,17 @@ def test_any_body_comes_back_whole_in_the_encoding_said(chunks: list[bytes], acc
         for i, body in enumerate(bodies[: len(early)]):
             seen += stream.process(body) if coding == "br" else stream.decompress(body)
             assert seen == b"".join(early[: i + 1])  # each chunk decodable on arrival: flushed, not held back
+
+
+@given(st.sampled_from([1200, 20_000, SMALL_BODY - 1, SMALL_BODY, 200_000]), st.integers(0, 2**32 - 1))
+def test_small_answers_take_the_faster_brotli_quality(size: int, seed: int) -> None:
+    rng = random.Random(seed)
+    words = ["驿站", "hot_water", '"lon":120.1', "开放", "{", "}", ","]
+    body = "".join(rng.choice(words) for _ in range(size)).encode()[:size]
+    headers, bodies = _run(_streaming_app([body], b"application/geo+json"), "br")
+    assert headers[b"content-encoding"] == b"br"
+    assert b"".join(bodies) == brotli.compress(body, quality=1 if size < SMALL_BODY else 5)
+    assert brotli.decompress(b"".join(bodies)) == body
 
 
 def test_compressed_types_pass_untouched() -> None:
