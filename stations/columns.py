@@ -105,6 +105,17 @@ class StationColumns:
             data["amenities"] = dict(_amenities(self.amenities_texts[code]))
         return data
 
+    def stored(self, *fields: str) -> list[tuple[Any, ...]]:
+        """Each station's values of ``fields`` (none of them held in a column) from its stored JSON, None where
+        absent, by position: one parse per station, no station built."""
+        if held := _HELD.intersection(fields):
+            raise ValueError(f"held in columns, not in the stored JSON: {sorted(held)}")
+        payloads = self.payloads
+        return [
+            tuple(map(json_loads(payloads[segment][start:end]).get, fields))
+            for segment, start, end in zip(self.segment.tolist(), self.start.tolist(), self.end.tolist(), strict=True)
+        ]
+
     def station(self, position: int) -> Station:
         """The station at ``position``, equal to what ``Store.get`` reads, from its stored JSON: validated when
         it was written, so put together without validating again (``_trusted``; what a nearby answer pays)."""

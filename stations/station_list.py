@@ -8,23 +8,31 @@ now: ``Station.is_closed``); sorts them by name, district or verification date; 
 (``StationListPage``) carries the page's stations and the total that matched.
 
 >>> from stations.model import Station
+>>> from stations.snapshot import Snapshot
 >>> a = Station(id="A", name="西湖驿站", types=["outdoor_worker"], lon=120.1, lat=30.2)
 >>> b = Station(id="B", name="滨江驿站", types=["nursing_room"], lon=120.2, lat=30.2, operating_status="closed")
->>> [s.id for s in filtered([a, b], StationListQuery(closed=False), date(2026, 12, 4))]
-['A']
+>>> _passing(Snapshot([a, b]), StationListQuery(closed=False), date(2026, 12, 4)).tolist()
+[True, False]
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
+import numpy as np
+from numpy.typing import NDArray
+
+from stations.columns import NEVER_VERIFIED
 from stations.errors import InvalidValue
 from stations.search import MAX_QUERY_CHARS, normalise
-from stations.vocabulary import STATION_TYPES
+from stations.snapshot import Snapshot, StationsAt
+from stations.vocabulary import CLOSED_STATUSES, OPERATING_STATUSES, STATION_TYPES
 
 if TYPE_CHECKING:
     from stations.model import Station
@@ -34,8 +42,6 @@ SortKey = Literal["name", "district", "verified_at"]
 SORT_KEYS: tuple[str, ...] = get_args(SortKey)
 PAGE_SIZES = (20, 50, 100)
 """Stations a page may show (the first is the default)."""
-_NEVER = date.min
-"""The verification date a station never verified sorts as: before every real one (the stalest first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,39 +88,64 @@ class StationListPage:
     pages: int
 
 
-def filtered(stations: Iterable[Station], query: StationListQuery, today: date) -> list[Station]:
-    """The stations of ``stations`` that pass ``query``'s district, type, freshness and closed filters (not its
-    text: ``list_stations`` narrows by the search index first), in their order."""
-    found = []
-    for station in stations:
-        if query.adcode is not None and station.adcode != query.adcode:
-            continue
-        if query.station_type is not None and query.station_type not in station.types:
-            continue
-        if query.stale is not None and station.is_stale(today, query.max_age_days) != query.stale:
-            continue
-        if query.closed is not None and station.is_closed != query.closed:
-            continue
-        found.append(station)
-    return found
+class _Orders:
+    """The positions of a snapshot's stations in each order of the list (``SORT_KEYS``), ascending, worked out once
+    per snapshot: every name is read from the stored JSON and normalised once (at 1M stations ~10 s, then a list
+    view is a few numpy passes over positions), not per view (each view built every station: ~20 s at 1M).
+
+    ``name``: the normalised name, then the id; ``district``: the district's name (none last), then as by name;
+    ``verified_at``: the day, never verified first, then as by name. Every order is total, so descending is the
+    ascending order reversed."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        columns = snapshot.columns
+        ids = columns.ids.tolist()
+        names, districts = zip(*columns.stored("name", "district"), strict=True) if len(columns) else ((), ())
+        keys = [(normalise(name), station_id) for name, station_id in zip(names, ids, strict=True)]
+        by_name = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
+        name_rank = np.empty(len(keys), dtype=np.intp)
+        name_rank[by_name] = np.arange(len(keys))
+        district_keys = sorted(set(districts), key=lambda d: (d is None, d or ""))
+        rank_of = {d: i for i, d in enumerate(district_keys)}
+        district_rank = np.array([rank_of[d] for d in districts], dtype=np.intp)
+        self.orders: dict[SortKey, NDArray[np.intp]] = {
+            "name": by_name,
+            "district": np.lexsort((name_rank, district_rank)).astype(np.intp),
+            "verified_at": np.lexsort((name_rank, columns.verified_day)).astype(np.intp),  # never: -1, first
+        }
 
 
-def sort_key(key: SortKey) -> Callable[[Station], tuple[Any, ...]]:
-    """The function ordering stations by ``key`` (ties by name, then id: every order is total and stable).
-
-    ``name``: the normalised name (full-width letters as ASCII, ASCII lower-cased); ``district``: the district's
-    name (none last), then the name; ``verified_at``: the date, never verified first.
-    """
-    if key == "district":
-        return lambda s: (s.district is None, s.district or "", normalise(s.name), s.id)
-    if key == "verified_at":
-        return lambda s: (s.verified_at or _NEVER, normalise(s.name), s.id)
-    return lambda s: (normalise(s.name), s.id)
+_ORDERS: weakref.WeakKeyDictionary[Snapshot, _Orders] = weakref.WeakKeyDictionary()
+_ORDERS_LOCK = threading.Lock()
 
 
-def ordered(stations: Sequence[Station], key: SortKey, descending: bool = False) -> list[Station]:
-    """``stations`` sorted by ``key`` (``sort_key``), reversed when ``descending``."""
-    return sorted(stations, key=sort_key(key), reverse=descending)
+def _orders(snapshot: Snapshot) -> _Orders:
+    """``snapshot``'s orders, worked out on first use (one thread at a time: a second waits rather than repeats)."""
+    with _ORDERS_LOCK:
+        orders = _ORDERS.get(snapshot)
+        if orders is None:
+            orders = _ORDERS[snapshot] = _Orders(snapshot)
+        return orders
+
+
+def _passing(snapshot: Snapshot, query: StationListQuery, today: date) -> NDArray[np.bool_]:
+    """Which positions pass ``query``'s district, type, freshness and closed filters (not its text), from the
+    columns: a station is stale when never verified or verified more than ``max_age_days`` before ``today``
+    (``Station.is_stale``), closed when closed for good or for now (``Station.is_closed``)."""
+    columns = snapshot.columns
+    keep = np.ones(len(columns), dtype=bool)
+    if query.adcode is not None:
+        keep &= columns.adcode_code == columns.code("adcode", query.adcode)
+    if query.station_type is not None:
+        keep &= (columns.type_bits & (1 << STATION_TYPES.index(query.station_type))) != 0
+    if query.stale is not None:
+        day = columns.verified_day
+        stale = (day == NEVER_VERIFIED) | (today.toordinal() - day > query.max_age_days)
+        keep &= stale if query.stale else ~stale
+    if query.closed is not None:
+        closed = np.isin(columns.status, [OPERATING_STATUSES.index(name) for name in CLOSED_STATUSES])
+        keep &= closed if query.closed else ~closed
+    return keep
 
 
 def paged(stations: Sequence[Station], page: int, per_page: int) -> StationListPage:
@@ -126,22 +157,23 @@ def paged(stations: Sequence[Station], page: int, per_page: int) -> StationListP
 
 
 def list_stations(registry: Registry, query: StationListQuery, today: date) -> StationListPage:
-    """The page of stations ``query`` asks for, from the registry's snapshot (and its search index for text).
+    """The page of stations ``query`` asks for, from the registry's snapshot (and its search index for text):
+    chosen and ordered from the columns, so only the page's stations are built.
 
     Raises ``InvalidValue`` for a district the registry does not know.
     """
     registry.check_adcode(query.adcode)
     snapshot = registry.snapshot()
-    stations: Sequence[Station]
+    keep = _passing(snapshot, query, today)
     text = query.text.strip()
     if text:
         from stations.search import find
 
         with registry.store.engine.connect() as connection:
             ids = find(connection, text, len(snapshot) + 1)
-        stations = [s for s in map(snapshot.get, ids) if s is not None]
-    else:  # district and type chosen from the columns: only those are built (a district's hundreds, not a million)
-        types = (query.station_type,) if query.station_type is not None else ()
-        stations = snapshot.select(None, query.adcode, types)
-    chosen = ordered(filtered(stations, query, today), query.sort, query.descending)
-    return paged(chosen, query.page, query.per_page)
+        found = [p for p in map(snapshot.position, ids) if p is not None]
+        keep &= np.isin(np.arange(len(keep)), found)
+    order = _orders(snapshot).orders[query.sort]
+    if query.descending:
+        order = order[::-1]
+    return paged(StationsAt(snapshot, order[keep[order]]), query.page, query.per_page)

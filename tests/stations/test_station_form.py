@@ -1,6 +1,6 @@
 """The console's station form as data (``stations.station_form``): a station's form read back is the station (every
-sample station, every field), an unchanged form changes nothing, a position survives GCJ-02 only when moved, and
-the list's order and paging (``stations.station_list``) equal a plain sort and slice."""
+sample station, every field), an unchanged form changes nothing, and a position survives GCJ-02 only when moved
+(the list's order and paging: tests/stations/test_station_list.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from stations.importers import parse_file
 from stations.model import Station, station_from
 from stations.settings import SAMPLE_DIR
 from stations.station_form import FORM_FIELDS, changed_fields, form_values, patch_for
-from stations.station_list import PAGE_SIZES, SORT_KEYS, ordered, paged
 
 
 @cache
@@ -53,21 +52,3 @@ def test_a_position_typed_in_gcj02_is_stored_in_wgs84_and_shown_again_as_typed(
     moved = station.model_copy(update=patch)
     again = form_values(moved, "gcj02")
     assert abs(float(again["lon"]) - lon) <= 2e-6 and abs(float(again["lat"]) - lat) <= 2e-6
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    key=st.sampled_from(SORT_KEYS),
-    descending=st.booleans(),
-    size=st.sampled_from(PAGE_SIZES),
-    page=st.integers(1, 100),
-    picks=st.lists(st.integers(0, 1613), max_size=300, unique=True),
-)
-def test_pages_of_the_order_cover_it_once(key: str, descending: bool, size: int, page: int, picks: list[int]) -> None:
-    stations = [sample()[i % len(sample())] for i in picks]
-    order = ordered(stations, key, descending)  # type: ignore[arg-type]  # one of SORT_KEYS
-    assert sorted(s.id for s in order) == sorted(s.id for s in stations)
-    pages = paged(order, 1, size).pages
-    assert [s for p in range(1, pages + 1) for s in paged(order, p, size).stations] == order
-    shown = paged(order, page, size)
-    assert shown.page == min(page, pages) and shown.total == len(stations)
