@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, freeze_at_startup: bool = Fa
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
         redirect_slashes=False,  # Starlette's redirects name the Host header's host; api.errors redirects relatively
     )
     errors.install(app)

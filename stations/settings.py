@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     planning_memory_bytes: int = Field(default=3_000_000_000, ge=0)
     """Resident memory (bytes) of a server process above which new planning requests get 503 with Retry-After
     (after the planning caches were emptied and memory still stayed above); 0: no ceiling."""
+    opentelemetry: bool = False
+    """FastAPI's native OpenTelemetry: a span, metrics and logs per request through the providers an OpenTelemetry
+    SDK set up (e.g. ``opentelemetry-instrument``). Off, FastAPI stops looking for a provider on every request:
+    ~20 µs of the ~70-110 µs ``/healthz`` takes in process (bench/RESULTS.md 2026-12-04)."""
     header_timeout_s: float = Field(default=10.0, gt=0)
     """How long (seconds) a client may take to send a request's line and headers; then the connection closes."""
     body_timeout_s: float = Field(default=30.0, gt=0)

@@ -1,5 +1,6 @@
-"""``yizhan serve``'s workers freeze start-up's objects (``gc.freeze``) once the first snapshot is built; the first
-snapshot is still freed when a refresh replaces it (by reference counting: a frozen cycle would never be)."""
+"""What a long-lived server is built with: ``yizhan serve``'s workers freeze start-up's objects (``gc.freeze``)
+once the first snapshot is built, and the first snapshot is still freed when a refresh replaces it (by reference
+counting: a frozen cycle would never be); FastAPI's own OpenTelemetry only when asked."""
 
 from __future__ import annotations
 
@@ -37,3 +38,12 @@ def test_start_up_is_frozen_and_the_first_snapshot_still_goes(tmp_path: Path) ->
             wait_until(lambda: registry.snapshot().get("FROZEN-1") is not None, "the edit's snapshot")
     finally:
         gc.unfreeze()  # the test process goes on making and dropping apps
+
+
+def test_fastapi_telemetry_is_on_only_when_asked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    default = create_app(Settings(database_url=url))
+    asked = create_app(Settings(database_url=url, opentelemetry=True))
+    kinds = ("tracing", "metrics", "logs")
+    assert [default._telemetry[kind] for kind in kinds] == [False, False, False]
+    assert [asked._telemetry[kind] for kind in kinds] == [True, True, True]
