@@ -52,6 +52,7 @@ MAX_VALUE_CHARS = 100
 CLIENTS_KEPT = 4096
 """Client hashes kept (``AccessLog._client``); all let go when more come."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_text = json.encoder.encode_basestring_ascii  # a string as json.dumps writes it (in C)
 
 
 def log_query(query: str) -> str:
@@ -134,21 +135,25 @@ class AccessLog:
                 LOGGER.info(self.line(scope, rid, status, sent, time.perf_counter() - started))
 
     def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float) -> str:
-        """The JSON log line of one request."""
+        """The JSON log line of one request: the text ``json.dumps`` writes of the record (ASCII only: no character
+        in a path or query can break the line), put together directly (~2x faster: each request pays it).
+
+        >>> log = AccessLog(None, "s")  # type: ignore[arg-type]
+        >>> scope = {"method": "GET", "path": '/驿站"', "query_string": b"lat=30.123", "client": None}
+        >>> line = json.loads(log.line(scope, "r1", 200, 5, 0.00123))
+        >>> line["path"], line["query"], line["duration_ms"], line["client"]
+        ('/驿站"', 'lat=30.12', 1.23, None)
+        """
         client = scope.get("client")
         now = datetime.now(UTC)
-        record = {
-            "time": now.isoformat(timespec="milliseconds"),
-            "request_id": rid,
-            "method": scope["method"],
-            "path": scope["path"],
-            "query": log_query(scope.get("query_string", b"").decode("latin-1")),
-            "status": status,
-            "duration_ms": round(duration_s * 1000, 2),
-            "bytes": sent,
-            "client": self._client(client[0], now) if client else None,
-        }
-        return json.dumps(record)  # ASCII only: no character in a path or query can break the line
+        query = log_query(scope.get("query_string", b"").decode("latin-1"))
+        # each value as json.dumps writes it: strings escaped to ASCII (its own C function), numbers by repr
+        return (
+            f'{{"time": "{now.isoformat(timespec="milliseconds")}", "request_id": {_text(rid)}, '
+            f'"method": {_text(scope["method"])}, "path": {_text(scope["path"])}, "query": {_text(query)}, '
+            f'"status": {int(status)}, "duration_ms": {float(round(duration_s * 1000, 2))!r}, "bytes": {int(sent)}, '
+            f'"client": {_text(self._client(client[0], now)) if client else "null"}}}'
+        )
 
     def _client(self, address: str, now: datetime) -> str:
         """The first 16 hex digits of ``address``'s keyed hash of the day of ``now`` (UTC)."""

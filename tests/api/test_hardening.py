@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -496,6 +497,40 @@ def test_the_access_log_keeps_no_token_no_position_no_address(
     assert len(first["client"]) == 16 and first["client"] == lines[1]["client"]  # one client, one daily key
     assert set(first) == {"time", "request_id", "method", "path", "query", "status", "duration_ms", "bytes", "client"}
     assert lines[2]["status"] == 201 and lines[2]["query"] == ""
+
+
+@given(
+    method=st.text(max_size=10),
+    path=st.text(max_size=60),
+    query=st.binary(max_size=80),
+    rid=st.text(max_size=20),
+    status=st.integers(100, 599),
+    sent=st.integers(0, 2**40),
+    duration_s=st.floats(0, 1e6),
+    client=st.none() | st.tuples(st.text(max_size=20), st.integers(0, 65535)),
+)
+def test_a_log_line_is_what_json_dumps_writes_of_its_record(
+    method: str, path: str, query: bytes, rid: str, status: int, sent: int, duration_s: float, client: Any
+) -> None:
+    """The line is put together by hand (it is made for every request): the very text json.dumps writes of the
+    record, for any path, query, method, id and client (quotes, backslashes, control characters, lone surrogates,
+    right-to-left marks), so it still parses as JSON and stays one line."""
+    log = AccessLog(app=None, secret="s")  # type: ignore[arg-type]  # the line needs no app
+    scope = {"method": method, "path": path, "query_string": query, "client": client}
+    line = log.line(scope, rid, status, sent, duration_s)
+    record = json.loads(line)
+    expected = {
+        "time": record["time"],
+        "request_id": rid,
+        "method": method,
+        "path": path,
+        "query": log_query(query.decode("latin-1")),
+        "status": status,
+        "duration_ms": round(duration_s * 1000, 2),
+        "bytes": sent,
+        "client": log._client(client[0], datetime.fromisoformat(record["time"])) if client else None,
+    }
+    assert line == json.dumps(expected) and "\n" not in line and line.isascii()
 
 
 def test_client_hashes_kept_per_day_are_the_reports_keyed_hash() -> None:
