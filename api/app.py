@@ -62,9 +62,10 @@ def create_app(settings: Settings | None = None, *, freeze_at_startup: bool = Fa
     built, everything made so far — modules, classes, the app, the snapshot, ~200,000 objects — is moved out of the
     cyclic garbage collector's way (``gc.freeze``). Otherwise each full collection walks them all again: 130–190 ms
     with every request of the worker waiting, at the sample and at 1M stations alike, and at 1M the caches' churn
-    brings one every ~2,000 nearby answers (bench/RESULTS.md, 2026-12-04 21:00). Only what start-up made is frozen;
-    it is still freed by reference counting when dropped (the first snapshot after a refresh). Not for a process
-    that makes and drops app after app (tests): a dropped app is a cycle, and a frozen cycle is never collected.
+    brings one every ~2,000 nearby answers (bench/RESULTS.md: "Start-up frozen out of the garbage collector's
+    way"). Only what start-up made is frozen; it is still freed by reference counting when dropped (the first
+    snapshot after a refresh). Not for a process that makes and drops app after app (tests): a dropped app is a
+    cycle, and a frozen cycle is never collected.
     """
     settings = settings or get_settings()
 

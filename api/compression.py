@@ -6,7 +6,7 @@ and 89 KB as gzip. Brotli is preferred when the client accepts both (every curre
 HTTPS alike); quality 5 costs the CPU of gzip level 6 for 6-16% fewer bytes (quality 11 saves 10% more but is
 50 times slower, too slow for answers built per request). Bodies under ``SMALL_BODY`` — the answers made per
 request, a rider's nearby k=10 ~20 KB — take Brotli quality 1 instead (bench/compression.py, 2026-12-04: on the
-sample's nearby answers 90 µs for 3,537 bytes, against quality 3's 230 µs for 3,157 and quality 5's 492 µs for
+sample's nearby answers 88 µs for 3,537 bytes, against quality 3's 225 µs for 3,157 and quality 5's 529 µs for
 2,744 — which alone cost more CPU than making the answer; all three are three TCP segments of 1,460 bytes).
 
 Only ``200`` answers whose type is text (HTML, JSON, GeoJSON, CSV, JavaScript, CSS, SVG) and whose body is at

@@ -141,7 +141,7 @@ _SWEEPERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sweeper] = weak
 def serving_app() -> FastAPI:
     """The app ``yizhan serve`` runs in each worker (uvicorn's factory): start-up's objects frozen once it is done,
     and ``logging`` told not to look up each record's caller, thread and process (the Logging HOWTO's
-    "Optimization": no line of ours prints them; ~7 µs of every request's access-log line)."""
+    "Optimization": no line of ours prints them; a few µs of every request's access-log line)."""
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     return create_app(freeze_at_startup=True)

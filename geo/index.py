@@ -119,8 +119,8 @@ class NearestIndex:
         want = n if k is None else min(k, n)
         if accept is None and radius_m is None:  # the plain k nearest (a rider's query): one call
             index, distance = np.empty(want, dtype=np.intp), np.empty(want)
-            self._tree.nearest(lon, lat, want, math.inf, index, distance)
-            return Neighbours(index, distance)
+            count = self._tree.nearest(lon, lat, want, math.inf, index, distance)  # fewer only for a NaN point
+            return Neighbours(index[:count], distance[:count])
         bound = math.inf if radius_m is None else _chord_bound(radius_m)
         fetch = min(n, max(2 * want, 16) if accept is not None or k is None else want)
         if accept is not None and share < 1.0:

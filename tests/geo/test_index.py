@@ -143,3 +143,9 @@ def test_bbox_listing_across_the_antimeridian():
 def test_lengths_must_match():
     with pytest.raises(ValueError, match="differ in length"):
         NearestIndex([1.0, 2.0], [1.0])
+
+
+def test_a_point_that_is_not_a_number_finds_nothing():
+    index = NearestIndex([120.0, 120.01], [30.0, 30.0])
+    assert len(index.query(float("nan"), 30.0, k=2)) == 0
+    assert len(index.query(120.0, float("nan"), k=1, radius_m=1000)) == 0
