@@ -20,6 +20,10 @@
 #include <string.h>
 
 #define STACK_K 64
+/* Added to the squared box distance a far side is visited within: that distance is kept incrementally (one subtraction
+ * and one addition a level), so it carries rounding of ~1e-14 at most for unit vectors (squares <= 4, ~20 levels); a
+ * side is pruned only when it is certainly farther. Points themselves are compared exactly. */
+#define PRUNE_SLACK 1e-12
 #define INTP "nlq" /* how numpy's intp may name itself on a 64-bit platform */
 
 typedef struct {
@@ -179,7 +183,7 @@ static void search_node(Search *s, int32_t at, double rd, double off[3]) {
     search_node(s, near, rd, off);
     double old = off[dim];
     double far_rd = rd - old * old + diff * diff;
-    if (far_rd <= limit2(s)) {
+    if (far_rd <= limit2(s) + PRUNE_SLACK) {
         off[dim] = diff;
         search_node(s, far, far_rd, off);
         off[dim] = old;
@@ -197,7 +201,7 @@ static Py_ssize_t search(const SphereTree *tree, const double q[3], Py_ssize_t k
         off[d] = q[d] < tree->lo[d] ? q[d] - tree->lo[d] : (q[d] > tree->hi[d] ? q[d] - tree->hi[d] : 0.0);
         rd += off[d] * off[d];
     }
-    if (tree->n == 0 || k <= 0 || rd > s.bound2) return 0;
+    if (tree->n == 0 || k <= 0 || !(rd <= s.bound2 + PRUNE_SLACK)) return 0;
     search_node(&s, 0, rd, off);
     Py_ssize_t found = s.count;
     /* take the worst off the heap into the last place not yet written, until none is left: nearest first */
