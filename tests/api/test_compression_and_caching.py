@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.caching import IMMUTABLE, REVALIDATE, etag_matches
-from api.compression import SMALL_BODY, Compression, compressible, negotiate
+from api.compression import SMALL_BODY, Compression, _compress_kept, compress, compressible, negotiate
 from stations.settings import SAMPLE_DIR, Settings
 from tests.event_loop import run_isolated
 
@@ -186,6 +186,17 @@ def test_small_answers_take_the_faster_brotli_quality(size: int, seed: int) -> N
     assert brotli.decompress(b"".join(bodies)) == body
 
 
+def test_a_large_body_sent_again_is_encoded_once() -> None:
+    page = ("<p>驿站</p>" * 12_000).encode()  # a page's size: kept with its encoding
+    other = page.replace("驿站".encode(), "母婴".encode())  # the same size, other bytes
+    before = _compress_kept.cache_info()
+    first, again, changed = compress(page, "br"), compress(bytes(page), "br"), compress(other, "br")
+    after = _compress_kept.cache_info()
+    assert first == again and brotli.decompress(first) == page and brotli.decompress(changed) == other
+    assert after.hits - before.hits == 1 and after.misses - before.misses == 2
+    assert compress(page, "gzip") != first and gzip.decompress(compress(page, "gzip")) == page
+
+
 def test_compressed_types_pass_untouched() -> None:
     body = bytes(range(256)) * 20
     headers, bodies = _run(_streaming_app([body], XLSX.encode()), "br")
@@ -207,6 +218,14 @@ def test_the_rider_page_is_compressed_and_keeps_its_policy(client: TestClient) -
             assert packed.headers[name] == plain.headers[name], name
         assert "Accept-Encoding" in packed.headers["vary"]
     assert plain.headers["cache-control"] == REVALIDATE
+
+
+def test_the_rider_page_is_encoded_once_for_every_rider(client: TestClient) -> None:
+    raw(client, "/", BR)
+    before = _compress_kept.cache_info().hits
+    packed, body = raw(client, "/", BR)
+    assert _compress_kept.cache_info().hits == before + 1 and packed.headers["content-encoding"] == "br"
+    assert decode(body, "br") == raw(client, "/", IDENTITY)[1]
 
 
 def test_head_says_what_get_would(client: TestClient) -> None:
