@@ -279,11 +279,25 @@ class Snapshot:
         ok = self._matching(slice(None), _bits(types, STATION_TYPES), np.uint64(_bits(amenities, AMENITIES)))
         return StationsAt(self, np.flatnonzero(ok).astype(np.intp))
 
+    def stale(self, day: date, max_age_days: int) -> NDArray[np.bool_]:
+        """Which stations are stale on ``day`` (``Station.is_stale``: never verified, or more than ``max_age_days``
+        before it), by position: from the columns."""
+        verified = self.columns.verified_day
+        stale: NDArray[np.bool_] = (verified == NEVER_VERIFIED) | (day.toordinal() - verified > max_age_days)
+        return stale
+
     def stale_count(self, day: date, max_age_days: int) -> int:
         """How many stations (not closed for good) are stale on ``day`` (``Station.is_stale``): from the columns."""
-        verified = self.columns.verified_day
-        stale = (verified == NEVER_VERIFIED) | (day.toordinal() - verified > max_age_days)
-        return int(np.count_nonzero(stale & ~self._closed_for_good))
+        return int(np.count_nonzero(self.stale(day, max_age_days) & ~self._closed_for_good))
+
+    def closed(self) -> NDArray[np.bool_]:
+        """Which stations are closed for good or for now (``Station.is_closed``), by position."""
+        return np.isin(self.columns.status, _CLOSED_STATUS_CODES)
+
+    def of_types(self, types: Sequence[str]) -> NDArray[np.bool_]:
+        """Which stations are of any of ``types`` (every one when none), by position."""
+        mask = _bits(types, STATION_TYPES)
+        return (self._type_bits & mask) != 0 if mask else np.ones(len(self), dtype=bool)
 
     def at(self, position: int) -> Station:
         """The station at ``position``, built from its columns (the ``HOT_STATIONS`` most recent kept)."""

@@ -28,11 +28,10 @@ from typing import TYPE_CHECKING, Literal, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from stations.columns import NEVER_VERIFIED
 from stations.errors import InvalidValue
 from stations.search import MAX_QUERY_CHARS, normalise
 from stations.snapshot import Snapshot, StationsAt
-from stations.vocabulary import CLOSED_STATUSES, OPERATING_STATUSES, STATION_TYPES
+from stations.vocabulary import STATION_TYPES
 
 if TYPE_CHECKING:
     from stations.model import Station
@@ -133,17 +132,14 @@ def _passing(snapshot: Snapshot, query: StationListQuery, today: date) -> NDArra
     columns: a station is stale when never verified or verified more than ``max_age_days`` before ``today``
     (``Station.is_stale``), closed when closed for good or for now (``Station.is_closed``)."""
     columns = snapshot.columns
-    keep = np.ones(len(columns), dtype=bool)
+    keep = snapshot.of_types(() if query.station_type is None else (query.station_type,))
     if query.adcode is not None:
         keep &= columns.adcode_code == columns.code("adcode", query.adcode)
-    if query.station_type is not None:
-        keep &= (columns.type_bits & (1 << STATION_TYPES.index(query.station_type))) != 0
     if query.stale is not None:
-        day = columns.verified_day
-        stale = (day == NEVER_VERIFIED) | (today.toordinal() - day > query.max_age_days)
+        stale = snapshot.stale(today, query.max_age_days)
         keep &= stale if query.stale else ~stale
     if query.closed is not None:
-        closed = np.isin(columns.status, [OPERATING_STATUSES.index(name) for name in CLOSED_STATUSES])
+        closed = snapshot.closed()
         keep &= closed if query.closed else ~closed
     return keep
 
