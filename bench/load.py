@@ -15,7 +15,9 @@ loaded at a time; the other idles):
 * ``GET /healthz`` of yizhan (the whole middleware stack and the snapshot dependency, a tiny JSON answer);
 * ``GET /stations/nearby?lon&lat&k=10``: the typical rider query, at a new uniformly random point in
   Hangzhou's bounding box (of data/hangzhou/districts.geojson) per request (bench/load.lua);
-* the same with ``types=outdoor_worker&amenities=hot_water&open_at=now`` (the filtered mix).
+* the same with ``types=outdoor_worker&amenities=hot_water&open_at=now`` (the filtered mix);
+* plain nearby again with a browser's ``Accept-Encoding`` (wrk sends none): the answer compressed, as a rider's page
+  gets it (not a target of the issue; what the rider path costs).
 
 Reported: requests/s, p50/p99 latency (wrk's, per request, from send to full response), non-2xx answers and
 socket errors, how the work split between the workers (wrk's connections each held, counted half-way through a run;
@@ -90,12 +92,20 @@ SIZES = {"sample": 0, "1m": 1_000_000}
 WORKERS = 2
 TARGET_P99_MS = 20.0
 FLOOR, YIZHAN = "floor", "yizhan"
-CASES = {  # label: (server, path, query)
-    "floor: bare Starlette /healthz": (FLOOR, "/healthz", None),
-    "floor: a fixed answer as large as nearby k=10's": (FLOOR, "/answer?bytes={answer_bytes}", None),
-    "GET /healthz": (YIZHAN, "/healthz", None),
-    "nearby k=10": (YIZHAN, "/stations/nearby", "k=10"),
-    "nearby k=10 filtered": (YIZHAN, "/stations/nearby", "k=10&types=outdoor_worker&amenities=hot_water&open_at=now"),
+BROWSER = ("Accept-Encoding: gzip, deflate, br, zstd",)
+"""What a rider's browser sends that bears on the answer's cost (wrk sends no Accept-Encoding of its own)."""
+CASES: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {  # label: (server, path, query, headers)
+    "floor: bare Starlette /healthz": (FLOOR, "/healthz", None, ()),
+    "floor: a fixed answer as large as nearby k=10's": (FLOOR, "/answer?bytes={answer_bytes}", None, ()),
+    "GET /healthz": (YIZHAN, "/healthz", None, ()),
+    "nearby k=10": (YIZHAN, "/stations/nearby", "k=10", ()),
+    "nearby k=10 filtered": (
+        YIZHAN,
+        "/stations/nearby",
+        "k=10&types=outdoor_worker&amenities=hot_water&open_at=now",
+        (),
+    ),
+    "nearby k=10, a browser's Accept-Encoding (Brotli)": (YIZHAN, "/stations/nearby", "k=10", BROWSER),
 }
 BASELINE = "floor: bare Starlette /healthz"
 TARGET_SHARES = {"GET /healthz": 0.8, "nearby k=10": 0.5, "nearby k=10 filtered": 0.4}
@@ -358,12 +368,20 @@ class Run:
 
 
 def run_wrk(
-    wrk: str, server: Server, path: str, query: str | None, box: Sequence[float], seconds: float, connections: int
+    wrk: str,
+    server: Server,
+    path: str,
+    query: str | None,
+    box: Sequence[float],
+    seconds: float,
+    connections: int,
+    headers: Sequence[str] = (),
 ) -> Run:
-    """wrk with one thread and ``connections`` connections for ``seconds``; its figures from load.lua's summary."""
+    """wrk with one thread and ``connections`` connections for ``seconds`` (each request with ``headers``); its
+    figures from load.lua's summary."""
     script_args = [path, *(f"{v:.6f}" for v in box), query] if query is not None else [path]
     command = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA_SCRIPT),
-               server.base_url, "--", *script_args]  # fmt: skip
+               *(f"-H{header}" for header in headers), server.base_url, "--", *script_args]  # fmt: skip
     server_before, wrk_before = server.cpu_s(), resource.getrusage(resource.RUSAGE_CHILDREN)
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as load:
         time.sleep(seconds / 2)
@@ -396,7 +414,7 @@ def check_answers(server: Server, box: Sequence[float]) -> int:
     the plain query's mean answer size in bytes."""
     rng = np.random.default_rng(7)
     sizes = []
-    for which, path, query in CASES.values():
+    for which, path, query, _ in CASES.values():
         if which != YIZHAN:
             continue
         for _ in range(5):
@@ -439,15 +457,15 @@ def measure(size: str, database: Path, wrk: str, box: Sequence[float], args: arg
         print(f"  {stations:,} stations; workers up after {', '.join(f'{s:.1f} s' for s in started)}", flush=True)
         answer_bytes = check_answers(server, box)
         cases = {
-            label: (which, path.format(answer_bytes=answer_bytes), query)
-            for label, (which, path, query) in CASES.items()
+            label: (which, path.format(answer_bytes=answer_bytes), query, headers)
+            for label, (which, path, query, headers) in CASES.items()
         }
-        for which, path, query in cases.values():  # warm-up, not counted
-            run_wrk(wrk, servers[which], path, query, box, args.warmup, args.connections)
+        for which, path, query, headers in cases.values():  # warm-up, not counted
+            run_wrk(wrk, servers[which], path, query, box, args.warmup, args.connections, headers)
         runs: dict[str, list[Run]] = {label: [] for label in CASES}
         for number in range(args.runs):
-            for label, (which, path, query) in cases.items():
-                run = run_wrk(wrk, servers[which], path, query, box, args.duration, args.connections)
+            for label, (which, path, query, headers) in cases.items():
+                run = run_wrk(wrk, servers[which], path, query, box, args.duration, args.connections, headers)
                 runs[label].append(run)
                 print(f"  run {number + 1} {label}: {run.requests_per_s:,.0f} req/s, p50 {run.p50_ms:.2f} ms, "
                       f"p99 {run.p99_ms:.2f} ms, non-2xx {run.non_2xx}, errors {run.socket_errors}, server CPU "
