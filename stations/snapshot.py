@@ -174,7 +174,7 @@ class StationsAt(Sequence[Station]):
         """Which of these stations are not closed for good and have the district code ``adcode`` (None: none)."""
         columns = self._snapshot.columns
         found: NDArray[np.bool_] = columns.adcode_code[self.positions] == columns.code("adcode", adcode)
-        found &= columns.status[self.positions] != _CLOSED_STATUS
+        found &= ~self._snapshot._closed_for_good[self.positions]
         return found
 
     def adcode_counts(self) -> dict[str, int]:
@@ -211,8 +211,7 @@ def hours_of(stations: Sequence[Station]) -> tuple[NDArray[np.int32], tuple[str,
     whatever its hours say (``Station.is_closed``): from the columns for ``StationsAt`` (nothing built)."""
     if isinstance(stations, StationsAt):
         columns, positions = stations._snapshot.columns, stations.positions
-        closed = np.isin(columns.status[positions], _CLOSED_STATUS_CODES)
-        return columns.hours_code[positions], columns.hours_texts, closed
+        return columns.hours_code[positions], columns.hours_texts, stations._snapshot.closed()[positions]
     texts = tuple(sorted({s.opening_hours for s in stations if s.opening_hours}))
     code_of = {text: i for i, text in enumerate(texts)}
     codes = np.array([code_of.get(s.opening_hours or "", -1) for s in stations], dtype=np.int32)
@@ -249,6 +248,8 @@ class Snapshot:
         self._type_bits = columns.type_bits
         self._amenity_bits = columns.amenity_bits
         self._closed_for_good: NDArray[np.bool_] = columns.status == _CLOSED_STATUS
+        self._closed: NDArray[np.bool_] = np.isin(columns.status, _CLOSED_STATUS_CODES)  # for good or for now
+        self._closed.flags.writeable = False
         self._any_closed_for_good = bool(self._closed_for_good.any())
         self._shares: dict[tuple[int, int], float] = {}
         self._hours_texts = columns.hours_texts
@@ -257,7 +258,7 @@ class Snapshot:
         self._openings_kept: list[tuple[_HoursState, datetime] | None] = [None] * len(self._hours_texts)
         self._vectors: NDArray[np.float64] | None = None  # unit vectors of every station, made when first needed
         # stations that are closed whatever their hours say share the code -2; unknown hours -1
-        self._hours_code = np.where(np.isin(columns.status, _CLOSED_STATUS_CODES), -2, columns.hours_code)
+        self._hours_code = np.where(self._closed, -2, columns.hours_code)
         self._station = lru_cache(maxsize=HOT_STATIONS)(columns.station)  # no reference back to the snapshot
 
     def __len__(self) -> int:
@@ -291,8 +292,8 @@ class Snapshot:
         return int(np.count_nonzero(self.stale(day, max_age_days) & ~self._closed_for_good))
 
     def closed(self) -> NDArray[np.bool_]:
-        """Which stations are closed for good or for now (``Station.is_closed``), by position."""
-        return np.isin(self.columns.status, _CLOSED_STATUS_CODES)
+        """Which stations are closed for good or for now (``Station.is_closed``), by position (read-only)."""
+        return self._closed
 
     def of_types(self, types: Sequence[str]) -> NDArray[np.bool_]:
         """Which stations are of any of ``types`` (every one when none), by position."""
