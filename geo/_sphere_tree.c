@@ -240,6 +240,16 @@ static int writable(PyObject *obj, Py_buffer *view, const char *formats, Py_ssiz
     return 0;
 }
 
+/* The answer's two arrays, both or neither: `index` (intp) and `metres` (float64), each of at least `need` items. */
+static int outputs(PyObject *index, PyObject *metres, Py_ssize_t need, Py_buffer *index_view, Py_buffer *metres_view) {
+    if (writable(index, index_view, INTP, need, "index") < 0) return -1;
+    if (writable(metres, metres_view, "d", need, "metres") < 0) {
+        PyBuffer_Release(index_view);
+        return -1;
+    }
+    return 0;
+}
+
 static int SphereTree_init(SphereTree *self, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"vectors", "leafsize", "scale", NULL};
     PyObject *vectors_obj;
@@ -333,11 +343,7 @@ static PyObject *SphereTree_nearest(SphereTree *self, PyObject *const *args, Py_
     if (k < 0) k = 0;
     if (k > self->n) k = self->n;
     Py_buffer index_view, metres_view;
-    if (writable(args[4], &index_view, INTP, k, "index") < 0) return NULL;
-    if (writable(args[5], &metres_view, "d", k, "metres") < 0) {
-        PyBuffer_Release(&index_view);
-        return NULL;
-    }
+    if (outputs(args[4], args[5], k, &index_view, &metres_view) < 0) return NULL;
     double lon_r = lon * (M_PI / 180.0), lat_r = lat * (M_PI / 180.0), cos_lat = cos(lat_r);
     double q[3] = {cos_lat * cos(lon_r), cos_lat * sin(lon_r), sin(lat_r)};
     Hit on_stack[STACK_K];
@@ -372,13 +378,8 @@ static PyObject *SphereTree_nearest_many(SphereTree *self, PyObject *const *args
     if (vectors_of(args[0], &vectors, "vectors") < 0) return NULL;
     Py_ssize_t m = vectors.shape[0];
     Py_buffer index_view, metres_view;
-    if (writable(args[2], &index_view, INTP, m * k, "index") < 0) {
+    if (outputs(args[2], args[3], m * k, &index_view, &metres_view) < 0) {
         PyBuffer_Release(&vectors);
-        return NULL;
-    }
-    if (writable(args[3], &metres_view, "d", m * k, "metres") < 0) {
-        PyBuffer_Release(&vectors);
-        PyBuffer_Release(&index_view);
         return NULL;
     }
     Hit on_stack[STACK_K];
