@@ -23,9 +23,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
-import openpyxl
 import orjson
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from geo.crs import CrsName, point_to_gcj02_bd09, transform
 from stations.model import AMENITIES, Station
@@ -40,6 +38,7 @@ from stations.navigation import (
     trip_members,
 )
 from stations.snapshot import Nearby, NearbyQuery
+from stations.xlsx_writer import xlsx_table
 
 CSV_COLUMNS: tuple[str, ...] = (
     "id", "name", "types", "host", "lon", "lat", "crs", "address", "adcode", "district", "opening_hours",
@@ -472,16 +471,8 @@ def table_xlsx(rows: Sequence[dict[str, Any]], sheet: str = "coverage", columns:
     """Rows of a table as an XLSX workbook (numbers stay numbers; text cells are guarded against formulas).
 
     The header is ``columns`` as in ``table_csv``. XLSX cannot hold the control characters U+0000–U+0008,
-    U+000B, U+000C and U+000E–U+001F: each is written as U+FFFD (�).
+    U+000B, U+000C and U+000E–U+001F (nor lone surrogates): each is written as U+FFFD (�) (``stations.xlsx_writer``).
     """
-    workbook = openpyxl.Workbook(write_only=True)  # rows streamed to the file: ~1.7x faster, memory per row not kept
-    worksheet = workbook.create_sheet(sheet)
     header = list(columns) if columns is not None else list(rows[0].keys()) if rows else []
-    if header:
-        worksheet.append(header)
-        for row in rows:
-            values = [_spreadsheet_value(row.get(column)) for column in header]
-            worksheet.append([ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in values])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    body = ([_spreadsheet_value(row.get(column)) for column in header] for row in rows) if header else ()
+    return xlsx_table(header, body, sheet)
