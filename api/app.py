@@ -36,7 +36,7 @@ from api.routes import (
     stations,
 )
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
-from maps.stations import OSM_TILES
+from maps.tiles import OSM_TILES
 from stations.accounts import Accounts
 from stations.people import People
 from stations.reports import Reports

@@ -33,16 +33,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from scipy.spatial import cKDTree
 
 from geo.errors import TargetUnreachable
 from geo.grid import local_projection
+
+if TYPE_CHECKING:  # scipy.optimize (HiGHS) is loaded by the first exact solve (~0.4 s of every app start else)
+    from scipy.optimize import LinearConstraint, OptimizeResult
 
 Floats = NDArray[np.float64]
 Stop = Callable[[], bool] | None
@@ -324,6 +326,8 @@ def _check_p(problem: SitingProblem, p: int) -> None:
 
 
 def _side_constraints(problem: SitingProblem, n_vars: int) -> list[LinearConstraint]:
+    from scipy.optimize import LinearConstraint
+
     constraints = []
     if len(problem.conflicts):
         k = len(problem.conflicts)
@@ -376,12 +380,14 @@ def _solve(
         receiver.close()
     if failed:
         raise RuntimeError(f"the MILP solver failed: {answer}")
-    return cast(OptimizeResult, answer)  # what _milp_in_child sent when it did not fail
+    return cast("OptimizeResult", answer)  # what _milp_in_child sent when it did not fail
 
 
 def _milp(
     c: Floats, constraints: list[LinearConstraint], integrality: NDArray[np.intp], upper: Floats, time_limit_s: float
 ) -> OptimizeResult:
+    from scipy.optimize import Bounds, milp
+
     return milp(
         c,
         constraints=constraints,
@@ -493,6 +499,8 @@ def _solve_reduced(
 ) -> tuple[OptimizeResult, float]:
     """Solve the row-generation model of ``exact``: rows for the units in ``in_model``, the others' weight
     credited to every candidate covering them. Returns HiGHS's result and the weight scale of its objective."""
+    from scipy.optimize import LinearConstraint
+
     n = problem.n_candidates
     rows = np.flatnonzero(in_model)
     k = rows.size
@@ -513,6 +521,8 @@ def _solve_reduced(
 def _exact_whole(problem: SitingProblem, p: int, time_limit_s: float = 60.0, stop: Stop = None) -> SitingResult:
     """The whole MILP of ``exact`` (a row for every unit) in one HiGHS solve: the reference that the tests
     compare ``exact`` with, and what ``exact`` solved before row generation."""
+    from scipy.optimize import LinearConstraint
+
     _check_p(problem, p)
     start = time.perf_counter()
     m, n = problem.cover.shape
@@ -570,6 +580,8 @@ def exact_cover(
 ) -> SitingResult:
     """Fewest sites that newly cover at least ``target_weight``: min Σ xⱼ s.t. Σ wᵢyᵢ ≥ target,
     yᵢ ≤ Σ_{j covers i} xⱼ. ``objective`` is the covered weight; ``bound`` is the proven least number of sites."""
+    from scipy.optimize import LinearConstraint
+
     _check_target(target_weight)
     if target_weight > problem.total_weight + 1e-9:
         raise TargetUnreachable(

@@ -21,7 +21,8 @@ from typing import Any
 
 from folium.template import Template
 
-from maps.elements import Macro, js_literal
+from maps.elements import Macro
+from maps.safe_text import js_literal
 
 BADGE_BOX_PX = 40
 """Each badge's square box while spreading, CSS px: a badge (24 px high, at most ~38 px wide for ``热20``) with a

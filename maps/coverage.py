@@ -62,18 +62,9 @@ from geo.gaps import Gap
 from maps.badges import SpreadBadges
 from maps.coverage_controls import CAPTION_ID, GapsLayer, HourSelector
 from maps.coverage_text import caption, check_lang, distance, html_with_lang, text
-from maps.elements import (
-    HtmlControl,
-    KeepAtBack,
-    LabelMarkers,
-    Pane,
-    PointsLayer,
-    ShapesLayer,
-    StyleSheet,
-    escape,
-    html_table,
-)
+from maps.elements import HtmlControl, KeepAtBack, LabelMarkers, Pane, PointsLayer, ShapesLayer, StyleSheet, html_table
 from maps.page import Tiles, base_map, marker_cluster, self_contained, tile_layer
+from maps.safe_text import escape
 from maps.styles import (
     COVERAGE_STOPS,
     COVERED_COLOUR,

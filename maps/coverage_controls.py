@@ -23,7 +23,8 @@ import shapely
 from folium.template import Template
 from shapely.geometry.base import BaseGeometry
 
-from maps.elements import CSS, Macro, Verbatim, escape, js_literal
+from maps.elements import CSS, Macro, Verbatim
+from maps.safe_text import escape, js_literal
 
 GAPS_PANE = "yizhan-gaps"
 GAPS_Z_INDEX = 405

@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.gaps import Gap
 from maps.coverage import NO_FIGURES, DistrictFigures, MapHotSpot, MapStation, ProposedSite
 from maps.coverage_text import HTML_LANG, check_lang, distance
-from maps.elements import escape
+from maps.safe_text import escape
 from maps.styles import (
     COVERED_COLOUR,
     GAP_COLOUR,

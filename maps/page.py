@@ -26,52 +26,26 @@ again); any other ``MacroElement`` is refused.
 
 from __future__ import annotations
 
-import base64
 import re
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.plugins import MarkerCluster
 
-from maps.elements import Macro, escape
-
-LEAFLET_VERSION = "1.9.4"
-MARKERCLUSTER_VERSION = "1.5.3"
-
-_LEAFLET_DIR = f"leaflet-{LEAFLET_VERSION}"
-_MARKERCLUSTER_DIR = f"leaflet.markercluster-{MARKERCLUSTER_VERSION}"
-_JSDELIVR = "https://cdn.jsdelivr.net/npm"
-
-LEAFLET_JS = ("leaflet", f"{_JSDELIVR}/leaflet@{LEAFLET_VERSION}/dist/leaflet.js")
-LEAFLET_CSS = ("leaflet_css", f"{_JSDELIVR}/leaflet@{LEAFLET_VERSION}/dist/leaflet.css")
-MARKERCLUSTER_JS = (
-    "markerclusterjs",
-    f"{_JSDELIVR}/leaflet.markercluster@{MARKERCLUSTER_VERSION}/dist/leaflet.markercluster.js",
+from maps.elements import Macro
+from maps.safe_text import escape
+from maps.tiles import Tiles as Tiles
+from maps.vendored import (
+    LEAFLET_CSS,
+    LEAFLET_JS,
+    MARKERCLUSTER_CSS,
+    MARKERCLUSTER_JS,
+    VENDORED,
+    inline_script,
+    inline_style,
 )
-MARKERCLUSTER_CSS = (
-    ("markerclustercss", f"{_JSDELIVR}/leaflet.markercluster@{MARKERCLUSTER_VERSION}/dist/MarkerCluster.css"),
-    (
-        "markerclusterdefaultcss",
-        f"{_JSDELIVR}/leaflet.markercluster@{MARKERCLUSTER_VERSION}/dist/MarkerCluster.Default.css",
-    ),
-)
-"""The CDN links a map built here declares (used as is when the ``folium.Map`` is shown in a notebook)."""
 
-VENDORED: dict[str, str] = {
-    "leaflet": f"{_LEAFLET_DIR}/leaflet.js",
-    "leaflet_css": f"{_LEAFLET_DIR}/leaflet.css",
-    "markerclusterjs": f"{_MARKERCLUSTER_DIR}/leaflet.markercluster.js",
-    "markerclustercss": f"{_MARKERCLUSTER_DIR}/MarkerCluster.css",
-    "markerclusterdefaultcss": f"{_MARKERCLUSTER_DIR}/MarkerCluster.Default.css",
-}
-"""folium resource name → file under ``maps/vendor`` that replaces it."""
-
-_SOURCE_MAP = re.compile(r"^\s*(//[#@] sourceMappingURL=.*|/\*[#@] sourceMappingURL=.*\*/)\s*$", re.MULTILINE)
-_CSS_IMAGE = re.compile(r"url\((['\"]?)images/([\w.-]+\.png)\1\)")
 _EXTERNAL = re.compile(r"<script\b[^>]*\bsrc\s*=|<link\b[^>]*\bhref\s*=", re.IGNORECASE)
 _VIEWPORT = re.compile(r'<meta name="viewport" content="[^"]*"\s*/?>')
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
@@ -106,20 +80,6 @@ def base_map(**kwargs: Any) -> folium.Map:
     m.default_js = [LEAFLET_JS]  # instance lists: folium's class-level lists stay untouched
     m.default_css = [LEAFLET_CSS]
     return m
-
-
-TilesCrs = Literal["wgs84", "gcj02"]
-
-
-@dataclass(frozen=True)
-class Tiles:
-    """A base map: ``source`` is a folium/xyzservices provider name (``"OpenStreetMap"``) or a URL template
-    with ``{z}/{x}/{y}``, which needs ``attribution`` (plain text); ``crs`` is the coordinate system the tiles
-    are drawn in (WGS84, or GCJ-02 for Amap and Tencent), which overlays must be in too."""
-
-    source: str
-    attribution: str | None = None
-    crs: TilesCrs = "wgs84"
 
 
 _TILE_PLACEHOLDER = re.compile(r"\{[sxyzr]\}|\{-y\}")
@@ -202,7 +162,7 @@ def self_contained(m: folium.Map) -> str:
                 f"or drop it from the element's default_js/default_css (vendored: {', '.join(VENDORED)})"
             )
         tag = link.render()
-        inline = _inline_script(name) if isinstance(link, JavascriptLink) else _inline_style(name)
+        inline = inline_script(name) if isinstance(link, JavascriptLink) else inline_style(name)
         page = page.replace(tag, inline, 1)
     leftover = _EXTERNAL.search(page)
     if leftover:
@@ -242,60 +202,3 @@ def _render_verbatim(element: Element) -> None:
         element.__class__ = _verbatim(type(element))
     for child in element._children.values():
         _render_verbatim(child)
-
-
-def leaflet_inline() -> tuple[str, str]:
-    """Leaflet's style sheet and script as inline ``<style>`` and ``<script>`` elements (with the default marker
-    icons as ``data:`` URIs), for a page that draws its own map without folium (the console's station form).
-
-    >>> style, script = leaflet_inline()
-    >>> style.startswith("<style>"), "L.Icon.Default.mergeOptions" in script
-    (True, True)
-    """
-    return _inline_style("leaflet_css"), _inline_script("leaflet")
-
-
-@cache
-def _asset(path: str) -> str:
-    return (resources.files("maps") / "vendor" / path).read_text(encoding="utf-8")
-
-
-@cache
-def _data_uri(path: str) -> str:
-    data = (resources.files("maps") / "vendor" / path).read_bytes()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def _checked(name: str, text: str, closing: str) -> str:
-    text = _SOURCE_MAP.sub("", text)  # a source map would be fetched relative to wherever the page is served
-    if closing in text.lower():
-        raise ValueError(f"vendored {VENDORED[name]} contains {closing!r} and cannot be inlined")
-    return text
-
-
-@cache
-def _inline_script(name: str) -> str:
-    code = _checked(name, _asset(VENDORED[name]), "</script")
-    script = f"<script>/* {VENDORED[name]} (maps/vendor) */\n{code}</script>"
-    if name == "leaflet":
-        images = f"{_LEAFLET_DIR}/images"
-        icons = {
-            "iconUrl": _data_uri(f"{images}/marker-icon.png"),
-            "iconRetinaUrl": _data_uri(f"{images}/marker-icon-2x.png"),
-            "shadowUrl": _data_uri(f"{images}/marker-shadow.png"),
-        }
-        options = ",".join(f'{key}:"{value}"' for key, value in icons.items())
-        script += f'\n<script>L.Icon.Default.imagePath="";L.Icon.Default.mergeOptions({{{options}}});</script>'
-    return script
-
-
-@cache
-def _inline_style(name: str) -> str:
-    path = VENDORED[name]
-    folder = path.rsplit("/", 1)[0]
-
-    def image(match: re.Match[str]) -> str:
-        return f'url("{_data_uri(f"{folder}/images/{match.group(2)}")}")'
-
-    css = _CSS_IMAGE.sub(image, _checked(name, _asset(path), "</style"))
-    return f"<style>/* {path} (maps/vendor) */\n{css}</style>"

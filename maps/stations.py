@@ -30,12 +30,12 @@ from typing import Any, cast
 from branca.element import Figure
 from folium.template import Template
 
-from maps.elements import Macro, escape, js_literal
-from maps.page import Tiles, base_map, marker_cluster, self_contained, tile_layer
+from maps.elements import Macro
+from maps.page import base_map, marker_cluster, self_contained, tile_layer
+from maps.safe_text import escape, js_literal
 from maps.styles import TYPE_COLOURS
+from maps.tiles import OSM_ATTRIBUTION, OSM_TILES, Tiles
 
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 DEFAULT_CENTER = (30.25, 120.16)
 """(lat, lon) of the view when there is nothing to fit: Hangzhou, where the sample data is."""
 OSM = Tiles(OSM_TILES, OSM_ATTRIBUTION)

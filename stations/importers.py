@@ -33,6 +33,7 @@ from geo.crs import CRS_NAMES, CrsName, in_china, transform
 from stations import hours_words
 from stations.errors import FileUnreadable, ImportRejected, InvalidValue, LimitExceeded, RowProblem
 from stations.exporters import EXTERNAL_ID_PREFIX, unguard_formula
+from stations.limits import DEFAULT_LIMITS, ReadLimits
 from stations.model import (
     AMENITIES,
     CONTROL_CHARACTER,
@@ -45,7 +46,6 @@ from stations.model import (
     unchecked_station,
 )
 from stations.progress import Progress
-from stations.xlsx import DEFAULT_LIMITS, ReadLimits, worksheet_rows
 
 FORMATS = ("csv", "xlsx", "geojson")
 
@@ -423,6 +423,8 @@ def _csv_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...], lim
 
 
 def _xlsx_records(data: bytes, parsed: ParsedFile, required: tuple[str, ...], limits: ReadLimits) -> RecordStream:
+    from stations.xlsx import worksheet_rows  # openpyxl: loaded by the first XLSX import, not by every app start
+
     yield from _records(worksheet_rows(data, limits), parsed, strict_width=False, required=required, limits=limits)
 
 

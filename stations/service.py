@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from geo.districts import Districts
     from geo.gaps import Gap
     from maps.coverage import DistrictFigures, ProposedSite
-    from maps.page import Tiles
+    from maps.tiles import Tiles
     from stations.model import Station
     from stations.places import Place
     from stations.planning import CoverageReport, CoverageRequest, Planner, SitingReport, SitingRequest
@@ -230,7 +230,7 @@ class Service:
 
     def tiles(self) -> Tiles:
         """The base map tiles of the settings, as the page builders take them."""
-        from maps.page import Tiles
+        from maps.tiles import Tiles
 
         settings = self.settings
         return Tiles(settings.tiles, settings.tiles_attribution, settings.tiles_crs)

@@ -73,7 +73,16 @@ def xml_text(value: str) -> str:
     >>> xml_text("a<b & \x07c\r")
     'a&lt;b &amp; �c&#13;'
     """
-    return _NOT_IN_XML.sub("\ufffd", value).translate(_ESCAPES)
+    return xlsx_safe(value).translate(_ESCAPES)
+
+
+def xlsx_safe(text: str) -> str:
+    r"""``text`` with each character XML (so XLSX) cannot hold as U+FFFD (for openpyxl's writer too).
+
+    >>> xlsx_safe("a\x00b\ud800")
+    'a�b�'
+    """
+    return _NOT_IN_XML.sub("\ufffd", text)
 
 
 def column_letters(count: int) -> list[str]:

@@ -33,7 +33,7 @@ from maps.console.keeping import (
     imports_page,
     reports_page,
 )
-from maps.stations import OSM_ATTRIBUTION, OSM_TILES
+from maps.tiles import OSM_ATTRIBUTION, OSM_TILES
 from stations.errors import Conflict, InvalidValue, NotFound, RateLimited, RowProblem
 from stations.import_jobs import ImportJob, ImportJobs
 from stations.import_template import template_csv, template_xlsx

@@ -28,8 +28,8 @@ from api.caching import REVALIDATE, conditional, content_etag, deployment_of, re
 from api.deps import RegistryDep, ServiceDep
 from api.inputs import with_inputs
 from api.security import PageRule
-from maps.elements import escape, js_literal
 from maps.offline import SERVICE_WORKER_HEADERS, SERVICE_WORKER_PATH, service_worker
+from maps.safe_text import escape, js_literal
 from stations import params
 from stations.inputs import STATION_MAP_INPUTS, Input
 from stations.queries import StationMapQuery

@@ -18,7 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from maps.console.layout import ConsoleShell, render_page
-from maps.page import leaflet_inline
+from maps.vendored import leaflet_inline
 
 ROWS_SHOWN = 500
 """Rows of each part of an import report shown on the page (the counts are always whole)."""

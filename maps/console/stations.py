@@ -21,7 +21,8 @@ from urllib.parse import quote, urlencode
 from markupsafe import Markup
 
 from maps.console.layout import ConsoleShell, render_page
-from maps.page import Tiles, leaflet_inline
+from maps.tiles import Tiles
+from maps.vendored import leaflet_inline
 
 Words = Mapping[str, tuple[str, str]]
 

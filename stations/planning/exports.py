@@ -38,16 +38,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from geo.crs import CrsName, transform
 from stations.exporters import guard_formula, table_csv
 from stations.vocabulary import STATION_TYPES, label
+from stations.xlsx_writer import xlsx_safe
 
 if TYPE_CHECKING:
+    from openpyxl.styles import Font
     from openpyxl.worksheet.worksheet import Worksheet
 
     from geo.gaps import Gap
@@ -550,7 +548,7 @@ def _sheet_value(column: Column, value: Any, percent: bool) -> Any:
 def _xlsx_value(value: Any) -> Any:
     """A cell value for XLSX: text guarded against formulas, its characters XLSX cannot hold as U+FFFD."""
     if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", guard_formula(value))
+        return xlsx_safe(guard_formula(value))
     return value
 
 
@@ -587,6 +585,9 @@ def read_report_csv(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
 def report_xlsx(tables: Sequence[Table], context: ReportContext) -> bytes:
     """The tables as an XLSX workbook, one sheet each, then a metadata sheet; shares are fractions shown as
     ``0.0%``, numbers stay numbers, text cells are guarded against formulas (metadata included)."""
+    import openpyxl  # loaded by the first report, not by every app start (~0.2 s)
+    from openpyxl.styles import Font
+
     lang, crs = context.lang, context.crs
     workbook = openpyxl.Workbook()
     first = workbook.active
@@ -615,6 +616,8 @@ def report_xlsx(tables: Sequence[Table], context: ReportContext) -> bytes:
 
 def _style_header(sheet: Worksheet, bold: Font) -> None:
     """Bold, frozen header; columns wide enough for their header (CJK characters count double)."""
+    from openpyxl.utils import get_column_letter
+
     sheet.freeze_panes = "A2"
     for index, cell in enumerate(sheet[1], start=1):
         cell.font = bold

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
-from maps.elements import escape, js_literal
+from maps.safe_text import escape, js_literal
 from stations.model import Station
 from stations.settings import Settings
 from tests.hostile import ALL, MARKUP, ODDITIES, TEMPLATES, evaluated_in

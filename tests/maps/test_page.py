@@ -14,8 +14,9 @@ import maps.coverage
 import maps.elements
 import maps.page
 import maps.styles
-from maps.elements import HtmlControl, PointsLayer, ShapesLayer, escape, html_table, js_literal
+from maps.elements import HtmlControl, PointsLayer, ShapesLayer, html_table
 from maps.page import VENDORED, base_map, marker_cluster, self_contained
+from maps.safe_text import escape, js_literal
 
 
 @pytest.mark.parametrize("module", [maps.coverage, maps.elements, maps.page, maps.styles])
