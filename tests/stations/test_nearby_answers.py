@@ -169,8 +169,8 @@ def test_nearby_json_text_is_what_json_dumps_writes(everything: list[Station], d
         expected = json.dumps(
             nearby_geojson(answers, crs, trip, **members), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
-        assert nearby_geojson_json(answers, crs, trip, **members) == expected  # kept texts may be built now...
-        assert nearby_geojson_json(answers, crs, trip, **members) == expected  # ...and are reused here
+        assert nearby_geojson_json(answers, crs, trip, **members) == expected.encode()  # kept texts may be built now...
+        assert nearby_geojson_json(answers, crs, trip, **members) == expected.encode()  # ...and are reused here
 
 
 def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> None:
