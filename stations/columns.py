@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -59,7 +60,7 @@ _HELD = frozenset({"id", "lon", "lat", "operating_status", *CODED.values()})
 """Fields held in columns, so left out of the JSON kept per station."""
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class StationColumns:
     """Stations by position: coordinates (WGS84 degrees), type and amenity bit sets (bit i: ``STATION_TYPES[i]``,
     ``AMENITIES[i]`` "yes"), operating status (index into ``OPERATING_STATUSES``), coded text columns and each
@@ -92,7 +93,7 @@ class StationColumns:
     def payload(self, position: int) -> dict[str, Any]:
         """The stored JSON of the station at ``position``, as a dict: its columns' values and the rest."""
         i = int(position)  # .item(i): Python values straight away (numpy scalars cost ~5 µs here in all)
-        data: dict[str, Any] = json_loads(self.payloads[self.segment.item(i)][self.start.item(i) : self.end.item(i)])
+        data = self._stored_json(i)
         data.update(id=self.ids.item(i).decode(), lon=self.lon.item(i), lat=self.lat.item(i))
         data["operating_status"] = OPERATING_STATUSES[self.status.item(i)]
         if (code := self.hours_code.item(i)) >= 0:
@@ -115,6 +116,15 @@ class StationColumns:
             tuple(map(json_loads(payloads[segment][start:end]).get, fields))
             for segment, start, end in zip(self.segment.tolist(), self.start.tolist(), self.end.tolist(), strict=True)
         ]
+
+    def stored_at(self, position: int, *fields: str) -> tuple[Any, ...]:
+        """``stored`` of the one station at ``position``."""
+        return tuple(map(self._stored_json(int(position)).get, fields))
+
+    def _stored_json(self, i: int) -> dict[str, Any]:
+        """The JSON kept for the station at ``i``: its stored JSON without the fields held in columns."""
+        data: dict[str, Any] = json_loads(self.payloads[self.segment.item(i)][self.start.item(i) : self.end.item(i)])
+        return data
 
     def station(self, position: int) -> Station:
         """The station at ``position``, equal to what ``Store.get`` reads, from its stored JSON: validated when
@@ -187,9 +197,57 @@ class StationColumns:
         keep = np.ones(len(self), dtype=bool)
         keep[gone] = False
         kept = self if keep.all() else self.take(np.flatnonzero(keep))
-        if not len(written):
-            return kept
-        return concat([kept, written]).sorted_by_id()
+        result = concat([kept, written]).sorted_by_id() if len(written) else kept
+        if result is not self:
+            _record_derivation(self, result, keep, result._positions_of(written.ids))
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """How columns were made from earlier ones (``base``) by ``StationColumns.merged``, one write after another:
+    where each base station is now (``moved``: its new position, -1 where it was rewritten or removed), and the
+    positions of the stations written since (``written``, ascending). Whoever keeps something per position of
+    ``base`` (the console list's orders, ``stations.station_list``) can carry it over instead of working it out
+    again."""
+
+    base: weakref.ref[StationColumns]
+    moved: NDArray[np.intp]
+    written: NDArray[np.intp]
+
+
+_DERIVATIONS: weakref.WeakKeyDictionary[StationColumns, Derivation] = weakref.WeakKeyDictionary()
+
+
+def derivation(columns: StationColumns) -> Derivation | None:
+    """How ``columns`` were made from earlier columns still held somewhere, or None (built whole, or their base
+    is gone)."""
+    found = _DERIVATIONS.get(columns)
+    return found if found is not None and found.base() is not None else None
+
+
+def _record_derivation(
+    before: StationColumns, after: StationColumns, kept: NDArray[np.bool_], written: NDArray[np.intp]
+) -> None:
+    """Note that ``after`` is ``before`` with the stations at ``~kept`` gone and those at ``written`` (positions in
+    ``after``) written; reaching back to ``before``'s own base while that is still held, so that a chain of writes
+    leads back to the last columns someone kept something for."""
+    moved = np.full(len(before), -1, dtype=np.intp)
+    unchanged = np.ones(len(after), dtype=bool)
+    unchanged[written] = False
+    moved[kept] = np.flatnonzero(unchanged)  # both in id order: the k-th kept station is the k-th unchanged one
+    earlier = derivation(before)
+    if earlier is not None:
+        base = earlier.base()
+        if base is not None:  # compose: base -> before -> after
+            moved_from_base = np.full(len(earlier.moved), -1, dtype=np.intp)
+            was_there = earlier.moved >= 0
+            moved_from_base[was_there] = moved[earlier.moved[was_there]]
+            landed = np.zeros(len(after), dtype=bool)
+            landed[moved_from_base[moved_from_base >= 0]] = True
+            _DERIVATIONS[after] = Derivation(earlier.base, moved_from_base, np.flatnonzero(~landed))
+            return
+    _DERIVATIONS[after] = Derivation(weakref.ref(before), moved, np.sort(written))
 
 
 class ColumnsBuilder:

@@ -111,3 +111,59 @@ def test_the_pages_cover_the_whole_order_once(database_url: str, districts: Dist
                 ).stations
             ]
             assert sorted(seen) == sorted(s.id for s in registry.snapshot().stations) and first.total == 45
+
+
+# --- orders carried over from the columns before a few writes -----------------------------------------------------
+
+DISTRICTS = [None, "上城区", "西湖区", "滨江区"]
+
+
+def drawn(i: int, version: int) -> Station:
+    """Station ``i`` as written at ``version``: its name, district and verification day change with the version."""
+    j = i + 3 * version
+    return Station(
+        id=f"CARRY-{(i * 7919) % 1000:03d}",
+        name=NAMES[j % len(NAMES)],
+        types=["outdoor_worker"],
+        lon=120.15,
+        lat=30.25,
+        district=DISTRICTS[j % len(DISTRICTS)],
+        verified_at=None if j % 5 == 0 else TODAY - timedelta(days=j % 9),
+    )
+
+
+writes = st.lists(  # each write: (stations written as (index, version)), indexes of stations removed
+    st.tuples(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 4)), max_size=6), st.lists(st.integers(0, 60))),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(first=st.sets(st.integers(0, 60), max_size=40), writes=writes, look_between=st.booleans())
+def test_orders_carried_over_a_few_writes_equal_the_orders_worked_out_again(
+    first: set[int], writes: list[tuple[list[tuple[int, int]], list[int]]], look_between: bool
+) -> None:
+    from stations.columns import StationColumns, derivation
+    from stations.snapshot import Snapshot
+    from stations.station_list import _Orders, _orders
+
+    columns = StationColumns.from_stations([drawn(i, 0) for i in sorted(first)]).sorted_by_id()
+    base = columns
+    _orders(Snapshot(columns))  # the orders of the first columns, held as the base of what follows
+    for written, removed in writes:
+        stations = {drawn(i, version).id: drawn(i, version) for i, version in written}  # the last per id
+        columns = columns.replace(list(stations.values()), [drawn(i, 0).id for i in removed])
+        if look_between:  # a list view after each write: each carried from the one before
+            _orders(Snapshot(columns))
+    found = derivation(columns)
+    if columns is base:
+        return
+    assert found is not None and found.base() is not None
+    fresh = _Orders(columns).orders
+    assert {k: v.tolist() for k, v in _Orders(found.base()).carried(columns, found).orders.items()} == {  # type: ignore[arg-type]
+        k: v.tolist() for k, v in fresh.items()
+    }
+    assert {k: v.tolist() for k, v in _orders(Snapshot(columns)).orders.items()} == {
+        k: v.tolist() for k, v in fresh.items()
+    }
