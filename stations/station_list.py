@@ -21,7 +21,7 @@ import bisect
 import math
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -101,7 +101,12 @@ class _Orders:
     ``verified_at``: the day, never verified first, then as by name. Every order is total, so descending is the
     ascending order reversed."""
 
-    def __init__(self, columns: StationColumns) -> None:
+    def __init__(self, orders: dict[SortKey, NDArray[np.intp]]) -> None:
+        self.orders = orders
+
+    @classmethod
+    def worked_out(cls, columns: StationColumns) -> _Orders:
+        """The orders of ``columns``, from every station's stored JSON."""
         ids = columns.ids.tolist()
         names, districts = zip(*columns.stored("name", "district"), strict=True) if len(columns) else ((), ())
         keys = [(normalise(name), station_id) for name, station_id in zip(names, ids, strict=True)]
@@ -111,46 +116,48 @@ class _Orders:
         district_keys = sorted(set(districts), key=lambda d: (d is None, d or ""))
         rank_of = {d: i for i, d in enumerate(district_keys)}
         district_rank = np.array([rank_of[d] for d in districts], dtype=np.intp)
-        self.orders: dict[SortKey, NDArray[np.intp]] = {
+        return cls({
             "name": by_name,
             "district": np.lexsort((name_rank, district_rank)).astype(np.intp),
             "verified_at": np.lexsort((name_rank, columns.verified_day)).astype(np.intp),  # never: -1, first
-        }
+        })  # fmt: skip
 
     def carried(self, columns: StationColumns, found: Derivation) -> _Orders:
         """These orders (of ``found.base``) carried over to ``columns``: the base's stations that did not change
         keep their order at their new positions; each one written is put in its place (``bisect``, reading the
         stored JSON of ~log2(n) stations it passes)."""
         keys = _Keys(columns)
-        carried = object.__new__(_Orders)
-        carried.orders = {}
+        orders = {}
         for sort, order in self.orders.items():
-            key = keys.of(sort)
+            key = getattr(keys, sort)
             moved = found.moved[order]
             moved = moved[moved >= 0]
             written = sorted(found.written.tolist(), key=key)
             places = [bisect.bisect_left(moved, key(p), key=key) for p in written]
-            carried.orders[sort] = np.insert(moved, places, written).astype(np.intp)
-        return carried
+            orders[sort] = np.insert(moved, places, written).astype(np.intp)
+        return _Orders(orders)
 
 
 class _Keys:
-    """Each order's sort key of the station at a position of ``columns``, as ``_Orders`` sorts (kept per position:
-    a binary search reads a station's stored JSON once)."""
+    """The sort key of each order (``name``, ``district``, ``verified_at``) of the station at a position of
+    ``columns``, as ``_Orders.worked_out`` sorts; a station's stored JSON is read once however often it is compared."""
 
     def __init__(self, columns: StationColumns) -> None:
         self.columns = columns
         self.kept: dict[int, tuple[str, str | None, bytes]] = {}
 
-    def of(self, sort: SortKey) -> Callable[[int], tuple[Any, ...]]:
-        """The key function of order ``sort``."""
-        if sort == "name":
-            return lambda p: (self._name(p)[0], self._name(p)[2])
-        if sort == "district":
-            return lambda p: ((k := self._name(p))[1] is None, k[1] or "", k[0], k[2])
-        return lambda p: (self.columns.verified_day.item(p), *self.of("name")(p))
+    def name(self, position: int) -> tuple[Any, ...]:
+        normalised, _district, station_id = self._read(position)
+        return normalised, station_id
 
-    def _name(self, position: int) -> tuple[str, str | None, bytes]:
+    def district(self, position: int) -> tuple[Any, ...]:
+        normalised, district, station_id = self._read(position)
+        return district is None, district or "", normalised, station_id
+
+    def verified_at(self, position: int) -> tuple[Any, ...]:
+        return self.columns.verified_day.item(position), *self.name(position)
+
+    def _read(self, position: int) -> tuple[str, str | None, bytes]:
         position = int(position)
         found = self.kept.get(position)
         if found is None:
@@ -184,7 +191,7 @@ def _orders(snapshot: Snapshot) -> _Orders:
             if found is not None and before is not None and len(found.written) * CARRY_SHARE < len(columns):
                 orders = before.carried(columns, found)
             else:
-                orders = _Orders(columns)
+                orders = _Orders.worked_out(columns)
             _ORDERS[columns] = orders
             _last = columns
         return orders

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -528,16 +529,19 @@ def test_a_log_line_is_what_json_dumps_writes_of_its_record(
         "status": status,
         "duration_ms": round(duration_s * 1000, 2),
         "bytes": sent,
-        "client": log._client(client[0], datetime.fromisoformat(record["time"])) if client else None,
+        "client": log._client(client[0], datetime.fromisoformat(record["time"]).date()) if client else None,
     }
     assert line == json.dumps(expected) and "\n" not in line and line.isascii()
+    # the time as datetime.isoformat writes UTC to the millisecond, and now
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", record["time"])
+    assert abs((datetime.now(UTC) - datetime.fromisoformat(record["time"])).total_seconds()) < 2
 
 
 def test_client_hashes_kept_per_day_are_the_reports_keyed_hash() -> None:
     log = AccessLog(app=None, secret="s")  # type: ignore[arg-type]  # the hash needs no app
     days = [datetime(2026, 12, 4, 23, 59, tzinfo=UTC), datetime(2026, 12, 5, 0, 1, tzinfo=UTC)]
     for _ in range(2):  # made, then kept
-        assert [log._client("10.0.0.1", day) for day in days] == [client_key("10.0.0.1", "s", d)[:16] for d in days]
+        assert [log._client("10.0.0.1", d.date()) for d in days] == [client_key("10.0.0.1", "s", d)[:16] for d in days]
     assert log._client("10.0.0.1", days[0]) != log._client("10.0.0.1", days[1]) != log._client("10.0.0.2", days[1])
 
 

@@ -160,8 +160,8 @@ def test_orders_carried_over_a_few_writes_equal_the_orders_worked_out_again(
     if columns is base:
         return
     assert found is not None and found.base() is not None
-    fresh = _Orders(columns).orders
-    assert {k: v.tolist() for k, v in _Orders(found.base()).carried(columns, found).orders.items()} == {  # type: ignore[arg-type]
+    fresh = _Orders.worked_out(columns).orders
+    assert {k: v.tolist() for k, v in _Orders.worked_out(found.base()).carried(columns, found).orders.items()} == {  # type: ignore[arg-type]
         k: v.tolist() for k, v in fresh.items()
     }
     assert {k: v.tolist() for k, v in _orders(Snapshot(columns)).orders.items()} == {
