@@ -34,6 +34,7 @@ _PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relatio
 _TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_A_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ROWS_PER_WRITE = 256
 """Rows of sheet XML put together before a write to the zip (its deflate runs as they come)."""
@@ -104,7 +105,9 @@ def column_letters(count: int) -> list[str]:
 def xlsx_table(header: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str) -> bytes:
     r"""A workbook of one sheet named ``sheet`` (≤ 31 characters, none of ``[]:*?/\``): ``header`` (none if empty)
     then ``rows``, each of values that are None (no cell), bool, integral or real numbers (non-finite ones: no
-    cell) or text. Any other value is a TypeError."""
+    cell) or text. Any other value is a TypeError; a sheet name Excel would refuse, a ValueError."""
+    if not 0 < len(sheet) <= 31 or _NOT_A_SHEET_NAME.search(sheet):
+        raise ValueError(f"not a worksheet name: {sheet!r} (1-31 characters, none of []:*?/\\)")
     strings: dict[str, int] = {}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:

@@ -82,6 +82,12 @@ def test_numpy_numbers_and_str_subclasses_are_cells_other_types_refused() -> Non
         xlsx_table([], [[{"a": 1}]], "t")
 
 
+@pytest.mark.parametrize("sheet", ["", "a" * 32, "a/b", "[x]", "a:b", "a*", "a?", "a\\b"])
+def test_a_sheet_name_excel_refuses_is_refused(sheet: str) -> None:
+    with pytest.raises(ValueError, match="not a worksheet name"):
+        xlsx_table(["a"], [[1]], sheet)
+
+
 def test_a_table_with_nothing_is_a_workbook_with_an_empty_sheet() -> None:
     data = xlsx_table([], [], "stations")
     assert list(worksheet_rows(data)) == []
