@@ -132,7 +132,12 @@ class AccessLog:
             await self.app(scope, receive, sending)
         finally:
             if LOGGER.isEnabledFor(logging.INFO):
-                LOGGER.info(self.line(scope, rid, status, sent, time.perf_counter() - started))
+                line = self.line(scope, rid, status, sent, time.perf_counter() - started)
+                handler = _plain_queue(LOGGER)
+                if handler is not None:
+                    handler.put_line(line)  # what LOGGER.info would hand it, without the record (~5 µs)
+                else:
+                    LOGGER.info(line)
 
     def line(self, scope: Scope, rid: str, status: int, sent: int, duration_s: float) -> str:
         """The JSON log line of one request: the text ``json.dumps`` writes of the record (ASCII only: no character
@@ -213,6 +218,10 @@ class QueuedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]  # t
         except Exception:  # as StreamHandler.emit: a record that cannot be formatted is reported
             self.handleError(record)
 
+    def put_line(self, text: str) -> None:
+        """Queue ``text`` as a line: what ``emit`` queues for a record whose formatted text it is."""
+        self._queue.put(text + self.terminator)
+
     def _write(self) -> None:
         while True:
             first = self._queue.get()
@@ -242,6 +251,27 @@ class QueuedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]  # t
         """Write what is queued, here and now (at exit), after the batch the thread is writing."""
         with self._batch:
             self._write_all(self._queued())
+
+
+def _plain_queue(logger: logging.Logger) -> QueuedStreamHandler | None:
+    """``logger``'s one handler when a record's line would reach nothing but it, unchanged: a ``QueuedStreamHandler``
+    writing the message alone (``uvicorn_log_config``'s), no filter on either, not propagated; else None. Its lines
+    can then be queued without a ``LogRecord`` (``Logger.info`` makes one, finds the handlers, filters, locks and
+    formats: ~5–9 µs of each request) and come out the same."""
+    handlers = logger.handlers
+    if len(handlers) != 1 or logger.filters or logger.propagate:
+        return None
+    handler = handlers[0]
+    formatter = handler.formatter
+    if (
+        type(handler) is not QueuedStreamHandler
+        or handler.filters
+        or handler.level > logging.INFO
+        or type(formatter) is not logging.Formatter
+        or formatter._fmt != "%(message)s"
+    ):
+        return None
+    return handler
 
 
 def uvicorn_log_config() -> dict[str, Any]:

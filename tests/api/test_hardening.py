@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import logging
 import os
@@ -714,3 +715,34 @@ def test_the_app_caps_every_planning_route(client: TestClient) -> None:
     own = {path for path in limit.kwargs["paths"] if not path.startswith("/ogc/")}  # OGC's are /{collection_id}/
     assert set(client.get("/openapi.json").json()["paths"]) >= own  # each one a route of the app
     assert limit.kwargs["limit"] == 2
+
+
+def test_a_line_queued_without_a_record_is_what_logging_writes() -> None:
+    """``AccessLog`` hands its line straight to the queued handler only when logging would write exactly the message
+    there and nowhere else; the text is the same either way, and any other set-up goes through ``Logger.info``."""
+    from api.access_log import QueuedStreamHandler, _plain_queue
+
+    out = io.StringIO()
+    handler = QueuedStreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.Logger("yizhan.access.test")
+    logger.addHandler(handler)
+    logger.propagate = False
+    line = '{"path": "/驿站", "query": "{{ 7*7 }}"}'
+    assert _plain_queue(logger) is handler
+    logger.info(line)
+    handler.drain()
+    handler.put_line(line)
+    handler.drain()
+    assert out.getvalue() == line + "\n" + line + "\n"
+    logger.propagate = True  # a parent's handlers would see the record too
+    assert _plain_queue(logger) is None
+    logger.propagate = False
+    handler.addFilter(logging.Filter("yizhan"))
+    assert _plain_queue(logger) is None
+    handler.filters.clear()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    assert _plain_queue(logger) is None
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(logging.NullHandler())
+    assert _plain_queue(logger) is None
