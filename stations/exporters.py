@@ -428,9 +428,10 @@ def nearby_geojson_json(
             continue
         head, after_distance, after_status, after_closes, tail, after_amap, after_baidu, end = pieces
         closes, opens = result.closes_at, result.opens_at
+        # the distance: b"%.1f" writes what repr(round(d, 1)) does for any distance on Earth, in a quarter of the time
         features.append(
             b"".join((
-                head, float.__repr__(round(result.distance_m, 1)).encode(), after_distance,
+                head, b"%.1f" % result.distance_m, after_distance,
                 _STATUS_TEXT[result.open_status], after_status, b"null" if closes is None else _time_text(closes),
                 after_closes, b"null" if opens is None else _time_text(opens), tail, amap, after_amap, baidu,
                 after_baidu, tencent, end,

@@ -357,3 +357,9 @@ def test_orjson_is_used_only_where_it_writes_what_json_dumps_writes(value: objec
     size, integers past 64 bits, control characters, lone surrogates."""
     plain = all(exporters._plain_float(f) for f in _floats(value))
     assert exporters._same_json(value, plain) == exporters._encode_json(value)
+
+
+@given(st.floats(0, 2.1e7))
+def test_a_distance_written_to_one_decimal_is_what_json_writes_of_it_rounded(distance_m: float) -> None:
+    """The answer writes ``b"%.1f" % d`` where the reference (json.dumps of the Feature) holds ``round(d, 1)``."""
+    assert b"%.1f" % distance_m == json.dumps(round(distance_m, 1)).encode()
