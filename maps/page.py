@@ -158,7 +158,7 @@ def self_contained(m: folium.Map) -> str:
             continue
         if name not in VENDORED:
             raise ValueError(
-                f"{name} ({link.url}) is not vendored: add it to maps/vendor and maps.page.VENDORED, "
+                f"{name} ({link.url}) is not vendored: add it to maps/vendor and maps.vendored.VENDORED, "
                 f"or drop it from the element's default_js/default_css (vendored: {', '.join(VENDORED)})"
             )
         tag = link.render()

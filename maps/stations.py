@@ -9,7 +9,7 @@ page loads nothing but tiles. The app has no words of the registry of its own: t
 types, amenities and their labels into the configuration (``types``... see ``maps/static/app.js``).
 
 User text (station names, addresses, hours) reaches the page only inside the configuration, a JSON literal
-written by ``maps.elements.js_literal`` (``<``, ``>``, ``&`` and ``'`` as ``\uXXXX`` escapes), and the app
+written by ``maps.safe_text.js_literal`` (``<``, ``>``, ``&`` and ``'`` as ``\uXXXX`` escapes), and the app
 puts it into the page with ``textContent`` only. Station coordinates in ``features`` must already be in the
 tiles' coordinate system (``Tiles.crs``): WGS84 for OpenStreetMap, GCJ-02 for Amap or Tencent tiles.
 
