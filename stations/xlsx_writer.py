@@ -4,8 +4,9 @@ openpyxl (without lxml, which Yizhan does not install) serialises every cell thr
 element tree, ~12 µs a cell: the open data's 47 columns took ~1 s for the sample's 1,614 stations and would take
 minutes at a national registry's 200,000. An XLSX file is a zip of a few XML parts, and a table needs only the
 smallest of them (ECMA-376 part 1, SpreadsheetML): the package's content types and relationships, the workbook
-naming its one sheet, a stylesheet of the default style, the sheet's rows, and its text once each in the shared
-strings. Cells hold numbers (``n``), booleans (``b``) and shared strings (``s``); an empty value writes no cell.
+naming its one sheet, a stylesheet (the default style and a bold one), the sheet's rows — a header in bold that
+stays in view as the table scrolls —, and its text once each in the shared strings. Cells hold numbers (``n``),
+booleans (``b``) and shared strings (``s``); an empty value writes no cell.
 
 XML cannot hold the control characters U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, lone surrogates, U+FFFE and
 U+FFFF: each is written as U+FFFD (�), as ``table_xlsx`` always said. A carriage return is written as ``&#13;``
@@ -24,7 +25,6 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
-from itertools import chain
 from numbers import Integral, Real
 from typing import Any
 
@@ -58,13 +58,19 @@ _WORKBOOK_RELS = (
     f'<Relationship Id="rId2" Type="{_RELATIONSHIPS}/sharedStrings" Target="sharedStrings.xml"/>'
     f'<Relationship Id="rId3" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/></Relationships>'
 )
-_STYLES = (  # the default style only: one font, the two fills every stylesheet has, one border, one format
-    f'{_HEAD}<styleSheet xmlns="{MAIN_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+_STYLES = (  # the default style, and the header's (bold); the two fills every stylesheet has, one border
+    f'{_HEAD}<styleSheet xmlns="{MAIN_NS}"><fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
     '</fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)
+_FROZEN_HEADER = (  # the first row stays in view as the table scrolls
+    '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+    'state="frozen"/><selection pane="bottomLeft"/></sheetView></sheetViews>'
 )
 
 
@@ -112,10 +118,11 @@ def xlsx_table(header: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         with package.open("xl/worksheets/sheet1.xml", "w") as part:
-            part.write(f'{_HEAD}<worksheet xmlns="{MAIN_NS}"><sheetData>'.encode())
-            chunk: list[str] = []
             letters = column_letters(len(header))
-            for number, row in enumerate(chain([header] if header else [], rows), start=1):
+            views = f"{_FROZEN_HEADER}<sheetData>{_header_xml(header, letters, strings)}" if header else "<sheetData>"
+            part.write(f'{_HEAD}<worksheet xmlns="{MAIN_NS}">{views}'.encode())
+            chunk: list[str] = []
+            for number, row in enumerate(rows, start=2 if header else 1):
                 if len(row) > len(letters):
                     letters = column_letters(len(row))
                 chunk.append(_row_xml(row, number, letters, strings))
@@ -134,6 +141,15 @@ def xlsx_table(header: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str)
             f'<sheet name="{xml_text(sheet).replace(chr(34), "&quot;")}" sheetId="1" r:id="rId1"/></sheets></workbook>',
         )
     return buffer.getvalue()
+
+
+def _header_xml(header: Sequence[str], letters: list[str], strings: dict[str, int]) -> str:
+    """The first row: the column names, in bold (style 1)."""
+    cells = "".join(
+        f'<c r="{letter}1" s="1" t="s"><v>{strings.setdefault(str(name), len(strings))}</v></c>'
+        for letter, name in zip(letters, header, strict=True)
+    )
+    return f'<row r="1">{cells}</row>'
 
 
 def _row_xml(row: Sequence[Any], number: int, letters: list[str], strings: dict[str, int]) -> str:

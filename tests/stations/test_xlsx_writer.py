@@ -88,6 +88,14 @@ def test_a_sheet_name_excel_refuses_is_refused(sheet: str) -> None:
         xlsx_table(["a"], [[1]], sheet)
 
 
+def test_the_header_is_bold_and_stays_in_view_rows_are_plain() -> None:
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_table(["名称", "经度"], [["西湖驿站", 120.13]], "t")))["t"]
+    assert sheet.freeze_panes == "A2"
+    assert [cell.font.b for cell in sheet[1]] == [True, True] and [cell.font.b for cell in sheet[2]] == [False, False]
+    bare = openpyxl.load_workbook(io.BytesIO(xlsx_table([], [["西湖驿站", 120.13]], "t")))["t"]
+    assert bare.freeze_panes is None and not bare["A1"].font.b
+
+
 def test_a_table_with_nothing_is_a_workbook_with_an_empty_sheet() -> None:
     data = xlsx_table([], [], "stations")
     assert list(worksheet_rows(data)) == []
