@@ -31,7 +31,7 @@ run: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=20
 
-# A developer's loop (~3 min): everything but the tests marked slow; `make test` before pushing.
+# A developer's loop (~4.5 min on 2 cores, 2026-12-05): everything but the tests marked slow; `make test` before pushing.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
