@@ -63,7 +63,7 @@ from maps.badges import SpreadBadges
 from maps.coverage_controls import CAPTION_ID, GapsLayer, HourSelector
 from maps.coverage_text import caption, check_lang, distance, html_with_lang, text
 from maps.elements import HtmlControl, KeepAtBack, LabelMarkers, Pane, PointsLayer, ShapesLayer, StyleSheet, html_table
-from maps.page import Tiles, base_map, marker_cluster, self_contained, tile_layer
+from maps.page import base_map, marker_cluster, self_contained, tile_layer
 from maps.safe_text import escape
 from maps.styles import (
     COVERAGE_STOPS,
@@ -77,6 +77,7 @@ from maps.styles import (
     coverage_colour,
     type_colour,
 )
+from maps.tiles import Tiles
 
 CLUSTER_ABOVE = 300
 """A station layer with more stations than this is drawn as clusters (Leaflet.markercluster)."""

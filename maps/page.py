@@ -35,7 +35,6 @@ from folium.plugins import MarkerCluster
 
 from maps.elements import Macro
 from maps.safe_text import escape
-from maps.tiles import Tiles as Tiles
 from maps.vendored import (
     LEAFLET_CSS,
     LEAFLET_JS,

@@ -230,24 +230,23 @@ def _record_derivation(
     before: StationColumns, after: StationColumns, kept: NDArray[np.bool_], written: NDArray[np.intp]
 ) -> None:
     """Note that ``after`` is ``before`` with the stations at ``~kept`` gone and those at ``written`` (positions in
-    ``after``) written; reaching back to ``before``'s own base while that is still held, so that a chain of writes
-    leads back to the last columns someone kept something for."""
+    ``after``, ascending: ``_positions_of``) written; reaching back to ``before``'s own base while that is still
+    held, so that a chain of writes leads back to the last columns someone kept something for."""
     moved = np.full(len(before), -1, dtype=np.intp)
     unchanged = np.ones(len(after), dtype=bool)
     unchanged[written] = False
     moved[kept] = np.flatnonzero(unchanged)  # both in id order: the k-th kept station is the k-th unchanged one
     earlier = derivation(before)
-    if earlier is not None:
-        base = earlier.base()
-        if base is not None:  # compose: base -> before -> after
-            moved_from_base = np.full(len(earlier.moved), -1, dtype=np.intp)
-            was_there = earlier.moved >= 0
-            moved_from_base[was_there] = moved[earlier.moved[was_there]]
-            landed = np.zeros(len(after), dtype=bool)
-            landed[moved_from_base[moved_from_base >= 0]] = True
-            _DERIVATIONS[after] = Derivation(earlier.base, moved_from_base, np.flatnonzero(~landed))
-            return
-    _DERIVATIONS[after] = Derivation(weakref.ref(before), moved, np.sort(written))
+    if earlier is None:
+        _DERIVATIONS[after] = Derivation(weakref.ref(before), moved, written)
+        return
+    # compose, base -> before -> after (a base let go meanwhile: derivation() answers None for it)
+    moved_from_base = np.full(len(earlier.moved), -1, dtype=np.intp)
+    was_there = earlier.moved >= 0
+    moved_from_base[was_there] = moved[earlier.moved[was_there]]
+    landed = np.zeros(len(after), dtype=bool)
+    landed[moved_from_base[moved_from_base >= 0]] = True
+    _DERIVATIONS[after] = Derivation(earlier.base, moved_from_base, np.flatnonzero(~landed))
 
 
 class ColumnsBuilder:

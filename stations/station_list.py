@@ -238,7 +238,7 @@ def list_stations(registry: Registry, query: StationListQuery, today: date) -> S
         with registry.store.engine.connect() as connection:
             ids = find(connection, text, len(snapshot) + 1)
         found = np.zeros(len(keep), dtype=bool)
-        found[[p for p in map(snapshot.position, ids) if p is not None]] = True
+        found[snapshot.columns.positions_of(ids)] = True
         keep &= found
     order = _orders(snapshot).orders[query.sort]
     if query.descending:

@@ -23,7 +23,7 @@ from shapely.geometry import box
 from geo.districts import Districts
 from geo.gaps import Gap
 from maps.coverage import CoverageMap, DistrictFigures, HourDay, MapHotSpot, MapStation, coverage_html
-from maps.page import Tiles
+from maps.tiles import Tiles
 from stations.vocabulary import LAYER_LABELS
 
 IMG = "<img src=x onerror=alert(1)>"

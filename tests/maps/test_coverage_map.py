@@ -39,8 +39,8 @@ from maps.coverage import (
     legend_caption,
     proposed_layer_name,
 )
-from maps.page import Tiles
 from maps.styles import COVERED_COLOUR, GAP_COLOUR, NIGHT_GAP_COLOUR, PROPOSED_COLOUR, TYPE_COLOURS, coverage_colour
+from maps.tiles import Tiles
 from stations.vocabulary import LAYER_LABELS
 
 IMG = "<img src=x onerror=alert(1)>"
