@@ -1,13 +1,18 @@
-"""How ``yizhan serve`` runs uvicorn: its HTTP/1.1 protocol with a deadline on request headers, and the options
-that bound what one connection may hold.
+"""How ``yizhan serve`` runs uvicorn: its HTTP/1.1 protocol (httptools, the C parser) with a deadline and a size
+bound on request headers, and the options that bound what one connection may hold.
 
 uvicorn closes an idle kept-alive connection after ``timeout_keep_alive``, but it waits for ever for the
 headers of a request: a client that connects and sends nothing, or sends its headers a byte at a time (the
-keep-alive timer stops at the first byte), holds its connection as long as it likes. ``DeadlineH11Protocol``
+keep-alive timer stops at the first byte), holds its connection as long as it likes. ``DeadlineProtocol``
 closes a connection whose request line and headers are not all in within ``header_timeout_s`` of the
 connection opening or of the first byte of the next request (checked every quarter of it), answering 408
-first. The time to send the body is bounded in the app (``api.limits.BodyTimeout``), where it can be answered like
-any other error.
+first, and answers 400 to a request line and headers longer than ``MAX_HEADER_BYTES`` (uvicorn's httptools
+protocol sets no bound: llhttp would keep a header of any length). The time to send the body is bounded in the
+app (``api.limits.BodyTimeout``), where it can be answered like any other error.
+
+httptools rather than h11 (uvicorn's pure-Python parser, which ``yizhan serve`` used before): measured with wrk on
+the sample (bench/RESULTS.md, 2026-12-05), ~30% more nearby answers and ~60% more ``/healthz`` answers a second
+from the same two workers.
 
 ``serving_app`` is the app a worker serves: ``create_app`` with what a long-lived server wants (``gc.freeze``
 after start-up). ``run_workers`` runs ``--workers N`` processes under uvicorn's supervisor, each with a listening
@@ -24,32 +29,36 @@ import sys
 import weakref
 from typing import Any, cast
 
-import h11
 from fastapi import FastAPI
 from uvicorn.config import STARTUP_FAILURE, Config
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from api.app import create_app
 from stations.settings import get_settings
 
-PROTOCOL = "api.serving:DeadlineH11Protocol"
+PROTOCOL = "api.serving:DeadlineProtocol"
 """The protocol class as uvicorn imports it (a string: the config is pickled for ``--workers``)."""
 MAX_HEADER_BYTES = 16 * 1024
-"""Largest request line plus headers (h11's default, said here): more gets 400."""
+"""Largest request line plus headers (h11's default bound, kept): more gets 400."""
 _TIMEOUT_BODY = b'{"error": "request_timeout", "detail": "the request headers came too late"}'
 TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
     b"content-length: %d\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
 )
+TOO_LARGE = "Request line and headers too large."
+"""The 400 answer's text (plain, as uvicorn's own 400 for a request it cannot parse) for headers past the bound."""
 
 
-class DeadlineH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, with a deadline (``header_timeout_s``) on each request's line and headers.
+class DeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with a deadline (``header_timeout_s``) and a size bound (``MAX_HEADER_BYTES``)
+    on each request's line and headers.
 
     A request only notes when its headers are due; one sweep per event loop (``_Sweeper``, every quarter of the
     timeout or every second, whichever is sooner) closes the connections whose headers are overdue — a timer armed and
-    cancelled for every request cost ~5-10 µs of each."""
+    cancelled for every request cost ~5-10 µs of each. The bytes of a head are counted as they arrive, so a head
+    that never ends is refused once past the bound (bytes of it that came in the same read as the end of the
+    request before are not counted: at most one read, 256 KiB, more)."""
 
     header_timeout_s: float | None = None
     """Seconds; None: ``YIZHAN_HEADER_TIMEOUT_S``. Subclasses (tests) may set their own."""
@@ -58,9 +67,13 @@ class DeadlineH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.headers_due: float | None = None
         """When the headers of the request being received must be in (the loop's clock); None: not waiting."""
+        self.in_head = True
+        """Whether a request's line and headers are awaited (from its first byte, or none yet, until all are in)."""
+        self.head_bytes = 0
+        """Bytes of the awaited head received so far."""
         self.timeout_s = self.header_timeout_s or get_settings().header_timeout_s
 
-    # as uvicorn's H11Protocol declares it: an asyncio.Transport, narrower than BaseProtocol's BaseTransport
+    # as uvicorn's HttpToolsProtocol declares it: an asyncio.Transport, narrower than BaseProtocol's BaseTransport
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the connection with the deadline running for its first request."""
         super().connection_made(transport)
@@ -68,12 +81,25 @@ class DeadlineH11Protocol(H11Protocol):
         _Sweeper.of(self.loop).watch(self, self.timeout_s)
 
     def data_received(self, data: bytes) -> None:
-        """Feed the bytes to h11; the deadline runs from a request's first byte until its headers are in."""
-        if self.headers_due is None and self.conn.their_state is h11.IDLE:
-            self.headers_due = self.loop.time() + self.timeout_s  # the first bytes of a request
+        """Feed the bytes to the parser; the deadline runs from a request's first byte until its headers are in."""
+        if self.in_head:
+            if self.headers_due is None:
+                self.headers_due = self.loop.time() + self.timeout_s  # the first bytes of a request
+            self.head_bytes += len(data)
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
-            self.headers_due = None  # the request line and headers are in
+        if self.in_head and self.head_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+            self.logger.warning(TOO_LARGE)
+            self.send_400_response(TOO_LARGE)
+
+    def on_headers_complete(self) -> None:
+        """The head is in: no deadline, no count, until the next request."""
+        self.in_head, self.headers_due, self.head_bytes = False, None, 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        """The request is in: the next one's head is awaited (its deadline starts at its first byte)."""
+        super().on_message_complete()
+        self.in_head, self.head_bytes = True, 0
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Stop watching the connection and close as uvicorn does."""
@@ -88,7 +114,7 @@ class DeadlineH11Protocol(H11Protocol):
             self._headers_too_late()
 
     def _headers_too_late(self) -> None:
-        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+        if self.transport.is_closing() or not self.in_head:
             return
         if self.cycle is None or self.cycle.response_complete:  # nothing of ours is on the wire half-sent
             self.transport.write(TIMEOUT_RESPONSE)
@@ -101,7 +127,7 @@ class _Sweeper:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.interval = 1.0
-        self.protocols: set[DeadlineH11Protocol] = set()
+        self.protocols: set[DeadlineProtocol] = set()
         self.handle: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -112,14 +138,14 @@ class _Sweeper:
             sweeper = _SWEEPERS[loop] = cls(loop)
         return sweeper
 
-    def watch(self, protocol: DeadlineH11Protocol, timeout_s: float) -> None:
+    def watch(self, protocol: DeadlineProtocol, timeout_s: float) -> None:
         """Check ``protocol`` at every sweep, at least every quarter of ``timeout_s``, until ``forget``."""
         self.protocols.add(protocol)
         self.interval = min(self.interval, timeout_s / 4)
         if self.handle is None:
             self.handle = self.loop.call_later(self.interval, self.sweep)
 
-    def forget(self, protocol: DeadlineH11Protocol) -> None:
+    def forget(self, protocol: DeadlineProtocol) -> None:
         """Stop checking ``protocol`` (its connection is closed)."""
         self.protocols.discard(protocol)
 
@@ -152,7 +178,6 @@ def uvicorn_options() -> dict[str, Any]:
     return {
         "http": PROTOCOL,
         "timeout_keep_alive": 5,  # seconds an idle kept-alive connection stays open (uvicorn's default, said)
-        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
     }
 
 

@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from api.app import create_app
 from api.concurrency import ConcurrencyLimit
-from api.serving import MAX_HEADER_BYTES, DeadlineH11Protocol, uvicorn_options
+from api.serving import MAX_HEADER_BYTES, TOO_LARGE, DeadlineProtocol, uvicorn_options
 from geo.siting import SitingProblem, Stopped, exact
 from stations.planning import CoverageRequest, Planner, value_bytes
 from stations.service import build_registry
@@ -41,7 +41,7 @@ BODY_TIMEOUT_S = 1.0
 HEADER_TIMEOUT_S = 1.0
 
 
-class QuickHeaders(DeadlineH11Protocol):
+class QuickHeaders(DeadlineProtocol):
     header_timeout_s = HEADER_TIMEOUT_S
 
 
@@ -190,7 +190,43 @@ def test_unfinished_headers_beyond_the_size_limit_get_400(server: Server) -> Non
     sock = server.connect()
     try:  # more than MAX_HEADER_BYTES without the end of the headers: refused before the deadline
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * (MAX_HEADER_BYTES + 1))
-        assert read_until_closed(sock).startswith(b"HTTP/1.1 400")
+        reply = read_until_closed(sock)
+        assert reply.startswith(b"HTTP/1.1 400"), reply
+        assert reply.endswith(TOO_LARGE.encode())
+    finally:
+        sock.close()
+
+
+def test_headers_within_the_bound_in_many_pieces_and_bodies_of_any_size_are_not_counted(server: Server) -> None:
+    sock = server.connect()
+    try:
+        sock.settimeout(HANG_GUARD_S)
+        # a head just under the bound, sent in 1 KB pieces (each its own read): answered
+        head = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"p" * (MAX_HEADER_BYTES - 200) + b"\r\n\r\n"
+        for start in range(0, len(head), 1024):
+            sock.sendall(head[start : start + 1024])
+            time.sleep(0.01)
+        assert read_one_response(sock).startswith(b"HTTP/1.1 200 OK")
+        # then, on the same connection, a request with a body twice the bound, sent after its head: the body's
+        # bytes are not the head's; the request after it is answered too
+        body = b"b" * (2 * MAX_HEADER_BYTES)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body))
+        time.sleep(0.1)
+        sock.sendall(body)
+        assert read_one_response(sock).startswith(b"HTTP/1.1 200 OK")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert read_one_response(sock).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        sock.close()
+
+
+def test_pipelined_requests_in_one_write_are_all_answered_in_order(server: Server) -> None:
+    sock = server.connect()
+    try:
+        sock.settimeout(HANG_GUARD_S)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" + b"GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert read_one_response(sock).startswith(b"HTTP/1.1 200 OK")
+        assert read_one_response(sock).startswith(b"HTTP/1.1 404")
     finally:
         sock.close()
 
