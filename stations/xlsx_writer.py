@@ -10,7 +10,9 @@ booleans (``b``) and shared strings (``s``); an empty value writes no cell.
 
 XML cannot hold the control characters U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, lone surrogates, U+FFFE and
 U+FFFF: each is written as U+FFFD (�), as ``table_xlsx`` always said. A carriage return is written as ``&#13;``
-(XML readers turn a bare one into a line feed), so text reads back as it was written.
+(XML readers turn a bare one into a line feed), so text reads back as it was written. A cell holds at most
+``CELL_TEXT_LIMIT`` characters in Excel (which repairs a longer one on opening, with a warning): a longer text
+is cut to fit and ends in "…" (``xlsx_safe``).
 
 >>> import io, openpyxl
 >>> book = openpyxl.load_workbook(io.BytesIO(xlsx_table(["名称", "经度"], [["西湖驿站", 120.13]], "站点")))
@@ -36,6 +38,8 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NOT_A_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+CELL_TEXT_LIMIT = 32_767
+"""Most characters (UTF-16 code units, as Excel counts) a cell's text may have: Excel's specification limit."""
 _ROWS_PER_WRITE = 256
 """Rows of sheet XML put together before a write to the zip (its deflate runs as they come)."""
 
@@ -84,12 +88,24 @@ def xml_text(value: str) -> str:
 
 
 def xlsx_safe(text: str) -> str:
-    r"""``text`` with each character XML (so XLSX) cannot hold as U+FFFD (for openpyxl's writer too).
+    r"""``text`` as an XLSX cell can hold it (for openpyxl's writer too): each character XML cannot hold as U+FFFD,
+    and, past ``CELL_TEXT_LIMIT`` UTF-16 code units, cut to its first ``CELL_TEXT_LIMIT - 1`` (a pair never split)
+    and "…".
 
     >>> xlsx_safe("a\x00b\ud800")
     'a�b�'
+    >>> cut = xlsx_safe("驿" * 40_000)
+    >>> len(cut), cut[-2:]
+    (32767, '驿…')
     """
-    return _NOT_IN_XML.sub("\ufffd", text)
+    text = _NOT_IN_XML.sub("\ufffd", text)
+    if len(text) <= CELL_TEXT_LIMIT // 2:  # two code units a character at most: within the limit
+        return text
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) <= 2 * CELL_TEXT_LIMIT:
+        return text
+    # a pair cut in two leaves half a character, dropped by "ignore"
+    return units[: 2 * (CELL_TEXT_LIMIT - 1)].decode("utf-16-le", "ignore") + "…"
 
 
 def column_letters(count: int) -> list[str]:

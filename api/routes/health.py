@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
@@ -38,5 +39,13 @@ def health(registry: Registry) -> dict[str, object]:
 
 
 def healthz_lane(scope: Scope) -> Response:
-    """``GET /healthz`` as the route answers it, without FastAPI's routing (``api.hot_routes``)."""
-    return JSONResponse(health(scope["app"].state.registry))
+    """``GET /healthz`` as the route answers it, without FastAPI's routing (``api.hot_routes``), its JSON text
+    kept per answer (a load balancer asks every few seconds, and it changes only with the registry)."""
+    answer = health(scope["app"].state.registry)
+    return Response(_json_text(tuple(answer.items())), media_type=JSONResponse.media_type)
+
+
+@lru_cache(maxsize=64)
+def _json_text(items: tuple[tuple[str, object], ...]) -> bytes:
+    """The text ``JSONResponse`` writes of the dict of ``items``."""
+    return JSONResponse(dict(items)).body

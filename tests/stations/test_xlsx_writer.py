@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from stations.exporters import table_xlsx
 from stations.xlsx import worksheet_rows
-from stations.xlsx_writer import column_letters, xlsx_table
+from stations.xlsx_writer import CELL_TEXT_LIMIT, column_letters, xlsx_table
 
 NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -102,12 +102,17 @@ def test_a_table_with_nothing_is_a_workbook_with_an_empty_sheet() -> None:
     assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames == ["stations"]
 
 
-def test_a_large_text_and_many_columns_are_written_whole() -> None:
+def test_a_text_up_to_excels_cell_limit_is_written_whole_a_longer_one_cut_with_an_ellipsis() -> None:
+    whole = "驿" * (CELL_TEXT_LIMIT - 3) + "<&>"
+    astral = "𠀀" * (CELL_TEXT_LIMIT // 2) + "ab"  # two UTF-16 code units each, as Excel counts
     big = "驿" * 1_000_000 + "<&>"
     header = [f"c{i}" for i in range(60)]
-    data = xlsx_table(header, [[big, *range(59)]], "t")
+    data = xlsx_table(header, [[whole, astral, big, *range(57)]], "t")
     head, row = worksheet_rows(data, limits=_generous())
-    assert head == header and row[0] == big and row[-1] == 58
+    assert head == header and row[0] == whole and row[-1] == 56
+    assert row[1] == "𠀀" * (CELL_TEXT_LIMIT // 2) + "…"  # 32,766 units and the ellipsis; no pair split
+    assert row[2] == "驿" * (CELL_TEXT_LIMIT - 1) + "…"
+    assert [len(text.encode("utf-16-le")) // 2 for text in row[:3]] == [CELL_TEXT_LIMIT] * 3
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
     assert '<c r="BH2">' in sheet  # the 60th column's name
 
