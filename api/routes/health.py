@@ -48,4 +48,4 @@ def healthz_lane(scope: Scope) -> Response:
 @lru_cache(maxsize=64)
 def _json_text(items: tuple[tuple[str, object], ...]) -> bytes:
     """The text ``JSONResponse`` writes of the dict of ``items``."""
-    return JSONResponse(dict(items)).body
+    return bytes(JSONResponse(dict(items)).body)
