@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal, overload
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,9 +83,10 @@ class NearbyQuery:
             raise InvalidValue("order", self.order, "unknown order", ORDERS)
 
 
-@dataclass(frozen=True, slots=True)
-class Nearby:
-    """One answer: the station, its great-circle distance, and whether it is open at the asked time."""
+class Nearby(NamedTuple):
+    """One answer: the station, its great-circle distance, and whether it is open at the asked time.
+
+    A named tuple: immutable as a frozen dataclass, and made in a third of its time (an answer makes ten)."""
 
     station: Station
     distance_m: float
@@ -94,6 +95,17 @@ class Nearby:
     """For an open station: when it next closes (by its hours), China time."""
     opens_at: datetime | None = None
     """For a station closed by its hours: when it next opens (within ``hours.OPENING_HORIZON``), China time."""
+
+
+def _wanted_status(include_unknown_hours: bool) -> NDArray[np.bool_]:
+    """By status code, whether a station so open matches a query at a time (``open_at``)."""
+    wanted = np.zeros(3, dtype=bool)
+    wanted[_OPEN], wanted[_UNKNOWN] = True, include_unknown_hours
+    wanted.flags.writeable = False
+    return wanted
+
+
+_WANTED_STATUS = {unknown: _wanted_status(unknown) for unknown in (False, True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,8 +415,7 @@ class Snapshot:
         """
         type_mask = _bits(query.types, STATION_TYPES)
         amenity_mask = np.uint64(_bits(query.amenities, AMENITIES))
-        wanted = np.zeros(3, dtype=bool)  # by status code
-        wanted[_OPEN], wanted[_UNKNOWN] = True, query.include_unknown_hours
+        wanted = _WANTED_STATUS[query.include_unknown_hours]
 
         def accept(positions: NDArray[np.intp]) -> NDArray[np.bool_]:
             ok = self._matching(positions, type_mask, amenity_mask)
