@@ -10,8 +10,9 @@ TEST_WORKERS ?= 3
 
 .PHONY: run test test-fast lint lint-js bench load sample clean
 
-# pip builds geo/_sphere_tree.c (the nearest index's C k-d tree) in place: a change to it reinstalls
-$(STAMP): pyproject.toml geo/_sphere_tree.c
+# pip builds the C extensions in place (geo/_sphere_tree.c, the nearest index's k-d tree; stations/_route_fields.c,
+# route links' fields): a change to either reinstalls
+$(STAMP): pyproject.toml geo/_sphere_tree.c stations/_route_fields.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import numpy as np
 from numpy.typing import ArrayLike
 
-from geo.crs import point_to_gcj02_bd09
+from stations._route_fields import route_fields
 from stations.errors import InvalidValue
 
 TravelMode = Literal["walk", "ride", "drive"]
@@ -109,10 +109,6 @@ def travel_mode(value: str) -> TravelMode:
     raise InvalidValue("mode", value, "unknown way of travel: walk (步行), ride (骑行) or drive (驾车)", TRAVEL_MODES)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
 @lru_cache(maxsize=65_536)  # station names and districts recur from answer to answer
 def _text(value: str) -> str:
     return quote(value, safe="")
@@ -136,8 +132,7 @@ def route_origin(origin: tuple[float, float] | None) -> Origin:
     """
     if origin is None:
         return Origin()
-    ogx, ogy, obx, oby = map(_fmt, point_to_gcj02_bd09(*origin))
-    start = _text(ORIGIN_NAME)
+    start, ogx, ogy, obx, oby, _, _ = route_fields(ORIGIN_NAME, *origin)
     return Origin(
         amap=f"from={ogx},{ogy},{start}&",
         baidu=f"origin=latlng:{oby},{obx}%7Cname:{start}&",
@@ -182,12 +177,10 @@ def route_links(
     each_mode = [modes] * len(names) if isinstance(modes, str) else list(modes)
     links = []
     for i, name in enumerate(names):
-        label = _text(name)
+        # the name as URL text and the place in each app's coordinates, "%.6f" without trailing zeros: in one C call
+        label, gx, gy, bx, by, wx, wy = route_fields(name, w_lon[i], w_lat[i])
         # Baidu splits destination at "|" after decoding: a "|" of the name would start a field of its own
         baidu_label = _text(name.replace("|", "｜")) if "|" in name else label
-        # one point at a time in plain arithmetic: an answer's ten places cost less than numpy's calls on arrays
-        gx, gy, bx, by = map(_fmt, point_to_gcj02_bd09(w_lon[i], w_lat[i]))
-        wx, wy = _fmt(w_lon[i]), _fmt(w_lat[i])
         mode = each_mode[i]
         region = regions[i] if regions is not None else None
         links.append(

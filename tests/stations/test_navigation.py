@@ -4,14 +4,15 @@ read back to the station's WGS84 point within centimetres through ``geo.crs``'s 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.crs import CrsName, transform
+from geo.crs import CrsName, point_to_gcj02_bd09, transform
 from geo.distance import haversine_m
+from stations._route_fields import route_fields
 from stations.errors import InvalidValue
 from stations.navigation import (
     NAVIGATION_APPS,
@@ -139,3 +140,33 @@ def test_every_link_reads_back_to_the_stations_wgs84_point(lon: float, lat: floa
     baidu = query["baidu"]["destination"][0]
     assert baidu.split("|name:", 1)[1] == name.replace("|", "｜") and baidu.count("|") == 1
     assert "<" not in links["geo"] and " " not in "".join(links.values())
+
+
+def reference_fields(name: str, lon: float, lat: float) -> tuple[str, ...]:
+    """What ``route_fields`` (C) must return, by the standard library and ``geo.crs``'s own one-point shifts."""
+
+    def degrees(value: float) -> str:
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+
+    return (quote(name, safe=""), *map(degrees, (*point_to_gcj02_bd09(lon, lat), lon, lat)))
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    name=st.text(st.characters(codec="utf-8"), max_size=30) | st.sampled_from(hostile.ALL),
+    lon=st.floats(-180, 180) | st.floats(72.0, 138.0),  # anywhere, and often where the Chinese shifts apply
+    lat=st.floats(-90, 90) | st.floats(0.8, 56.0),
+)
+def test_route_fields_in_c_equal_quote_and_the_shifts_of_geo_crs(name: str, lon: float, lat: float) -> None:
+    assert route_fields(name, lon, lat) == reference_fields(name, lon, lat)
+
+
+def test_route_fields_refuse_what_quote_and_the_links_refuse() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        quote("\ud800", safe="")
+    with pytest.raises(UnicodeEncodeError):
+        route_fields("\ud800", LON, LAT)  # a lone surrogate: no UTF-8, as quote says
+    with pytest.raises(ValueError, match="finite"):
+        route_fields("x", float("nan"), LAT)
+    with pytest.raises(TypeError):
+        route_fields(b"x", LON, LAT)  # type: ignore[arg-type]

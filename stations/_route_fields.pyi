@@ -1,0 +1,3 @@
+"""Types of the C extension stations/_route_fields.c: the variable fields of a place's route links."""
+
+def route_fields(name: str, lon: float, lat: float, /) -> tuple[str, str, str, str, str, str, str]: ...
