@@ -30,7 +30,7 @@ from stations.hours import OpenStatus
 from stations.model import AMENITIES, Station
 from stations.navigation import (
     AppsKey,
-    Origin,
+    RouteLinks,
     TravelMode,
     Trip,
     default_mode,
@@ -266,9 +266,25 @@ def _split_at_holes(text: str, names: Sequence[str], holes: re.Pattern[str] = _H
     return pieces[0::2] if pieces[1::2] == list(names) else None
 
 
-_ORIGIN_HOLES = ("amap", "baidu", "tencent")
-_ORIGIN_HOLE_TEXT = re.compile(r"\\u0000(" + "|".join(_ORIGIN_HOLES) + r")\\u0000")
-_ORIGIN_MARKERS = Origin(*(_HOLE.format(name) for name in _ORIGIN_HOLES))
+def _route_pieces(links: RouteLinks) -> list[str]:
+    """The JSON text of ``links.start(origin)`` (as ``_encode_json`` writes it) around the three ``Origin`` parts,
+    which go in as they are: their characters need no escape in JSON (``Origin``). Each link's text before its
+    origin is written as a JSON string without its closing quote, the text after it without its opening one.
+
+    >>> from stations.navigation import route_links, route_origin
+    >>> (links,) = route_links(["驿站"], [120.16], [30.25])
+    >>> start = route_origin((120.1, 30.2))
+    >>> pieces = _route_pieces(links)
+    >>> "".join(p + o for p, o in zip(pieces, (start.amap, start.baidu, start.tencent, ""))) == _encode_json(
+    ...     links.start(start))
+    True
+    """
+    return [
+        '{"amap":' + encode_basestring(links.amap[0])[:-1],
+        encode_basestring(links.amap[1])[1:] + ',"baidu":' + encode_basestring(links.baidu[0])[:-1],
+        encode_basestring(links.baidu[1])[1:] + ',"tencent":' + encode_basestring(links.tencent[0])[:-1],
+        encode_basestring(links.tencent[1])[1:] + ',"geo":' + encode_basestring(links.geo) + "}",
+    ]
 
 
 _ASSEMBLED_KEPT = 2
@@ -280,24 +296,24 @@ class _Kept:
     """What is kept of one station for the nearby answers: its Feature text split at the holes
     (``_FEATURE_HOLES``; None: a station whose text holds a marker), and, as answers ask for them, the JSON text
     of its coordinates per system and of its route links per way of travel and apps, split where each answer's
-    ``Origin`` goes (None: as for the Feature text)."""
+    ``Origin`` goes (``_route_pieces``)."""
 
     station: Station
     parts: list[str] | None
     coordinates: dict[CrsName, tuple[str, str]] = field(default_factory=dict)
-    routes: dict[tuple[TravelMode, AppsKey], list[str] | None] = field(default_factory=dict)
+    routes: dict[tuple[TravelMode, AppsKey], list[str]] = field(default_factory=dict)
     assembled: dict[tuple[CrsName, TravelMode, AppsKey], tuple[bytes, ...] | None] = field(default_factory=dict)
 
     def pieces(self, crs: CrsName, mode: TravelMode, apps: AppsKey) -> tuple[bytes, ...] | None:
         """The Feature's text in ``crs`` with route links for ``mode`` and ``apps`` (its coordinates and routes
         kept already), as the 8 pieces (UTF-8) between which an answer puts its 4 ``NEARBY_MEMBERS`` and its 3
-        ``Origin`` parts; None where the text or the links hold a marker."""
+        ``Origin`` parts; None where the Feature text holds a marker."""
         key = (crs, mode, apps)
         if key not in self.assembled:
             if len(self.assembled) >= _ASSEMBLED_KEPT:  # ~2 KB each: a station answered in every system, every mode
                 self.assembled.clear()
             parts, route = self.parts, self.routes[mode, apps]
-            if parts is None or route is None:
+            if parts is None:
                 self.assembled[key] = None
             else:
                 x, y = self.coordinates[crs]
@@ -392,8 +408,7 @@ def _with_routes(kept: Sequence[_Kept], trip: Trip) -> list[TravelMode]:
             regions=[s.district for s in places], apps=trip.apps,
         )  # fmt: skip
         for (entry, mode), link in zip(missing, links, strict=True):
-            text = _same_json(link.start(_ORIGIN_MARKERS))  # texts only
-            entry.routes[mode, apps] = _split_at_holes(text, _ORIGIN_HOLES, _ORIGIN_HOLE_TEXT)
+            entry.routes[mode, apps] = _route_pieces(link)
     return modes
 
 
