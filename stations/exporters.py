@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import math
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -225,26 +224,13 @@ def _round7(value: float) -> float:
 
 # JSON as starlette's JSONResponse writes it
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-# A hole is a string value that JSON-encodes as "\u0000name\u0000"; the text around the holes is kept
-_HOLE = "\x00{}\x00"
-_FEATURE_HOLES = ("lon", "lat", *NEARBY_MEMBERS, *TRIP_MEMBERS)
-_HOLE_TEXT = re.compile(r'"\\u0000(' + "|".join((*_FEATURE_HOLES, "features")) + r')\\u0000"')
-
-
-def _same_json(value: Any, plain_floats: bool = True) -> str:
-    """``_encode_json(value)`` written by orjson (several times faster) where the text is the same: when its floats
-    are all ``plain_floats`` (finite, 1e-4 ≤ |x| < 1e16 or 0: written as Python's ``repr`` writes them, without an
-    exponent) and its text is valid Unicode (orjson refuses a lone surrogate); else by ``_encode_json`` itself."""
-    if plain_floats:
-        try:
-            return orjson.dumps(value).decode()
-        except orjson.JSONEncodeError:
-            pass
-    return _encode_json(value)
+_BETWEEN_MEMBERS = tuple(f",{encode_basestring(name)}:" for name in (*NEARBY_MEMBERS, *TRIP_MEMBERS)[1:])
+"""The text between the members an answer adds to a kept Feature text (``_feature_parts``)."""
 
 
 def _plain_float(value: float | None) -> bool:
-    """Whether orjson writes ``value`` (None: no value) as ``_encode_json`` does (``_same_json``)."""
+    """Whether orjson writes ``value`` (None: no value) as ``_encode_json`` does: finite, 1e-4 ≤ |x| < 1e16 or 0
+    (written as Python's ``repr`` writes them, without an exponent)."""
     return value is None or value == 0 or 1e-4 <= abs(value) < 1e16
 
 
@@ -257,13 +243,6 @@ def _json_value(value: Any) -> str:
     if type(value) is str:
         return encode_basestring(value)
     return _encode_json(value)
-
-
-def _split_at_holes(text: str, names: Sequence[str], holes: re.Pattern[str] = _HOLE_TEXT) -> list[str] | None:
-    """The JSON ``text`` around its ``holes``, which must be ``names`` in this order; None if they are not (a
-    station whose own text holds a hole's marker)."""
-    pieces = holes.split(text)
-    return pieces[0::2] if pieces[1::2] == list(names) else None
 
 
 def _route_pieces(links: RouteLinks) -> list[str]:
@@ -293,41 +272,39 @@ _ASSEMBLED_KEPT = 2
 
 @dataclass(slots=True, eq=False)
 class _Kept:
-    """What is kept of one station for the nearby answers: its Feature text split at the holes
-    (``_FEATURE_HOLES``; None: a station whose text holds a marker), and, as answers ask for them, the JSON text
+    """What is kept of one station for the nearby answers: its Feature text around what each answer puts in
+    (``_feature_parts``), and, as answers ask for them, the JSON text
     of its coordinates per system and of its route links per way of travel and apps, split where each answer's
     ``Origin`` goes (``_route_pieces``)."""
 
     station: Station
-    parts: list[str] | None
+    parts: list[str]
     coordinates: dict[CrsName, tuple[str, str]] = field(default_factory=dict)
     routes: dict[tuple[TravelMode, AppsKey], list[str]] = field(default_factory=dict)
-    assembled: dict[tuple[CrsName, TravelMode, AppsKey], tuple[bytes, ...] | None] = field(default_factory=dict)
+    assembled: dict[tuple[CrsName, TravelMode, AppsKey], tuple[bytes, ...]] = field(default_factory=dict)
 
-    def pieces(self, crs: CrsName, mode: TravelMode, apps: AppsKey) -> tuple[bytes, ...] | None:
+    def pieces(self, crs: CrsName, mode: TravelMode, apps: AppsKey) -> tuple[bytes, ...]:
         """The Feature's text in ``crs`` with route links for ``mode`` and ``apps`` (its coordinates and routes
         kept already), as the 8 pieces (UTF-8) between which an answer puts its 4 ``NEARBY_MEMBERS`` and its 3
-        ``Origin`` parts; None where the Feature text holds a marker."""
+        ``Origin`` parts."""
         key = (crs, mode, apps)
-        if key not in self.assembled:
+        found = self.assembled.get(key)
+        if found is None:
             if len(self.assembled) >= _ASSEMBLED_KEPT:  # ~2 KB each: a station answered in every system, every mode
                 self.assembled.clear()
             parts, route = self.parts, self.routes[mode, apps]
-            if parts is None:
-                self.assembled[key] = None
-            else:
-                x, y = self.coordinates[crs]
-                head = parts[0] + x + parts[1] + y + parts[2]
-                tail = parts[6] + _json_value(mode) + parts[7] + route[0]
-                end = route[3] + parts[8]
-                pieces = (head, parts[3], parts[4], parts[5], tail, route[1], route[2], end)
-                self.assembled[key] = tuple(piece.encode() for piece in pieces)
-        return self.assembled[key]
+            x, y = self.coordinates[crs]
+            head = parts[0] + x + parts[1] + y + parts[2]
+            tail = parts[6] + _json_value(mode) + parts[7] + route[0]
+            end = route[3] + parts[8]
+            pieces = (head, parts[3], parts[4], parts[5], tail, route[1], route[2], end)
+            found = self.assembled[key] = tuple(piece.encode() for piece in pieces)
+        return found
 
 
 class _FeatureTexts:
-    """Stations' rider Features (``rider_features``) as JSON text with holes for the coordinates, the
-    ``NEARBY_MEMBERS`` and the ``TRIP_MEMBERS``, kept for the ``size`` stations answered most recently, with the
+    """Stations' rider Features (``rider_features``) as JSON text around their coordinates, the ``NEARBY_MEMBERS``
+    and the ``TRIP_MEMBERS`` (``_feature_parts``), kept for the ``size`` stations answered most recently, with the
     JSON text of their coordinates and route links (``_Kept``).
 
     A station's properties, its coordinates in each system and its route links are then built and encoded once,
@@ -351,12 +328,7 @@ class _FeatureTexts:
                     found[id(station)] = entry
         missing = [s for s in stations if id(s) not in found]
         if missing:
-            # a rider Feature (rider_features: properties, NEARBY_MEMBERS, TRIP_MEMBERS) with every hole in place
-            holes = {name: _HOLE.format(name) for name in (*NEARBY_MEMBERS, *TRIP_MEMBERS)}
-            built = {
-                id(station): _Kept(station, _split_at_holes(_feature_text(station, holes), _FEATURE_HOLES))
-                for station in missing
-            }
+            built = {id(station): _Kept(station, _feature_parts(station)) for station in missing}
             found.update(built)
             with self._lock:
                 self._texts.update(built)
@@ -365,22 +337,26 @@ class _FeatureTexts:
         return [found[id(s)] for s in stations]
 
 
-def _feature_text(station: Station, holes: dict[str, str]) -> str:
-    """``station_feature(station, …, holes)`` as ``_encode_json`` writes it, its coordinates holes too: by orjson
-    straight from the station's fields where that is the same text (``_same_json``; orjson writes the tuple of
-    types as a list and the date as ISO 8601, as pydantic's JSON mode does), else by pydantic and ``json``."""
-    coordinates = [_HOLE.format("lon"), _HOLE.format("lat")]
-    if _plain_float(station.area_m2):  # its one float: the coordinates are holes
-        properties = {name: getattr(station, name) for name in _PROPERTY_FIELDS}
-        geometry = {"type": "Point", "coordinates": coordinates}
-        fields = {"type": "Feature", "id": station.id, "geometry": geometry, "properties": {**properties, **holes}}
+def _feature_parts(station: Station) -> list[str]:
+    """The JSON text of the station's rider Feature (``rider_features``: ``station_feature`` with the
+    ``NEARBY_MEMBERS`` and ``TRIP_MEMBERS`` last) as ``_encode_json`` writes it, around what an answer puts in: its
+    longitude, latitude, then each of those members' values (9 parts)."""
+    head = f'{{"type":"Feature","id":{_json_value(station.id)},"geometry":{{"type":"Point","coordinates":['
+    properties = _properties_text(station)  # never empty: a station has an id and a name
+    opening = f']}},"properties":{properties[:-1]},{encode_basestring(NEARBY_MEMBERS[0])}:'
+    return [head, ",", opening, *_BETWEEN_MEMBERS, "}}"]
+
+
+def _properties_text(station: Station) -> str:
+    """``station_properties(station)`` as ``_encode_json`` writes it: by orjson straight from the station's fields
+    where that is the same text (orjson writes the tuple of types as a list and the date as ISO 8601, as pydantic's
+    JSON mode does; its one float plain, ``_plain_float``), else by pydantic and ``json``."""
+    if _plain_float(station.area_m2):
         try:
-            return orjson.dumps(fields).decode()
-        except orjson.JSONEncodeError:  # an integer past 64 bits
+            return orjson.dumps({name: getattr(station, name) for name in _PROPERTY_FIELDS}).decode()
+        except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate
             pass
-    feature = station_feature(station, 0.0, 0.0, holes)
-    feature["geometry"]["coordinates"] = coordinates
-    return _encode_json(feature)
+    return _encode_json(station_properties(station))
 
 
 _PROPERTY_FIELDS = tuple(name for name in Station.model_fields if name not in ("lon", "lat"))
@@ -390,7 +366,11 @@ _PROPERTY_FIELDS = tuple(name for name in Station.model_fields if name not in ("
 def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> None:
     """Keep each station's coordinates in ``crs`` as JSON text where missing (made at once)."""
     missing = [entry for entry in kept if crs not in entry.coordinates]
-    if missing:
+    if missing and crs == "wgs84":  # rounded as coordinates() rounds (_round7), without its arrays
+        for entry in missing:
+            station = entry.station
+            entry.coordinates[crs] = (float.__repr__(_round7(station.lon)), float.__repr__(_round7(station.lat)))
+    elif missing:
         lon, lat = coordinates([entry.station for entry in missing], crs)
         for entry, x, y in zip(missing, lon.tolist(), lat.tolist(), strict=True):
             entry.coordinates[crs] = (float.__repr__(x), float.__repr__(y))
@@ -436,12 +416,9 @@ def nearby_geojson_json(
     amap, baidu, tencent = origin.amap.encode(), origin.baidu.encode(), origin.tencent.encode()
     features = []
     for result, entry, mode in zip(results, kept, modes, strict=True):
-        pieces = entry.pieces(crs, mode, apps)
-        if pieces is None:
-            feature = rider_features([result.station], crs, [_nearby_members(result)], trip)[0]
-            features.append(_encode_json(feature).encode())
-            continue
-        head, after_distance, after_status, after_closes, tail, after_amap, after_baidu, end = pieces
+        head, after_distance, after_status, after_closes, tail, after_amap, after_baidu, end = entry.pieces(
+            crs, mode, apps
+        )
         closes, opens = result.closes_at, result.opens_at
         # the distance: b"%.1f" writes what repr(round(d, 1)) does for any distance on Earth, in a quarter of the time
         features.append(

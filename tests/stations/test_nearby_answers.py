@@ -13,6 +13,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -353,10 +354,15 @@ def _floats(value: object) -> list[float]:
     )
 )
 def test_orjson_is_used_only_where_it_writes_what_json_dumps_writes(value: object) -> None:
-    """``_same_json`` (orjson where its text is the same) against ``json.dumps`` on any JSON value: floats of every
-    size, integers past 64 bits, control characters, lone surrogates."""
-    plain = all(exporters._plain_float(f) for f in _floats(value))
-    assert exporters._same_json(value, plain) == exporters._encode_json(value)
+    """orjson where ``_plain_float`` says every float is written alike, against ``json.dumps`` on any JSON value:
+    floats of every size, integers past 64 bits (orjson refuses them), control characters, lone surrogates (ditto)."""
+    if not all(exporters._plain_float(f) for f in _floats(value)):
+        return
+    try:
+        text = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return
+    assert text == exporters._encode_json(value)
 
 
 @given(st.floats(0, 2.1e7))
