@@ -315,7 +315,7 @@ def report(phases: Sequence[Phase], count: int, args: argparse.Namespace, startu
         f"date:    {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         *machine_lines(f"python {sys.version.split()[0]}"),
         *code_lines((stations.refresh, stations.snapshot)),
-        f"server:  {DEFAULT_SERVER} (YIZHAN_CHECK_INTERVAL_S {os.environ.get('YIZHAN_CHECK_INTERVAL_S', 'default 1')})",
+        f"server:  {DEFAULT_SERVER} (YIZHAN_CHECK_INTERVAL_S {os.environ.get('YIZHAN_CHECK_INTERVAL_S', 'default')})",
         f"registry: {count:,} synthetic stations (SQLite); workers serving after "
         f"{', '.join(f'{s:.1f}' for s in startup)} s; RSS per worker at the end "
         f"{', '.join(f'{now:,.0f} MiB (peak {peak:,.0f})' for now, peak in memory)}",
