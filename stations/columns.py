@@ -43,7 +43,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from stations.edits import WRITE_CHUNK, payload
-from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station
+from stations.model import AMENITIES, OPERATING_STATUSES, STATION_TYPES, Station, unchecked_station
 from stations.store import StationRow, Store, json_loads
 
 _TYPE_BIT = {name: 1 << i for i, name in enumerate(STATION_TYPES)}
@@ -325,28 +325,14 @@ def _amenities(text: str) -> dict[str, str]:
     return found
 
 
-_DEFAULTS = {name: None if info.default_factory else info.default for name, info in Station.model_fields.items()}
-_FRESH = ("amenities", "external_ids")
-"""The fields whose default is a new empty dict each time."""
-
-
 def _trusted(data: dict[str, Any]) -> Station:
-    """A ``Station`` of the JSON-ready ``data`` (a stored payload: valid), put together as pydantic's
-    ``model_construct`` does, without its per-field overhead (~10 µs of ~20 per station): equal to
-    ``Station.model_validate(data)``; the JSON types turned back into the model's (tuple, date)."""
+    """A ``Station`` of the JSON-ready ``data`` (a stored payload: valid), made without validation
+    (``unchecked_station``: ~1 µs against ~10; stations stored with the same fields share their fields set):
+    equal to ``Station.model_validate(data)``; the JSON types turned back into the model's (tuple, date)."""
     data["types"] = tuple(data["types"])
     if (verified_at := data.get("verified_at")) is not None:
         data["verified_at"] = date.fromisoformat(verified_at)
-    values = {**_DEFAULTS, **data}  # every field, in the model's order
-    for name in _FRESH:
-        if values[name] is None:
-            values[name] = {}
-    station = Station.__new__(Station)
-    object.__setattr__(station, "__dict__", values)
-    object.__setattr__(station, "__pydantic_fields_set__", set(data))
-    object.__setattr__(station, "__pydantic_extra__", None)
-    object.__setattr__(station, "__pydantic_private__", None)
-    return station
+    return unchecked_station(data, tuple(data))
 
 
 _ROW_ARRAYS = ("ids", "lon", "lat", "type_bits", "amenity_bits", "status", "verified_day", "segment", "start", "end")
