@@ -36,6 +36,7 @@ from api.routes import (
     stations,
 )
 from api.security import PageRule, SecurityHeaders, docs_rules, tile_sources
+from api.young_collections import YoungCollections
 from maps.tiles import OSM_TILES
 from stations.accounts import Accounts
 from stations.people import People
@@ -114,7 +115,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     anything unhandled (so it still carries the headers above); the token check of writes, before any body is
     read; the time limit and the size limit on request bodies; JSON bodies that are not Unicode text refused;
     the cap on concurrent planning requests and their memory ceiling, so that a turn is taken only once the body
-    is in; innermost, the lane of the hottest routes (``api.hot_routes``). All pure ASGI."""
+    is in; innermost, the lane of the hottest routes (``api.hot_routes``). Outside them all, the garbage collector
+    run on a schedule counted in requests (``api.young_collections``). All pure ASGI."""
 
     def relieve() -> None:
         planner = getattr(app.state, "planner", None)
@@ -158,3 +160,4 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(Compression)
     app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog, secret=settings.secret)
+    app.add_middleware(YoungCollections)
