@@ -198,8 +198,9 @@ def unchecked_station(values: dict[str, Any], fields_set: Collection[str]) -> St
     ``Station.model_construct(fields_set, **values)`` makes, in ~1 µs instead of ~10.
 
     Only for values that validation is known to accept unchanged: an import's rows that passed the importer's
-    checks (``stations.importers``), a validated station with its district set (``stations.registry``). The
-    tests compare it with validation on random rows.
+    checks (``stations.importers``), a validated station with its district set (``stations.registry``), a stored
+    station's JSON, validated when it was written (``stations.columns``). The tests compare it with validation on
+    random rows.
 
     Stations of the same ``fields_set`` share one set object (pydantic's ``model_fields_set``: 728 bytes for a
     dozen names, a third of a station's memory): a frozen model never changes it (``model_copy`` copies it).
