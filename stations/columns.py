@@ -27,6 +27,7 @@ columns' values plus that (``station``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import weakref
@@ -86,9 +87,28 @@ class StationColumns:
     start: NDArray[np.int64]
     end: NDArray[np.int64]
     payloads: tuple[bytes, ...]
+    payload_tokens: tuple[int, ...] = ()
+    """A number per JSON buffer, never given to another buffer in this process (new buffers get new ones; columns
+    made from others keep theirs): with a station's offset in its buffer, what its content is known by
+    (``content_key``)."""
+
+    def __post_init__(self) -> None:
+        if len(self.payload_tokens) != len(self.payloads):
+            object.__setattr__(self, "payload_tokens", tuple(next(_TOKENS) for _ in self.payloads))
 
     def __len__(self) -> int:
         return int(self.ids.size)
+
+    def content_key(self, position: int) -> int:
+        """A number that stands for everything the station at ``position`` is (its JSON slice, held in no other
+        place, and its columns' values, which go with that slice): equal for this station in any columns made
+        from these or from which these were made while it was not written, and never for another station's
+        content in this process. What a cache of texts made from a station can key them by across snapshots.
+
+        Every station's JSON slice is at least ``{}`` long, so no two stations of a buffer start at one offset.
+        """
+        i = int(position)
+        return self.payload_tokens[self.segment.item(i)] << _OFFSET_BITS | self.start.item(i)
 
     def payload(self, position: int) -> dict[str, Any]:
         """The stored JSON of the station at ``position``, as a dict: its columns' values and the rest."""
@@ -335,6 +355,9 @@ def _trusted(data: dict[str, Any]) -> Station:
     return unchecked_station(data, tuple(data))
 
 
+_TOKENS = itertools.count(1)
+_OFFSET_BITS = 40
+"""A JSON buffer's offsets fit in 40 bits (1 TiB); the token goes above them."""
 _ROW_ARRAYS = ("ids", "lon", "lat", "type_bits", "amenity_bits", "status", "verified_day", "segment", "start", "end")
 
 
@@ -359,10 +382,12 @@ def concat(parts: Sequence[StationColumns]) -> StationColumns:
     if len(parts) == 1:
         return parts[0]
     payloads: list[bytes] = []
+    tokens: list[int] = []
     offsets = []
     for part in parts:
         offsets.append(len(payloads))
         payloads.extend(part.payloads)
+        tokens.extend(part.payload_tokens)
     merged: dict[str, Any] = {
         name: np.concatenate([getattr(p, name) for p in parts]) for name in _ROW_ARRAYS if name != "segment"
     }
@@ -377,7 +402,7 @@ def concat(parts: Sequence[StationColumns]) -> StationColumns:
             renumber = np.array([code_of[t] for t in getattr(part, f"{name}_texts")] + [-1], dtype=np.int32)
             codes.append(renumber[getattr(part, f"{name}_code")])
         merged[f"{name}_code"], merged[f"{name}_texts"] = np.concatenate(codes).astype(np.int32), tuple(texts)
-    return StationColumns(payloads=tuple(payloads), **merged)
+    return StationColumns(payloads=tuple(payloads), payload_tokens=tuple(tokens), **merged)
 
 
 def _json(rest: dict[str, Any]) -> bytes:

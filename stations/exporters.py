@@ -73,8 +73,13 @@ def unguard_formula(text: str) -> str:
 
 def coordinates(stations: Sequence[Station], crs: CrsName = "wgs84") -> tuple[np.ndarray, np.ndarray]:
     """Longitudes and latitudes of the stations in ``crs``, rounded to 7 decimals (~1 cm)."""
-    lon, lat = transform([s.lon for s in stations], [s.lat for s in stations], "wgs84", crs)
-    return lon.round(7), lat.round(7)
+    return _rounded_in([s.lon for s in stations], [s.lat for s in stations], crs)
+
+
+def _rounded_in(lon: Sequence[float], lat: Sequence[float], crs: CrsName) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 ``lon``, ``lat`` in ``crs``, rounded to 7 decimals (``coordinates``)."""
+    x, y = transform(lon, lat, "wgs84", crs)
+    return x.round(7), y.round(7)
 
 
 def station_properties(station: Station) -> dict[str, Any]:
@@ -276,10 +281,17 @@ class _Kept:
     (``_feature_parts``), and, as answers ask for them, the JSON text of its coordinates per system and of its
     route links per way of travel and apps, split where each answer's ``Origin`` goes (``_route_pieces``).
 
-    Texts are kept in tuples, which the cyclic garbage collector stops tracking after its first look (and then the
-    dicts holding only them too): 10,000 kept stations are fewer objects for each of its collections to walk."""
+    No ``Station`` is kept, only what its coordinates and links are made from, and texts in tuples, which the
+    cyclic garbage collector stops tracking after its first look (and then the dicts holding only them too):
+    10,000 kept stations are 10,000 objects for each of its collections to walk (with their ``Station`` objects
+    they were ~46,000 at 200k)."""
 
-    station: Station
+    name: str
+    lon: float
+    lat: float
+    district: str | None
+    mode: TravelMode
+    """Its way of travel when a trip names none (``default_mode`` of its types)."""
     parts: tuple[str, ...]
     coordinates: dict[CrsName, tuple[str, str]] = field(default_factory=dict)
     routes: dict[tuple[TravelMode, AppsKey], tuple[str, ...]] = field(default_factory=dict)
@@ -310,8 +322,9 @@ class _FeatureTexts:
     JSON text of their coordinates and route links (``_Kept``).
 
     A station's properties, its coordinates in each system and its route links are then built and encoded once,
-    not in every answer; an answer adds its own point to the links (``Origin``). Stations are kept by identity: a
-    Station never changes, and a registry change builds new Station objects.
+    not in every answer; an answer adds its own point to the links (``Origin``). Stations are kept by their
+    ``content_key``, which a written station never keeps: what is kept of the stations an edit left alone serves
+    the snapshots after it too, and no answer waits for it to be made again after every edit.
     """
 
     def __init__(self, size: int) -> None:
@@ -319,24 +332,35 @@ class _FeatureTexts:
         self._texts: OrderedDict[int, _Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def of(self, stations: Sequence[Station]) -> list[_Kept]:
-        """What is kept of each station, building the Feature texts of those not kept."""
+    def of(self, results: Sequence[Nearby]) -> list[_Kept]:
+        """What is kept of each answer's station, building the Feature texts of those not kept."""
+        keys = [result.content_key for result in results]
         found: dict[int, _Kept] = {}
         with self._lock:
-            for station in stations:
-                entry = self._texts.get(id(station))
-                if entry is not None and entry.station is station:
-                    self._texts.move_to_end(id(station))
-                    found[id(station)] = entry
-        missing = [s for s in stations if id(s) not in found]
-        if missing:
-            built = {id(station): _Kept(station, _feature_parts(station)) for station in missing}
+            for key in keys:
+                entry = self._texts.get(key)
+                if entry is not None:
+                    self._texts.move_to_end(key)
+                    found[key] = entry
+        if len(found) < len(set(keys)):
+            built = {
+                key: _kept(result.snapshot.columns.station(result.position))  # not kept as a Station anywhere
+                for key, result in zip(keys, results, strict=True)
+                if key not in found
+            }
             found.update(built)
             with self._lock:
                 self._texts.update(built)
                 while len(self._texts) > self.size:
                     self._texts.popitem(last=False)
-        return [found[id(s)] for s in stations]
+        return [found[key] for key in keys]
+
+
+def _kept(station: Station) -> _Kept:
+    """What is kept of ``station`` for the nearby answers, before any answer adds its coordinates and links."""
+    return _Kept(
+        station.name, station.lon, station.lat, station.district, default_mode(station.types), _feature_parts(station)
+    )
 
 
 def _feature_parts(station: Station) -> tuple[str, ...]:
@@ -370,10 +394,9 @@ def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> None:
     missing = [entry for entry in kept if crs not in entry.coordinates]
     if missing and crs == "wgs84":  # rounded as coordinates() rounds (_round7), without its arrays
         for entry in missing:
-            station = entry.station
-            entry.coordinates[crs] = (float.__repr__(_round7(station.lon)), float.__repr__(_round7(station.lat)))
+            entry.coordinates[crs] = (float.__repr__(_round7(entry.lon)), float.__repr__(_round7(entry.lat)))
     elif missing:
-        lon, lat = coordinates([entry.station for entry in missing], crs)
+        lon, lat = _rounded_in([entry.lon for entry in missing], [entry.lat for entry in missing], crs)
         for entry, x, y in zip(missing, lon.tolist(), lat.tolist(), strict=True):
             entry.coordinates[crs] = (float.__repr__(x), float.__repr__(y))
 
@@ -381,13 +404,13 @@ def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> None:
 def _with_routes(kept: Sequence[_Kept], trip: Trip) -> list[TravelMode]:
     """Each station's way of travel in ``trip``, its route links for it made (at once) and kept where missing."""
     apps = trip.apps.key
-    modes: list[TravelMode] = [trip.mode or default_mode(entry.station.types) for entry in kept]
+    modes: list[TravelMode] = [trip.mode or entry.mode for entry in kept]
     missing = [(entry, mode) for entry, mode in zip(kept, modes, strict=True) if (mode, apps) not in entry.routes]
     if missing:
-        places = [entry.station for entry, _ in missing]
+        entries = [entry for entry, _ in missing]
         links = route_links(
-            [s.name for s in places], [s.lon for s in places], [s.lat for s in places], [mode for _, mode in missing],
-            regions=[s.district for s in places], apps=trip.apps,
+            [e.name for e in entries], [e.lon for e in entries], [e.lat for e in entries], [m for _, m in missing],
+            regions=[e.district for e in entries], apps=trip.apps,
         )  # fmt: skip
         for (entry, mode), link in zip(missing, links, strict=True):
             entry.routes[mode, apps] = _route_pieces(link)
@@ -411,7 +434,7 @@ def nearby_geojson_json(
     opening.append(',"features":[')
     trip = trip or Trip()
     apps = trip.apps.key
-    kept = _FEATURE_TEXTS.of([r.station for r in results])
+    kept = _FEATURE_TEXTS.of(results)
     _with_coordinates(kept, crs)
     modes = _with_routes(kept, trip)
     origin = route_origin(trip.origin)

@@ -84,17 +84,33 @@ class NearbyQuery:
 
 
 class Nearby(NamedTuple):
-    """One answer: the station, its great-circle distance, and whether it is open at the asked time.
+    """One answer: the station (at ``position`` of ``snapshot``), its great-circle distance, and whether it is open
+    at the asked time.
 
-    A named tuple: immutable as a frozen dataclass, and made in a third of its time (an answer makes ten)."""
+    A named tuple: immutable as a frozen dataclass, and made in a third of its time (an answer makes ten). It names
+    its station by position rather than holding a ``Station``: the rider's answer is written from texts kept by the
+    station's ``content_key`` (``stations.exporters``), so a warm answer builds no ``Station`` and the snapshot keeps
+    none for it — ten thousand fewer objects for each of the garbage collector's full collections to walk at 200k
+    stations (bench/RESULTS.md, "Nearby answers without Station objects")."""
 
-    station: Station
+    snapshot: Snapshot
+    position: int
     distance_m: float
     open_status: hours.OpenStatus
     closes_at: datetime | None = None
     """For an open station: when it next closes (by its hours), China time."""
     opens_at: datetime | None = None
     """For a station closed by its hours: when it next opens (within ``hours.OPENING_HORIZON``), China time."""
+
+    @property
+    def station(self) -> Station:
+        """The station (``Snapshot.at``: the most recent kept)."""
+        return self.snapshot.at(self.position)
+
+    @property
+    def content_key(self) -> int:
+        """What the station's content is known by across snapshots (``StationColumns.content_key``)."""
+        return self.snapshot.columns.content_key(self.position)
 
 
 def _wanted_status(include_unknown_hours: bool) -> NDArray[np.bool_]:
@@ -466,7 +482,7 @@ class Snapshot:
             status = _STATUS_NAMES[state.status]
             closes_at = state.change if status == "open" else None
             opens_at = self._opens_at(code, at) if status == "closed" and code >= 0 else None
-            results.append(Nearby(self.at(i), d, status, closes_at, opens_at))
+            results.append(Nearby(self, i, d, status, closes_at, opens_at))
         return results
 
     def _matching(

@@ -101,6 +101,7 @@ def machine(url: str) -> type[RuleBasedStateMachine]:
             self.prefix = f"C{next(EXAMPLES)}-"  # the examples share one store
             self.reader = Registry(Store(url), None, check_interval_s=0)
             self.reader.snapshot()
+            self.contents: dict[int, dict[str, Any]] = {}  # each content key seen: the station it stood for
 
         def _id(self, name: str) -> str:
             return self.prefix + name
@@ -178,6 +179,14 @@ def machine(url: str) -> type[RuleBasedStateMachine]:
                             counts.setdefault(s.adcode, dict.fromkeys(STATION_TYPES, 0))[kind] += 1
                 assert snapshot.counts_by_adcode(include_closed=closed) == counts
             assert sorted(filter(None, snapshot.photo_urls())) == sorted(s.photo_url for s in every if s.photo_url)
+
+        @invariant()
+        def a_content_key_stands_for_one_station_as_it_was(self) -> None:
+            """In every snapshot the reader went through: what nearby answers' kept texts are keyed by."""
+            columns = self.reader.snapshot().columns
+            for position in range(len(columns)):
+                held = columns.payload(position)
+                assert self.contents.setdefault(columns.content_key(position), held) == held
 
         @invariant()
         def the_columns_equal_a_whole_rebuild(self) -> None:

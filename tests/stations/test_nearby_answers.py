@@ -177,11 +177,30 @@ def test_nearby_json_text_is_what_json_dumps_writes(everything: list[Station], d
 def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> None:
     kept = exporters._FeatureTexts(size=3)
     first = [Station(id=f"A{i}", name="甲", types=["outdoor_worker"], lon=120 + i / 100, lat=30) for i in range(5)]
-    texts = kept.of(first)
+    before = Snapshot(first)
+    texts = kept.of(before.nearby(NearbyQuery(120, 30, k=5)))
     assert len(kept._texts) == 3  # the oldest are let go
-    changed = [s.model_copy(update={"name": "乙"}) for s in first]  # a registry change: new Station objects
-    assert all("乙" in "".join(entry.parts or []) for entry in kept.of(changed))
-    assert all("甲" in "".join(entry.parts or []) for entry in texts)
+    changed = [s.model_copy(update={"name": "乙"}) for s in first]  # a registry change: the same ids written again
+    after = Snapshot(before.columns.replace(changed))
+    assert all("乙" in "".join(entry.parts) for entry in kept.of(after.nearby(NearbyQuery(120, 30, k=5))))
+    assert all("甲" in "".join(entry.parts) for entry in texts)
+
+
+def test_kept_feature_texts_of_stations_left_alone_serve_the_next_snapshot() -> None:
+    """An edit leaves what is kept of the other stations in use (keyed by content), and the answers after it are
+    still the texts ``json.dumps`` writes."""
+    kept = exporters._FeatureTexts(size=10)
+    stations = [Station(id=f"A{i}", name=f"站{i}", types=["driver_home"], lon=120 + i / 100, lat=30) for i in range(5)]
+    before = Snapshot(stations)
+    query = NearbyQuery(120, 30, k=5)
+    first = {entry.name: entry for entry in kept.of(before.nearby(query))}
+    after = Snapshot(before.columns.replace([stations[2].model_copy(update={"name": "新站"})], removed=["A4"]))
+    answers = after.nearby(query)
+    second = {entry.name: entry for entry in kept.of(answers)}
+    assert set(second) == {"站0", "站1", "新站", "站3"}
+    assert all(second[name] is first[name] for name in ("站0", "站1", "站3"))  # not made again
+    expected = json.dumps(nearby_geojson(answers), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    assert nearby_geojson_json(answers) == expected.encode()
 
 
 # opening hours from a small grammar: day selectors (holidays among them), spans on the quarter hour (some past
