@@ -255,9 +255,10 @@ class Snapshot:
     """Stations of one registry version, with everything needed to answer queries fast.
 
     Held as columns (``stations.columns.StationColumns``): positions, bit sets, status and hours codes in numpy
-    arrays, each station's stored JSON in shared buffers. A ``Station`` is validated from its JSON when an answer
-    needs it (``get``, ``nearby``, ``select``) and the ``HOT_STATIONS`` most recent kept; ``stations`` builds
-    every one (once per snapshot): for the pages that list or plan over all of them, not for the rider's query.
+    arrays, each station's stored JSON in shared buffers. A ``Station`` is put together from its JSON when asked
+    for (``get``, ``select``, a ``Nearby``'s ``station``) and the ``HOT_STATIONS`` most recent kept; ``stations``
+    builds every one (once per snapshot): for the pages that list or plan over all of them, not for the rider's
+    query, whose answer is written from texts kept by the station's content (``stations.exporters``).
     """
 
     open_first_candidates = OPEN_FIRST_CANDIDATES
