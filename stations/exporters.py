@@ -15,11 +15,10 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from json.encoder import encode_basestring
-from typing import Any, get_args
+from typing import Any, Final, get_args
 
 import numpy as np
 import orjson
@@ -274,62 +273,43 @@ def _route_pieces(links: RouteLinks) -> tuple[str, ...]:
 _ASSEMBLED_KEPT = 2
 """Ways (coordinate system, way of travel) a station's Feature text is kept assembled in: a rider page asks one."""
 
-
-@dataclass(slots=True, eq=False)
-class _Kept:
-    """What is kept of one station for the nearby answers: its Feature text around what each answer puts in
-    (``_feature_parts``), and, as answers ask for them, the JSON text of its coordinates per system and of its
-    route links per way of travel and apps, split where each answer's ``Origin`` goes (``_route_pieces``).
-
-    No ``Station`` is kept, only what its coordinates and links are made from, and texts in tuples, which the
-    cyclic garbage collector stops tracking after its first look (and then the dicts holding only them too):
-    10,000 kept stations are 10,000 objects for each of its collections to walk (with their ``Station`` objects
-    they were ~46,000 at 200k)."""
-
-    name: str
-    lon: float
-    lat: float
-    district: str | None
-    mode: TravelMode
-    """Its way of travel when a trip names none (``default_mode`` of its types)."""
-    parts: tuple[str, ...]
-    coordinates: dict[CrsName, tuple[str, str]] = field(default_factory=dict)
-    routes: dict[tuple[TravelMode, AppsKey], tuple[str, ...]] = field(default_factory=dict)
-    assembled: dict[tuple[CrsName, TravelMode, AppsKey], tuple[bytes, ...]] = field(default_factory=dict)
-
-    def pieces(self, crs: CrsName, mode: TravelMode, apps: AppsKey) -> tuple[bytes, ...]:
-        """The Feature's text in ``crs`` with route links for ``mode`` and ``apps`` (its coordinates and routes
-        kept already), as the 8 pieces (UTF-8) between which an answer puts its 4 ``NEARBY_MEMBERS`` and its 3
-        ``Origin`` parts."""
-        key = (crs, mode, apps)
-        found = self.assembled.get(key)
-        if found is None:
-            if len(self.assembled) >= _ASSEMBLED_KEPT:  # ~2 KB each: a station answered in every system, every mode
-                self.assembled.clear()
-            parts, route = self.parts, self.routes[mode, apps]
-            x, y = self.coordinates[crs]
-            head = parts[0] + x + parts[1] + y + parts[2]
-            tail = parts[6] + _json_value(mode) + parts[7] + route[0]
-            end = route[3] + parts[8]
-            pieces = (head, parts[3], parts[4], parts[5], tail, route[1], route[2], end)
-            found = self.assembled[key] = tuple(piece.encode() for piece in pieces)
-        return found
+_Kept = tuple[int, str, float, float, str | None, TravelMode, tuple[str, ...]]
+"""What is kept of one station for the nearby answers (``_kept``): its ``content_key``; what its coordinates and links
+are made from — its name, longitude, latitude, district and way of travel when a trip names none (``default_mode`` of
+its types); its Feature text around what each answer puts in (``_feature_parts``)."""
+_KEY: Final = 0
+_NAME: Final = 1
+_LON: Final = 2
+_LAT: Final = 3
+_DISTRICT: Final = 4
+_MODE: Final = 5
+_PARTS: Final = 6
 
 
 class _FeatureTexts:
     """Stations' rider Features (``rider_features``) as JSON text around their coordinates, the ``NEARBY_MEMBERS``
     and the ``TRIP_MEMBERS`` (``_feature_parts``), kept for the ``size`` stations answered most recently, with the
-    JSON text of their coordinates and route links (``_Kept``).
+    JSON text of their coordinates per system, of their route links per way of travel and apps, split where each
+    answer's ``Origin`` goes (``_route_pieces``), and of the Feature put together (``pieces``).
 
     A station's properties, its coordinates in each system and its route links are then built and encoded once,
     not in every answer; an answer adds its own point to the links (``Origin``). Stations are kept by their
     ``content_key``, which a written station never keeps: what is kept of the stations an edit left alone serves
     the snapshots after it too, and no answer waits for it to be made again after every edit.
+
+    Everything is kept in exact tuples of texts and numbers and in exact dicts of them, which the cyclic garbage
+    collector stops tracking after its first look: the kept stations are not walked by each of its collections, as
+    a ``Station`` or an object of a class of its own would be (bench/RESULTS.md, 2026-12-05: in a busy worker at
+    200k stations, full collections of 40-50 ms with 10,000 stations kept as objects). A tuple holding a dict is
+    never untracked, so each station's texts made later are in dicts of their own, by content key.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._texts: OrderedDict[int, _Kept] = OrderedDict()
+        self._coordinates: dict[int, dict[CrsName, tuple[str, str]]] = {}
+        self._routes: dict[int, dict[tuple[TravelMode, AppsKey], tuple[str, ...]]] = {}
+        self._assembled: dict[int, dict[tuple[CrsName, TravelMode, AppsKey], tuple[bytes, ...]]] = {}
         self._lock = threading.Lock()
 
     def of(self, results: Sequence[Nearby]) -> list[_Kept]:
@@ -344,7 +324,7 @@ class _FeatureTexts:
                     found[key] = entry
         if len(found) < len(set(keys)):
             built = {
-                key: _kept(result.snapshot.columns.station(result.position))  # not kept as a Station anywhere
+                key: _kept(key, result.snapshot.columns.station(result.position))  # not kept as a Station anywhere
                 for key, result in zip(keys, results, strict=True)
                 if key not in found
             }
@@ -352,15 +332,81 @@ class _FeatureTexts:
             with self._lock:
                 self._texts.update(built)
                 while len(self._texts) > self.size:
-                    self._texts.popitem(last=False)
+                    gone, _ = self._texts.popitem(last=False)
+                    self._coordinates.pop(gone, None)
+                    self._routes.pop(gone, None)
+                    self._assembled.pop(gone, None)
         return [found[key] for key in keys]
 
+    def pieces(self, kept: Sequence[_Kept], crs: CrsName, trip: Trip) -> list[tuple[bytes, ...]]:
+        """Each kept station's Feature text in ``crs`` with route links for ``trip``'s way of travel (else its own)
+        and apps, as the 8 pieces (UTF-8) between which an answer puts its 4 ``NEARBY_MEMBERS`` and its 3 ``Origin``
+        parts; what is missing made at once (coordinates, links) and kept."""
+        apps = trip.apps.key
+        modes: list[TravelMode] = [trip.mode or entry[_MODE] for entry in kept]
+        assembled = [self._assembled.setdefault(entry[_KEY], {}) for entry in kept]
+        wanted = [(crs, mode, apps) for mode in modes]
+        if all(way in done for way, done in zip(wanted, assembled, strict=True)):
+            return [done[way] for way, done in zip(wanted, assembled, strict=True)]
+        coordinates = self._with_coordinates(kept, crs)
+        routes = self._with_routes(kept, modes, trip)
+        found = []
+        for entry, way, done, xy, route in zip(kept, wanted, assembled, coordinates, routes, strict=True):
+            pieces = done.get(way)
+            if pieces is None:
+                if len(done) >= _ASSEMBLED_KEPT:  # ~2 KB each: a station answered in every system, every mode
+                    done.clear()
+                pieces = done[way] = _assembled(entry[_PARTS], xy, way[1], route)
+            found.append(pieces)
+        return found
 
-def _kept(station: Station) -> _Kept:
-    """What is kept of ``station`` for the nearby answers, before any answer adds its coordinates and links."""
-    return _Kept(
-        station.name, station.lon, station.lat, station.district, default_mode(station.types), _feature_parts(station)
-    )
+    def _with_coordinates(self, kept: Sequence[_Kept], crs: CrsName) -> list[tuple[str, str]]:
+        """Each station's coordinates in ``crs`` as JSON text, those missing made at once and kept."""
+        held = [self._coordinates.setdefault(entry[_KEY], {}) for entry in kept]
+        missing = [(entry, mine) for entry, mine in zip(kept, held, strict=True) if crs not in mine]
+        if missing and crs == "wgs84":  # rounded as coordinates() rounds (_round7), without its arrays
+            for entry, mine in missing:
+                mine[crs] = (float.__repr__(_round7(entry[_LON])), float.__repr__(_round7(entry[_LAT])))
+        elif missing:
+            lon, lat = _rounded_in([e[_LON] for e, _ in missing], [e[_LAT] for e, _ in missing], crs)
+            for (_, mine), x, y in zip(missing, lon.tolist(), lat.tolist(), strict=True):
+                mine[crs] = (float.__repr__(x), float.__repr__(y))
+        return [mine[crs] for mine in held]
+
+    def _with_routes(self, kept: Sequence[_Kept], modes: Sequence[TravelMode], trip: Trip) -> list[tuple[str, ...]]:
+        """Each station's route links for its way of travel in ``modes`` and ``trip``'s apps as ``_route_pieces``,
+        those missing made at once and kept."""
+        apps = trip.apps.key
+        held = [self._routes.setdefault(entry[_KEY], {}) for entry in kept]
+        missing = [
+            (entry, mode, mine)
+            for entry, mode, mine in zip(kept, modes, held, strict=True)
+            if (mode, apps) not in mine
+        ]  # fmt: skip
+        if missing:
+            links = route_links(
+                [e[_NAME] for e, _, _ in missing], [e[_LON] for e, _, _ in missing], [e[_LAT] for e, _, _ in missing],
+                [mode for _, mode, _ in missing], regions=[e[_DISTRICT] for e, _, _ in missing], apps=trip.apps,
+            )  # fmt: skip
+            for (_, mode, mine), link in zip(missing, links, strict=True):
+                mine[mode, apps] = _route_pieces(link)
+        return [mine[mode, apps] for mine, mode in zip(held, modes, strict=True)]
+
+
+def _assembled(
+    parts: tuple[str, ...], xy: tuple[str, str], mode: TravelMode, route: tuple[str, ...]
+) -> tuple[bytes, ...]:
+    """The Feature text of ``parts`` at ``xy`` with ``route`` for ``mode``, as ``_FeatureTexts.pieces`` hands it."""
+    head = parts[0] + xy[0] + parts[1] + xy[1] + parts[2]
+    tail = parts[6] + _json_value(mode) + parts[7] + route[0]
+    end = route[3] + parts[8]
+    return tuple(piece.encode() for piece in (head, parts[3], parts[4], parts[5], tail, route[1], route[2], end))
+
+
+def _kept(key: int, station: Station) -> _Kept:
+    """What is kept of ``station`` (known by ``key``) for the nearby answers."""
+    mode = default_mode(station.types)
+    return (key, station.name, station.lon, station.lat, station.district, mode, _feature_parts(station))
 
 
 def _feature_parts(station: Station) -> tuple[str, ...]:
@@ -389,34 +435,6 @@ _PROPERTY_FIELDS = tuple(name for name in Station.model_fields if name not in ("
 """A station's fields as its Feature's properties hold them, in order (``station_properties``)."""
 
 
-def _with_coordinates(kept: Sequence[_Kept], crs: CrsName) -> None:
-    """Keep each station's coordinates in ``crs`` as JSON text where missing (made at once)."""
-    missing = [entry for entry in kept if crs not in entry.coordinates]
-    if missing and crs == "wgs84":  # rounded as coordinates() rounds (_round7), without its arrays
-        for entry in missing:
-            entry.coordinates[crs] = (float.__repr__(_round7(entry.lon)), float.__repr__(_round7(entry.lat)))
-    elif missing:
-        lon, lat = _rounded_in([entry.lon for entry in missing], [entry.lat for entry in missing], crs)
-        for entry, x, y in zip(missing, lon.tolist(), lat.tolist(), strict=True):
-            entry.coordinates[crs] = (float.__repr__(x), float.__repr__(y))
-
-
-def _with_routes(kept: Sequence[_Kept], trip: Trip) -> list[TravelMode]:
-    """Each station's way of travel in ``trip``, its route links for it made (at once) and kept where missing."""
-    apps = trip.apps.key
-    modes: list[TravelMode] = [trip.mode or entry.mode for entry in kept]
-    missing = [(entry, mode) for entry, mode in zip(kept, modes, strict=True) if (mode, apps) not in entry.routes]
-    if missing:
-        entries = [entry for entry, _ in missing]
-        links = route_links(
-            [e.name for e in entries], [e.lon for e in entries], [e.lat for e in entries], [m for _, m in missing],
-            regions=[e.district for e in entries], apps=trip.apps,
-        )  # fmt: skip
-        for (entry, mode), link in zip(missing, links, strict=True):
-            entry.routes[mode, apps] = _route_pieces(link)
-    return modes
-
-
 _FEATURE_TEXTS = _FeatureTexts(FEATURE_TEXT_CACHE_SIZE)
 
 
@@ -433,17 +451,13 @@ def nearby_geojson_json(
     opening += [f",{encode_basestring(str(k))}:{_encode_json(v)}" for k, v in members.items()]
     opening.append(',"features":[')
     trip = trip or Trip()
-    apps = trip.apps.key
-    kept = _FEATURE_TEXTS.of(results)
-    _with_coordinates(kept, crs)
-    modes = _with_routes(kept, trip)
+    pieces = _FEATURE_TEXTS.pieces(_FEATURE_TEXTS.of(results), crs, trip)
     origin = route_origin(trip.origin)
     amap, baidu, tencent = origin.amap.encode(), origin.baidu.encode(), origin.tencent.encode()
     features = []
-    for result, entry, mode in zip(results, kept, modes, strict=True):
-        head, after_distance, after_status, after_closes, tail, after_amap, after_baidu, end = entry.pieces(
-            crs, mode, apps
-        )
+    for result, (head, after_distance, after_status, after_closes, tail, after_amap, after_baidu, end) in zip(
+        results, pieces, strict=True
+    ):
         closes, opens = result.closes_at, result.opens_at
         # the distance: b"%.1f" writes what repr(round(d, 1)) does for any distance on Earth, in a quarter of the time
         features.append(
