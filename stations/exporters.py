@@ -23,7 +23,7 @@ from typing import Any, Final, get_args
 import numpy as np
 import orjson
 
-from geo.crs import CrsName, point_to_gcj02_bd09, transform
+from geo.crs import CRS_NAMES, CrsName, point_to_gcj02_bd09, transform
 from stations.hours import OpenStatus
 from stations.model import AMENITIES, Station
 from stations.navigation import (
@@ -273,10 +273,11 @@ def _route_pieces(links: RouteLinks) -> tuple[str, ...]:
 _ASSEMBLED_KEPT = 2
 """Ways (coordinate system, way of travel) a station's Feature text is kept assembled in: a rider page asks one."""
 
-_Kept = tuple[int, str, float, float, str | None, TravelMode, tuple[str, ...]]
+_Kept = tuple[Any, ...]
 """What is kept of one station for the nearby answers (``_kept``): its ``content_key``; what its coordinates and links
 are made from — its name, longitude, latitude, district and way of travel when a trip names none (``default_mode`` of
-its types); its Feature text around what each answer puts in (``_feature_parts``)."""
+its types); then the 9 parts of its Feature text around what each answer puts in (``_feature_parts``). One flat
+tuple of texts and numbers (``_FeatureTexts`` says why)."""
 _KEY: Final = 0
 _NAME: Final = 1
 _LON: Final = 2
@@ -297,19 +298,26 @@ class _FeatureTexts:
     ``content_key``, which a written station never keeps: what is kept of the stations an edit left alone serves
     the snapshots after it too, and no answer waits for it to be made again after every edit.
 
-    Everything is kept in exact tuples of texts and numbers and in exact dicts of them, which the cyclic garbage
-    collector stops tracking after its first look: the kept stations are not walked by each of its collections, as
-    a ``Station`` or an object of a class of its own would be (bench/RESULTS.md, 2026-12-05: in a busy worker at
-    200k stations, full collections of 40-50 ms with 10,000 stations kept as objects). A tuple holding a dict is
-    never untracked, so each station's texts made later are in dicts of their own, by content key.
+    Everything is kept in flat tuples of texts and numbers, which the cyclic garbage collector stops tracking in
+    the first collection that finds them (a young one, after 16 requests: ``api.young_collections``), in four dicts
+    by content key: the kept stations are not walked by its later collections, as a ``Station``, an object of a
+    class of its own, a dict per station (CPython lets a dict go only in full collections) or a tuple of tuples (let
+    go a level per collection: the outer ones reach the older generations still tracked) would be — they piled up
+    between full collections, ~63,000 objects and 40-60 ms a full collection in a busy worker at 200k stations
+    (bench/RESULTS.md, 2026-12-05). What is made for a station later (its coordinates per system, links per way of
+    travel and apps, assembled texts) is kept as one flat tuple of (key..., value...) groups, made again with each
+    addition: a few groups each (``_find``, ``_with``).
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._texts: OrderedDict[int, _Kept] = OrderedDict()
-        self._coordinates: dict[int, dict[CrsName, tuple[str, str]]] = {}
-        self._routes: dict[int, dict[tuple[TravelMode, AppsKey], tuple[str, ...]]] = {}
-        self._assembled: dict[int, dict[tuple[CrsName, TravelMode, AppsKey], tuple[bytes, ...]]] = {}
+        self._coordinates: dict[int, tuple[str, ...]] = {}
+        """(system, x, y) groups: the coordinates' JSON texts."""
+        self._routes: dict[int, tuple[str, ...]] = {}
+        """(mode, *apps, 4 pieces) groups: the route links' JSON texts (``_route_pieces``)."""
+        self._assembled: dict[int, tuple[str | bytes, ...]] = {}
+        """(system, mode, *apps, 8 pieces) groups: the Feature texts put together (``_assembled``)."""
         self._lock = threading.Lock()
 
     def of(self, results: Sequence[Nearby]) -> list[_Kept]:
@@ -343,58 +351,101 @@ class _FeatureTexts:
         and apps, as the 8 pieces (UTF-8) between which an answer puts its 4 ``NEARBY_MEMBERS`` and its 3 ``Origin``
         parts; what is missing made at once (coordinates, links) and kept."""
         apps = trip.apps.key
-        modes: list[TravelMode] = [trip.mode or entry[_MODE] for entry in kept]
-        assembled = [self._assembled.setdefault(entry[_KEY], {}) for entry in kept]
-        wanted = [(crs, mode, apps) for mode in modes]
-        if all(way in done for way, done in zip(wanted, assembled, strict=True)):
-            return [done[way] for way, done in zip(wanted, assembled, strict=True)]
-        coordinates = self._with_coordinates(kept, crs)
-        routes = self._with_routes(kept, modes, trip)
-        found = []
-        for entry, way, done, xy, route in zip(kept, wanted, assembled, coordinates, routes, strict=True):
-            pieces = done.get(way)
-            if pieces is None:
-                if len(done) >= _ASSEMBLED_KEPT:  # ~2 KB each: a station answered in every system, every mode
-                    done.clear()
-                pieces = done[way] = _assembled(entry[_PARTS], xy, way[1], route)
-            found.append(pieces)
-        return found
+        wanted = [(crs, trip.mode or entry[_MODE], *apps) for entry in kept]
+        found: list[tuple[Any, ...] | None] = [
+            _find(self._assembled.get(entry[_KEY], ()), way, _ASSEMBLED_SIZE)
+            for entry, way in zip(kept, wanted, strict=True)
+        ]
+        if None in found:
+            modes = [way[1] for way in wanted]
+            coordinates = self._with_coordinates(kept, crs)
+            routes = self._with_routes(kept, modes, apps, trip)
+            for i, (entry, way, xy, route) in enumerate(zip(kept, wanted, coordinates, routes, strict=True)):
+                if found[i] is None:
+                    pieces = found[i] = _assembled(entry[_PARTS:], xy, modes[i], route)
+                    key = entry[_KEY]  # ~2 KB each: kept for the last _ASSEMBLED_KEPT ways a station was asked in
+                    made = _with(self._assembled.get(key, ()), way, pieces, _ASSEMBLED_SIZE, _ASSEMBLED_KEPT)
+                    self._assembled[key] = made
+        return _each(found)
 
-    def _with_coordinates(self, kept: Sequence[_Kept], crs: CrsName) -> list[tuple[str, str]]:
-        """Each station's coordinates in ``crs`` as JSON text, those missing made at once and kept."""
-        held = [self._coordinates.setdefault(entry[_KEY], {}) for entry in kept]
-        missing = [(entry, mine) for entry, mine in zip(kept, held, strict=True) if crs not in mine]
+    def _with_coordinates(self, kept: Sequence[_Kept], crs: CrsName) -> list[tuple[str, ...]]:
+        """Each station's coordinates in ``crs`` as JSON texts (x, y), those missing made at once and kept."""
+        found: list[tuple[Any, ...] | None] = [_find(self._coordinates.get(e[_KEY], ()), (crs,), 3) for e in kept]
+        missing = [i for i, xy in enumerate(found) if xy is None]
         if missing and crs == "wgs84":  # rounded as coordinates() rounds (_round7), without its arrays
-            for entry, mine in missing:
-                mine[crs] = (float.__repr__(_round7(entry[_LON])), float.__repr__(_round7(entry[_LAT])))
+            made = [(float.__repr__(_round7(kept[i][_LON])), float.__repr__(_round7(kept[i][_LAT]))) for i in missing]
         elif missing:
-            lon, lat = _rounded_in([e[_LON] for e, _ in missing], [e[_LAT] for e, _ in missing], crs)
-            for (_, mine), x, y in zip(missing, lon.tolist(), lat.tolist(), strict=True):
-                mine[crs] = (float.__repr__(x), float.__repr__(y))
-        return [mine[crs] for mine in held]
+            lon, lat = _rounded_in([kept[i][_LON] for i in missing], [kept[i][_LAT] for i in missing], crs)
+            made = [(float.__repr__(x), float.__repr__(y)) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
+        for i, xy in zip(missing, made if missing else [], strict=True):
+            key = kept[i][_KEY]
+            found[i] = xy
+            self._coordinates[key] = _with(self._coordinates.get(key, ()), (crs,), xy, 3, len(CRS_NAMES))
+        return _each(found)
 
-    def _with_routes(self, kept: Sequence[_Kept], modes: Sequence[TravelMode], trip: Trip) -> list[tuple[str, ...]]:
-        """Each station's route links for its way of travel in ``modes`` and ``trip``'s apps as ``_route_pieces``,
-        those missing made at once and kept."""
-        apps = trip.apps.key
-        held = [self._routes.setdefault(entry[_KEY], {}) for entry in kept]
-        missing = [
-            (entry, mode, mine)
-            for entry, mode, mine in zip(kept, modes, held, strict=True)
-            if (mode, apps) not in mine
-        ]  # fmt: skip
+    def _with_routes(
+        self, kept: Sequence[_Kept], modes: Sequence[TravelMode], apps: AppsKey, trip: Trip
+    ) -> list[tuple[str, ...]]:
+        """Each station's route links for its way of travel in ``modes`` and ``apps`` (``trip``'s) as
+        ``_route_pieces``, those missing made at once and kept."""
+        found: list[tuple[Any, ...] | None] = [
+            _find(self._routes.get(entry[_KEY], ()), (mode, *apps), _ROUTE_SIZE)
+            for entry, mode in zip(kept, modes, strict=True)
+        ]
+        missing = [i for i, route in enumerate(found) if route is None]
         if missing:
             links = route_links(
-                [e[_NAME] for e, _, _ in missing], [e[_LON] for e, _, _ in missing], [e[_LAT] for e, _, _ in missing],
-                [mode for _, mode, _ in missing], regions=[e[_DISTRICT] for e, _, _ in missing], apps=trip.apps,
+                [kept[i][_NAME] for i in missing], [kept[i][_LON] for i in missing], [kept[i][_LAT] for i in missing],
+                [modes[i] for i in missing], regions=[kept[i][_DISTRICT] for i in missing], apps=trip.apps,
             )  # fmt: skip
-            for (_, mode, mine), link in zip(missing, links, strict=True):
-                mine[mode, apps] = _route_pieces(link)
-        return [mine[mode, apps] for mine, mode in zip(held, modes, strict=True)]
+            for i, link in zip(missing, links, strict=True):
+                key, route = kept[i][_KEY], _route_pieces(link)
+                found[i] = route
+                way = (modes[i], *apps)
+                self._routes[key] = _with(self._routes.get(key, ()), way, route, _ROUTE_SIZE, _ROUTES_KEPT)
+        return _each(found)
+
+
+_ASSEMBLED_SIZE = 2 + 3 + 8
+"""A group of ``_FeatureTexts._assembled``: system, mode, the 3 apps' names, the 8 pieces."""
+_ROUTE_SIZE = 1 + 3 + 4
+"""A group of ``_FeatureTexts._routes``: mode, the 3 apps' names, the 4 pieces."""
+_ROUTES_KEPT = 4
+"""Ways of travel and apps a station's links are kept for."""
+
+
+def _find(flat: tuple[Any, ...], key: tuple[Any, ...], size: int) -> tuple[Any, ...] | None:
+    """The value (the rest of the group) of the group of ``size`` starting with ``key`` in ``flat``, or None."""
+    width = len(key)
+    for start in range(0, len(flat), size):
+        if flat[start : start + width] == key:
+            return flat[start + width : start + size]
+    return None
+
+
+def _with(
+    flat: tuple[Any, ...], key: tuple[Any, ...], value: tuple[Any, ...], size: int, limit: int
+) -> tuple[Any, ...]:
+    """``flat`` with the group ``key + value`` first, at most ``limit`` groups (the least recent let go).
+
+    >>> _with(("a", 1, "b", 2), ("b",), (3,), 2, 2), _with(("a", 1, "b", 2), ("c",), (3,), 2, 2)
+    (('b', 3, 'a', 1), ('c', 3, 'a', 1))
+    """
+    width = len(key)
+    others = [flat[i : i + size] for i in range(0, len(flat), size) if flat[i : i + width] != key]
+    return sum(others[: limit - 1], key + value)
+
+
+def _each(found: list[tuple[Any, ...] | None]) -> list[tuple[Any, ...]]:
+    """``found`` once none is None."""
+    made = [item for item in found if item is not None]
+    if len(made) != len(found):
+        raise AssertionError("a kept text was not made")
+    return made
 
 
 def _assembled(
-    parts: tuple[str, ...], xy: tuple[str, str], mode: TravelMode, route: tuple[str, ...]
+    parts: tuple[str, ...], xy: tuple[str, ...], mode: TravelMode, route: tuple[str, ...]
 ) -> tuple[bytes, ...]:
     """The Feature text of ``parts`` at ``xy`` with ``route`` for ``mode``, as ``_FeatureTexts.pieces`` hands it."""
     head = parts[0] + xy[0] + parts[1] + xy[1] + parts[2]
@@ -406,7 +457,7 @@ def _assembled(
 def _kept(key: int, station: Station) -> _Kept:
     """What is kept of ``station`` (known by ``key``) for the nearby answers."""
     mode = default_mode(station.types)
-    return (key, station.name, station.lon, station.lat, station.district, mode, _feature_parts(station))
+    return (key, station.name, station.lon, station.lat, station.district, mode, *_feature_parts(station))
 
 
 def _feature_parts(station: Station) -> tuple[str, ...]:

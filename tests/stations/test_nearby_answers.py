@@ -185,8 +185,8 @@ def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> Non
     assert len(kept._coordinates) == len(kept._routes) == len(kept._assembled) == 3
     changed = [s.model_copy(update={"name": "乙"}) for s in first]  # a registry change: the same ids written again
     after = Snapshot(before.columns.replace(changed))
-    assert all("乙" in "".join(entry[exporters._PARTS]) for entry in kept.of(after.nearby(NearbyQuery(120, 30, k=5))))
-    assert all("甲" in "".join(entry[exporters._PARTS]) for entry in texts)
+    assert all("乙" in "".join(entry[exporters._PARTS :]) for entry in kept.of(after.nearby(NearbyQuery(120, 30, k=5))))
+    assert all("甲" in "".join(entry[exporters._PARTS :]) for entry in texts)
 
 
 def test_what_is_kept_for_nearby_answers_is_not_walked_by_the_garbage_collector() -> None:
@@ -198,8 +198,7 @@ def test_what_is_kept_for_nearby_answers_is_not_walked_by_the_garbage_collector(
     )
     texts = kept.of(snapshot.nearby(NearbyQuery(120, 30, k=5)))
     kept.pieces(texts, "bd09", Trip())
-    gc.collect()
-    gc.collect()  # a tuple holding a tuple is let go one collection after the inner one
+    gc.collect()  # one collection: flat tuples of texts, let go by the first that finds them
     held = [*texts, *kept._coordinates.values(), *kept._routes.values(), *kept._assembled.values()]
     assert len(held) == 20 and not any(gc.is_tracked(item) for item in held)
 
