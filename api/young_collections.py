@@ -12,7 +12,8 @@ worker waiting; with a client opening connections beside the load, wrk's p99 wen
 ``YoungCollections`` collects after every ``EVERY`` requests, once the request's answer is handed to the server: the
 young generation (the objects of ~16 requests, ~1 ms to walk), and all three generations at most once every
 ``FULL_EVERY_S``. What survives a young collection (mostly what the caches keep) waits in the older generations for
-the next full collection, which walks everything the caches keep (~10,000 objects at 200,000 stations, ~6-11 ms):
+the next full collection (6-10 ms in a busy worker at 200,000 stations: what the nearby caches keep is in flat
+tuples, which the young collections let go, ``stations.exporters._FeatureTexts``):
 so it comes twice a minute, and cyclic garbage that outlived a young collection (a closed connection's objects)
 waits at most that long. The collector's own collections still come when a burst of allocations sets one off
 (an import, a planning request); its count is reset by every collection, ours too.
