@@ -363,9 +363,8 @@ class _FeatureTexts:
             for i, (entry, way, xy, route) in enumerate(zip(kept, wanted, coordinates, routes, strict=True)):
                 if found[i] is None:
                     pieces = found[i] = _assembled(entry[_PARTS:], xy, modes[i], route)
-                    key = entry[_KEY]  # ~2 KB each: kept for the last _ASSEMBLED_KEPT ways a station was asked in
-                    made = _with(self._assembled.get(key, ()), way, pieces, _ASSEMBLED_SIZE, _ASSEMBLED_KEPT)
-                    self._assembled[key] = made
+                    # ~2 KB each: kept for the last _ASSEMBLED_KEPT ways a station was asked in
+                    self._keep(self._assembled, entry[_KEY], way, pieces, _ASSEMBLED_SIZE, _ASSEMBLED_KEPT)
         return _each(found)
 
     def _with_coordinates(self, kept: Sequence[_Kept], crs: CrsName) -> list[tuple[str, ...]]:
@@ -378,9 +377,8 @@ class _FeatureTexts:
             lon, lat = _rounded_in([kept[i][_LON] for i in missing], [kept[i][_LAT] for i in missing], crs)
             made = [(float.__repr__(x), float.__repr__(y)) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
         for i, xy in zip(missing, made if missing else [], strict=True):
-            key = kept[i][_KEY]
             found[i] = xy
-            self._coordinates[key] = _with(self._coordinates.get(key, ()), (crs,), xy, 3, len(CRS_NAMES))
+            self._keep(self._coordinates, kept[i][_KEY], (crs,), xy, 3, len(CRS_NAMES))
         return _each(found)
 
     def _with_routes(
@@ -399,11 +397,18 @@ class _FeatureTexts:
                 [modes[i] for i in missing], regions=[kept[i][_DISTRICT] for i in missing], apps=trip.apps,
             )  # fmt: skip
             for i, link in zip(missing, links, strict=True):
-                key, route = kept[i][_KEY], _route_pieces(link)
-                found[i] = route
-                way = (modes[i], *apps)
-                self._routes[key] = _with(self._routes.get(key, ()), way, route, _ROUTE_SIZE, _ROUTES_KEPT)
+                route = found[i] = _route_pieces(link)
+                self._keep(self._routes, kept[i][_KEY], (modes[i], *apps), route, _ROUTE_SIZE, _ROUTES_KEPT)
         return _each(found)
+
+    def _keep(
+        self, kind: dict[int, Any], key: int, way: tuple[Any, ...], value: tuple[Any, ...], size: int, limit: int
+    ) -> None:
+        """Keep ``value`` for ``way`` in ``kind`` of the station known by ``key`` (``_with``), if the station is
+        still kept: another thread may have let it go meanwhile, and what is kept of it would never be let go."""
+        with self._lock:
+            if key in self._texts:
+                kind[key] = _with(kind.get(key, ()), way, value, size, limit)
 
 
 _ASSEMBLED_SIZE = 2 + 3 + 8

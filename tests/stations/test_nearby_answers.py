@@ -189,6 +189,22 @@ def test_kept_feature_texts_are_bounded_and_never_serve_another_station() -> Non
     assert all("甲" in "".join(entry[exporters._PARTS :]) for entry in texts)
 
 
+def test_texts_made_for_a_station_let_go_meanwhile_are_not_kept() -> None:
+    """Another thread may let a station go between ``of`` and ``pieces``: what ``pieces`` makes for it is handed
+    over, not kept where nothing would let it go."""
+    kept = exporters._FeatureTexts(size=2)
+    snapshot = Snapshot(
+        [Station(id=f"A{i}", name="站", types=["outdoor_worker"], lon=120 + i / 100, lat=30) for i in range(4)]
+    )
+    answers = snapshot.nearby(NearbyQuery(120, 30, k=4))
+    early = kept.of(answers[:2])
+    kept.of(answers[2:])  # lets the first two go
+    assert [len(p) for p in kept.pieces(early, "gcj02", Trip())] == [8, 8]
+    kept.pieces(kept.of(answers[2:]), "wgs84", Trip())
+    for kind in (kept._coordinates, kept._routes, kept._assembled):
+        assert set(kind) == set(kept._texts)
+
+
 def test_what_is_kept_for_nearby_answers_is_not_walked_by_the_garbage_collector() -> None:
     """Exact tuples and dicts of texts, which the collector stops tracking: 10,000 kept stations are not walked by
     each of its collections (a class of their own, or a ``Station`` in them, would be)."""
