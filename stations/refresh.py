@@ -62,8 +62,8 @@ def advance(store: Store, before: Snapshot | None, version: int) -> Snapshot:
     since its stamp applied, or built whole when there is nothing to start from (no snapshot, or no stamp).
 
     The delta holds only rows changed since the stamp, each validated as it is read; they replace their ids in the
-    columns (the others' stored JSON is shared, not copied) and the index is rebuilt over every station, never read
-    back from the store.
+    columns (the others' stored JSON is shared, not copied) and the index is rebuilt over every station — or kept,
+    when no station was added, removed or moved — never read back from the store.
     """
     if before is None or before.stamp is None:
         return build(store, version)
@@ -78,7 +78,7 @@ def advance(store: Store, before: Snapshot | None, version: int) -> Snapshot:
         same.version = version
         return same
     merged = before.columns.replace([s for s, _revision, _at in delta.stations], [i for i, _at in delta.deleted])
-    return Snapshot(merged, version, delta.next_modified_since or before.stamp)
+    return Snapshot(merged, version, delta.next_modified_since or before.stamp, index=before.index)
 
 
 @dataclass(frozen=True, slots=True)

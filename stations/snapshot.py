@@ -264,8 +264,15 @@ class Snapshot:
     open_first_candidates = OPEN_FIRST_CANDIDATES
 
     def __init__(
-        self, stations: Sequence[Station] | StationColumns = (), version: int = 0, stamp: datetime | None = None
+        self,
+        stations: Sequence[Station] | StationColumns = (),
+        version: int = 0,
+        stamp: datetime | None = None,
+        index: NearestIndex | None = None,
     ) -> None:
+        """``index``: an index (an earlier snapshot's) to answer from if it is over exactly these stations' positions,
+        in order — most edits move no station, and building the index is most of a refresh's work (~65 of ~125 ms
+        of CPU at 200,000 stations); otherwise one is built."""
         columns = stations if isinstance(stations, StationColumns) else StationColumns.from_stations(stations)
         self.columns = columns
         self.version = version
@@ -273,7 +280,8 @@ class Snapshot:
         """A moment (UTC) such that every change stamped later is yet to be applied (``stations.refresh``): the
         newest write stamp the stations were read after, or earlier; None: unknown (the next refresh rebuilds)."""
         self._by_id = np.argsort(columns.ids, kind="stable")  # ids in order, for get(); identity when sorted
-        self.index = NearestIndex(columns.lon, columns.lat)
+        same = index is not None and np.array_equal(index.lon, columns.lon) and np.array_equal(index.lat, columns.lat)
+        self.index = index if index is not None and same else NearestIndex(columns.lon, columns.lat)
         self._type_bits = columns.type_bits
         self._amenity_bits = columns.amenity_bits
         self._closed_for_good: NDArray[np.bool_] = columns.status == _CLOSED_STATUS

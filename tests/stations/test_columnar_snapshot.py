@@ -299,3 +299,22 @@ def test_what_is_kept_per_snapshot_lets_the_snapshot_go() -> None:
     del snapshot, source
     gc.collect()
     assert gone() is None
+
+
+def test_a_refresh_keeps_the_index_when_no_station_moved() -> None:
+    """An edit that moves no station keeps the earlier snapshot's index (building it is most of a refresh); one
+    that moves, adds or removes a station gets a new one, and the answers are those of a snapshot built whole."""
+    stations = [Station(id=f"S{i}", name="站", types=["outdoor_worker"], lon=120 + i / 100, lat=30) for i in range(6)]
+    before = Snapshot(stations)
+    renamed = Snapshot(before.columns.replace([stations[2].model_copy(update={"name": "新"})]), index=before.index)
+    assert renamed.index is before.index
+    moved_station = stations[2].model_copy(update={"lon": 121.0})
+    moved = Snapshot(renamed.columns.replace([moved_station]), index=renamed.index)
+    added = Snapshot(renamed.columns.replace([stations[0].model_copy(update={"id": "S00"})]), index=renamed.index)
+    assert moved.index is not renamed.index and added.index is not renamed.index
+    query = NearbyQuery(120.02, 30.0, k=6)
+    for snapshot, expected in ((moved, [*stations[:2], moved_station, *stations[3:]]), (renamed, stations)):
+        whole = Snapshot(expected)
+        assert [(r.station.id, r.distance_m) for r in snapshot.nearby(query)] == [
+            (r.station.id, r.distance_m) for r in whole.nearby(query)
+        ]
