@@ -27,7 +27,6 @@ from geo.crs import CRS_NAMES, CrsName, point_to_gcj02_bd09, transform
 from stations.hours import OpenStatus
 from stations.model import AMENITIES, Station
 from stations.navigation import (
-    AppsKey,
     RouteLinks,
     TravelMode,
     Trip,
@@ -359,7 +358,7 @@ class _FeatureTexts:
         if None in found:
             modes = [way[1] for way in wanted]
             coordinates = self._with_coordinates(kept, crs)
-            routes = self._with_routes(kept, modes, apps, trip)
+            routes = self._with_routes(kept, modes, trip)
             for i, (entry, way, xy, route) in enumerate(zip(kept, wanted, coordinates, routes, strict=True)):
                 if found[i] is None:
                     pieces = found[i] = _assembled(entry[_PARTS:], xy, modes[i], route)
@@ -369,23 +368,27 @@ class _FeatureTexts:
 
     def _with_coordinates(self, kept: Sequence[_Kept], crs: CrsName) -> list[tuple[str, ...]]:
         """Each station's coordinates in ``crs`` as JSON texts (x, y), those missing made at once and kept."""
-        found: list[tuple[Any, ...] | None] = [_find(self._coordinates.get(e[_KEY], ()), (crs,), 3) for e in kept]
+        found: list[tuple[Any, ...] | None] = [
+            _find(self._coordinates.get(entry[_KEY], ()), (crs,), _COORDINATES_SIZE) for entry in kept
+        ]
         missing = [i for i, xy in enumerate(found) if xy is None]
-        if missing and crs == "wgs84":  # rounded as coordinates() rounds (_round7), without its arrays
-            made = [(float.__repr__(_round7(kept[i][_LON])), float.__repr__(_round7(kept[i][_LAT]))) for i in missing]
-        elif missing:
-            lon, lat = _rounded_in([kept[i][_LON] for i in missing], [kept[i][_LAT] for i in missing], crs)
-            made = [(float.__repr__(x), float.__repr__(y)) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
-        for i, xy in zip(missing, made if missing else [], strict=True):
-            found[i] = xy
-            self._keep(self._coordinates, kept[i][_KEY], (crs,), xy, 3, len(CRS_NAMES))
+        if missing:
+            if crs == "wgs84":  # rounded as coordinates() rounds (_round7), without its arrays
+                made = [
+                    (float.__repr__(_round7(kept[i][_LON])), float.__repr__(_round7(kept[i][_LAT]))) for i in missing
+                ]
+            else:
+                lon, lat = _rounded_in([kept[i][_LON] for i in missing], [kept[i][_LAT] for i in missing], crs)
+                made = [(float.__repr__(x), float.__repr__(y)) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
+            for i, xy in zip(missing, made, strict=True):
+                found[i] = xy
+                self._keep(self._coordinates, kept[i][_KEY], (crs,), xy, _COORDINATES_SIZE, len(CRS_NAMES))
         return _each(found)
 
-    def _with_routes(
-        self, kept: Sequence[_Kept], modes: Sequence[TravelMode], apps: AppsKey, trip: Trip
-    ) -> list[tuple[str, ...]]:
-        """Each station's route links for its way of travel in ``modes`` and ``apps`` (``trip``'s) as
-        ``_route_pieces``, those missing made at once and kept."""
+    def _with_routes(self, kept: Sequence[_Kept], modes: Sequence[TravelMode], trip: Trip) -> list[tuple[str, ...]]:
+        """Each station's route links for its way of travel in ``modes`` and ``trip``'s apps as ``_route_pieces``,
+        those missing made at once and kept."""
+        apps = trip.apps.key
         found: list[tuple[Any, ...] | None] = [
             _find(self._routes.get(entry[_KEY], ()), (mode, *apps), _ROUTE_SIZE)
             for entry, mode in zip(kept, modes, strict=True)
@@ -411,6 +414,8 @@ class _FeatureTexts:
                 kind[key] = _with(kind.get(key, ()), way, value, size, limit)
 
 
+_COORDINATES_SIZE = 1 + 2
+"""A group of ``_FeatureTexts._coordinates``: system, x, y."""
 _ASSEMBLED_SIZE = 2 + 3 + 8
 """A group of ``_FeatureTexts._assembled``: system, mode, the 3 apps' names, the 8 pieces."""
 _ROUTE_SIZE = 1 + 3 + 4

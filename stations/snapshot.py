@@ -280,8 +280,9 @@ class Snapshot:
         """A moment (UTC) such that every change stamped later is yet to be applied (``stations.refresh``): the
         newest write stamp the stations were read after, or earlier; None: unknown (the next refresh rebuilds)."""
         self._by_id = np.argsort(columns.ids, kind="stable")  # ids in order, for get(); identity when sorted
-        same = index is not None and np.array_equal(index.lon, columns.lon) and np.array_equal(index.lat, columns.lat)
-        self.index = index if index is not None and same else NearestIndex(columns.lon, columns.lat)
+        if index is None or not (np.array_equal(index.lon, columns.lon) and np.array_equal(index.lat, columns.lat)):
+            index = NearestIndex(columns.lon, columns.lat)
+        self.index = index
         self._type_bits = columns.type_bits
         self._amenity_bits = columns.amenity_bits
         self._closed_for_good: NDArray[np.bool_] = columns.status == _CLOSED_STATUS
