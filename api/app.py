@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -16,7 +16,7 @@ from api.compression import Compression
 from api.concurrency import ConcurrencyLimit
 from api.cors import CrossOrigin
 from api.head import HeadAsGet
-from api.hot_routes import HotRoutes
+from api.hot_routes import Answer, HotRoutes
 from api.limits import BodyLimit, BodyTimeout
 from api.routes import (
     console,
@@ -109,14 +109,15 @@ def create_app(settings: Settings | None = None, *, freeze_at_startup: bool = Fa
     return app
 
 
-def install_middleware(app: FastAPI, settings: Settings) -> None:
+def install_middleware(app: FastAPI, settings: Settings, lanes: Mapping[str, Answer] | None = None) -> None:
     """The request pipeline, outermost first: access log and request id; HEAD answered as GET without a body;
     Brotli or gzip for text answers; security headers and page policies; cross-origin rules; a JSON 500 for
     anything unhandled (so it still carries the headers above); the token check of writes, before any body is
     read; the time limit and the size limit on request bodies; JSON bodies that are not Unicode text refused;
     the cap on concurrent planning requests and their memory ceiling, so that a turn is taken only once the body
     is in; innermost, the lane of the hottest routes (``api.hot_routes``). Outside them all, the garbage collector
-    run on a schedule counted in requests (``api.young_collections``). All pure ASGI."""
+    run on a schedule counted in requests (``api.young_collections``). All pure ASGI. ``lanes``: the hot routes'
+    answers (default ``/healthz`` and ``/stations/nearby``'s; bench/floor_app.py puts its own behind the pipeline)."""
 
     def relieve() -> None:
         planner = getattr(app.state, "planner", None)
@@ -128,7 +129,9 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         route.path for r in (coverage.router, hotspots.router) for route in r.routes if isinstance(route, APIRoute)
     ]
     planning += ogc.PLANNING_PATHS  # coverage and gaps as OGC API features
-    app.add_middleware(HotRoutes, answers={"/healthz": health.healthz_lane, "/stations/nearby": stations.nearby_lane})
+    if lanes is None:
+        lanes = {"/healthz": health.healthz_lane, "/stations/nearby": stations.nearby_lane}
+    app.add_middleware(HotRoutes, answers=lanes)
     app.add_middleware(
         ConcurrencyLimit,
         paths=planning,

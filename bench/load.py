@@ -12,6 +12,10 @@ loaded at a time; the other idles):
 * the same app answering a fixed JSON text as large as a nearby k=10 answer (its mean size, measured first): what
   the framework and loopback TCP cost for an answer of that size, with no work to make it (not a target; it bounds
   the share any nearby answer of that size could reach);
+* both again behind Yizhan's own request pipeline, served as ``yizhan serve`` serves (bench/floor_app.py
+  ``--layers``: its access log, security headers, compression, CORS, limits, protocol; the answers as hot lanes,
+  as nearby's is): what every Yizhan request costs before its answer's own work — the highest share of the floor
+  ``/healthz`` and nearby could reach with answers that took no time (not targets; the bounds of the targets);
 * ``GET /healthz`` of yizhan (the whole middleware stack and the snapshot dependency, a tiny JSON answer);
 * ``GET /stations/nearby?lon&lat&k=10``: the typical rider query, at a new uniformly random point in
   Hangzhou's bounding box (of data/hangzhou/districts.geojson) per request (bench/load.lua);
@@ -23,7 +27,8 @@ Reported: requests/s, p50/p99 latency (wrk's, per request, from send to full res
 socket errors, how the work split between the workers (wrk's connections each held, counted half-way through a run;
 the busiest worker's share of the workers' CPU time), as the median over the runs with the spread (min–max), and
 requests/s as a share of the floor measured in the same run, against issue 17's targets (``/healthz`` >= 80% of the
-floor; nearby >= 50% with p99 < 20 ms; the filtered mix >= 40%); per registry size the workers' start-up time (from
+floor; nearby >= 50% with p99 < 20 ms; the filtered mix >= 40%), each beside its bound (the same answer with no work
+behind the same layers) and as a share of that bound; per registry size the workers' start-up time (from
 launching the server to each worker's "Application startup complete") and resident memory (RSS) after the runs.
 
 With a closed loop of C connections, mean latency ≈ C / throughput (Little's law), so latency figures hold
@@ -91,12 +96,14 @@ LUA_SCRIPT = Path(__file__).with_name("load.lua")
 SIZES = {"sample": 0, "1m": 1_000_000}
 WORKERS = 2
 TARGET_P99_MS = 20.0
-FLOOR, YIZHAN = "floor", "yizhan"
+FLOOR, LAYERED, YIZHAN = "floor", "layered", "yizhan"
 BROWSER = ("Accept-Encoding: gzip, deflate, br, zstd",)
 """What a rider's browser sends that bears on the answer's cost (wrk sends no Accept-Encoding of its own)."""
 CASES: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {  # label: (server, path, query, headers)
     "floor: bare Starlette /healthz": (FLOOR, "/healthz", None, ()),
     "floor: a fixed answer as large as nearby k=10's": (FLOOR, "/answer?bytes={answer_bytes}", None, ()),
+    "Yizhan's layers, no work: /healthz": (LAYERED, "/healthz", None, ()),
+    "Yizhan's layers, no work: the fixed answer": (LAYERED, "/answer?bytes={answer_bytes}", None, ()),
     "GET /healthz": (YIZHAN, "/healthz", None, ()),
     "nearby k=10": (YIZHAN, "/stations/nearby", "k=10", ()),
     "nearby k=10 filtered": (
@@ -110,6 +117,12 @@ CASES: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {  # label: (se
 BASELINE = "floor: bare Starlette /healthz"
 TARGET_SHARES = {"GET /healthz": 0.8, "nearby k=10": 0.5, "nearby k=10 filtered": 0.4}
 """issue 17: each case's requests/s as a share of the floor's, at least (nearby also with p99 < TARGET_P99_MS)."""
+BOUNDS = {
+    "GET /healthz": "Yizhan's layers, no work: /healthz",
+    "nearby k=10": "Yizhan's layers, no work: the fixed answer",
+    "nearby k=10 filtered": "Yizhan's layers, no work: the fixed answer",
+}
+"""The case bounding each target's: the same answer behind the same layers, made in no time."""
 LIFESPAN = "Waiting for application startup."  # a worker has imported the app and starts loading the registry
 STARTED = "Application startup complete."
 SERVING = re.compile(r"serving registry version (?P<version>\d+) \(\d+ stations\) in process (?P<pid>\d+)")
@@ -296,6 +309,7 @@ def get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 DEFAULT_SERVER = "{bin}/yizhan serve --host 127.0.0.1 --port {port} --workers {workers}"
 FLOOR_SERVER = "{python} bench/floor_app.py --host 127.0.0.1 --port {port} --workers {workers}"
+LAYERED_SERVER = FLOOR_SERVER + " --layers"
 
 
 def server_command(template: str, port: int) -> list[str]:
@@ -450,8 +464,12 @@ class SizeResult:
 
 
 def measure(size: str, database: Path, wrk: str, box: Sequence[float], args: argparse.Namespace) -> SizeResult:
-    with serving(database, args.server) as server, serving(None, args.floor) as floor:
-        servers = {YIZHAN: server, FLOOR: floor}
+    with (
+        serving(database, args.server) as server,
+        serving(None, args.floor) as floor,
+        serving(None, args.layered) as layered,
+    ):
+        servers = {YIZHAN: server, FLOOR: floor, LAYERED: layered}
         stations = json.loads(get(server.base_url + "/healthz")[1])["stations"]
         started, lifespan = sorted(server.started), sorted(server.lifespan)
         print(f"  {stations:,} stations; workers up after {', '.join(f'{s:.1f} s' for s in started)}", flush=True)
@@ -490,6 +508,7 @@ def report(results: Sequence[SizeResult], args: argparse.Namespace, box: Sequenc
         *code_lines((api.routes.stations, stations.exporters, stations.snapshot)),
         f"server:  {args.server}",
         f"floor:   {args.floor} (bench/floor_app.py)",
+        f"layers:  {args.layered} (bench/floor_app.py)",
         f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min)",
         f"load:    {wrk_version.split(' [')[0]}, 1 thread, {args.connections} connections, {args.warmup:g} s warm-up "
         f"per case, then {args.runs} runs x {args.duration:g} s per case, interleaved",
@@ -524,9 +543,12 @@ def report(results: Sequence[SizeResult], args: argparse.Namespace, box: Sequenc
             rps, p99 = statistics.median(r.requests_per_s for r in runs), statistics.median(r.p99_ms for r in runs)
             met = rps >= share * floor and (label != "nearby k=10" or p99 < TARGET_P99_MS)
             bound = f" with p99 < {TARGET_P99_MS:g} ms" if label == "nearby k=10" else ""
+            ceiling = statistics.median(r.requests_per_s for r in result.runs[BOUNDS[label]])
             lines.append(
                 f"  target, {label}: >= {share:.0%} of the floor{bound} -> {'MET' if met else 'NOT MET'} "
-                f"({rps / floor:.0%}, {rps:,.0f} of {floor:,.0f} req/s, p99 {p99:.1f} ms)"
+                f"({rps / floor:.0%}, {rps:,.0f} of {floor:,.0f} req/s, p99 {p99:.1f} ms); the same answer made in "
+                f"no time behind the same layers: {ceiling / floor:.0%} of the floor; this case {rps / ceiling:.0%} "
+                "of that"
             )
     return lines
 
@@ -548,6 +570,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "yizhan-load")
     parser.add_argument("--server", default=DEFAULT_SERVER, help="the server's command line (default: %(default)s)")
     parser.add_argument("--floor", default=FLOOR_SERVER, help="the floor's command line (default: %(default)s)")
+    parser.add_argument(
+        "--layered", default=LAYERED_SERVER, help="the floor behind Yizhan's layers (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     wrk = require_wrk()
     districts = Districts.from_file(SAMPLE_DIR / "districts.geojson")

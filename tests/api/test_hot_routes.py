@@ -10,6 +10,7 @@ same headers (but the request id) and the same body from both.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -123,3 +124,25 @@ def test_lane_and_route_answer_healthz_alike(clients: dict[str, TestClient]) -> 
     status, body = same_answer(clients, "/healthz")
     assert status == 200 and b'"stations":' in body
     assert clients["lane"].head("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip, br"])
+def test_the_benchmarks_layered_floor_passes_the_nearby_answers_pipeline(
+    clients: dict[str, TestClient], encoding: str
+) -> None:
+    """bench/load.py's bound of the nearby target (bench/floor_app.py ``--layers``) answers through every layer a
+    nearby answer goes through: the same headers in the same order, the body compressed alike (the bare floor has
+    two headers)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    try:
+        from floor_app import layered_app
+    finally:
+        sys.path.pop(0)
+    headers = {"accept-encoding": encoding, "origin": "https://union.example"}
+    nearby = clients["lane"].get(f"/stations/nearby?lon=120.16&lat=30.25&k=10&{AT}", headers=headers)
+    with TestClient(layered_app(freeze=False)) as floor:
+        fixed = floor.get(f"/answer?bytes={len(nearby.content)}", headers=headers)
+    assert nearby.status_code == fixed.status_code == 200
+    varying = {"x-request-id", "content-length", "content-type", "etag"}
+    assert [k for k in nearby.headers if k not in varying] == [k for k in fixed.headers if k not in varying]
+    assert nearby.headers.get("content-encoding") == fixed.headers.get("content-encoding")
