@@ -9,9 +9,9 @@ With ``--layers``, the same two answers behind Yizhan's whole request pipeline a
 serves them: ``api.app.install_middleware`` (access log, request id, HEAD, compression, security headers, CORS,
 server errors, token check, body limits, the planning cap, the young collections) with these answers as its hot
 lanes, as the nearby answer is (no FastAPI routing), ``yizhan serve``'s protocol (``api.serving.uvicorn_options``)
-and its access log (``api.access_log.uvicorn_log_config``, records without caller, thread and process), start-up
-frozen out of the collector's way (as ``api.serving.serving_app``) — everything of a nearby request but the
-answer's own work. No registry, no snapshot.
+and its access log (``api.access_log.uvicorn_log_config``, records without caller, thread and process), no proxy
+headers read (its default), start-up frozen out of the collector's way (as ``api.serving.serving_app``) —
+everything of a nearby request but the answer's own work. No registry, no snapshot.
 
     .venv/bin/python bench/floor_app.py --port 8001 --workers 2
     .venv/bin/python bench/floor_app.py --port 8002 --workers 2 --layers
@@ -97,7 +97,8 @@ def main() -> None:
     # "floor_app" imports in the workers too: bench/ is on the path of this script and of what it spawns
     address = {"host": args.host, "port": args.port, "workers": args.workers, "access_log": False}
     if args.layers:
-        options = {"factory": True, "log_config": uvicorn_log_config(), **uvicorn_options()}
+        # no X-Forwarded-For rewriting: yizhan serve's default (no YIZHAN_TRUSTED_PROXIES); uvicorn's is on
+        options = {"factory": True, "log_config": uvicorn_log_config(), "proxy_headers": False, **uvicorn_options()}
         config = uvicorn.Config("floor_app:layered_app", **address, **options)
     else:
         config = uvicorn.Config("floor_app:app", **address)
