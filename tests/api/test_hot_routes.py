@@ -10,7 +10,6 @@ same headers (but the request id) and the same body from both.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from api.hot_routes import HotRoutes
 from api.routes.stations import nearby_lane
 from stations.service import Service
 from stations.settings import SAMPLE_DIR, Settings
+from tests.bench_scripts import bench_module
 
 AT = "at=2026-11-23T12:00"  # answers' open status at a fixed time: two requests a minute apart agree
 
@@ -133,11 +133,7 @@ def test_the_benchmarks_layered_floor_passes_the_nearby_answers_pipeline(
     """bench/load.py's bound of the nearby target (bench/floor_app.py ``--layers``) answers through every layer a
     nearby answer goes through: the same headers in the same order, the body compressed alike (the bare floor has
     two headers)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    try:
-        from floor_app import layered_app
-    finally:
-        sys.path.pop(0)
+    layered_app = bench_module("floor_app").layered_app
     headers = {"accept-encoding": encoding, "origin": "https://union.example"}
     nearby = clients["lane"].get(f"/stations/nearby?lon=120.16&lat=30.25&k=10&{AT}", headers=headers)
     with TestClient(layered_app(freeze=False)) as floor:

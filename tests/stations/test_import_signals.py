@@ -25,6 +25,7 @@ from geo.districts import Districts
 from stations.registry import Registry
 from stations.settings import SAMPLE_DIR
 from stations.store import Base, Store
+from tests.bench_scripts import bench_module
 
 ROWS = 6_000
 """Rows of the import: enough that it validates for a second or more and writes for a while, few enough that
@@ -44,11 +45,7 @@ def registry_state(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
 
 def import_file(folder: Path) -> Path:
     """ROWS synthetic stations over Hangzhou (bench/import_data.py), some near sample stations."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    try:
-        from import_data import import_csv
-    finally:
-        sys.path.pop(0)
+    import_csv = bench_module("import_data").import_csv
     path = folder / "big.csv"
     path.write_bytes(import_csv(ROWS, seed=7))
     return path
